@@ -1,0 +1,29 @@
+"""The Dramatiq broker, chosen once from settings; every actors module imports this first."""
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from django.conf import settings
+
+
+def build_broker(kind: str, url: str = "") -> dramatiq.Broker:
+    """Return a broker for `kind` ("embedded", "stub", "redis" or "amqp")."""
+    if kind in ("embedded", "stub"):
+        # In-process queues: `serve` runs the workers in the same process as the web threads,
+        # and the database sweeps re-enqueue anything a restart drops.
+        broker: dramatiq.Broker = StubBroker()
+        broker.emit_after("process_boot")
+        return broker
+    if kind == "redis":
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url)
+    if kind == "amqp":
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url)
+    raise ValueError(f"unknown broker kind {kind!r}")
+
+
+broker = build_broker(settings.DRAMATIQ_BROKER, settings.DRAMATIQ_BROKER_URL)
+dramatiq.set_broker(broker)

@@ -1,0 +1,22 @@
+"""Start-up checks of the environment-driven configuration."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_deployment(app_configs, **kwargs):  # noqa: ANN001, ANN003
+    """Warn about embedded-only settings used against a scaled-out deployment."""
+    problems = []
+    if settings.DATABASE_IS_POSTGRES and settings.DRAMATIQ_BROKER == "embedded":
+        problems.append(
+            Warning(
+                "DATABASE_URL is set but DRAMATIQ_BROKER_URL is not: background work runs only "
+                "inside `manage.py serve`.",
+                id="skillhub.W001",
+            )
+        )
+    if settings.DRAMATIQ_BROKER not in ("embedded", "stub", "redis", "amqp"):
+        problems.append(Error(f"Unsupported broker {settings.DRAMATIQ_BROKER!r}", id="skillhub.E001"))
+    return problems

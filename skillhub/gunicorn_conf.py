@@ -1,0 +1,27 @@
+"""gunicorn settings for `manage.py serve`; the embedded mode runs workers in the web process."""
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("SKILLHUB_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("SKILLHUB_WEB_PROCESSES", "1"))
+threads = int(os.environ.get("SKILLHUB_WEB_THREADS", "8"))
+worker_class = "gthread"
+timeout = 60
+graceful_timeout = 10
+accesslog = os.environ.get("SKILLHUB_ACCESS_LOG") or None
+wsgi_app = "skillhub.wsgi:application"
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001
+    if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+        from skillhub import embedded
+
+        embedded.start()
+
+
+def worker_exit(server, worker) -> None:  # noqa: ANN001
+    if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+        from skillhub import embedded
+
+        embedded.stop()

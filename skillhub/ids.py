@@ -1,0 +1,23 @@
+"""Time-ordered identifiers, so primary keys double as a stable, index-friendly sort order."""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+
+def uuid7() -> uuid.UUID:
+    """Return a UUID version 7: 48 bits of Unix milliseconds, then random bits."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def prefixed_id(prefix: str) -> str:
+    """Return a sortable public id such as `evt_0192…` for events, signals and the like."""
+    return f"{prefix}_{uuid7().hex}"

@@ -1,0 +1,9 @@
+"""Settings for the test suite: the environment's database and cache, a stub broker."""
+from __future__ import annotations
+
+from skillhub.settings import *  # noqa: F403
+
+# Tests drive actors themselves; tests of a real broker build their own from DRAMATIQ_BROKER_URL.
+DRAMATIQ_BROKER = "stub"
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,99 @@
+"""The back office for tenants and their credentials; writes go through the services."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
+from tenants.services import api_key_create, api_key_revoke, signal_secret_issue
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """Show staff only the rows of tenants they administer."""
+
+    tenant_field = "tenant"
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.tenant_field}__memberships__user": request.user})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        if db_field.name == "tenant" and not request.user.is_superuser:
+            kwargs["queryset"] = Tenant.objects.filter(memberships__user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "plan", "id", "created_at")
+    search_fields = ("slug", "name")
+    list_filter = ("plan",)
+    readonly_fields = ("id", "created_at")
+    actions = ["issue_signal_secret"]
+
+    @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)")
+    def issue_signal_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for tenant in queryset:
+            secret = signal_secret_issue(tenant=tenant)
+            messages.success(request, f"{tenant.slug}: new signal secret {secret.secret} (shown once)")
+
+
+@admin.register(Site)
+class SiteAdmin(TenantScopedAdmin):
+    list_display = ("name", "tenant", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("name",)
+
+
+@admin.register(Group)
+class GroupAdmin(TenantScopedAdmin):
+    list_display = ("name", "tenant", "created_at")
+    list_filter = ("tenant",)
+    search_fields = ("name",)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantScopedAdmin):
+    list_display = ("name", "tenant", "prefix", "role", "expires_at", "revoked_at", "last_used_at")
+    list_filter = ("tenant", "role")
+    fields = ("tenant", "name", "role", "scopes", "expires_at", "prefix", "revoked_at", "last_used_at", "created_at")
+    readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = api_key_create(
+            tenant=obj.tenant, name=obj.name, role=obj.role, scopes=list(obj.scopes or []), expires_at=obj.expires_at
+        )
+        obj.pk = issued.api_key.pk
+        messages.warning(request, f"New API key (copy it now, it is not shown again): {issued.raw_key}")
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+
+
+@admin.register(SignalSecret)
+class SignalSecretAdmin(TenantScopedAdmin):
+    list_display = ("tenant", "prefix", "created_at", "valid_until")
+    list_filter = ("tenant",)
+    fields = ("tenant", "prefix", "created_at", "valid_until")
+    readonly_fields = ("prefix", "created_at", "valid_until")
+
+    def save_model(self, request: HttpRequest, obj: SignalSecret, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            return
+        secret = signal_secret_issue(tenant=obj.tenant)
+        obj.pk = secret.pk
+        messages.warning(request, f"New signal secret (copy it now, it is not shown again): {secret.secret}")
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(TenantScopedAdmin):
+    list_display = ("user", "tenant", "role", "created_at")
+    list_filter = ("tenant", "role")

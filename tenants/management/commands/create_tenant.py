@@ -1,0 +1,25 @@
+"""Create a tenant (idempotent)."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from skillhub.errors import ValidationFailed
+from tenants.models import Plan
+from tenants.services import tenant_create
+
+
+class Command(BaseCommand):
+    help = "Create a tenant; running it again with the same slug changes nothing."
+
+    def add_arguments(self, parser) -> None:  # noqa: ANN001
+        parser.add_argument("slug")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--plan", choices=Plan.values, default=Plan.PILOT)
+
+    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+        try:
+            tenant, created = tenant_create(slug=options["slug"], name=options["name"], plan=options["plan"])
+        except ValidationFailed as exc:
+            raise CommandError(exc.message) from exc
+        verb = "created" if created else "exists"
+        self.stdout.write(f"tenant {tenant.slug} {verb}: id {tenant.id}, plan {tenant.plan}")

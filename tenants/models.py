@@ -1,0 +1,151 @@
+"""Who a tenant is, its plan, its sites and groups, and the credentials that act for it."""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from skillhub.ids import uuid7
+
+
+class Plan(models.TextChoices):
+    PILOT = "pilot", "Pilot"
+    STANDARD = "standard", "Standard"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+# Requests per minute and per day for each plan; enterprise tenants set their own.
+PLAN_RATE_LIMITS: dict[str, tuple[int, int]] = {
+    Plan.PILOT: (60, 10_000),
+    Plan.STANDARD: (300, 100_000),
+    Plan.ENTERPRISE: (1_000, 1_000_000),
+}
+
+
+class Tenant(models.Model):
+    """An organisation using skillhub; every other row belongs to exactly one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.PILOT)
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Enterprise override")
+    rate_limit_per_day = models.PositiveIntegerField(null=True, blank=True, help_text="Enterprise override")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def rate_limits(self) -> tuple[int, int]:
+        """Return (per minute, per day) for this tenant's plan and overrides."""
+        per_minute, per_day = PLAN_RATE_LIMITS[self.plan]
+        if self.plan == Plan.ENTERPRISE:
+            per_minute = self.rate_limit_per_minute or per_minute
+            per_day = self.rate_limit_per_day or per_day
+        return per_minute, per_day
+
+
+class Site(models.Model):
+    """A physical or logical workplace of a tenant; learners and signals name it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="site_unique_name_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.Model):
+    """A named set of learners, a target for offers and filters."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="group_unique_name_per_tenant")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    FACILITATOR = "facilitator", "Facilitator"
+    ASSESSOR = "assessor", "Assessor"
+    MODERATOR = "moderator", "Moderator"
+    VIEWER = "viewer", "Viewer"
+
+
+SCOPES: tuple[str, ...] = tuple(
+    f"{resource}:{mode}"
+    for resource in ("learners", "evidence", "assessments", "courses", "enrollments", "exports", "webhooks", "needs")
+    for mode in ("read", "write")
+)
+
+
+class ApiKey(models.Model):
+    """A bearer credential for one tenant; only its hash and a visible prefix are stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
+    scopes = models.JSONField(default=list, blank=True)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class SignalSecret(models.Model):
+    """A shared secret that signs inbound signals; during a rotation two are valid."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signal_secrets")
+    # Kept readable because HMAC verification needs the key itself, not a hash of it.
+    secret = models.CharField(max_length=128)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    valid_until = models.DateTimeField(null=True, blank=True, help_text="Set when a newer secret replaces it")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}: {self.prefix}…"
+
+
+class TenantMembership(models.Model):
+    """A console user's right to administer a tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tenant_memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant}"

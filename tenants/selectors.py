@@ -1,0 +1,63 @@
+"""Reads for tenants, API keys and signal secrets."""
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from tenants.models import ApiKey, SignalSecret, Tenant
+
+_SECRETS_CACHE_SECONDS = 60
+
+
+def tenant_get_by_slug(*, slug: str) -> Tenant | None:
+    """Return the tenant with this slug, or None."""
+    return Tenant.objects.filter(slug=slug).first()
+
+
+def tenants_for_user(*, user) -> list[Tenant]:  # noqa: ANN001
+    """Return the tenants a console user administers (all of them for a superuser)."""
+    if user.is_superuser:
+        return list(Tenant.objects.all())
+    return list(Tenant.objects.filter(memberships__user=user))
+
+
+def user_administers(*, user, tenant: Tenant) -> bool:  # noqa: ANN001
+    """Say whether a console user may administer the tenant."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or tenant.memberships.filter(user=user).exists()
+
+
+def api_key_find(*, key_hash: str) -> ApiKey | None:
+    """Return the usable API key with this hash (not revoked, not expired), or None."""
+    api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+        return None
+    return api_key
+
+
+def _secrets_cache_key(tenant_slug: str) -> str:
+    return f"signal-secrets:{tenant_slug}"
+
+
+def signal_secrets_for_slug(*, slug: str) -> list[str]:
+    """Return the secrets that verify signals for a tenant slug right now ([] for none/unknown).
+
+    Cached briefly so that forged or unknown-tenant requests are refused without a query.
+    """
+    key = _secrets_cache_key(slug)
+    cached = cache.get(key)
+    now = timezone.now()
+    if cached is None:
+        rows = SignalSecret.objects.filter(tenant__slug=slug).values_list("secret", "valid_until")
+        cached = [(secret, valid_until.timestamp() if valid_until else None) for secret, valid_until in rows]
+        cache.set(key, cached, _SECRETS_CACHE_SECONDS)
+    stamp = now.timestamp()
+    return [secret for secret, until in cached if until is None or until > stamp]
+
+
+def forget_signal_secrets(*, tenant_slug: str) -> None:
+    """Drop the cached secrets so a newly issued one works at once."""
+    cache.delete(_secrets_cache_key(tenant_slug))

@@ -1,0 +1,129 @@
+"""Writes for tenants, sites, groups, API keys, signal secrets and memberships."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from skillhub.errors import ConflictError, ValidationFailed
+from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, Tenant, TenantMembership
+
+API_KEY_PREFIX = "shk_"
+SIGNAL_SECRET_OVERLAP = timedelta(hours=24)
+
+
+def hash_api_key(raw_key: str) -> str:
+    """Return the stored form of an API key (keys are random, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def tenant_create(*, slug: str, name: str, plan: str = Plan.PILOT) -> tuple[Tenant, bool]:
+    """Create a tenant, or return the existing one with that slug; the flag says which."""
+    if plan not in Plan.values:
+        raise ValidationFailed({"plan": f"must be one of {', '.join(Plan.values)}"})
+    tenant, created = Tenant.objects.get_or_create(slug=slug, defaults={"name": name, "plan": plan})
+    return tenant, created
+
+
+def site_get_or_create(*, tenant: Tenant, name: str) -> Site:
+    """Return the tenant's site with this name, creating it on first use."""
+    site, _ = Site.objects.get_or_create(tenant=tenant, name=name.strip())
+    return site
+
+
+def group_create(*, tenant: Tenant, name: str) -> Group:
+    """Create a learner group in the tenant."""
+    try:
+        with transaction.atomic():
+            return Group.objects.create(tenant=tenant, name=name.strip())
+    except IntegrityError as exc:
+        raise ConflictError(f"A group named {name!r} already exists", field="name") from exc
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    role: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+) -> IssuedApiKey:
+    """Create an API key; the raw key is returned here once and never stored."""
+    errors: dict[str, str] = {}
+    if role not in Role.values:
+        errors["role"] = f"must be one of {', '.join(Role.values)}"
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        errors["scopes"] = f"unknown scopes: {', '.join(unknown)}"
+    if not name.strip():
+        errors["name"] = "must not be blank"
+    if errors:
+        raise ValidationFailed(errors)
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name.strip(),
+        role=role,
+        scopes=sorted(set(scopes)),
+        prefix=raw_key[:12],
+        key_hash=hash_api_key(raw_key),
+        expires_at=expires_at,
+    )
+    return IssuedApiKey(api_key=api_key, raw_key=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key at once; it stops authenticating on the next request."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record that the key was used, at most once a minute to keep requests write-free."""
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+@transaction.atomic
+def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
+    """Issue a new signal secret; the ones before it stay valid for 24 hours."""
+    now = timezone.now()
+    SignalSecret.objects.filter(tenant=tenant, valid_until__isnull=True).update(valid_until=now + SIGNAL_SECRET_OVERLAP)
+    raw = "sig_secret_" + secrets.token_urlsafe(32)
+    secret = SignalSecret.objects.create(tenant=tenant, secret=raw, prefix=raw[:16][-12:])
+    from tenants.selectors import forget_signal_secrets
+
+    transaction.on_commit(lambda: forget_signal_secrets(tenant_slug=tenant.slug))
+    return secret
+
+
+def membership_grant(*, tenant: Tenant, user, role: str = Role.ADMIN) -> TenantMembership:  # noqa: ANN001
+    """Let a console user administer the tenant."""
+    membership, _ = TenantMembership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
+    return membership
+
+
+def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = ""):  # noqa: ANN201
+    """Create (or reset) a staff login that administers the tenant in the console and admin."""
+    user_model = get_user_model()
+    user, _ = user_model.objects.get_or_create(username=username, defaults={"email": email})
+    user.is_staff = True
+    user.set_password(password)
+    user.save()
+    membership_grant(tenant=tenant, user=user, role=Role.ADMIN)
+    return user

@@ -1,0 +1,66 @@
+"""Shared test set-up: a clean cache, API clients with keys, service markers."""
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tests.factories import TenantFactory, make_api_key
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
+    skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
+    for item in items:
+        if "postgres" in item.keywords and not settings.DATABASE_IS_POSTGRES:
+            item.add_marker(skip_pg)
+        if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def tenant(db):  # noqa: ANN001, ANN201
+    return TenantFactory()
+
+
+@pytest.fixture
+def api(tenant):  # noqa: ANN001, ANN201
+    """An API client authenticated with an all-scopes admin key of `tenant`."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_key(tenant)}")
+    client.tenant = tenant
+    return client
+
+
+@pytest.fixture
+def stub_broker():  # noqa: ANN201
+    """The test broker, emptied before and after the test."""
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+
+
+@pytest.fixture
+def stub_worker(stub_broker):  # noqa: ANN001, ANN201
+    """A worker on the stub broker; `stub_broker.join(queue)` then runs what was sent."""
+    import dramatiq
+
+    from skillhub.tasks import import_actors
+
+    import_actors()
+    worker = dramatiq.Worker(stub_broker, worker_timeout=100, worker_threads=2)
+    worker.start()
+    yield worker
+    worker.stop()
