@@ -15,7 +15,6 @@ from learning.models import Learner, LearnerStatus
 from learning.selectors import (
     LEARNER_VALUE_FIELDS,
     learner_get,
-    learner_group_ids,
     learner_json,
     learner_queryset,
     learner_row_json,
@@ -126,8 +125,7 @@ class LearnerListCreateApi(TenantApiView):
         else:
             total = lambda: learner_total(tenant=self.tenant)  # noqa: E731
         page = paginate(queryset.values(*LEARNER_VALUE_FIELDS), page_request, total=total)
-        groups = learner_group_ids(learner_ids=[row["id"] for row in page.rows]) if page.rows else {}
-        return Response(page.body([learner_row_json(row, groups.get(row["id"])) for row in page.rows]))
+        return Response(page.body([learner_row_json(row) for row in page.rows]))
 
     @extend_schema(operation_id="learners_create", request=LearnerInputSerializer, responses={201: LearnerOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:

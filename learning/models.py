@@ -28,6 +28,8 @@ class Learner(models.Model):
     role = models.CharField(max_length=100, blank=True, default="")
     status = models.CharField(max_length=20, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE)
     groups = models.ManyToManyField(Group, blank=True, related_name="learners")
+    # Copy of the group ids, kept by the services, so list pages need no join.
+    group_ids = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from learning.models import Learner, LearnerCount
@@ -21,12 +22,13 @@ LEARNER_VALUE_FIELDS = (
     "site__name",
     "role",
     "status",
+    "group_ids",
     "created_at",
     "updated_at",
 )
 
 
-def learner_row_json(row: dict[str, Any], group_ids: list[str] | None = None) -> dict[str, Any]:
+def learner_row_json(row: dict[str, Any]) -> dict[str, Any]:
     """Return the API (and webhook) representation of a learner `.values()` row."""
     return {
         "id": str(row["id"]),
@@ -39,7 +41,7 @@ def learner_row_json(row: dict[str, Any], group_ids: list[str] | None = None) ->
         "site": row["site__name"],
         "role": row["role"] or None,
         "status": row["status"],
-        "groups": group_ids or [],
+        "groups": row["group_ids"] or [],
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
     }
@@ -49,9 +51,7 @@ def learner_json(learner: Learner) -> dict[str, Any]:
     """Return the representation of one learner instance."""
     row = {field: getattr(learner, field) for field in LEARNER_VALUE_FIELDS if "__" not in field}
     row["site__name"] = learner.site.name if learner.site_id else None
-    group_ids = [str(pk) for pk in learner.groups.order_by("id").values_list("id", flat=True)]
-    data = learner_row_json(row, group_ids)
-    return _jsonable(data)
+    return _jsonable(learner_row_json(row))
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
@@ -88,18 +88,18 @@ def learner_find(*, tenant: Tenant, external_worker_id: str = "", email: str = "
     return None
 
 
+LEARNER_TOTAL_CACHE_SECONDS = 30
+
+
+def learner_total_cache_key(tenant_id: Any) -> str:
+    return f"learner-total:{tenant_id}"
+
+
 def learner_total(*, tenant: Tenant) -> int:
-    """Return the tenant's learner count as the services keep it."""
-    row = LearnerCount.objects.filter(tenant=tenant).values_list("count", flat=True).first()
-    return int(row or 0)
-
-
-def learner_group_ids(*, learner_ids: list[Any]) -> dict[Any, list[str]]:
-    """Return each learner's group ids, in one query for a whole page."""
-    result: dict[Any, list[str]] = {}
-    through = Learner.groups.through
-    for learner_id, group_id in (
-        through.objects.filter(learner_id__in=learner_ids).order_by("group_id").values_list("learner_id", "group_id")
-    ):
-        result.setdefault(learner_id, []).append(str(group_id))
-    return result
+    """Return the tenant's learner count as the services keep it (cached; writes drop the cache)."""
+    key = learner_total_cache_key(tenant.pk)
+    total = cache.get(key)
+    if total is None:
+        total = int(LearnerCount.objects.filter(tenant=tenant).values_list("count", flat=True).first() or 0)
+        cache.set(key, total, LEARNER_TOTAL_CACHE_SECONDS)
+    return total

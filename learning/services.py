@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from learning.models import Learner, LearnerCount, LearnerStatus
-from learning.selectors import learner_json
+from learning.selectors import learner_json, learner_total_cache_key
 from learning.validators import sa_id_number_problem
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Group, Tenant
@@ -95,6 +96,12 @@ def _raise_conflict(exc: IntegrityError) -> None:
     raise ConflictError(f"A learner with this {label} already exists", field=field, reason="already exists") from exc
 
 
+def _set_groups(learner: Learner, groups: list[Group]) -> None:
+    learner.groups.set(groups)
+    learner.group_ids = sorted(str(group.pk) for group in groups)
+    Learner.objects.filter(pk=learner.pk).update(group_ids=learner.group_ids)
+
+
 def _after_save(learner: Learner) -> None:
     for hook in learner_saved_hooks:
         transaction.on_commit(lambda hook=hook: hook(tenant_id=learner.tenant_id, learner_id=learner.pk))
@@ -110,7 +117,7 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
         with transaction.atomic():
             learner = Learner.objects.create(tenant=tenant, **values)
             if groups:
-                learner.groups.set(groups)
+                _set_groups(learner, groups)
             _change_count(tenant=tenant, delta=1)
             record_event(
                 tenant=tenant,
@@ -139,7 +146,7 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
                 setattr(learner, field, value)
             learner.save()
             if groups is not None:
-                learner.groups.set(groups)
+                _set_groups(learner, groups)
             after = learner_json(learner)
             changed = [key for key in after if key not in ("updatedAt",) and after[key] != before[key]]
             if changed:
@@ -171,10 +178,12 @@ def _change_count(*, tenant: Tenant, delta: int) -> None:
     updated = LearnerCount.objects.filter(tenant=tenant).update(count=F("count") + delta)
     if not updated:
         learner_count_recompute(tenant=tenant)
+    transaction.on_commit(lambda: cache.delete(learner_total_cache_key(tenant.pk)))
 
 
 def learner_count_recompute(*, tenant: Tenant) -> int:
     """Set the kept learner count from a real COUNT (after bulk loads or repairs)."""
     count = Learner.objects.filter(tenant=tenant).count()
     LearnerCount.objects.update_or_create(tenant=tenant, defaults={"count": count})
+    transaction.on_commit(lambda: cache.delete(learner_total_cache_key(tenant.pk)))
     return count

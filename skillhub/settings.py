@@ -97,10 +97,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- cache (rate-limit counters live here) -------------------------------------------
 REDIS_URL = env_url("REDIS_URL", ("redis", "rediss", "unix"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "skillhub.cache.SkillhubRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "skillhub"}}
-RATELIMIT_USE_CACHE = "default"
 
 # --- Dramatiq -------------------------------------------------------------------------
 # "" = the embedded default: an in-process broker whose workers run inside `serve`.

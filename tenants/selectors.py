@@ -28,9 +28,24 @@ def user_administers(*, user, tenant: Tenant) -> bool:  # noqa: ANN001
     return user.is_superuser or tenant.memberships.filter(user=user).exists()
 
 
+API_KEY_CACHE_SECONDS = 60
+
+
+def api_key_cache_key(key_hash: str) -> str:
+    return f"apikey:{key_hash}"
+
+
 def api_key_find(*, key_hash: str) -> ApiKey | None:
-    """Return the usable API key with this hash (not revoked, not expired), or None."""
-    api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
+    """Return the usable API key with this hash (not revoked, not expired), or None.
+
+    The key and its tenant are cached for a minute; revoking a key drops the entry at once.
+    """
+    cache_key = api_key_cache_key(key_hash)
+    api_key = cache.get(cache_key)
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
+        if api_key is not None:
+            cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
     if api_key is None or api_key.revoked_at is not None:
         return None
     if api_key.expires_at is not None and api_key.expires_at <= timezone.now():

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -85,18 +86,28 @@ def api_key_create(
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke a key at once; it stops authenticating on the next request."""
+    from tenants.selectors import api_key_cache_key
+
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+    cache.delete(api_key_cache_key(api_key.key_hash))
+    transaction.on_commit(lambda: cache.delete(api_key_cache_key(api_key.key_hash)))
     return api_key
 
 
+_last_touched: dict[object, float] = {}
+
+
 def api_key_touch(*, api_key: ApiKey) -> None:
-    """Record that the key was used, at most once a minute to keep requests write-free."""
+    """Record that the key was used, at most once a minute per process to keep requests write-free."""
     now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
+    stamp = now.timestamp()
+    if stamp - _last_touched.get(api_key.pk, 0.0) < 60:
+        return
+    _last_touched[api_key.pk] = stamp
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
 
 
 @transaction.atomic

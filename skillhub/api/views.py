@@ -37,7 +37,7 @@ class TenantApiView(APIView):
         if tenant.slug != kwargs.get("slug"):
             raise Http404()
         self.tenant = tenant
-        self.rate_usage = consume(request=request, tenant=tenant)
+        self.rate_usage = consume(tenant=tenant)
         if self.rate_usage.retry_after is not None:
             raise Throttled(wait=self.rate_usage.retry_after)
         self.check_permissions(request)

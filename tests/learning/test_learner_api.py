@@ -106,3 +106,28 @@ def test_unknown_fields_are_rejected(api):
     )
     assert response.status_code == 400
     assert response.json()["error"]["details"]["field"] == "nickname"
+
+
+def test_groups_are_set_and_listed(api):
+    from tenants.services import group_create
+
+    night = group_create(tenant=api.tenant, name="Night shift")
+    url = f"/api/v1/tenants/{api.tenant.slug}/learners"
+    created = api.post(url, {"firstName": "A", "lastName": "B", "groups": [str(night.pk)]}, format="json").json()
+    assert created["groups"] == [str(night.pk)]
+    assert api.get(url).json()["data"][0]["groups"] == [str(night.pk)]
+    cleared = api.patch(f"{url}/{created['id']}", {"groups": []}, format="json").json()
+    assert cleared["groups"] == []
+
+
+def test_unknown_or_foreign_group_is_validation_error(api):
+    from tenants.services import group_create
+    from tests.factories import TenantFactory
+
+    foreign = group_create(tenant=TenantFactory(), name="Elsewhere")
+    response = api.post(
+        f"/api/v1/tenants/{api.tenant.slug}/learners", {"firstName": "A", "lastName": "B", "groups": [str(foreign.pk)]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == "groups"
+    assert not Learner.objects.exists()

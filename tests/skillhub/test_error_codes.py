@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, Role
+from tenants.services import api_key_revoke
 from tests.factories import LearnerFactory, TenantFactory, make_api_key
 
 pytestmark = pytest.mark.django_db
@@ -46,10 +47,12 @@ def test_non_bearer_scheme_is_unauthorized(tenant):
     assert response.status_code == 401
 
 
-def test_revoked_key_is_unauthorized(tenant):
+def test_revoked_key_is_unauthorized_at_once(tenant):
     key = make_api_key(tenant)
-    ApiKey.objects.filter(tenant=tenant).update(revoked_at=timezone.now())
-    response = _client(key).get(f"/api/v1/tenants/{tenant.slug}/learners")
+    client = _client(key)
+    assert client.get(f"/api/v1/tenants/{tenant.slug}/learners").status_code == 200
+    api_key_revoke(api_key=ApiKey.objects.get(tenant=tenant))
+    response = client.get(f"/api/v1/tenants/{tenant.slug}/learners")
     assert response.status_code == 401
 
 

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings_with(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DRAMATIQ_BROKER_URL", "DEBUG"}}
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DRAMATIQ_BROKER_URL", "DEBUG", "SECRET_KEY"}}
     clean.update({"SKILLHUB_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "skillhub.settings", **env})
     code = "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'], settings.DRAMATIQ_BROKER, settings.CACHES['default']['BACKEND'])"
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
@@ -33,7 +33,7 @@ def test_scaled_out_variables_select_postgres_redis(tmp_path):
         SECRET_KEY="s3cret",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["django.db.backends.postgresql", "amqp", "django.core.cache.backends.redis.RedisCache"]
+    assert result.stdout.split() == ["django.db.backends.postgresql", "amqp", "skillhub.cache.SkillhubRedisCache"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,175 @@
+"""Shared benchmark plumbing: a PostgreSQL database, a gunicorn server, a keep-alive load generator."""
+from __future__ import annotations
+
+import http.client
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+
+def progress(label: str, done: int, total: int, started: float) -> None:
+    """Draw a one-line progress bar on stderr."""
+    width = 30
+    filled = int(width * done / max(total, 1))
+    rate = done / max(time.time() - started, 1e-9)
+    sys.stderr.write(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} ({rate:,.0f}/s)")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def bench_env(database: str, **extra: str) -> dict[str, str]:
+    """Environment for the app under benchmark: PostgreSQL + Redis, bench URLs."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{PG_URL}/{database}",
+        REDIS_URL=REDIS_URL,
+        SECRET_KEY="bench-secret-key",
+        DJANGO_SETTINGS_MODULE="bench.settings_bench",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def ensure_database(database: str) -> None:
+    """Create the benchmark database if it does not exist."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn serving the project (plus the bare ceiling view) on a free local port."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 1) -> None:
+        self.port = free_port()
+        self.env = env
+        self.cmd = [
+            sys.executable, "-m", "gunicorn", "skillhub.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", "gthread" if threads > 1 else "sync", "--log-level", "warning",
+            "--keep-alive", "30",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                conn.request("GET", "/bench/bare")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    errors: int
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+
+
+def _client(args: tuple) -> tuple[int, int, list[float]]:
+    port, method, paths, headers, bodies, seconds, start_at = args
+    while time.time() < start_at:
+        time.sleep(0.001)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    done = errors = 0
+    latencies: list[float] = []
+    end = start_at + seconds
+    index = 0
+    while time.time() < end:
+        path = paths[index % len(paths)]
+        body = bodies[index % len(bodies)] if bodies else None
+        item_headers = headers[index % len(headers)] if isinstance(headers, list) else headers
+        index += 1
+        began = time.perf_counter()
+        try:
+            conn.request(method, path, body=body, headers=item_headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status >= 500:
+                errors += 1
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append((time.perf_counter() - began) * 1000)
+        done += 1
+    conn.close()
+    return done, errors, latencies
+
+
+def load(
+    port: int,
+    paths: list[str],
+    *,
+    seconds: float = 5.0,
+    clients: int = 8,
+    method: str = "GET",
+    headers: dict[str, str] | list[dict[str, str]] | None = None,
+    bodies: list[bytes] | None = None,
+) -> LoadResult:
+    """Run `clients` keep-alive client processes against the server for `seconds`; count answers."""
+    start_at = time.time() + 0.5
+    # Each client gets its own slice of the inputs so that "all-new" inputs stay unique.
+    jobs = []
+    for n in range(clients):
+        my_paths = paths[n::clients] or paths
+        my_bodies = bodies[n::clients] if bodies else None
+        my_headers = headers[n::clients] if isinstance(headers, list) else (headers or {})
+        jobs.append((port, method, my_paths, my_headers, my_bodies, seconds, start_at))
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        results = pool.map(_client, jobs)
+    return LoadResult(
+        requests=sum(r[0] for r in results),
+        seconds=seconds,
+        errors=sum(r[1] for r in results),
+        latencies_ms=[lat for r in results for lat in r[2]],
+    )
+
+
+def median_of(runs: list[float]) -> float:
+    return statistics.median(runs)
