@@ -29,7 +29,7 @@ run: seed
 
 ## Run the test suite (against DATABASE_URL / REDIS_URL / DRAMATIQ_BROKER_URL when set).
 test: install
-	$(BIN)/python -m pytest -q -p no:randomly $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## Benchmarks on PostgreSQL + Redis (not part of `make test`).
 bench: bench-api bench-webhooks bench-signals
