@@ -119,13 +119,7 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
             if groups:
                 _set_groups(learner, groups)
             _change_count(tenant=tenant, delta=1)
-            record_event(
-                tenant=tenant,
-                event_type="learner.created",
-                data=learner_json(learner),
-                subject_type="learner",
-                subject_id=str(learner.pk),
-            )
+            _record(learner, "learner.created", learner_json(learner))
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -150,13 +144,8 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
             after = learner_json(learner)
             changed = [key for key in after if key not in ("updatedAt",) and after[key] != before[key]]
             if changed:
-                record_event(
-                    tenant=tenant,
-                    event_type="learner.updated",
-                    data={**after, "changedFields": changed, "previous": {key: before[key] for key in changed}},
-                    subject_type="learner",
-                    subject_id=str(learner.pk),
-                )
+                previous = {key: before[key] for key in changed}
+                _record(learner, "learner.updated", {**after, "changedFields": changed, "previous": previous})
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -172,6 +161,10 @@ def learner_delete(*, learner: Learner) -> None:
     learner.delete()
     _change_count(tenant=tenant, delta=-1)
     record_event(tenant=tenant, event_type="learner.deleted", data=data, subject_type="learner", subject_id=learner_id)
+
+
+def _record(learner: Learner, event_type: str, data: dict[str, Any]) -> None:
+    record_event(tenant=learner.tenant, event_type=event_type, data=data, subject_type="learner", subject_id=str(learner.pk))
 
 
 def _change_count(*, tenant: Tenant, delta: int) -> None:
