@@ -64,9 +64,11 @@ def address_problem(address: str) -> str | None:
         return "a carrier-grade NAT address"
     if ip.is_unspecified:
         return "the unspecified address"
+    if ip.is_reserved:
+        return "a reserved address"
     if ip.is_private:
         return "a private address"
-    if ip.is_reserved or not ip.is_global:
+    if not ip.is_global:
         return "a reserved address"
     return None
 
