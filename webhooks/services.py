@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
@@ -13,7 +12,7 @@ from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks import catalog, payloads, retry, signing, transport
+from webhooks import catalog, payloads, signing, transport
 from webhooks.selectors import MASKED
 from webhooks.models import (
     Attempt,
@@ -140,103 +139,21 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
     return enqueue_deliveries(ids)
 
 
-# --- sending -----------------------------------------------------------------------------
+# --- sending (the hot path lives in webhooks.delivery) ----------------------------------
 
 
 def delivery_claim(*, delivery_id: str, now: datetime) -> str | None:
     """Claim a due delivery for one attempt; return the claim token, or None when not ours to send."""
-    token = uuid.uuid4().hex
-    claimed = (
-        Delivery.objects.filter(pk=delivery_id)
-        .filter(
-            Q(state=DeliveryState.PENDING, next_attempt_at__lte=now)
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .update(state=DeliveryState.SENDING, claimed_until=now + CLAIM_LEASE, claim_token=token)
-    )
-    return token if claimed == 1 else None
+    from webhooks import delivery
+
+    return delivery.claim(delivery_id=delivery_id, now=now)
 
 
 def delivery_send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
     """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
-    claimed_at = now or timezone.now()
-    token = delivery_claim(delivery_id=delivery_id, now=claimed_at)
-    if token is None:
-        return None
-    delivery = Delivery.objects.select_related("endpoint", "event", "tenant").filter(pk=delivery_id).first()
-    if delivery is None:  # deleted with its endpoint meanwhile
-        return None
-    endpoint = delivery.endpoint
-    if not endpoint.enabled and not delivery.is_ping:
-        # Disabled while queued: keep it pending; re-enabling resumes it.
-        Delivery.objects.filter(pk=delivery.pk, claim_token=token).update(
-            state=DeliveryState.PENDING, claimed_until=None, claim_token=""
-        )
-        return None
-    event = delivery.event
-    body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=delivery.tenant.slug)
-    headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
-    auth = (
-        (endpoint.basic_auth_username, endpoint.basic_auth_password)
-        if endpoint.basic_auth_username or endpoint.basic_auth_password
-        else None
-    )
-    started_at = timezone.now() if now is None else now
-    result = transport.post(endpoint.url, body=body, headers=headers, auth=auth)
-    finished_at = timezone.now() if now is None else now
-    return _record_attempt(delivery=delivery, token=token, result=result, started_at=started_at, now=finished_at)
+    from webhooks import delivery
 
-
-def _record_attempt(
-    *, delivery: Delivery, token: str, result: transport.HttpResult, started_at: datetime, now: datetime
-) -> Attempt:
-    number = delivery.attempt_count + 1
-    endpoint = delivery.endpoint
-    retry_message_delay: timedelta | None = None
-    with transaction.atomic():
-        attempt = Attempt.objects.create(
-            delivery=delivery,
-            number=number,
-            started_at=started_at,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            succeeded=result.ok,
-            error=result.error,
-            response_body=result.body_excerpt,
-        )
-        mine = Delivery.objects.filter(pk=delivery.pk, claim_token=token)
-        common = {
-            "attempt_count": number,
-            "claimed_until": None,
-            "claim_token": "",
-            "last_status_code": result.status_code,
-            "last_error": result.error,
-        }
-        if result.ok:
-            mine.update(state=DeliveryState.SUCCEEDED, next_attempt_at=None, delivered_at=now, **common)
-        elif delivery.is_ping:
-            mine.update(state=DeliveryState.FAILED, next_attempt_at=None, **common)
-        else:
-            outcome = retry.after_failure(
-                policy=retry.POLICIES[endpoint.retry_policy],
-                attempt_number=number,
-                status_code=result.status_code,
-                retry_after=result.headers.get("retry-after"),
-                now=now,
-            )
-            if outcome.next_attempt_at is not None:
-                delay = outcome.next_attempt_at - now
-                enqueued = outcome.next_attempt_at if delay <= DELAYED_MESSAGE_MAX else None
-                mine.update(state=DeliveryState.PENDING, next_attempt_at=outcome.next_attempt_at, enqueued_at=enqueued, **common)
-                if enqueued is not None:
-                    retry_message_delay = delay
-            else:
-                mine.update(state=DeliveryState.FAILED, next_attempt_at=None, **common)
-                endpoint_disable(endpoint=endpoint, reason=outcome.disable_reason, now=now)
-        if retry_message_delay is not None:
-            delay_ = retry_message_delay
-            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], delay=delay_))
-    return attempt
+    return delivery.send(delivery_id=delivery_id, now=now)
 
 
 # --- endpoints ---------------------------------------------------------------------------

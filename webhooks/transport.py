@@ -213,19 +213,6 @@ class PinnedAdapter(HTTPAdapter):
 
 
 _adapter = PinnedAdapter()
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        session.trust_env = False  # an environment proxy would connect by name, around the pin
-        session.headers.clear()
-        session.mount("https://", _adapter)
-        session.mount("http://", _adapter)
-        _local.session = session
-    return session
 
 
 @dataclass(frozen=True)
@@ -254,17 +241,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
         target = check_target(url)
     except TargetRefused as exc:
         return HttpResult(None, {}, "", f"refused: {exc}", elapsed())
-    session = _session()
-    request = requests.Request("POST", url, data=body, headers=headers, auth=auth)
-    prepared = session.prepare_request(request)
+    # A bare PreparedRequest sent through the adapter: no session cookies, environment proxies,
+    # or redirect handling to merge, none of which a delivery wants.
+    prepared = requests.PreparedRequest()
+    prepared.prepare(method="POST", url=url, headers=headers, data=body, auth=auth)
     prepared.pinned_target = target  # type: ignore[attr-defined]
     try:
-        response = session.send(
-            prepared,
-            stream=True,
-            allow_redirects=False,
-            timeout=Timeout(connect=CONNECT_TIMEOUT, total=TOTAL_TIMEOUT),
-        )
+        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=CONNECT_TIMEOUT, total=TOTAL_TIMEOUT))
     except requests.Timeout as exc:
         return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())
     except requests.RequestException as exc:
