@@ -1,11 +1,10 @@
 """Dramatiq actors of the outbound side: each takes a delivery id and claims the row before sending."""
 from __future__ import annotations
 
-import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
-
 import dramatiq
 from django.db import DatabaseError, connections
 
+import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
 from webhooks import services
 
 

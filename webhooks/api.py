@@ -6,8 +6,8 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -15,7 +15,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
+from skillhub.api.pagination import (
+    PAGE_OPENAPI_PARAMETERS,
+    paginate,
+    paginated_schema,
+    parse_page_request,
+)
 from skillhub.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 from webhooks import catalog, selectors, services

@@ -18,7 +18,12 @@ from django.utils import timezone
 from tenants.models import Tenant
 from webhooks import payloads, retry, transport
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
-from webhooks.services import CLAIM_LEASE, DELAYED_MESSAGE_MAX, endpoint_disable, enqueue_deliveries
+from webhooks.services import (
+    CLAIM_LEASE,
+    DELAYED_MESSAGE_MAX,
+    endpoint_disable,
+    enqueue_deliveries,
+)
 
 _D = Delivery._meta.db_table
 _E = Event._meta.db_table

@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks import catalog, payloads, signing, transport
-from webhooks.selectors import MASKED
+from webhooks import catalog, fanout, payloads, signing, transport
 from webhooks.models import (
     Attempt,
     Delivery,
@@ -22,8 +21,8 @@ from webhooks.models import (
     Event,
     PayloadStyle,
     RetryPolicyName,
-    new_delivery_id,
 )
+from webhooks.selectors import MASKED
 
 logger = logging.getLogger("skillhub.webhooks")
 
@@ -54,56 +53,14 @@ def record_event(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
     name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
-    event = Event.objects.create(
-        tenant=tenant,
-        type=name,
-        data=data,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
+    event = fanout.insert_event(
+        tenant_id=tenant.pk, event_type=name, data=data, subject_type=subject_type, subject_id=str(subject_id)
     )
     if catalog.BY_NAME[name].fan_out:
-        delivery_ids = _fan_out(event)
+        delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=fanout.matching_endpoints(event=event))
         if delivery_ids:
             transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
     return event
-
-
-def _fan_out(event: Event) -> list[str]:
-    """Create one delivery per enabled endpoint whose filter matches, each with its next sequence."""
-    candidates = Endpoint.objects.filter(tenant_id=event.tenant_id, enabled=True).values_list("id", "events")
-    matching = [pk for pk, events in candidates if not events or event.type in events]
-    if not matching:
-        return []
-    return _create_deliveries(event, matching, is_ping=False)
-
-
-def _create_deliveries(event: Event, endpoint_ids: list[str], *, is_ping: bool) -> list[str]:
-    # Locked in id order, so concurrent fan-outs to the same endpoints wait instead of deadlocking;
-    # the lock also keeps each endpoint's sequence gap-free and in commit order.
-    locked = list(
-        Endpoint.objects.select_for_update()
-        .filter(pk__in=endpoint_ids)
-        .order_by("pk")
-        .values_list("pk", "sequence")
-    )
-    Endpoint.objects.filter(pk__in=[pk for pk, _ in locked]).update(sequence=F("sequence") + 1)
-    now = timezone.now()
-    rows = [
-        Delivery(
-            id=new_delivery_id(),
-            tenant_id=event.tenant_id,
-            event=event,
-            endpoint_id=pk,
-            event_type=event.type,
-            sequence=sequence + 1,
-            next_attempt_at=now,
-            enqueued_at=now,
-            is_ping=is_ping,
-        )
-        for pk, sequence in locked
-    ]
-    Delivery.objects.bulk_create(rows, batch_size=500)
-    return [row.id for row in rows]
 
 
 def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
@@ -365,15 +322,15 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
     """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
     with transaction.atomic():
-        event = Event.objects.create(
+        event = fanout.insert_event(
             tenant_id=endpoint.tenant_id,
-            type="webhook.ping",
+            event_type="webhook.ping",
             data={"endpointId": endpoint.pk, "message": "Ping from skillhub: this endpoint receives webhooks."},
             subject_type="webhook",
             subject_id=endpoint.pk,
         )
-        (delivery_id,) = _create_deliveries(event, [endpoint.pk], is_ping=True)
-    attempt = delivery_send(delivery_id=delivery_id)
+        delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
+    attempt = delivery_send(delivery_id=delivery_ids[0]) if delivery_ids else None
     if attempt is None:  # only if the endpoint was deleted meanwhile
         raise ConflictError("The endpoint changed while it was being pinged; try again")
     return attempt

@@ -176,6 +176,18 @@ def test_failed_ping_reports_the_status_and_leaves_the_endpoint_alone(api, recei
     assert Delivery.objects.get(is_ping=True).state == DeliveryState.FAILED
 
 
+def test_a_disabled_endpoint_can_be_pinged_before_re_enabling_it(api, receiver, allow_private):
+    endpoint = make_endpoint(api.tenant, receiver.url)
+    api.patch(_url(api, f"/{endpoint.pk}"), {"enabled": False}, format="json")
+
+    response = api.post(_url(api, f"/{endpoint.pk}/ping"))
+
+    assert response.status_code == 200 and response.json()["succeeded"] is True
+    assert len(receiver.wait_for(1)) == 1
+    endpoint.refresh_from_db()
+    assert endpoint.enabled is False
+
+
 def test_rotate_secret_returns_the_new_secret_and_both_sign(api, receiver, allow_private):
     endpoint = make_endpoint(api.tenant, receiver.url)
     response = api.post(_url(api, f"/{endpoint.pk}/rotate-secret"))
