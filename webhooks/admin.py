@@ -43,9 +43,12 @@ class DeliveryInline(_ReadOnlyInline):
     ordering = ("-id",)
 
     def get_queryset(self, request: HttpRequest):  # noqa: ANN201
-        # A busy endpoint has many deliveries; the page shows the latest ones.
+        # A busy endpoint has many deliveries; its page shows the latest 50 (the list has the rest).
         queryset = super().get_queryset(request)
-        latest = list(queryset.order_by("-id").values_list("id", flat=True)[:50])
+        endpoint_id = getattr(request, "_webhook_endpoint_id", None)
+        if endpoint_id is None:
+            return queryset.none()
+        latest = list(queryset.filter(endpoint_id=endpoint_id).order_by("-id").values_list("id", flat=True)[:50])
         return queryset.filter(pk__in=latest)
 
 
@@ -88,6 +91,13 @@ class EndpointAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
         return (*self.readonly_fields, "tenant") if obj else self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+        return self.inlines if obj is not None else []  # a new endpoint has no deliveries
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):  # noqa: ANN001, ANN201
+        request._webhook_endpoint_id = object_id  # type: ignore[attr-defined]  # for DeliveryInline
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:  # noqa: ANN001
         values = {field: form.cleaned_data[field] for field in _EDITABLE if field in form.cleaned_data}
