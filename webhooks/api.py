@@ -186,7 +186,8 @@ class DeliveryOutputSerializer(serializers.Serializer):
     eventId = serializers.CharField()
     eventType = serializers.CharField()
     sequence = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=DeliveryState.values)
+    # A plain string: a second "status" enum would collide with the learners' in the OpenAPI components.
+    status = serializers.CharField(help_text="pending | sending | succeeded | failed")
     attemptCount = serializers.IntegerField()
     nextAttemptAt = serializers.DateTimeField(allow_null=True)
     lastStatusCode = serializers.IntegerField(allow_null=True)
