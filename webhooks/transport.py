@@ -6,7 +6,9 @@ so a DNS answer that changes between the check and the connect cannot reach an i
 """
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import itertools
 import socket
 import threading
 import time
@@ -135,6 +137,86 @@ def check_target(url: str) -> Target:
     return Target(scheme=parts.scheme, host=host, port=port, address=addresses[0])
 
 
+class _Deadline:
+    """The wall-clock limit of one POST and the socket it is using."""
+
+    __slots__ = ("at", "sock", "done", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.sock: socket.socket | None = None
+        self.done = False
+        self.fired = False
+
+
+class _Watchdog:
+    """Shut the socket of a POST that outlives TOTAL_TIMEOUT.
+
+    Socket timeouts bound each read, not the whole answer: a receiver trickling a byte every
+    few seconds would otherwise hold a worker thread indefinitely.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._owner: dict[int, _Deadline] = {}  # id(socket) → the deadline of the POST using it now
+        self._thread: threading.Thread | None = None
+
+    def start(self, seconds: float) -> _Deadline:
+        deadline = _Deadline(seconds)
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhooks-watchdog", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if len(self._heap) == 1:
+                self._cond.notify()
+        return deadline
+
+    def using(self, deadline: _Deadline, sock: socket.socket | None) -> None:
+        """Record that `deadline`'s POST now uses `sock` (a new or a kept-alive connection)."""
+        if sock is None:
+            return
+        with self._cond:
+            deadline.sock = sock
+            self._owner[id(sock)] = deadline
+
+    def finish(self, deadline: _Deadline) -> None:
+        """The POST is over (before its connection goes back to the pool); the deadline is void."""
+        with self._cond:
+            deadline.done = True
+            if deadline.sock is not None and self._owner.get(id(deadline.sock)) is deadline:
+                del self._owner[id(deadline.sock)]
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                at, _, deadline = self._heap[0]
+                wait = at - time.monotonic()
+                if deadline.done:
+                    heapq.heappop(self._heap)
+                    continue
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                sock = deadline.sock
+                # Only if the socket is still this POST's, never one handed to another request since.
+                if sock is not None and self._owner.get(id(sock)) is deadline:
+                    deadline.fired = True
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+
+_watchdog = _Watchdog()
+_current = threading.local()
+
+
 class _PinnedConnectionMixin:
     """Connect to the checked address instead of resolving the host name again."""
 
@@ -142,16 +224,26 @@ class _PinnedConnectionMixin:
 
     def _new_conn(self) -> socket.socket:
         try:
-            return urllib3_connection.create_connection(
+            sock = urllib3_connection.create_connection(
                 (self.pinned_address, self.port),  # type: ignore[attr-defined]
                 self.timeout,  # type: ignore[attr-defined]
                 source_address=self.source_address,  # type: ignore[attr-defined]
                 socket_options=self.socket_options,  # type: ignore[attr-defined]
             )
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise ConnectTimeoutError(self, f"Connection to {self.pinned_address} timed out") from exc
         except OSError as exc:
             raise NewConnectionError(self, f"Failed to connect to {self.pinned_address}: {exc}") from exc
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            _watchdog.using(deadline, sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            _watchdog.using(deadline, getattr(self, "sock", None))
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
 class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
@@ -246,25 +338,42 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
     prepared = requests.PreparedRequest()
     prepared.prepare(method="POST", url=url, headers=headers, data=body, auth=auth)
     prepared.pinned_target = target  # type: ignore[attr-defined]
+    deadline = _watchdog.start(TOTAL_TIMEOUT)
+    _current.deadline = deadline
+    try:
+        return _send(prepared, deadline, elapsed)
+    finally:
+        _watchdog.finish(deadline)
+        _current.deadline = None
+
+
+def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any) -> HttpResult:
+    def late(error: str) -> str:
+        return f"timeout: no complete answer within {TOTAL_TIMEOUT:g} s" if deadline.fired else _short(error)
+
     try:
         response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=CONNECT_TIMEOUT, total=TOTAL_TIMEOUT))
     except requests.Timeout as exc:
+        _watchdog.finish(deadline)
         return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())
     except requests.RequestException as exc:
-        return HttpResult(None, {}, "", _short(f"{type(exc).__name__}: {exc}"), elapsed())
+        _watchdog.finish(deadline)
+        return HttpResult(None, {}, "", late(f"{type(exc).__name__}: {exc}"), elapsed())
+    error = ""
     try:
         raw = response.raw.read(BODY_EXCERPT_BYTES + 1, decode_content=True)
         complete = len(raw) <= BODY_EXCERPT_BYTES
     except Exception as exc:  # a broken body still leaves a status to act on
         raw, complete = b"", False
-        error = _short(f"reading the response failed: {exc}")
-    else:
-        error = ""
-    if complete:
+        error = late(f"reading the response failed: {exc}")
+    _watchdog.finish(deadline)  # before the connection can go back to the pool
+    if complete and not deadline.fired:
         response.raw.release_conn()
     else:
         response.raw.close()  # do not read an unbounded body just to keep the connection
         response.raw.release_conn()
+    if deadline.fired and not error:
+        error = late("")
     return HttpResult(
         response.status_code,
         {k.lower(): v for k, v in response.headers.items()},
