@@ -170,7 +170,7 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="webhooks-watchdog", daemon=True)
                 self._thread.start()
             heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
-            if len(self._heap) == 1:
+            if self._heap[0][2] is deadline:  # earlier than what the watchdog sleeps towards
                 self._cond.notify()
         return deadline
 
