@@ -1,4 +1,5 @@
 """Dramatiq actors of the outbound side: each takes a delivery id and claims the row before sending."""
+
 from __future__ import annotations
 
 import dramatiq

@@ -1,4 +1,5 @@
 """The back office for the outbound side; every write goes through the services."""
+
 from __future__ import annotations
 
 from django import forms
@@ -38,7 +39,16 @@ class _ReadOnlyInline(admin.TabularInline):
 
 class DeliveryInline(_ReadOnlyInline):
     model = Delivery
-    fields = ("id", "event_type", "sequence", "state", "attempt_count", "next_attempt_at", "last_status_code", "created_at")
+    fields = (
+        "id",
+        "event_type",
+        "sequence",
+        "state",
+        "attempt_count",
+        "next_attempt_at",
+        "last_status_code",
+        "created_at",
+    )
     readonly_fields = fields
     ordering = ("-id",)
 

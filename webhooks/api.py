@@ -1,4 +1,5 @@
 """Webhook management endpoints and the public event catalog: thin views that parse, call and answer."""
+
 from __future__ import annotations
 
 import json
@@ -54,13 +55,26 @@ _INPUT_NAMES = {
 }
 # Output-only fields a client may send back unchanged (GET, edit, PUT); they are ignored.
 _READ_ONLY = {
-    "id", "deactivateReason", "deactivate_reason", "createdAt", "updatedAt", "lastSequence",
-    "basicAuthPasswordSet", "secretRotationEndsAt",
+    "id",
+    "deactivateReason",
+    "deactivate_reason",
+    "createdAt",
+    "updatedAt",
+    "lastSequence",
+    "basicAuthPasswordSet",
+    "secretRotationEndsAt",
 }
 _CAMEL = {
-    "url": "url", "events": "events", "enabled": "enabled", "description": "description", "secret": "secret",
-    "basic_auth_username": "basicAuthUsername", "basic_auth_password": "basicAuthPassword",
-    "additional_headers": "additionalHeaders", "payload_style": "payloadStyle", "retry_policy": "retryPolicy",
+    "url": "url",
+    "events": "events",
+    "enabled": "enabled",
+    "description": "description",
+    "secret": "secret",
+    "basic_auth_username": "basicAuthUsername",
+    "basic_auth_password": "basicAuthPassword",
+    "additional_headers": "additionalHeaders",
+    "payload_style": "payloadStyle",
+    "retry_policy": "retryPolicy",
     "send_secret_header": "sendSecretHeader",
 }
 _TRUE = {"true", "1", "yes", "on"}
@@ -136,7 +150,11 @@ class EndpointInputSerializer(serializers.Serializer):
     """An endpoint as created or changed; document 001 names (`target_url`, `active`, `event_type`) also work."""
 
     url = serializers.URLField(help_text="https URL of a public host (alias targetUrl, target_url)")
-    events = serializers.ListField(child=serializers.CharField(), required=False, help_text="Empty = every event; aliases such as COURSE_ENROLLMENT accepted")
+    events = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Empty = every event; aliases such as COURSE_ENROLLMENT accepted",
+    )
     enabled = serializers.BooleanField(required=False, default=True, help_text="alias active")
     description = serializers.CharField(required=False, allow_blank=True)
     secret = serializers.CharField(required=False, help_text="whsec_… (generated when not given)")
@@ -232,7 +250,9 @@ class EndpointListCreateApi(_EndpointApi):
         page = paginate(selectors.endpoint_queryset(tenant=self.tenant), parse_page_request(request.query_params))
         return Response(page.body([selectors.endpoint_json(endpoint) for endpoint in page.rows]))
 
-    @extend_schema(operation_id="webhooks_create", request=EndpointInputSerializer, responses={201: EndpointOutputSerializer})
+    @extend_schema(
+        operation_id="webhooks_create", request=EndpointInputSerializer, responses={201: EndpointOutputSerializer}
+    )
     def post(self, request: Request, slug: str) -> Response:
         try:
             endpoint = services.endpoint_create(tenant=self.tenant, values=endpoint_input(request.data))
@@ -256,11 +276,17 @@ class EndpointDetailApi(_EndpointApi):
             raise _services_errors(exc) from exc
         return Response(selectors.endpoint_json(endpoint))
 
-    @extend_schema(operation_id="webhooks_update", request=EndpointInputSerializer, responses={200: EndpointOutputSerializer})
+    @extend_schema(
+        operation_id="webhooks_update", request=EndpointInputSerializer, responses={200: EndpointOutputSerializer}
+    )
     def put(self, request: Request, slug: str, endpoint_id: str) -> Response:
         return self._update(request, endpoint_id)
 
-    @extend_schema(operation_id="webhooks_partial_update", request=EndpointInputSerializer, responses={200: EndpointOutputSerializer})
+    @extend_schema(
+        operation_id="webhooks_partial_update",
+        request=EndpointInputSerializer,
+        responses={200: EndpointOutputSerializer},
+    )
     def patch(self, request: Request, slug: str, endpoint_id: str) -> Response:
         return self._update(request, endpoint_id)
 
@@ -312,7 +338,9 @@ class EndpointDeliveriesApi(_EndpointApi):
                 event_type = catalog.canonical(event_type)
             except catalog.UnknownEventType as exc:
                 raise ValidationFailed({"eventType": str(exc)}) from exc
-        queryset = selectors.delivery_queryset(tenant=self.tenant, endpoint=endpoint, state=state, event_type=event_type)
+        queryset = selectors.delivery_queryset(
+            tenant=self.tenant, endpoint=endpoint, state=state, event_type=event_type
+        )
         page = paginate(queryset, parse_page_request(params))
         attempts = selectors.attempts_by_delivery(delivery_ids=[row.pk for row in page.rows])
         return Response(page.body([selectors.delivery_json(row, attempts.get(row.pk)) for row in page.rows]))
@@ -321,7 +349,9 @@ class EndpointDeliveriesApi(_EndpointApi):
 class EndpointReplayApi(_EndpointApi):
     """Re-send the endpoint's failed deliveries created since a time, optionally only some event types."""
 
-    @extend_schema(operation_id="webhooks_replay", request=ReplayInputSerializer, responses={202: ReplayOutputSerializer})
+    @extend_schema(
+        operation_id="webhooks_replay", request=ReplayInputSerializer, responses={202: ReplayOutputSerializer}
+    )
     def post(self, request: Request, slug: str, endpoint_id: str) -> Response:
         endpoint = self._endpoint(endpoint_id)
         data = request.data
@@ -377,9 +407,13 @@ class DeliveryRetryApi(TenantApiView):
 
 def _catalog_markdown() -> str:
     rows = "\n".join(
-        f"| `{item.name}` | {', '.join(f'`{a}`' for a in item.aliases)} | {item.description} |" for item in catalog.EVENT_TYPES
+        f"| `{item.name}` | {', '.join(f'`{a}`' for a in item.aliases)} | {item.description} |"
+        for item in catalog.EVENT_TYPES
     )
-    return "Every event type skillhub sends, with the shape of its `data`.\n\n| type | aliases | when |\n|---|---|---|\n" + rows
+    return (
+        "Every event type skillhub sends, with the shape of its `data`.\n\n| type | aliases | when |\n|---|---|---|\n"
+        + rows
+    )
 
 
 class EventTypeListApi(APIView):
@@ -403,6 +437,11 @@ class EventTypeListApi(APIView):
         return Response(
             {
                 "data": window,
-                "pagination": {"total": len(items), "limit": page_request.limit, "offset": page_request.offset, "hasMore": has_more},
+                "pagination": {
+                    "total": len(items),
+                    "limit": page_request.limit,
+                    "offset": page_request.offset,
+                    "hasMore": has_more,
+                },
             }
         )

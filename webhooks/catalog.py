@@ -1,4 +1,5 @@
 """The event catalog: every event type skillhub sends, its meaning and the shape of its `data`."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -56,7 +57,9 @@ _NEED = {
 }
 
 EVENT_TYPES: tuple[EventType, ...] = (
-    EventType("learner.created", "A learner was registered in the tenant.", _LEARNER, "learner", ("DOMAIN_ENROLLMENT",)),
+    EventType(
+        "learner.created", "A learner was registered in the tenant.", _LEARNER, "learner", ("DOMAIN_ENROLLMENT",)
+    ),
     EventType(
         "learner.updated",
         "A learner record changed; `changedFields` names what changed, `previous` their old values.",
@@ -79,7 +82,12 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(
         "assessment.recorded",
         "An assessment outcome was recorded for a learner.",
-        {"assessmentId": "string", "learnerId": "uuid", "outcome": "competent|not_yet_competent", "assessorId": "string"},
+        {
+            "assessmentId": "string",
+            "learnerId": "uuid",
+            "outcome": "competent|not_yet_competent",
+            "assessorId": "string",
+        },
         "assessment",
     ),
     EventType(
@@ -94,7 +102,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
         {"exportId": "string", "format": "string", "downloadUrl": "url"},
         "export",
     ),
-    EventType("course.enrolled", "A learner enrolled, or was enrolled, in a course.", _ENROLLMENT, "enrollment", ("COURSE_ENROLLMENT",)),
+    EventType(
+        "course.enrolled",
+        "A learner enrolled, or was enrolled, in a course.",
+        _ENROLLMENT,
+        "enrollment",
+        ("COURSE_ENROLLMENT",),
+    ),
     EventType(
         "course.completed",
         "A course was marked complete for a learner.",
@@ -153,7 +167,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(
         "enrollment.status_changed",
         "An enrollment changed status (Request 0, Cancel 10, Waitlist 20, Approve 30, Deny 40, Audit 50, Enroll 60).",
-        {"enrollmentId": "string", "learnerId": "uuid", "status": "integer", "statusName": "string", "previousStatus": "integer|null"},
+        {
+            "enrollmentId": "string",
+            "learnerId": "uuid",
+            "status": "integer",
+            "statusName": "string",
+            "previousStatus": "integer|null",
+        },
         "enrollment",
     ),
     EventType("assignment.started", "A learner started an assigned course.", _ASSIGNMENT, "assignment"),
@@ -168,7 +188,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(
         "feedback.created",
         "A learner left feedback on a course or lesson.",
-        {"feedbackId": "string", "learnerId": "uuid", "courseId": "string", "rating": "integer|null", "comment": "string"},
+        {
+            "feedbackId": "string",
+            "learnerId": "uuid",
+            "courseId": "string",
+            "rating": "integer|null",
+            "comment": "string",
+        },
         "feedback",
     ),
     EventType(
@@ -184,8 +210,15 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "voucher",
     ),
     EventType("need.created", "A training need was opened from inbound signals.", _NEED, "need"),
-    EventType("need.offered", "A course was offered for a training need.", {**_NEED, "courseId": "string", "assignmentIds": "string[]"}, "need"),
-    EventType("need.authored", "A draft course was authored for a training need.", {**_NEED, "courseId": "string"}, "need"),
+    EventType(
+        "need.offered",
+        "A course was offered for a training need.",
+        {**_NEED, "courseId": "string", "assignmentIds": "string[]"},
+        "need",
+    ),
+    EventType(
+        "need.authored", "A draft course was authored for a training need.", {**_NEED, "courseId": "string"}, "need"
+    ),
     EventType("need.dismissed", "A training need was dismissed.", {**_NEED, "reason": "string"}, "need"),
     EventType("need.resolved", "Everyone offered a training need completed the course.", _NEED, "need"),
     EventType(

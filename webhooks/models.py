@@ -1,4 +1,5 @@
 """The event outbox: every domain event is a row written in its cause's transaction."""
+
 from __future__ import annotations
 
 from django.db import models

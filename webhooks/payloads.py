@@ -1,4 +1,5 @@
 """Delivery bodies (`full` and `thin`) and the headers around them; one body per event and style."""
+
 from __future__ import annotations
 
 import threading

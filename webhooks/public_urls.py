@@ -1,4 +1,5 @@
 """The public route of the outbound side: `GET /api/v1/event-types`."""
+
 from __future__ import annotations
 
 from django.urls import path

@@ -1,4 +1,5 @@
 """The retry policies: one table says when each attempt happens and what gives up."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

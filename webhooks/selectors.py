@@ -1,4 +1,5 @@
 """Reads of the outbound side, always scoped to a tenant; the JSON shapes the API shows."""
+
 from __future__ import annotations
 
 from datetime import datetime

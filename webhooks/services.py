@@ -1,4 +1,5 @@
 """Writes of the outbound side; `record_event` is what every other app calls."""
+
 from __future__ import annotations
 
 import logging
@@ -85,7 +86,10 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
     due = (
         Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(Q(state=DeliveryState.PENDING, endpoint__enabled=True) | Q(state=DeliveryState.SENDING, claimed_until__lt=now))
+        .filter(
+            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
+            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
+        )
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )

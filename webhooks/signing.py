@@ -1,4 +1,5 @@
 """Signing of outbound bodies: Standard Webhooks `webhook-signature` and the hex `X-Skillhub-Signature`."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Periodic sweeps of the outbound side, run by `serve` and `run_scheduler`."""
+
 from __future__ import annotations
 
 from skillhub.scheduler import sweep

@@ -4,6 +4,7 @@ The target's host is resolved once; every address must be public, and the connec
 the address that was checked (Host header, SNI and certificate check still use the host name),
 so a DNS answer that changes between the check and the connect cannot reach an internal service.
 """
+
 from __future__ import annotations
 
 import heapq

@@ -1,4 +1,5 @@
 """Webhook management routes under /api/v1/tenants/{slug}/."""
+
 from __future__ import annotations
 
 from django.urls import path
@@ -11,7 +12,9 @@ urlpatterns = [
     path("webhooks/deliveries/<str:delivery_id>/retry", api.DeliveryRetryApi.as_view(), name="webhook-delivery-retry"),
     path("webhooks/<str:endpoint_id>", api.EndpointDetailApi.as_view(), name="webhook-detail"),
     path("webhooks/<str:endpoint_id>/ping", api.EndpointPingApi.as_view(), name="webhook-ping"),
-    path("webhooks/<str:endpoint_id>/rotate-secret", api.EndpointRotateSecretApi.as_view(), name="webhook-rotate-secret"),
+    path(
+        "webhooks/<str:endpoint_id>/rotate-secret", api.EndpointRotateSecretApi.as_view(), name="webhook-rotate-secret"
+    ),
     path("webhooks/<str:endpoint_id>/deliveries", api.EndpointDeliveriesApi.as_view(), name="webhook-deliveries"),
     path("webhooks/<str:endpoint_id>/replay", api.EndpointReplayApi.as_view(), name="webhook-replay"),
 ]

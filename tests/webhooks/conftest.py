@@ -1,4 +1,5 @@
 """Fixtures of the outbound-webhook tests: a real local HTTP receiver and endpoint helpers."""
+
 from __future__ import annotations
 
 import socket

@@ -1,4 +1,5 @@
 """Helpers shared by the outbound-webhook tests."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,7 +20,9 @@ def make_endpoint(tenant: Tenant, url: str, **values: Any) -> Endpoint:
 
 def make_learner(tenant: Tenant, n: int = 1) -> Any:
     """Create a learner through the service, which records `learner.created`."""
-    return learner_create(tenant=tenant, values={"first_name": f"Thabo{n}", "last_name": "Mokoena", "email": f"t{n}@example.com"})
+    return learner_create(
+        tenant=tenant, values={"first_name": f"Thabo{n}", "last_name": "Mokoena", "email": f"t{n}@example.com"}
+    )
 
 
 def send_due(*, now: datetime | None = None) -> list[Attempt]:

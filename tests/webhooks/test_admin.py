@@ -1,4 +1,5 @@
 """The webhook admin: pages render, and its writes and actions go through the services."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,16 @@ def test_endpoint_delivery_and_event_pages_render(staff, tenant, receiver, allow
 def test_admin_create_goes_through_the_service_and_shows_the_secret_once(staff, tenant, receiver, allow_private):
     response = staff.post(
         "/admin/webhooks/endpoint/add/",
-        {"tenant": tenant.pk, "url": receiver.url, "events": "[]", "enabled": "on", "payload_style": "full",
-         "retry_policy": "standard", "additional_headers": "{}", "description": ""},
+        {
+            "tenant": tenant.pk,
+            "url": receiver.url,
+            "events": "[]",
+            "enabled": "on",
+            "payload_style": "full",
+            "retry_policy": "standard",
+            "additional_headers": "{}",
+            "description": "",
+        },
         follow=True,
     )
     assert response.status_code == 200
@@ -52,8 +61,14 @@ def test_admin_create_goes_through_the_service_and_shows_the_secret_once(staff, 
 def test_admin_refuses_a_private_target_as_a_form_error(staff, tenant):
     response = staff.post(
         "/admin/webhooks/endpoint/add/",
-        {"tenant": tenant.pk, "url": "https://10.0.0.1/x", "events": "[]", "payload_style": "full",
-         "retry_policy": "standard", "additional_headers": "{}"},
+        {
+            "tenant": tenant.pk,
+            "url": "https://10.0.0.1/x",
+            "events": "[]",
+            "payload_style": "full",
+            "retry_policy": "standard",
+            "additional_headers": "{}",
+        },
     )
     assert response.status_code == 200  # the form again, with the error
     assert "private address" in response.content.decode()
@@ -66,7 +81,9 @@ def test_admin_actions_ping_rotate_and_re_enable(staff, tenant, receiver, allow_
     Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False, deactivate_reason="5 attempts failed")
 
     for action in ("ping", "rotate_secret", "re_enable"):
-        response = staff.post("/admin/webhooks/endpoint/", {"action": action, "_selected_action": [endpoint.pk]}, follow=True)
+        response = staff.post(
+            "/admin/webhooks/endpoint/", {"action": action, "_selected_action": [endpoint.pk]}, follow=True
+        )
         assert response.status_code == 200
 
     endpoint.refresh_from_db()

@@ -1,4 +1,5 @@
 """docs/webhooks.md stays true: every catalog type is documented and its verification code works."""
+
 from __future__ import annotations
 
 import re

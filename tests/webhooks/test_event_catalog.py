@@ -1,4 +1,5 @@
 """The event catalog: every SPEC type, the document 001 aliases, and what record_event accepts."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Fan-out in the recording transaction: filters, disabled endpoints, sequences, and thin links."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,8 +39,17 @@ def test_sequence_rises_by_one_per_endpoint(tenant, allow_private):
     for n in range(2, 5):
         make_learner(tenant, n)
 
-    assert list(Delivery.objects.filter(endpoint=first).order_by("sequence").values_list("sequence", flat=True)) == [1, 2, 3, 4]
-    assert list(Delivery.objects.filter(endpoint=second).order_by("sequence").values_list("sequence", flat=True)) == [1, 2, 3]
+    assert list(Delivery.objects.filter(endpoint=first).order_by("sequence").values_list("sequence", flat=True)) == [
+        1,
+        2,
+        3,
+        4,
+    ]
+    assert list(Delivery.objects.filter(endpoint=second).order_by("sequence").values_list("sequence", flat=True)) == [
+        1,
+        2,
+        3,
+    ]
     assert Endpoint.objects.get(pk=first.pk).sequence == 4
 
 
@@ -72,7 +82,9 @@ def test_thin_document_url_per_subject_type(tenant, subject_type, path):
 
 
 def test_other_apps_can_register_a_subject_url(tenant, monkeypatch):
-    monkeypatch.setitem(payloads.SUBJECT_URL_BUILDERS, "badge", lambda slug, pk: f"/api/v1/tenants/{slug}/achievements/{pk}")
+    monkeypatch.setitem(
+        payloads.SUBJECT_URL_BUILDERS, "badge", lambda slug, pk: f"/api/v1/tenants/{slug}/achievements/{pk}"
+    )
     url = payloads.subject_url(tenant_slug=tenant.slug, subject_type="badge", subject_id="b1")
     assert url.endswith(f"/tenants/{tenant.slug}/achievements/b1")
     assert payloads.subject_url(tenant_slug=tenant.slug, subject_type="unknown", subject_id="x") is None

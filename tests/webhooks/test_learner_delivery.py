@@ -1,4 +1,5 @@
 """Learner events reach a real local receiver through the broker and a worker, signed and complete."""
+
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,9 @@ def _learners_url(tenant):  # noqa: ANN001, ANN202
     return f"/api/v1/tenants/{tenant.slug}/learners"
 
 
-def test_learner_created_updated_deleted_arrive_signed_in_sequence(api, receiver, allow_private, stub_broker, stub_worker):
+def test_learner_created_updated_deleted_arrive_signed_in_sequence(
+    api, receiver, allow_private, stub_broker, stub_worker
+):
     endpoint = make_endpoint(api.tenant, receiver.url)
 
     created = api.post(_learners_url(api.tenant), {"firstName": "Thabo", "lastName": "Mokoena"}, format="json").json()
@@ -49,7 +52,9 @@ def test_learner_created_updated_deleted_arrive_signed_in_sequence(api, receiver
     assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SUCCEEDED}
 
 
-def test_thin_body_document_url_returns_the_learner_with_an_api_key(api, receiver, allow_private, stub_broker, stub_worker):
+def test_thin_body_document_url_returns_the_learner_with_an_api_key(
+    api, receiver, allow_private, stub_broker, stub_worker
+):
     make_endpoint(api.tenant, receiver.url, payload_style="thin")
 
     created = api.post(_learners_url(api.tenant), {"firstName": "Lerato", "lastName": "Khumalo"}, format="json").json()

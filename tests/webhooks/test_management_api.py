@@ -1,4 +1,5 @@
 """The webhook management API: create (JSON, form, document 001 names), read, update, ping, rotate, deliveries."""
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,12 @@ def test_create_with_spec_names_returns_the_secret_once(api, receiver, allow_pri
 def test_create_form_encoded_with_document_001_names(api, receiver, allow_private):
     response = api.post(
         _url(api),
-        {"target_url": receiver.url, "active": "true", "event_type": "COURSE_ENROLLMENT", "additional_headers": '{"client_id": "x"}'},
+        {
+            "target_url": receiver.url,
+            "active": "true",
+            "event_type": "COURSE_ENROLLMENT",
+            "additional_headers": '{"client_id": "x"}',
+        },
     )
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -92,8 +98,14 @@ def test_invalid_fields_are_all_listed_and_nothing_is_created(api, receiver, all
     assert fields == {"colour"}  # unknown fields are refused before anything else is looked at
     response = api.post(
         _url(api),
-        {"url": receiver.url, "events": ["learner.exploded"], "payloadStyle": "fat",
-         "additionalHeaders": {"webhook-signature": "forged"}, "secret": "hunter2", "enabled": "maybe"},
+        {
+            "url": receiver.url,
+            "events": ["learner.exploded"],
+            "payloadStyle": "fat",
+            "additionalHeaders": {"webhook-signature": "forged"},
+            "secret": "hunter2",
+            "enabled": "maybe",
+        },
         format="json",
     )
     error = response.json()["error"]
@@ -217,11 +229,15 @@ def test_deliveries_list_their_attempts_and_next_attempt(api, receiver, allow_pr
     assert attempt["statusCode"] == 500 and attempt["responseBody"] == "boom" and attempt["succeeded"] is False
     assert api.get(_url(api, f"/{endpoint.pk}/deliveries?status=succeeded")).json()["data"] == []
     assert api.get(_url(api, f"/{endpoint.pk}/deliveries?status=bogus")).status_code == 400
-    assert api.get(_url(api, f"/{endpoint.pk}/deliveries?eventType=DOMAIN_ENROLLMENT")).json()["pagination"]["total"] == 1
+    assert (
+        api.get(_url(api, f"/{endpoint.pk}/deliveries?eventType=DOMAIN_ENROLLMENT")).json()["pagination"]["total"] == 1
+    )
     assert api.get(_url(api, f"/deliveries/{delivery['id']}")).json()["id"] == delivery["id"]
 
 
-def test_retry_restarts_a_failed_delivery(api, receiver, allow_private, stub_broker, django_capture_on_commit_callbacks):
+def test_retry_restarts_a_failed_delivery(
+    api, receiver, allow_private, stub_broker, django_capture_on_commit_callbacks
+):
     endpoint = make_endpoint(api.tenant, receiver.url, retry_policy="exponential")
     receiver.reply(Reply(status=400))
     make_learner(api.tenant)
@@ -250,14 +266,21 @@ def test_replay_resends_failed_deliveries_since_a_time_of_chosen_types(api, rece
     Delivery.objects.update(state=DeliveryState.FAILED, next_attempt_at=None)
     since = (timezone.now() - timedelta(minutes=1)).isoformat()
 
-    response = api.post(_url(api, f"/{endpoint.pk}/replay"), {"since": since, "eventTypes": ["learner.created"]}, format="json")
+    response = api.post(
+        _url(api, f"/{endpoint.pk}/replay"), {"since": since, "eventTypes": ["learner.created"]}, format="json"
+    )
 
     assert response.status_code == 202 and response.json() == {"replayed": 2}
     assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 2
     later = (timezone.now() + timedelta(minutes=1)).isoformat()
     assert api.post(_url(api, f"/{endpoint.pk}/replay"), {"since": later}, format="json").json() == {"replayed": 0}
     assert api.post(_url(api, f"/{endpoint.pk}/replay"), {"since": "yesterday"}, format="json").status_code == 400
-    assert api.post(_url(api, f"/{endpoint.pk}/replay"), {"since": since, "eventTypes": ["nope"]}, format="json").status_code == 400
+    assert (
+        api.post(
+            _url(api, f"/{endpoint.pk}/replay"), {"since": since, "eventTypes": ["nope"]}, format="json"
+        ).status_code
+        == 400
+    )
 
 
 def test_scopes_guard_reads_and_writes(api, receiver, allow_private):

@@ -1,4 +1,5 @@
 """The outbox under faults: rollback, a broker that is down, a worker that dies, duplicate and racing workers."""
+
 from __future__ import annotations
 
 import os
@@ -144,7 +145,9 @@ def test_racing_workers_never_send_the_same_attempt_twice(tenant, receiver, allo
     assert Attempt.objects.count() == 5
 
 
-def test_the_sweep_is_registered_and_resends_overdue_deliveries(tenant, receiver, allow_private, stub_broker, stub_worker):
+def test_the_sweep_is_registered_and_resends_overdue_deliveries(
+    tenant, receiver, allow_private, stub_broker, stub_worker
+):
     assert "webhooks.sweeps.enqueue_due_deliveries" in load_sweeps()
     make_endpoint(tenant, receiver.url)
     with dramatiq_paused(stub_broker):
@@ -178,7 +181,12 @@ def test_on_redis_a_broker_outage_loses_nothing(tenant, receiver, allow_private,
 
     def bind(broker: dramatiq.Broker) -> dramatiq.Actor:
         return dramatiq.Actor(
-            actors.deliver.fn, broker=broker, actor_name="deliver", queue_name="webhooks", priority=0, options={"max_retries": 0}
+            actors.deliver.fn,
+            broker=broker,
+            actor_name="deliver",
+            queue_name="webhooks",
+            priority=0,
+            options={"max_retries": 0},
         )
 
     make_endpoint(tenant, receiver.url)

@@ -1,4 +1,5 @@
 """The retry table, with the clock in the test's hand: schedules, giving up, 4xx, 410, 429 and Retry-After."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -41,7 +42,21 @@ def test_the_table_is_the_spec_schedule():
     standard, exponential = retry.POLICIES["standard"], retry.POLICIES["exponential"]
     assert standard.delays == tuple(STANDARD_OFFSETS)
     assert exponential.max_attempts == 60
-    assert [d.total_seconds() for d in exponential.delays[:13]] == [0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3600]
+    assert [d.total_seconds() for d in exponential.delays[:13]] == [
+        0,
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        512,
+        1024,
+        2048,
+        3600,
+    ]
     assert all(d == timedelta(hours=1) for d in exponential.delays[12:])
     assert timedelta(days=1.9) < sum(exponential.delays, timedelta()) < timedelta(days=2.1)
 
@@ -207,8 +222,12 @@ def test_disabled_endpoint_holds_its_deliveries_and_re_enable_resumes_them(
     # A delivery that was pending when the endpoint went off stays pending, untouched.
     make_learner(tenant, 3)
     held = Delivery.objects.create(
-        tenant=tenant, event=Event.objects.filter(type="learner.created").last(), endpoint=endpoint,
-        event_type="learner.created", sequence=99, next_attempt_at=t0,
+        tenant=tenant,
+        event=Event.objects.filter(type="learner.created").last(),
+        endpoint=endpoint,
+        event_type="learner.created",
+        sequence=99,
+        next_attempt_at=t0,
     )
     assert services.delivery_send(delivery_id=held.pk, now=t0) is None
     held.refresh_from_db()

@@ -1,4 +1,5 @@
 """Signatures a receiver can verify: Standard Webhooks, the hex HMAC, and both secrets during a rotation."""
+
 from __future__ import annotations
 
 import base64
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 def test_generated_secret_is_whsec_with_24_random_bytes():
     secret = signing.generate_secret()
     assert secret.startswith("whsec_")
-    assert len(base64.b64decode(secret[len("whsec_"):])) == 24
+    assert len(base64.b64decode(secret[len("whsec_") :])) == 24
     assert signing.generate_secret() != secret
 
 
@@ -75,7 +76,9 @@ def test_old_secret_stops_signing_after_the_overlap(tenant, receiver, allow_priv
     endpoint = make_endpoint(tenant, receiver.url)
     old_secret = endpoint.secret
     endpoint_rotate_secret(endpoint=endpoint)
-    Endpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=endpoint.previous_secret_expires_at - timedelta(hours=25))
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        previous_secret_expires_at=endpoint.previous_secret_expires_at - timedelta(hours=25)
+    )
 
     make_learner(tenant)
     send_due()

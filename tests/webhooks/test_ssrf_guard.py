@@ -1,4 +1,5 @@
 """The SSRF guard: https and public addresses only, at creation and again at delivery, address pinned."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,23 +57,31 @@ def test_create_refuses_a_literal_non_public_address(api, address, label):
 
 def test_create_refuses_a_hostname_that_resolves_to_a_private_address(api, fake_dns):
     fake_dns["hooks.example.test"] = ["10.0.0.7"]
-    response = api.post(f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://hooks.example.test/x"}, format="json")
+    response = api.post(
+        f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://hooks.example.test/x"}, format="json"
+    )
     assert response.status_code == 400
     assert "private" in response.json()["error"]["details"]["reason"]
 
 
 def test_create_refuses_when_any_answer_is_private(api, fake_dns):
     fake_dns["mixed.example.test"] = [PUBLIC_V4, "127.0.0.1"]
-    response = api.post(f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://mixed.example.test/x"}, format="json")
+    response = api.post(
+        f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://mixed.example.test/x"}, format="json"
+    )
     assert response.status_code == 400
 
 
 def test_update_to_a_private_target_is_refused(api, fake_dns):
     fake_dns["ok.example.test"] = [PUBLIC_V4]
-    created = api.post(f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://ok.example.test/x"}, format="json")
+    created = api.post(
+        f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://ok.example.test/x"}, format="json"
+    )
     assert created.status_code == 201
     response = api.patch(
-        f"/api/v1/tenants/{api.tenant.slug}/webhooks/{created.json()['id']}", {"url": "https://169.254.169.254/latest"}, format="json"
+        f"/api/v1/tenants/{api.tenant.slug}/webhooks/{created.json()['id']}",
+        {"url": "https://169.254.169.254/latest"},
+        format="json",
     )
     assert response.status_code == 400
     assert "metadata" in response.json()["error"]["details"]["reason"]
@@ -97,7 +106,9 @@ def test_create_refuses_malformed_or_plain_http_targets(api, url, reason):
 
 def test_create_accepts_a_public_https_target(api, fake_dns):
     fake_dns["hooks.example.test"] = [PUBLIC_V4]
-    response = api.post(f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://hooks.example.test/x"}, format="json")
+    response = api.post(
+        f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"url": "https://hooks.example.test/x"}, format="json"
+    )
     assert response.status_code == 201
 
 

@@ -1,4 +1,5 @@
 """Every management route treats another tenant's endpoints and deliveries as not found."""
+
 from __future__ import annotations
 
 import pytest

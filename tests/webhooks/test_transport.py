@@ -1,4 +1,5 @@
 """The delivery transport: bounded in time and size, kept-alive connections, never raising."""
+
 from __future__ import annotations
 
 import socket
