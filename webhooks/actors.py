@@ -9,7 +9,8 @@ import skillhub.broker  # noqa: F401  (the configured broker, before any actor i
 from webhooks import services
 
 
-@dramatiq.actor(queue_name="webhooks", max_retries=0, time_limit=120_000)
+# The time limit stays inside the claim lease (60 s), so a stuck attempt ends before another may start.
+@dramatiq.actor(queue_name="webhooks", max_retries=0, time_limit=50_000)
 def deliver(delivery_id: str) -> None:
     """Attempt one delivery if it is still due; a duplicate message finds it claimed and does nothing."""
     try:

@@ -8,6 +8,7 @@ unchanged on PostgreSQL and SQLite; table and column names come from the models.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from datetime import timezone as dt_timezone
@@ -25,6 +26,8 @@ from webhooks.services import (
     endpoint_disable,
     enqueue_deliveries,
 )
+
+logger = logging.getLogger("skillhub.webhooks")
 
 _D = Delivery._meta.db_table
 _E = Event._meta.db_table
@@ -180,15 +183,20 @@ def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
         with connection.cursor() as cursor:
             cursor.execute(_RELEASE, [DeliveryState.PENDING, delivery_id, token])
         return None
-    body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
-    headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
-    auth = (
-        (endpoint.basic_auth_username, endpoint.basic_auth_password)
-        if endpoint.basic_auth_username or endpoint.basic_auth_password
-        else None
-    )
     started_at = timezone.now() if now is None else now
-    result = transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+    try:
+        body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
+        headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
+        auth = (
+            (endpoint.basic_auth_username, endpoint.basic_auth_password)
+            if endpoint.basic_auth_username or endpoint.basic_auth_password
+            else None
+        )
+        result = transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+    except Exception as exc:
+        # Recorded as a failed attempt, so the schedule moves on instead of the lease expiring forever.
+        logger.exception("delivery %s could not be sent", delivery_id)
+        result = transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
     finished_at = timezone.now() if now is None else now
     return _record(
         delivery=delivery, endpoint=endpoint, token=token, result=result, started_at=started_at, now=finished_at

@@ -36,7 +36,8 @@ DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ADDITIONAL_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-_HEADER_VALUE_FORBIDDEN = re.compile(r"[\r\n\x00]")
+# Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
+_HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
 
 
 # --- the outbox ------------------------------------------------------------------------
@@ -183,6 +184,8 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
                 errors[name] = f"must be text of at most {limit} characters"
             elif name == "basic_auth_username" and ":" in value:
                 errors[name] = "must not contain ':'"
+            elif name.startswith("basic_auth") and not _latin1(value):
+                errors[name] = "must be Latin-1 text (HTTP Basic auth cannot carry other characters)"
             else:
                 clean[name] = value
     for name, choices in (("payload_style", PayloadStyle.values), ("retry_policy", RetryPolicyName.values)):
@@ -208,6 +211,14 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
     return clean
 
 
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _headers_problem(headers: Any) -> str | None:
     if headers is None:
         return None
@@ -222,8 +233,9 @@ def _headers_problem(headers: Any) -> str | None:
             return f"{name} is set by skillhub and cannot be overridden"
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             return f"the value of {name} must be text"
-        if len(str(value)) > 1000 or _HEADER_VALUE_FORBIDDEN.search(str(value)):
-            return f"the value of {name} must be one line of at most 1000 characters"
+        text = str(value)
+        if len(text) > 1000 or not _HEADER_VALUE.match(text):
+            return f"the value of {name} must be printable ASCII on one line, at most 1000 characters, not padded"
     return None
 
 

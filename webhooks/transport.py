@@ -337,7 +337,10 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
     # A bare PreparedRequest sent through the adapter: no session cookies, environment proxies,
     # or redirect handling to merge, none of which a delivery wants.
     prepared = requests.PreparedRequest()
-    prepared.prepare(method="POST", url=url, headers=headers, data=body, auth=auth)
+    try:
+        prepared.prepare(method="POST", url=url, headers=headers, data=body, auth=auth)
+    except (requests.RequestException, ValueError) as exc:  # a header or credential requests cannot send
+        return HttpResult(None, {}, "", _short(f"invalid request: {type(exc).__name__}"), elapsed())
     prepared.pinned_target = target  # type: ignore[attr-defined]
     deadline = _watchdog.start(TOTAL_TIMEOUT)
     _current.deadline = deadline
@@ -357,7 +360,7 @@ def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any)
     except requests.Timeout as exc:
         _watchdog.finish(deadline)
         return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())
-    except requests.RequestException as exc:
+    except (requests.RequestException, OSError, ValueError) as exc:  # UnicodeError is a ValueError
         _watchdog.finish(deadline)
         return HttpResult(None, {}, "", late(f"{type(exc).__name__}: {exc}"), elapsed())
     error = ""

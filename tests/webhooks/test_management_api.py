@@ -134,6 +134,28 @@ def test_malformed_bodies_get_a_4xx_never_a_500(api, body):
     assert "error" in response.json()
 
 
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({"additionalHeaders": {"X-A": " padded"}}, "additionalHeaders"),
+        ({"additionalHeaders": {"X-A": "caf\u00e9"}}, "additionalHeaders"),
+        ({"additionalHeaders": {"X-A": "two\nlines"}}, "additionalHeaders"),
+        ({"additionalHeaders": {"Bad Name": "x"}}, "additionalHeaders"),
+        ({"additionalHeaders": {f"X-{n}": "x" for n in range(21)}}, "additionalHeaders"),
+        ({"basicAuthUsername": "a:b"}, "basicAuthUsername"),
+        ({"basicAuthPassword": "\u2603"}, "basicAuthPassword"),
+        ({"events": "learner.created,bogus.event"}, "events"),
+        ({"retryPolicy": "forever"}, "retryPolicy"),
+        ({"description": "x" * 501}, "description"),
+    ],
+)
+def test_values_that_could_not_be_sent_are_refused_at_create(api, receiver, allow_private, values, field):
+    response = api.post(_url(api), {"url": receiver.url, **values}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == field
+    assert Endpoint.objects.count() == 0
+
+
 def test_put_with_only_target_url_changes_the_url(api, receiver, allow_private):
     endpoint = make_endpoint(api.tenant, receiver.url, description="keep me")
     response = api.put(_url(api, f"/{endpoint.pk}"), {"target_url": receiver.url + "/v2"}, format="json")

@@ -248,3 +248,21 @@ def _messages(broker):  # noqa: ANN001, ANN202
     from dramatiq import Message
 
     return [Message.decode(raw) for raw in list(broker.queues["webhooks"].queue)]
+
+
+def test_an_unexpected_error_while_sending_is_a_recorded_failed_attempt(tenant, receiver, allow_private, t0, monkeypatch):
+    from webhooks import payloads
+
+    make_endpoint(tenant, receiver.url)
+    make_learner(tenant)
+
+    def broken(**kwargs):  # noqa: ANN003, ANN202
+        raise KeyError("a bug while building headers")
+
+    monkeypatch.setattr(payloads, "request_headers", broken)
+    attempt = services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+
+    assert attempt.status_code is None and attempt.error == "could not send: KeyError"
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.PENDING and delivery.next_attempt_at == t0 + timedelta(minutes=5)
+    assert receiver.requests == []
