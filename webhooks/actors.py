@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+# isort: off
+import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
+
+# isort: on
 import dramatiq
 from django.db import DatabaseError, connections
 
-import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
 from webhooks import services
 
 
