@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -35,29 +36,40 @@ _P = Endpoint._meta.db_table
 _A = Attempt._meta.db_table
 _T = Tenant._meta.db_table
 
+_COLUMNS = (
+    "d.sequence, d.attempt_count, d.is_ping, d.tenant_id, "
+    "e.id, e.type, e.data, e.subject_type, e.subject_id, e.created_at, "
+    "p.id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_expires_at, "
+    "p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style, "
+    "p.retry_policy, p.send_secret_header, t.slug"
+)
 _CLAIM = (
     f"UPDATE {_D} SET state = %s, claimed_until = %s, claim_token = %s "
     f"WHERE id = %s AND ((state = %s AND next_attempt_at <= %s) OR (state = %s AND claimed_until < %s))"
 )
 _RELEASE = f"UPDATE {_D} SET state = %s, claimed_until = NULL, claim_token = '' WHERE id = %s AND claim_token = %s"
 _LOAD = (
-    "SELECT d.sequence, d.attempt_count, d.is_ping, d.tenant_id, "
-    "e.id, e.type, e.data, e.subject_type, e.subject_id, e.created_at, "
-    "p.id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_expires_at, "
-    "p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style, "
-    "p.retry_policy, p.send_secret_header, t.slug "
-    f"FROM {_D} d JOIN {_E} e ON e.id = d.event_id JOIN {_P} p ON p.id = d.endpoint_id "
+    f"SELECT {_COLUMNS} FROM {_D} d JOIN {_E} e ON e.id = d.event_id JOIN {_P} p ON p.id = d.endpoint_id "
     f"JOIN {_T} t ON t.id = d.tenant_id WHERE d.id = %s"
+)
+# PostgreSQL: claim and read the context in one round trip (UPDATE … FROM locks only the delivery).
+_CLAIM_AND_LOAD_PG = (
+    f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t "
+    "WHERE d.id = %s AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
+    f"AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id RETURNING {_COLUMNS}"
 )
 _INSERT_ATTEMPT = (
     f"INSERT INTO {_A} (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
-_FINISH = (
-    f"UPDATE {_D} SET state = %s, attempt_count = %s, next_attempt_at = %s, enqueued_at = %s, "
+_FINISH_SET = (
+    "state = %s, attempt_count = %s, next_attempt_at = %s, enqueued_at = %s, "
     "claimed_until = NULL, claim_token = '', last_status_code = %s, last_error = %s, "
     "delivered_at = COALESCE(%s, delivered_at), updated_at = %s WHERE id = %s AND claim_token = %s"
 )
+_FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
+# PostgreSQL: the attempt row and the delivery's next step in one autocommitted statement.
+_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}"
 
 
 def _db_time(value: datetime | None) -> Any:
@@ -81,28 +93,41 @@ def claim(*, delivery_id: str, now: datetime) -> str | None:
     """Claim a due delivery for one attempt (a lease); return the claim token, or None when not ours."""
     token = uuid.uuid4().hex
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM,
-            [
-                DeliveryState.SENDING,
-                _db_time(now + CLAIM_LEASE),
-                token,
-                delivery_id,
-                DeliveryState.PENDING,
-                _db_time(now),
-                DeliveryState.SENDING,
-                _db_time(now),
-            ],
-        )
+        cursor.execute(_CLAIM, _claim_params(delivery_id, token, now))
         return token if cursor.rowcount == 1 else None
 
 
-def _load(delivery_id: str) -> tuple[Delivery, Endpoint, Event, str] | None:
+def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
+    return [
+        DeliveryState.SENDING,
+        _db_time(now + CLAIM_LEASE),
+        token,
+        delivery_id,
+        DeliveryState.PENDING,
+        _db_time(now),
+        DeliveryState.SENDING,
+        _db_time(now),
+    ]
+
+
+def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
+    """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
+    if connection.vendor != "postgresql":
+        token = claim(delivery_id=delivery_id, now=now)
+        if token is None:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(_LOAD, [delivery_id])
+            row = cursor.fetchone()
+        return (token, _context(delivery_id, row)) if row is not None else None
+    token = uuid.uuid4().hex
     with connection.cursor() as cursor:
-        cursor.execute(_LOAD, [delivery_id])
+        cursor.execute(_CLAIM_AND_LOAD_PG, _claim_params(delivery_id, token, now))
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return (token, _context(delivery_id, row)) if row is not None else None
+
+
+def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint, Event, str]:
     (
         sequence,
         attempt_count,
@@ -170,14 +195,10 @@ def _load(delivery_id: str) -> tuple[Delivery, Endpoint, Event, str] | None:
 
 def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
     """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
-    claimed_at = now or timezone.now()
-    token = claim(delivery_id=delivery_id, now=claimed_at)
-    if token is None:
+    claimed = _claim_and_load(delivery_id, now or timezone.now())
+    if claimed is None:  # not due, claimed by another worker, or deleted with its endpoint
         return None
-    loaded = _load(delivery_id)
-    if loaded is None:  # deleted with its endpoint meanwhile
-        return None
-    delivery, endpoint, event, slug = loaded
+    token, (delivery, endpoint, event, slug) = claimed
     if not endpoint.enabled and not delivery.is_ping:
         # Disabled while queued: keep it pending; re-enabling resumes it.
         with connection.cursor() as cursor:
@@ -241,36 +262,35 @@ def _record(
             # Near retries ride a delayed message; far ones are the sweep's, not a broker's memory.
             if next_attempt_at - now <= DELAYED_MESSAGE_MAX:
                 enqueued_at = next_attempt_at
-    with transaction.atomic():
+    params = [
+        attempt.delivery_id,
+        number,
+        _db_time(started_at),
+        attempt.duration_ms,
+        attempt.status_code,
+        attempt.succeeded,
+        attempt.error,
+        attempt.response_body,
+        state,
+        number,
+        _db_time(next_attempt_at),
+        _db_time(enqueued_at),
+        result.status_code,
+        result.error,
+        _db_time(now) if result.ok else None,
+        _db_time(timezone.now()),
+        delivery.pk,
+        token,
+    ]
+    single_statement = connection.vendor == "postgresql" and not disable_reason
+    # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
+    with transaction.atomic() if not single_statement else nullcontext():
         with connection.cursor() as cursor:
-            cursor.execute(
-                _INSERT_ATTEMPT,
-                [
-                    attempt.delivery_id,
-                    number,
-                    _db_time(started_at),
-                    attempt.duration_ms,
-                    attempt.status_code,
-                    attempt.succeeded,
-                    attempt.error,
-                    attempt.response_body,
-                ],
-            )
-            cursor.execute(
-                _FINISH,
-                [
-                    state,
-                    number,
-                    _db_time(next_attempt_at),
-                    _db_time(enqueued_at),
-                    result.status_code,
-                    result.error,
-                    _db_time(now) if result.ok else None,
-                    _db_time(timezone.now()),
-                    delivery.pk,
-                    token,
-                ],
-            )
+            if single_statement:
+                cursor.execute(_RECORD_PG, params)
+            else:
+                cursor.execute(_INSERT_ATTEMPT, params[:8])
+                cursor.execute(_FINISH, params[8:])
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:

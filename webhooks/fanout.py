@@ -8,6 +8,7 @@ held. The SQL runs unchanged on PostgreSQL and SQLite, with names taken from the
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -45,10 +46,9 @@ def _tenant_key(tenant_id: uuid.UUID) -> Any:
     return Tenant._meta.pk.get_db_prep_value(tenant_id, connection)
 
 
-def insert_event(
+def _new_event(
     *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
-) -> Event:
-    """Insert one event row and return it."""
+) -> tuple[Event, list[Any]]:
     event = Event(
         id=new_event_id(),
         tenant_id=tenant_id,
@@ -58,21 +58,67 @@ def insert_event(
         subject_id=subject_id,
         created_at=timezone.now(),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENT,
-            [
-                event.id,
-                _tenant_key(tenant_id),
-                event_type,
-                _DATA.get_db_prep_save(data, connection),
-                subject_type,
-                subject_id,
-                connection.ops.adapt_datetimefield_value(event.created_at),
-            ],
-        )
     event._state.adding = False
+    params = [
+        event.id,
+        _tenant_key(tenant_id),
+        event_type,
+        _DATA.get_db_prep_save(data, connection),
+        subject_type,
+        subject_id,
+        connection.ops.adapt_datetimefield_value(event.created_at),
+    ]
+    return event, params
+
+
+def insert_event(
+    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+) -> Event:
+    """Insert one event row and return it."""
+    event, params = _new_event(
+        tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENT, params)
     return event
+
+
+def record(
+    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+) -> tuple[Event, list[str]]:
+    """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
+
+    On PostgreSQL this is two statements whatever the number of endpoints: one picks, locks and
+    numbers the matching endpoints, one inserts the event with its deliveries.
+    """
+    if connection.vendor != "postgresql":
+        event = insert_event(
+            tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+        )
+        return event, create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+    event, event_params = _new_event(
+        tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+    )
+    with connection.cursor() as cursor:
+        # Locked in id order, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
+        cursor.execute(
+            f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
+            "WHERE tenant_id = %s AND enabled AND (events = '[]'::jsonb OR events @> %s::jsonb) "
+            "ORDER BY id FOR UPDATE) RETURNING id, sequence",
+            [event_params[1], json.dumps([event_type])],
+        )
+        rows = _delivery_rows(event=event, sequences=sorted(cursor.fetchall()), is_ping=False)
+        if not rows:
+            cursor.execute(_INSERT_EVENT, event_params)
+            return event, []
+        # Foreign keys are checked at commit (Django makes them deferrable), so one statement does both.
+        first = rows[:_INSERT_BATCH]
+        cursor.execute(
+            f"WITH event AS ({_INSERT_EVENT}) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) VALUES {_placeholders(len(first))}",
+            event_params + [value for row in first for value in row],
+        )
+        _insert_deliveries(cursor, rows[_INSERT_BATCH:])
+    return event, [row[0] for row in rows]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:
@@ -120,31 +166,30 @@ def create_deliveries(*, event: Event, endpoint_ids: list[str], is_ping: bool = 
     if not endpoint_ids:
         return []
     sequences = _next_sequences(sorted(endpoint_ids), only_enabled=not is_ping)
+    rows = _delivery_rows(event=event, sequences=sequences, is_ping=is_ping)
+    with connection.cursor() as cursor:
+        _insert_deliveries(cursor, rows)
+    return [row[0] for row in rows]
+
+
+def _delivery_rows(*, event: Event, sequences: list[tuple[str, int]], is_ping: bool) -> list[tuple[Any, ...]]:
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     tenant_key = _tenant_key(event.tenant_id)
-    rows = [
-        (
-            new_delivery_id(),
-            tenant_key,
-            event.id,
-            pk,
-            event.type,
-            sequence,
-            DeliveryState.PENDING,
-            0,
-            now,
-            "",
-            now,
-            is_ping,
-            "",
-            now,
-            now,
-        )
+    return [
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", now,
+         is_ping, "", now, now)
         for pk, sequence in sequences
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * len(batch))
-            cursor.execute(f"INSERT INTO {_D} ({_DELIVERY_COLUMNS}) VALUES {values}", [v for row in batch for v in row])
-    return [row[0] for row in rows]
+    ]  # fmt: skip
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * count)
+
+
+def _insert_deliveries(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), _INSERT_BATCH):
+        batch = rows[start : start + _INSERT_BATCH]
+        cursor.execute(
+            f"INSERT INTO {_D} ({_DELIVERY_COLUMNS}) VALUES {_placeholders(len(batch))}",
+            [value for row in batch for value in row],
+        )

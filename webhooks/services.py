@@ -55,13 +55,12 @@ def record_event(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
     name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
-    event = fanout.insert_event(
-        tenant_id=tenant.pk, event_type=name, data=data, subject_type=subject_type, subject_id=str(subject_id)
-    )
-    if catalog.BY_NAME[name].fan_out:
-        delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=fanout.matching_endpoints(event=event))
-        if delivery_ids:
-            transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
+    if not catalog.BY_NAME[name].fan_out:
+        return fanout.insert_event(**values, subject_id=str(subject_id))
+    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
+    if delivery_ids:
+        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
     return event
 
 
