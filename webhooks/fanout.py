@@ -88,8 +88,8 @@ def record(
 ) -> tuple[Event, list[str]]:
     """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
 
-    On PostgreSQL this is two statements whatever the number of endpoints: one picks, locks and
-    numbers the matching endpoints, one inserts the event with its deliveries.
+    On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
+    the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
     if connection.vendor != "postgresql":
         event = insert_event(
@@ -100,25 +100,49 @@ def record(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
     with connection.cursor() as cursor:
-        # Locked in id order, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
+        # The event, and which endpoints want it, without taking any lock yet.
         cursor.execute(
-            f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
-            "WHERE tenant_id = %s AND enabled AND (events = '[]'::jsonb OR events @> %s::jsonb) "
-            "ORDER BY id FOR UPDATE) RETURNING id, sequence",
-            [event_params[1], json.dumps([event_type])],
+            f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
+            "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
+            [*event_params, event_params[1], json.dumps([event_type])],
         )
-        rows = _delivery_rows(event=event, sequences=sorted(cursor.fetchall()), is_ping=False)
-        if not rows:
-            cursor.execute(_INSERT_EVENT, event_params)
-            return event, []
-        # Foreign keys are checked at commit (Django makes them deferrable), so one statement does both.
-        first = rows[:_INSERT_BATCH]
-        cursor.execute(
-            f"WITH event AS ({_INSERT_EVENT}) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) VALUES {_placeholders(len(first))}",
-            event_params + [value for row in first for value in row],
-        )
-        _insert_deliveries(cursor, rows[_INSERT_BATCH:])
-    return event, [row[0] for row in rows]
+        candidates = [row[0] for row in cursor.fetchall()]
+        delivery_ids: list[str] = []
+        for start in range(0, len(candidates), _INSERT_BATCH):
+            delivery_ids += _insert_numbered(cursor, event, candidates[start : start + _INSERT_BATCH])
+    return event, delivery_ids
+
+
+def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list[str]:
+    """Lock, number and insert the deliveries in one statement: the lock is held from here to commit only.
+
+    Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
+    deadlocking; one disabled meanwhile is skipped.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pairs = [(new_delivery_id(), pk) for pk in endpoint_ids]
+    cursor.execute(
+        f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
+        f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
+        f"RETURNING id, sequence) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
+        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', %s, false, '', %s, %s FROM seq "
+        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
+        "RETURNING id",
+        [
+            *endpoint_ids,
+            _tenant_key(event.tenant_id),
+            event.id,
+            event.type,
+            DeliveryState.PENDING,
+            now,
+            now,
+            now,
+            now,
+            *(value for pair in pairs for value in pair),
+        ],
+    )
+    inserted = {row[0] for row in cursor.fetchall()}
+    return [delivery_id for delivery_id, _ in pairs if delivery_id in inserted]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:
