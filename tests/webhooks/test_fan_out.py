@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import payloads
+from webhooks import fanout, payloads
 from webhooks.models import Delivery, Endpoint, Event
 from webhooks.services import endpoint_update, record_event
 
@@ -88,3 +88,13 @@ def test_other_apps_can_register_a_subject_url(tenant, monkeypatch):
     url = payloads.subject_url(tenant_slug=tenant.slug, subject_type="badge", subject_id="b1")
     assert url.endswith(f"/tenants/{tenant.slug}/achievements/b1")
     assert payloads.subject_url(tenant_slug=tenant.slug, subject_type="unknown", subject_id="x") is None
+
+
+def test_fan_out_beyond_one_insert_batch_reaches_every_endpoint_once(tenant, allow_private):
+    endpoints = [make_endpoint(tenant, URL) for _ in range(fanout._INSERT_BATCH + 3)]
+    make_learner(tenant, 1)
+    make_learner(tenant, 2)
+
+    assert Delivery.objects.count() == 2 * len(endpoints)
+    assert set(Delivery.objects.values_list("sequence", flat=True)) == {1, 2}
+    assert Endpoint.objects.filter(sequence=2).count() == len(endpoints)
