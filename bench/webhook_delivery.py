@@ -86,9 +86,9 @@ def _receiver_main(port_queue: multiprocessing.Queue) -> None:
                 if headers.get("connection", "").lower() == "close":
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+            writer.close()  # the client went away; nothing to answer
+            return
+        writer.close()
 
     async def main() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)

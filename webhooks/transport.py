@@ -7,6 +7,7 @@ so a DNS answer that changes between the check and the connect cannot reach an i
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import ipaddress
 import itertools
@@ -208,10 +209,8 @@ class _Watchdog:
                 # Only if the socket is still this POST's, never one handed to another request since.
                 if sock is not None and self._owner.get(id(sock)) is deadline:
                     deadline.fired = True
-                    try:
+                    with contextlib.suppress(OSError):  # already closed by its owner: nothing to cut
                         sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
 
 
 _watchdog = _Watchdog()

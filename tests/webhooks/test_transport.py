@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -27,16 +28,12 @@ def trickler():  # noqa: ANN201
             except OSError:
                 continue
             conn.recv(65536)
-            try:
+            with conn, contextlib.suppress(OSError):  # the client hanging up is the point
                 for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
                     if stop.is_set():
                         break
                     conn.sendall(bytes([byte]))
                     time.sleep(0.05)
-            except OSError:
-                pass
-            finally:
-                conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
