@@ -1,5 +1,4 @@
 """Outbound webhooks: event catalog, endpoints, outbox, deliveries and their actors."""
-
 from __future__ import annotations
 
 from django.apps import AppConfig
