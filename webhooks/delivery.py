@@ -27,6 +27,7 @@ from webhooks.services import (
     endpoint_disable,
     enqueue_deliveries,
 )
+from webhooks.sql import prepared_cursor
 
 logger = logging.getLogger("skillhub.webhooks")
 
@@ -121,8 +122,8 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Deliver
             row = cursor.fetchone()
         return (token, _context(delivery_id, row)) if row is not None else None
     token = uuid.uuid4().hex
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_AND_LOAD_PG, _claim_params(delivery_id, token, now))
+    with prepared_cursor() as cursor:
+        cursor.execute(_CLAIM_AND_LOAD_PG, _claim_params(delivery_id, token, now), prepare=True)
         row = cursor.fetchone()
     return (token, _context(delivery_id, row)) if row is not None else None
 
@@ -285,10 +286,11 @@ def _record(
     single_statement = connection.vendor == "postgresql" and not disable_reason
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
-        with connection.cursor() as cursor:
-            if single_statement:
-                cursor.execute(_RECORD_PG, params)
-            else:
+        if single_statement:
+            with prepared_cursor() as cursor:
+                cursor.execute(_RECORD_PG, params, prepare=True)
+        else:
+            with connection.cursor() as cursor:
                 cursor.execute(_INSERT_ATTEMPT, params[:8])
                 cursor.execute(_FINISH, params[8:])
         if disable_reason:

@@ -24,6 +24,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
+from webhooks.sql import prepared_cursor
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
@@ -99,12 +100,13 @@ def record(
     event, event_params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # The event, and which endpoints want it, without taking any lock yet.
         cursor.execute(
             f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
             "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
             [*event_params, event_params[1], json.dumps([event_type])],
+            prepare=True,
         )
         candidates = [row[0] for row in cursor.fetchall()]
         delivery_ids: list[str] = []
@@ -140,6 +142,7 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             now,
             *(value for pair in pairs for value in pair),
         ],
+        prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
     )
     inserted = {row[0] for row in cursor.fetchall()}
     return [delivery_id for delivery_id, _ in pairs if delivery_id in inserted]
