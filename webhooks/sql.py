@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.db import connection
 
 
@@ -19,5 +20,6 @@ def prepared_cursor() -> Iterator[Any]:
     (Behind a transaction-pooling PgBouncer, prepared statements need PgBouncer 1.21+.)
     """
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    # Django opens its connections with client-side binding cursors, which never prepare.
+    with psycopg.Cursor(connection.connection) as cursor:
         yield cursor
