@@ -17,7 +17,7 @@ def prepared_cursor() -> Iterator[Any]:
     Django's cursors bind parameters client-side, so PostgreSQL parses and plans every statement
     again; the few statements every event and delivery run are the bulk of the database's CPU.
     With this cursor, `execute(sql, params, prepare=True)` plans each of them once per connection.
-    (Behind a transaction-pooling PgBouncer, prepared statements need PgBouncer 1.21+.)
+    (Behind a transaction-pooling PgBouncer, that needs 1.21+ with max_prepared_statements set.)
     """
     connection.ensure_connection()
     # Django opens its connections with client-side binding cursors, which never prepare.
