@@ -104,7 +104,9 @@ else:
 # --- Dramatiq -------------------------------------------------------------------------
 # "" = the embedded default: an in-process broker whose workers run inside `serve`.
 DRAMATIQ_BROKER_URL = env_url("DRAMATIQ_BROKER_URL", ("redis", "rediss", "amqp", "amqps"))
-DRAMATIQ_BROKER = "embedded" if not DRAMATIQ_BROKER_URL else DRAMATIQ_BROKER_URL.split("://", 1)[0].rstrip("s")
+# rediss:// and amqps:// are the TLS forms of the same brokers (stripping an "s" would make "redi").
+_BROKER_KINDS = {"redis": "redis", "rediss": "redis", "amqp": "amqp", "amqps": "amqp"}
+DRAMATIQ_BROKER = "embedded" if not DRAMATIQ_BROKER_URL else _BROKER_KINDS[DRAMATIQ_BROKER_URL.split("://", 1)[0].lower()]
 
 # --- auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

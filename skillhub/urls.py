@@ -9,6 +9,7 @@ from skillhub.api.meta import health
 
 tenant_api = [
     path("", include("learning.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 urlpatterns = [
@@ -16,5 +17,6 @@ urlpatterns = [
     path("healthz", health, name="health"),
     path("api/v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
+    path("api/v1/event-types", include("webhooks.public_urls")),
     path("api/v1/tenants/<slug:slug>/", include(tenant_api)),
 ]

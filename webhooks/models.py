@@ -1,4 +1,5 @@
 """The event outbox: every domain event is a row written in its cause's transaction."""
+
 from __future__ import annotations
 
 from django.db import models
@@ -15,13 +16,14 @@ class Event(models.Model):
     """One thing that happened to a tenant's data, as integrators will receive it."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=64, db_index=True)
+    # Every index is written on each of the many inserts; (tenant, created_at) serves the reads.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="events", db_index=False)
+    type = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
     # What the event is about, for thin payloads: ("learner", "<id>").
     subject_type = models.CharField(max_length=40, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -29,3 +31,125 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
+
+
+def new_endpoint_id() -> str:
+    return prefixed_id("we")
+
+
+def new_delivery_id() -> str:
+    return prefixed_id("dlv")
+
+
+class PayloadStyle(models.TextChoices):
+    FULL = "full", "Full event"
+    THIN = "thin", "Thin (a link to the document)"
+
+
+class RetryPolicyName(models.TextChoices):
+    STANDARD = "standard", "Standard (5 attempts over a day)"
+    EXPONENTIAL = "exponential", "Exponential (60 attempts over two days)"
+
+
+class Endpoint(models.Model):
+    """A receiver URL of one tenant and how to sign, filter and retry what goes to it."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_endpoint_id, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=2048)
+    # Dotted catalog names; empty means every event.
+    events = models.JSONField(default=list, blank=True)
+    enabled = models.BooleanField(default=True)
+    deactivate_reason = models.CharField(max_length=500, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    # Kept readable: HMAC signing needs the key itself. Never logged or listed.
+    secret = models.CharField(max_length=128)
+    previous_secret = models.CharField(max_length=128, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    basic_auth_username = models.CharField(max_length=200, blank=True)
+    basic_auth_password = models.CharField(max_length=200, blank=True)
+    additional_headers = models.JSONField(default=dict, blank=True)
+    payload_style = models.CharField(max_length=10, choices=PayloadStyle.choices, default=PayloadStyle.FULL)
+    retry_policy = models.CharField(max_length=20, choices=RetryPolicyName.choices, default=RetryPolicyName.STANDARD)
+    send_secret_header = models.BooleanField(default=False)
+    # The last `webhook-sequence` handed out; raised in the fan-out transaction.
+    sequence = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["tenant", "enabled"], name="endpoint_tenant_enabled")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.url}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One event on its way to one endpoint: the unit that is claimed, sent and retried."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    # Each claim and attempt rewrites the row's index entries, so only the indexes reads need:
+    # (endpoint, state, created_at) also serves the endpoint foreign key; no read looks up by event.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
+    event_type = models.CharField(max_length=64)
+    sequence = models.BigIntegerField()
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    # Attempts in the current cycle (a retry or replay starts a new one); drives the schedule.
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # A claim is a lease: a worker killed mid-request loses it and the sweep hands the row on.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    # When a broker message for the next attempt was last sent; the sweep skips rows sent recently.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    is_ping = models.BooleanField(default=False)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # Only unfinished rows are scanned by the sweep, so the index stays small.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(state__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["endpoint", "state", "created_at"], name="delivery_endpoint_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.event_type} → {self.endpoint_id}"
+
+
+class Attempt(models.Model):
+    """One HTTP POST of a delivery, as the receiver answered it."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    error = models.CharField(max_length=500, blank=True)
+    response_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number} {self.status_code or self.error}"

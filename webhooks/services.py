@@ -1,12 +1,46 @@
 """Writes of the outbound side; `record_event` is what every other app calls."""
+
 from __future__ import annotations
 
-from typing import Any
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any, Iterable
 
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
+from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks.models import Event
+from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks.models import (
+    Attempt,
+    Delivery,
+    DeliveryState,
+    Endpoint,
+    Event,
+    PayloadStyle,
+    RetryPolicyName,
+)
+from webhooks.selectors import MASKED
+
+logger = logging.getLogger("skillhub.webhooks")
+
+# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
+CLAIM_LEASE = timedelta(seconds=60)
+# A row whose message was sent this recently is left to that message by the sweep.
+ENQUEUE_GRACE = timedelta(seconds=30)
+# Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
+DELAYED_MESSAGE_MAX = timedelta(minutes=5)
+SECRET_ROTATION_OVERLAP = timedelta(hours=24)
+MAX_ADDITIONAL_HEADERS = 20
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+# Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
+_HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
+
+
+# --- the outbox ------------------------------------------------------------------------
 
 
 def record_event(
@@ -20,10 +54,352 @@ def record_event(
     """Record a domain event in the caller's transaction; it is delivered only if that commits."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
-    return Event.objects.create(
-        tenant=tenant,
-        type=event_type,
-        data=data,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
+    name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
+    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
+    if not catalog.BY_NAME[name].fan_out:
+        return fanout.insert_event(**values, subject_id=str(subject_id))
+    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
+    if delivery_ids:
+        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    return event
+
+
+def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
+    """Send one delivery message per id; a broker that is down is left to the sweep."""
+    from webhooks.actors import deliver
+
+    sent = 0
+    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
+    try:
+        for delivery_id in delivery_ids:
+            deliver.send_with_options(args=(delivery_id,), **options)
+            sent += 1
+    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
+        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
+    return sent
+
+
+def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
+    now = now or timezone.now()
+    stale = now - ENQUEUE_GRACE
+    due = (
+        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+        .filter(
+            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
+            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
     )
+    ids = list(due)
+    if not ids:
+        return 0
+    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return enqueue_deliveries(ids)
+
+
+# --- sending (the hot path lives in webhooks.delivery) ----------------------------------
+
+
+def delivery_claim(*, delivery_id: str, now: datetime) -> str | None:
+    """Claim a due delivery for one attempt; return the claim token, or None when not ours to send."""
+    from webhooks import delivery
+
+    return delivery.claim(delivery_id=delivery_id, now=now)
+
+
+def delivery_send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
+    """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
+    from webhooks import delivery
+
+    return delivery.send(delivery_id=delivery_id, now=now)
+
+
+# --- endpoints ---------------------------------------------------------------------------
+
+ENDPOINT_FIELDS = (
+    "url",
+    "events",
+    "enabled",
+    "description",
+    "secret",
+    "basic_auth_username",
+    "basic_auth_password",
+    "additional_headers",
+    "payload_style",
+    "retry_policy",
+    "send_secret_header",
+)
+
+
+def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """Validate model-field values for an endpoint; raise ValidationFailed listing every problem."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    unknown = sorted(set(values) - set(ENDPOINT_FIELDS))
+    for name in unknown:
+        errors[name] = "Unknown field"
+    if creating and not values.get("url"):
+        errors["url"] = "This field is required"
+    if "url" in values and values["url"]:
+        url = values["url"]
+        if not isinstance(url, str) or len(url) > 2048:
+            errors["url"] = "must be a URL of at most 2048 characters"
+        else:
+            try:
+                transport.check_target(url.strip())
+                clean["url"] = url.strip()
+            except transport.TargetRefused as exc:
+                errors["url"] = str(exc)
+    elif "url" in values and not creating:
+        errors["url"] = "must not be blank"
+    if "events" in values:
+        events = values["events"] or []
+        if not isinstance(events, list) or not all(isinstance(item, str) for item in events):
+            errors["events"] = "must be a list of event type names"
+        else:
+            names: list[str] = []
+            for item in events:
+                try:
+                    name = catalog.canonical(item.strip())
+                except catalog.UnknownEventType:
+                    errors["events"] = f"unknown event type {item!r}; see GET /api/v1/event-types"
+                    break
+                if name not in names:
+                    names.append(name)
+            clean["events"] = names
+    for name in ("enabled", "send_secret_header"):
+        if name in values:
+            if not isinstance(values[name], bool):
+                errors[name] = "must be true or false"
+            else:
+                clean[name] = values[name]
+    for name, limit in (("description", 500), ("basic_auth_username", 200), ("basic_auth_password", 200)):
+        if name in values:
+            value = values[name] if values[name] is not None else ""
+            if not isinstance(value, str) or len(value) > limit:
+                errors[name] = f"must be text of at most {limit} characters"
+            elif name == "basic_auth_username" and ":" in value:
+                errors[name] = "must not contain ':'"
+            elif name.startswith("basic_auth") and not _latin1(value):
+                errors[name] = "must be Latin-1 text (HTTP Basic auth cannot carry other characters)"
+            else:
+                clean[name] = value
+    for name, choices in (("payload_style", PayloadStyle.values), ("retry_policy", RetryPolicyName.values)):
+        if name in values:
+            if values[name] not in choices:
+                errors[name] = f"must be one of {', '.join(choices)}"
+            else:
+                clean[name] = values[name]
+    if "secret" in values and values["secret"] not in (None, ""):
+        problem = signing.secret_problem(values["secret"])
+        if problem:
+            errors["secret"] = problem
+        else:
+            clean["secret"] = values["secret"]
+    if "additional_headers" in values:
+        problem = _headers_problem(values["additional_headers"])
+        if problem:
+            errors["additional_headers"] = problem
+        else:
+            clean["additional_headers"] = {str(k): str(v) for k, v in (values["additional_headers"] or {}).items()}
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _headers_problem(headers: Any) -> str | None:
+    if headers is None:
+        return None
+    if not isinstance(headers, dict):
+        return "must be an object of header names to values"
+    if len(headers) > MAX_ADDITIONAL_HEADERS:
+        return f"at most {MAX_ADDITIONAL_HEADERS} headers"
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            return f"invalid header name {name!r}"
+        if name.lower() in payloads.PROTECTED_HEADERS:
+            return f"{name} is set by skillhub and cannot be overridden"
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            return f"the value of {name} must be text"
+        text = str(value)
+        if len(text) > 1000 or not _HEADER_VALUE.match(text):
+            return f"the value of {name} must be printable ASCII on one line, at most 1000 characters, not padded"
+    return None
+
+
+@transaction.atomic
+def endpoint_create(*, tenant: Tenant, values: dict[str, Any]) -> Endpoint:
+    """Create an endpoint (a `whsec_…` secret is generated unless given); the caller shows the secret once."""
+    clean = endpoint_clean_values(values, creating=True)
+    clean.setdefault("secret", signing.generate_secret())
+    if clean.get("enabled") is False:
+        clean["deactivate_reason"] = "Created disabled"
+    return Endpoint.objects.create(tenant=tenant, **clean)
+
+
+@transaction.atomic
+def endpoint_update(*, endpoint: Endpoint, values: dict[str, Any]) -> Endpoint:
+    """Change an endpoint; turning it on clears the reason and resumes its pending deliveries."""
+    headers = values.get("additional_headers")
+    if isinstance(headers, dict):
+        # A masked value sent back unchanged (GET, edit, PUT) keeps the stored value.
+        stored = endpoint.additional_headers or {}
+        values = {
+            **values,
+            "additional_headers": {k: stored.get(k, v) if v == MASKED else v for k, v in headers.items()},
+        }
+    clean = endpoint_clean_values(values, creating=False)
+    if "secret" in clean and clean["secret"] != endpoint.secret:
+        # A secret set by hand replaces the old one at once; rotate-secret is the overlapping way.
+        endpoint.previous_secret, endpoint.previous_secret_expires_at = "", None
+    re_enabling = clean.get("enabled") is True and not endpoint.enabled
+    if clean.get("enabled") is False and endpoint.enabled:
+        endpoint.deactivate_reason = "Disabled through the API"
+    for name, value in clean.items():
+        setattr(endpoint, name, value)
+    if re_enabling:
+        endpoint.deactivate_reason = ""
+    endpoint.save()
+    if re_enabling:
+        _resume_pending(endpoint=endpoint)
+    return endpoint
+
+
+def endpoint_enable(*, endpoint: Endpoint) -> Endpoint:
+    """Re-enable an endpoint, clear its deactivate reason and resume its pending deliveries."""
+    return endpoint_update(endpoint=endpoint, values={"enabled": True})
+
+
+def _resume_pending(*, endpoint: Endpoint) -> int:
+    now = timezone.now()
+    pending = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
+    ids = list(pending.values_list("id", flat=True))
+    pending.update(next_attempt_at=now, enqueued_at=now)
+    if ids:
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return len(ids)
+
+
+def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
+    """Disable an endpoint after failed deliveries and tell the tenant's other endpoints; False if already off."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+            enabled=False, deactivate_reason=reason[:500], updated_at=now
+        )
+        if not changed:
+            return False
+        endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
+        record_event(
+            tenant=endpoint.tenant,
+            event_type="endpoint.disabled",
+            data={
+                "endpointId": endpoint.pk,
+                "url": endpoint.url,
+                "deactivateReason": reason,
+                "disabledAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+            subject_type="webhook",
+            subject_id=endpoint.pk,
+        )
+    logger.warning("webhook endpoint %s of tenant %s disabled: %s", endpoint.pk, endpoint.tenant_id, reason)
+    return True
+
+
+@transaction.atomic
+def endpoint_delete(*, endpoint: Endpoint) -> None:
+    """Delete an endpoint with its deliveries and their attempts."""
+    endpoint.delete()
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -> Endpoint:
+    """Give the endpoint a new secret; the old one keeps signing beside it for 24 hours."""
+    now = now or timezone.now()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + SECRET_ROTATION_OVERLAP
+    endpoint.secret = signing.generate_secret()
+    endpoint.save(update_fields=["previous_secret", "previous_secret_expires_at", "secret", "updated_at"])
+    return endpoint
+
+
+def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
+    """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
+    with transaction.atomic():
+        event = fanout.insert_event(
+            tenant_id=endpoint.tenant_id,
+            event_type="webhook.ping",
+            data={"endpointId": endpoint.pk, "message": "Ping from skillhub: this endpoint receives webhooks."},
+            subject_type="webhook",
+            subject_id=endpoint.pk,
+        )
+        delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
+    attempt = delivery_send(delivery_id=delivery_ids[0]) if delivery_ids else None
+    if attempt is None:  # only if the endpoint was deleted meanwhile
+        raise ConflictError("The endpoint changed while it was being pinged; try again")
+    return attempt
+
+
+# --- retry and replay ------------------------------------------------------------------
+
+
+def _restart(queryset: Any, *, now: datetime) -> list[str]:
+    ids = list(queryset.values_list("id", flat=True))
+    Delivery.objects.filter(pk__in=ids).exclude(state=DeliveryState.SENDING).update(
+        state=DeliveryState.PENDING,
+        attempt_count=0,
+        next_attempt_at=now,
+        enqueued_at=now,
+        claimed_until=None,
+        claim_token="",
+    )
+    if ids:
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return ids
+
+
+def _require_enabled(endpoint: Endpoint) -> None:
+    if not endpoint.enabled:
+        raise ConflictError("The endpoint is disabled; re-enable it first", field="enabled", reason="endpoint disabled")
+
+
+@transaction.atomic
+def delivery_retry(*, delivery: Delivery, now: datetime | None = None) -> Delivery:
+    """Send one delivery again from the start of its schedule (same webhook-id)."""
+    if delivery.is_ping:
+        raise ConflictError("A ping is not retried; ping the endpoint again")
+    if delivery.state == DeliveryState.SENDING:
+        raise ConflictError("The delivery is being sent right now")
+    _require_enabled(delivery.endpoint)
+    _restart(Delivery.objects.filter(pk=delivery.pk), now=now or timezone.now())
+    delivery.refresh_from_db()
+    return delivery
+
+
+@transaction.atomic
+def endpoint_replay(
+    *, endpoint: Endpoint, since: datetime, event_types: list[str] | None = None, now: datetime | None = None
+) -> int:
+    """Send again every failed delivery of the endpoint created since `since` (optionally of some types)."""
+    _require_enabled(endpoint)
+    failed = Delivery.objects.filter(
+        endpoint=endpoint, state=DeliveryState.FAILED, is_ping=False, created_at__gte=since
+    )
+    if event_types:
+        try:
+            names = [catalog.canonical(name) for name in event_types]
+        except catalog.UnknownEventType as exc:
+            raise ValidationFailed({"event_types": str(exc)}) from exc
+        failed = failed.filter(event_type__in=names)
+    return len(_restart(failed, now=now or timezone.now()))

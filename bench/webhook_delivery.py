@@ -1,0 +1,487 @@
+"""Webhook delivery on PostgreSQL + Redis: the outbox pipeline against a plain sign-and-POST loop.
+
+What it measures, against one local receiver that answers 200 at once (a separate process):
+  ceiling     8 threads in one process doing nothing but sign + requests.post
+  pipeline    events recorded by 4 producer processes (one event per transaction, like the 4 web
+              processes `serve` starts on 2 cores), delivered by the worker processes
+              `manage.py rundramatiq` starts; rate from the first record to the last arrival
+  drain       the same events recorded while no worker runs, then delivered by rundramatiq;
+              rate from the first to the last arrival (delivery capacity alone)
+  latency     one event at a time on idle workers: recorded → receiver got it
+  fan-out     one event to 1,000 endpoints: recorded → the 1,000th endpoint got it
+
+Run: make bench-webhooks   (or .venv/bin/python bench/webhook_delivery.py [--events N] [--rounds R])
+Needs PostgreSQL (BENCH_PG_URL, default postgres://postgres@127.0.0.1:5432) and Redis
+(BENCH_REDIS_URL / BENCH_BROKER_URL, default redis://127.0.0.1:6379/3 and /4). It creates and
+drops its own database, and stops every process it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATABASE = "skillhub_bench_wh"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
+CEILING_THREADS = 8
+PRODUCER_PROCESSES = 4
+FAN_OUT_ENDPOINTS = 1000
+
+
+def log(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+# --- the receiver (its own process, so it does not share a GIL with either side) ---------
+
+
+def _receiver_main(port_queue: multiprocessing.Queue) -> None:
+    """Answer every POST with 200 at once; record (webhook-id, arrival time); GET /stats, /reset."""
+    arrivals: list[tuple[str, float]] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                now = time.time()
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                length = int(headers.get("content-length") or 0)
+                if length:
+                    await reader.readexactly(length)
+                if method == "POST":
+                    arrivals.append((headers.get("webhook-id", ""), now))
+                    body = b"ok"
+                elif path.startswith("/reset"):
+                    arrivals.clear()
+                    body = b"{}"
+                else:
+                    body = json.dumps(arrivals).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()  # the client went away; nothing to answer
+            return
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        port_queue.put(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))  # nothing to flush; no teardown noise
+    asyncio.run(main())
+
+
+class Receiver:
+    def __init__(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        self.process = ctx.Process(target=_receiver_main, args=(queue,), daemon=True)
+        self.process.start()
+        self.port = queue.get(timeout=20)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def arrivals(self) -> list[tuple[str, float]]:
+        with urllib.request.urlopen(self.base + "/stats", timeout=30) as response:
+            return [tuple(item) for item in json.loads(response.read())]
+
+    def count(self) -> int:
+        return len(self.arrivals())
+
+    def reset(self) -> None:
+        urllib.request.urlopen(self.base + "/reset", timeout=10).read()
+
+    def wait_for(self, count: int, timeout: float = 120.0) -> list[tuple[str, float]]:
+        deadline = time.time() + timeout
+        while True:
+            arrivals = self.arrivals()
+            if len(arrivals) >= count or time.time() > deadline:
+                return arrivals
+            time.sleep(0.05 if count - len(arrivals) < 50 else 0.25)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.join(5)
+
+
+# --- the app under benchmark -----------------------------------------------------------
+
+
+def app_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{PG_URL}/{DATABASE}",
+        REDIS_URL=REDIS_URL,
+        DRAMATIQ_BROKER_URL=BROKER_URL,
+        SECRET_KEY="bench-secret-key",
+        WEBHOOKS_ALLOW_PRIVATE_TARGETS="1",
+        DJANGO_SETTINGS_MODULE="skillhub.settings",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+class Workers:
+    """`manage.py rundramatiq` with its defaults (one process per core, 8 threads each)."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "rundramatiq"],
+            cwd=ROOT,
+            env=app_env(),
+            start_new_session=True,  # its own process group: stop() reaches every worker it forks
+            stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        self.process = None
+
+
+def setup_django() -> None:
+    os.environ.update(app_env())
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import webhooks.actors  # noqa: F401  (declares the actor the outbox sends to)
+
+
+def record(tenant, n: int) -> str:  # noqa: ANN001
+    """Record one learner.updated-sized event in its own transaction, as a service would."""
+    from django.db import transaction
+
+    from webhooks.services import record_event
+
+    with transaction.atomic():
+        event = record_event(
+            tenant=tenant,
+            event_type="learner.updated",
+            data={
+                "id": f"bench-{n}",
+                "firstName": "Thabo",
+                "lastName": "Mokoena",
+                "email": f"t{n}@example.com",
+                "status": "active",
+                "changedFields": ["lastName"],
+                "previous": {"lastName": "Dlamini"},
+            },
+            subject_type="learner",
+            subject_id=f"bench-{n}",
+        )
+    return event.id
+
+
+def _producer_main(jobs: multiprocessing.Queue, done: multiprocessing.Queue, tenant_id: str) -> None:
+    """A stand-in for one web process: record the events it is asked for, one per transaction."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    os.environ.update(app_env())
+    import django
+
+    django.setup()
+    import webhooks.actors  # noqa: F401
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    done.put("ready")
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        first, count = job
+        for n in range(first, first + count):
+            record(tenant, n)
+        done.put(count)
+
+
+class Producers:
+    """Separate processes recording events, as the web processes `serve` starts (2 per core) would."""
+
+    def __init__(self, tenant_id: str, processes: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.done = ctx.Queue()
+        self.jobs = [ctx.Queue() for _ in range(processes)]
+        self.processes = [
+            ctx.Process(target=_producer_main, args=(jobs, self.done, tenant_id), daemon=True) for jobs in self.jobs
+        ]
+        for process in self.processes:
+            process.start()
+        for _ in self.processes:
+            assert self.done.get(timeout=60) == "ready"
+        self.next_n = 0
+
+    def produce(self, total: int) -> float:
+        """Record `total` events spread over the processes; return when recording started."""
+        share = total // len(self.jobs)
+        started = time.time()
+        for index, jobs in enumerate(self.jobs):
+            count = share if index < len(self.jobs) - 1 else total - share * (len(self.jobs) - 1)
+            jobs.put((self.next_n, count))
+            self.next_n += count
+        for _ in self.jobs:
+            self.done.get(timeout=300)
+        return started
+
+    def stop(self) -> None:
+        for jobs in self.jobs:
+            jobs.put(None)
+        for process in self.processes:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+
+
+# --- phases ----------------------------------------------------------------------------
+
+
+def ceiling(url: str, total: int) -> float:
+    """8 threads doing only sign + requests.post; return deliveries per second."""
+    import requests
+
+    from webhooks import signing
+
+    secret = signing.generate_secret()
+    body = json.dumps(
+        {
+            "id": "evt_x",
+            "type": "learner.updated",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "tenantId": "t",
+            "data": {"id": "x", "firstName": "Thabo"},
+        }
+    ).encode()
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def run() -> None:
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                return
+            headers = {
+                "Content-Type": "application/json",
+                **signing.signature_headers(
+                    secrets_=[secret], msg_id=f"evt_{n}", timestamp=int(time.time()), body=body
+                ),
+            }
+            requests.post(url, data=body, headers=headers, timeout=(5, 15))
+
+    started = time.time()
+    pool = [threading.Thread(target=run) for _ in range(CEILING_THREADS)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return total / (time.time() - started)
+
+
+def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:  # noqa: ANN001
+    """Record probe events until one arrives: the workers are up and consuming."""
+    receiver.reset()
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        record(tenant, -1)
+        if receiver.wait_for(1, timeout=2):
+            receiver.reset()
+            return
+    raise RuntimeError("rundramatiq workers did not start delivering within a minute")
+
+
+def pipeline_round(receiver: Receiver, producers: Producers, events: int) -> float:
+    receiver.reset()
+    started = producers.produce(events)
+    arrivals = receiver.wait_for(events)
+    if len(arrivals) < events:
+        raise RuntimeError(f"only {len(arrivals)} of {events} deliveries arrived")
+    return events / (max(t for _, t in arrivals) - started)
+
+
+def drain_round(receiver: Receiver, workers: Workers, producers: Producers, events: int) -> float:
+    workers.stop()
+    receiver.reset()
+    producers.produce(events)
+    workers.start()
+    arrivals = receiver.wait_for(events, timeout=180)
+    if len(arrivals) < events:
+        raise RuntimeError(f"only {len(arrivals)} of {events} deliveries arrived")
+    times = sorted(t for _, t in arrivals)
+    return (events - 1) / (times[-1] - times[0])
+
+
+def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:  # noqa: ANN001
+    receiver.reset()
+    latencies = []
+    for n in range(samples):
+        started = time.time()
+        event_id = record(tenant, 10_000_000 + n)
+        arrivals = receiver.wait_for(n + 1, timeout=10)
+        arrived = {eid: t for eid, t in arrivals}.get(event_id)
+        if arrived is None:
+            raise RuntimeError(f"event {event_id} did not arrive within 10 s")
+        latencies.append((arrived - started) * 1000)
+        time.sleep(0.15)  # idle again: the consumers go back to polling
+    return latencies
+
+
+def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:  # noqa: ANN001
+    """Return (ms to record the event and its 1,000 deliveries, ms until the 1,000th arrived)."""
+    receiver.reset()
+    started = time.time()
+    record(tenant, 20_000_000)
+    recorded = time.time()
+    arrivals = receiver.wait_for(FAN_OUT_ENDPOINTS, timeout=120)
+    if len(arrivals) < FAN_OUT_ENDPOINTS:
+        raise RuntimeError(f"only {len(arrivals)} of {FAN_OUT_ENDPOINTS} endpoints got the event")
+    return (recorded - started) * 1000, (max(t for _, t in arrivals) - started) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=3000, help="events per throughput round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-samples", type=int, default=100)
+    parser.add_argument("--keep-database", action="store_true")
+    args = parser.parse_args()
+
+    log(f"== webhook delivery benchmark: {os.cpu_count()} cores, PostgreSQL {PG_URL}/{DATABASE}, broker {BROKER_URL}")
+    import redis
+
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    recreate_database()
+    receiver = Receiver()
+    workers = Workers()
+    producers: Producers | None = None
+    try:
+        setup_django()
+        from tenants.services import tenant_create
+        from webhooks.services import endpoint_create, endpoint_update
+
+        tenant, _ = tenant_create(slug="bench-webhooks", name="Bench", plan="enterprise")
+        endpoint = endpoint_create(tenant=tenant, values={"url": f"{receiver.base}/hook"})
+        log(f"receiver on {receiver.base}; endpoint {endpoint.pk}")
+
+        results: dict[str, list[float]] = {"ceiling": [], "pipeline": [], "drain": []}
+        for r in range(args.rounds):
+            results["ceiling"].append(ceiling(f"{receiver.base}/hook", args.events))
+            log(f"  ceiling round {r + 1}/{args.rounds}: {results['ceiling'][-1]:,.0f} deliveries/s")
+
+        producers = Producers(str(tenant.pk), PRODUCER_PROCESSES)
+        workers.start()
+        wait_ready(receiver, tenant)
+        for r in range(args.rounds):
+            results["pipeline"].append(pipeline_round(receiver, producers, args.events))
+            rate = results["pipeline"][-1]
+            log(f"  pipeline round {r + 1}/{args.rounds}: {rate:,.0f} deliveries/s (4 producers recording, workers delivering)")
+
+        log(f"  idle latency: {args.latency_samples} single events …")
+        latencies = idle_latencies(receiver, tenant, args.latency_samples)
+        log(f"  idle latency: median {statistics.median(latencies):.1f} ms")
+
+        for r in range(args.rounds):
+            results["drain"].append(drain_round(receiver, workers, producers, args.events))
+            log(f"  drain round {r + 1}/{args.rounds}: {results['drain'][-1]:,.0f} deliveries/s (delivery alone)")
+        wait_ready(receiver, tenant)
+
+        log(f"  creating {FAN_OUT_ENDPOINTS} endpoints for the fan-out …")
+        endpoint_update(endpoint=endpoint, values={"enabled": False})
+        for i in range(FAN_OUT_ENDPOINTS):
+            endpoint_create(tenant=tenant, values={"url": f"{receiver.base}/fan/{i}"})
+        fan_out = []
+        for r in range(args.rounds):
+            fan_out.append(fan_out_round(receiver, tenant))
+            recorded_ms, last_ms = fan_out[-1]
+            log(f"  fan-out round {r + 1}/{args.rounds}: recorded in {recorded_ms:,.0f} ms, last arrival {last_ms:,.0f} ms")
+    finally:
+        if producers is not None:
+            producers.stop()
+        workers.stop()
+        receiver.stop()
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_database:
+            drop_database()
+
+    ceiling_rate = statistics.median(results["ceiling"])
+    pipeline_rate = statistics.median(results["pipeline"])
+    drain_rate = statistics.median(results["drain"])
+    lat_sorted = sorted(latencies)
+    p95 = lat_sorted[int(len(lat_sorted) * 0.95) - 1]
+    latency = statistics.median(latencies)
+
+    def row(label: str, value: str, ratio: str = "") -> None:
+        print(f"{label:<58} {value:>12} {ratio:>11}")
+
+    print()
+    print(f"webhook delivery: PostgreSQL + Redis, {os.cpu_count()} cores, rundramatiq defaults (medians of {args.rounds} rounds")
+    print(f"of {args.events:,} events; {args.latency_samples} latency samples; fan-out to {FAN_OUT_ENDPOINTS:,} endpoints)")
+    row("measure", "median", "vs ceiling")
+    row("ceiling: 8 threads sign + requests.post", f"{ceiling_rate:,.0f}/s", "100%")
+    row("pipeline: recorded (4 producer processes) -> received", f"{pipeline_rate:,.0f}/s", f"{pipeline_rate / ceiling_rate:.0%}")
+    row("drain: queued -> received (delivery alone)", f"{drain_rate:,.0f}/s", f"{drain_rate / ceiling_rate:.0%}")
+    row(f"idle latency, recorded -> received (p95 {p95:.1f} ms)", f"{latency:.1f} ms")
+    row("1 event -> 1,000 endpoints: recorded and committed", f"{statistics.median(f[0] for f in fan_out):,.0f} ms")
+    row("1 event -> 1,000 endpoints: last one received", f"{statistics.median(f[1] for f in fan_out):,.0f} ms")
+    met = "met" if pipeline_rate >= 0.4 * ceiling_rate else "NOT met"
+    print(f"target: pipeline >= 40% of the ceiling ({met}), idle median < 100 ms ({'met' if latency < 100 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()

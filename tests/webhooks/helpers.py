@@ -1,0 +1,40 @@
+"""Helpers shared by the outbound-webhook tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from learning.services import learner_create
+from tenants.models import Tenant
+from webhooks import services
+from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
+
+
+def make_endpoint(tenant: Tenant, url: str, **values: Any) -> Endpoint:
+    """Create an endpoint through the service."""
+    return services.endpoint_create(tenant=tenant, values={"url": url, **values})
+
+
+def make_learner(tenant: Tenant, n: int = 1) -> Any:
+    """Create a learner through the service, which records `learner.created`."""
+    return learner_create(
+        tenant=tenant, values={"first_name": f"Thabo{n}", "last_name": "Mokoena", "email": f"t{n}@example.com"}
+    )
+
+
+def send_due(*, now: datetime | None = None) -> list[Attempt]:
+    """Attempt every pending delivery once, in this thread (no broker), as a worker would."""
+    attempts = []
+    for delivery_id in Delivery.objects.filter(state=DeliveryState.PENDING).order_by("id").values_list("id", flat=True):
+        attempt = services.delivery_send(delivery_id=delivery_id, now=now)
+        if attempt is not None:
+            attempts.append(attempt)
+    return attempts
+
+
+def hex_hmac(secret: str, body: bytes) -> str:
+    """Recompute X-Skillhub-Signature the way a receiver would."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -1,0 +1,66 @@
+"""The delivery transport: bounded in time and size, kept-alive connections, never raising."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+import pytest
+
+from webhooks import transport
+
+
+@pytest.fixture
+def trickler():  # noqa: ANN201
+    """A receiver that answers one byte at a time, forever: only a wall-clock limit stops it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.recv(65536)
+            with conn, contextlib.suppress(OSError):  # the client hanging up is the point
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+                    if stop.is_set():
+                        break
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks"
+    stop.set()
+    thread.join(2)
+    server.close()
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_total_timeout(trickler, allow_private, monkeypatch):
+    monkeypatch.setattr(transport, "TOTAL_TIMEOUT", 0.5)
+    started = time.monotonic()
+
+    result = transport.post(trickler, body=b"{}", headers={"Content-Type": "application/json"})
+
+    assert time.monotonic() - started < 2.0
+    assert result.status_code is None and result.error.startswith("timeout")
+
+
+def test_connection_refused_is_an_error_not_an_exception(allow_private):
+    result = transport.post("http://127.0.0.1:9/hooks", body=b"{}", headers={})
+    assert result.status_code is None and result.error and not result.ok
+
+
+def test_kept_alive_connections_are_reused_for_the_same_checked_address(receiver, allow_private):
+    for _ in range(3):
+        assert transport.post(receiver.url, body=b"{}", headers={}).ok
+    assert len(receiver.requests) == 3
+    pool = next(p for key, p in transport._adapter._pools.items() if key[2] == receiver.port)
+    assert pool.num_connections == 1

@@ -1,0 +1,301 @@
+"""Sending one delivery: claim the row, POST it, record the attempt and decide what comes next.
+
+This is the worker's hot path, so it speaks SQL directly: compiling the equivalent ORM queries
+cost more CPU than everything else a delivery does (measured: 2.9 of 4.1 ms per delivery),
+and on a 2-core box CPU is what bounds deliveries per second. The SQL is plain enough to run
+unchanged on PostgreSQL and SQLite; table and column names come from the models.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextlib import nullcontext
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from tenants.models import Tenant
+from webhooks import payloads, retry, transport
+from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
+from webhooks.services import (
+    CLAIM_LEASE,
+    DELAYED_MESSAGE_MAX,
+    endpoint_disable,
+    enqueue_deliveries,
+)
+from webhooks.sql import prepared_cursor
+
+logger = logging.getLogger("skillhub.webhooks")
+
+_D = Delivery._meta.db_table
+_E = Event._meta.db_table
+_P = Endpoint._meta.db_table
+_A = Attempt._meta.db_table
+_T = Tenant._meta.db_table
+
+_COLUMNS = (
+    "d.sequence, d.attempt_count, d.is_ping, d.tenant_id, "
+    "e.id, e.type, e.data, e.subject_type, e.subject_id, e.created_at, "
+    "p.id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_expires_at, "
+    "p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style, "
+    "p.retry_policy, p.send_secret_header, t.slug"
+)
+_CLAIM = (
+    f"UPDATE {_D} SET state = %s, claimed_until = %s, claim_token = %s "
+    f"WHERE id = %s AND ((state = %s AND next_attempt_at <= %s) OR (state = %s AND claimed_until < %s))"
+)
+_RELEASE = f"UPDATE {_D} SET state = %s, claimed_until = NULL, claim_token = '' WHERE id = %s AND claim_token = %s"
+_LOAD = (
+    f"SELECT {_COLUMNS} FROM {_D} d JOIN {_E} e ON e.id = d.event_id JOIN {_P} p ON p.id = d.endpoint_id "
+    f"JOIN {_T} t ON t.id = d.tenant_id WHERE d.id = %s"
+)
+# PostgreSQL: claim and read the context in one round trip (UPDATE … FROM locks only the delivery).
+_CLAIM_AND_LOAD_PG = (
+    f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t "
+    "WHERE d.id = %s AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
+    f"AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id RETURNING {_COLUMNS}"
+)
+_INSERT_ATTEMPT = (
+    f"INSERT INTO {_A} (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_FINISH_SET = (
+    "state = %s, attempt_count = %s, next_attempt_at = %s, enqueued_at = %s, "
+    "claimed_until = NULL, claim_token = '', last_status_code = %s, last_error = %s, "
+    "delivered_at = COALESCE(%s, delivered_at), updated_at = %s WHERE id = %s AND claim_token = %s"
+)
+_FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
+# PostgreSQL: the attempt row and the delivery's next step in one autocommitted statement.
+_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}"
+
+
+def _db_time(value: datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
+
+
+def _aware(value: Any) -> datetime | None:
+    # SQLite hands back naive UTC datetimes (or text); PostgreSQL aware ones.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return timezone.make_aware(value, dt_timezone.utc) if timezone.is_naive(value) else value
+
+
+def _json(value: Any) -> Any:
+    return Event._meta.get_field("data").from_db_value(value, None, connection)
+
+
+def claim(*, delivery_id: str, now: datetime) -> str | None:
+    """Claim a due delivery for one attempt (a lease); return the claim token, or None when not ours."""
+    token = uuid.uuid4().hex
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM, _claim_params(delivery_id, token, now))
+        return token if cursor.rowcount == 1 else None
+
+
+def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
+    return [
+        DeliveryState.SENDING,
+        _db_time(now + CLAIM_LEASE),
+        token,
+        delivery_id,
+        DeliveryState.PENDING,
+        _db_time(now),
+        DeliveryState.SENDING,
+        _db_time(now),
+    ]
+
+
+def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
+    """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
+    if connection.vendor != "postgresql":
+        token = claim(delivery_id=delivery_id, now=now)
+        if token is None:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(_LOAD, [delivery_id])
+            row = cursor.fetchone()
+        return (token, _context(delivery_id, row)) if row is not None else None
+    token = uuid.uuid4().hex
+    with prepared_cursor() as cursor:
+        cursor.execute(_CLAIM_AND_LOAD_PG, _claim_params(delivery_id, token, now), prepare=True)
+        row = cursor.fetchone()
+    return (token, _context(delivery_id, row)) if row is not None else None
+
+
+def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint, Event, str]:
+    (
+        sequence,
+        attempt_count,
+        is_ping,
+        tenant_id,
+        event_id,
+        event_type,
+        data,
+        subject_type,
+        subject_id,
+        created_at,
+        endpoint_id,
+        url,
+        enabled,
+        secret,
+        previous_secret,
+        previous_expires,
+        basic_user,
+        basic_password,
+        extra_headers,
+        payload_style,
+        retry_policy,
+        send_secret_header,
+        slug,
+    ) = row
+    tenant_id = uuid.UUID(str(tenant_id))
+    event = Event(
+        id=event_id,
+        tenant_id=tenant_id,
+        type=event_type,
+        data=_json(data),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        created_at=_aware(created_at),
+    )
+    endpoint = Endpoint(
+        id=endpoint_id,
+        tenant_id=tenant_id,
+        url=url,
+        enabled=bool(enabled),
+        secret=secret,
+        previous_secret=previous_secret,
+        previous_secret_expires_at=_aware(previous_expires),
+        basic_auth_username=basic_user,
+        basic_auth_password=basic_password,
+        additional_headers=_json(extra_headers) or {},
+        payload_style=payload_style,
+        retry_policy=retry_policy,
+        send_secret_header=bool(send_secret_header),
+    )
+    delivery = Delivery(
+        id=delivery_id,
+        tenant_id=tenant_id,
+        event_id=event_id,
+        endpoint_id=endpoint_id,
+        event_type=event_type,
+        sequence=sequence,
+        attempt_count=attempt_count,
+        is_ping=bool(is_ping),
+    )
+    for instance in (event, endpoint, delivery):
+        instance._state.adding = False
+    return delivery, endpoint, event, slug
+
+
+def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
+    """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
+    claimed = _claim_and_load(delivery_id, now or timezone.now())
+    if claimed is None:  # not due, claimed by another worker, or deleted with its endpoint
+        return None
+    token, (delivery, endpoint, event, slug) = claimed
+    if not endpoint.enabled and not delivery.is_ping:
+        # Disabled while queued: keep it pending; re-enabling resumes it.
+        with connection.cursor() as cursor:
+            cursor.execute(_RELEASE, [DeliveryState.PENDING, delivery_id, token])
+        return None
+    started_at = timezone.now() if now is None else now
+    try:
+        body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
+        headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
+        auth = (
+            (endpoint.basic_auth_username, endpoint.basic_auth_password)
+            if endpoint.basic_auth_username or endpoint.basic_auth_password
+            else None
+        )
+        result = transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+    except Exception as exc:
+        # Recorded as a failed attempt, so the schedule moves on instead of the lease expiring forever.
+        logger.exception("delivery %s could not be sent", delivery_id)
+        result = transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
+    finished_at = timezone.now() if now is None else now
+    return _record(
+        delivery=delivery, endpoint=endpoint, token=token, result=result, started_at=started_at, now=finished_at
+    )
+
+
+def _record(
+    *,
+    delivery: Delivery,
+    endpoint: Endpoint,
+    token: str,
+    result: transport.HttpResult,
+    started_at: datetime,
+    now: datetime,
+) -> Attempt:
+    number = delivery.attempt_count + 1
+    attempt = Attempt(
+        delivery_id=delivery.pk,
+        number=number,
+        started_at=started_at,
+        duration_ms=result.duration_ms,
+        status_code=result.status_code,
+        succeeded=result.ok,
+        error=result.error,
+        response_body=result.body_excerpt,
+    )
+    state, next_attempt_at, enqueued_at, disable_reason = DeliveryState.SUCCEEDED, None, None, ""
+    if not result.ok and delivery.is_ping:
+        state = DeliveryState.FAILED  # a ping is one attempt; its answer goes back to the caller
+    elif not result.ok:
+        outcome = retry.after_failure(
+            policy=retry.POLICIES[endpoint.retry_policy],
+            attempt_number=number,
+            status_code=result.status_code,
+            retry_after=result.headers.get("retry-after"),
+            now=now,
+        )
+        if outcome.next_attempt_at is None:
+            state, disable_reason = DeliveryState.FAILED, outcome.disable_reason
+        else:
+            state, next_attempt_at = DeliveryState.PENDING, outcome.next_attempt_at
+            # Near retries ride a delayed message; far ones are the sweep's, not a broker's memory.
+            if next_attempt_at - now <= DELAYED_MESSAGE_MAX:
+                enqueued_at = next_attempt_at
+    params = [
+        attempt.delivery_id,
+        number,
+        _db_time(started_at),
+        attempt.duration_ms,
+        attempt.status_code,
+        attempt.succeeded,
+        attempt.error,
+        attempt.response_body,
+        state,
+        number,
+        _db_time(next_attempt_at),
+        _db_time(enqueued_at),
+        result.status_code,
+        result.error,
+        _db_time(now) if result.ok else None,
+        _db_time(timezone.now()),
+        delivery.pk,
+        token,
+    ]
+    single_statement = connection.vendor == "postgresql" and not disable_reason
+    # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
+    with transaction.atomic() if not single_statement else nullcontext():
+        if single_statement:
+            with prepared_cursor() as cursor:
+                cursor.execute(_RECORD_PG, params, prepare=True)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_INSERT_ATTEMPT, params[:8])
+                cursor.execute(_FINISH, params[8:])
+        if disable_reason:
+            endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
+        if enqueued_at is not None:
+            delay = enqueued_at - now
+            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], delay=delay))
+    return attempt

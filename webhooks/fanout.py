@@ -1,0 +1,222 @@
+"""Writing an event and its deliveries inside the caller's transaction.
+
+This runs inside every domain write that records an event, while the caller holds the lock on
+the endpoints' sequence counters, so it is plain SQL: the ORM's query compilation was most of
+its CPU (measured: 2.0 of 2.5 ms per event), and CPU spent here lengthens the time the lock is
+held. The SQL runs unchanged on PostgreSQL and SQLite, with names taken from the models.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from tenants.models import Tenant
+from webhooks.models import (
+    Delivery,
+    DeliveryState,
+    Endpoint,
+    Event,
+    new_delivery_id,
+    new_event_id,
+)
+from webhooks.sql import prepared_cursor
+
+_E = Event._meta.db_table
+_P = Endpoint._meta.db_table
+_D = Delivery._meta.db_table
+_DATA = Event._meta.get_field("data")
+_EVENTS = Endpoint._meta.get_field("events")
+_INSERT_EVENT = (
+    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+_CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
+_DELIVERY_COLUMNS = (
+    "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
+    "claim_token, enqueued_at, is_ping, last_error, created_at, updated_at"
+)
+_INSERT_BATCH = 500
+
+
+def _tenant_key(tenant_id: uuid.UUID) -> Any:
+    return Tenant._meta.pk.get_db_prep_value(tenant_id, connection)
+
+
+def _new_event(
+    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+) -> tuple[Event, list[Any]]:
+    event = Event(
+        id=new_event_id(),
+        tenant_id=tenant_id,
+        type=event_type,
+        data=data,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        created_at=timezone.now(),
+    )
+    event._state.adding = False
+    params = [
+        event.id,
+        _tenant_key(tenant_id),
+        event_type,
+        _DATA.get_db_prep_save(data, connection),
+        subject_type,
+        subject_id,
+        connection.ops.adapt_datetimefield_value(event.created_at),
+    ]
+    return event, params
+
+
+def insert_event(
+    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+) -> Event:
+    """Insert one event row and return it."""
+    event, params = _new_event(
+        tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_EVENT, params)
+    return event
+
+
+def record(
+    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+) -> tuple[Event, list[str]]:
+    """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
+
+    On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
+    the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
+    """
+    if connection.vendor != "postgresql":
+        event = insert_event(
+            tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+        )
+        return event, create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+    event, event_params = _new_event(
+        tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+    )
+    with prepared_cursor() as cursor:
+        # The event, and which endpoints want it, without taking any lock yet.
+        cursor.execute(
+            f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
+            "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
+            [*event_params, event_params[1], json.dumps([event_type])],
+            prepare=True,
+        )
+        candidates = [row[0] for row in cursor.fetchall()]
+        delivery_ids: list[str] = []
+        for start in range(0, len(candidates), _INSERT_BATCH):
+            delivery_ids += _insert_numbered(cursor, event, candidates[start : start + _INSERT_BATCH])
+    return event, delivery_ids
+
+
+def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list[str]:
+    """Lock, number and insert the deliveries in one statement: the lock is held from here to commit only.
+
+    Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
+    deadlocking; one disabled meanwhile is skipped.
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pairs = [(new_delivery_id(), pk) for pk in endpoint_ids]
+    cursor.execute(
+        f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
+        f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
+        f"RETURNING id, sequence) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
+        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', %s, false, '', %s, %s FROM seq "
+        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
+        "RETURNING id",
+        [
+            *endpoint_ids,
+            _tenant_key(event.tenant_id),
+            event.id,
+            event.type,
+            DeliveryState.PENDING,
+            now,
+            now,
+            now,
+            now,
+            *(value for pair in pairs for value in pair),
+        ],
+        prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
+    )
+    inserted = {row[0] for row in cursor.fetchall()}
+    return [delivery_id for delivery_id, _ in pairs if delivery_id in inserted]
+
+
+def matching_endpoints(*, event: Event) -> list[str]:
+    """Return the ids of the tenant's enabled endpoints whose filter takes this event type."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATES, [_tenant_key(event.tenant_id)])
+        rows = cursor.fetchall()
+    matching = []
+    for pk, events in rows:
+        wanted = _EVENTS.from_db_value(events, None, connection)
+        if not wanted or event.type in wanted:
+            matching.append(pk)
+    return matching
+
+
+def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tuple[str, int]]:
+    """Raise each (enabled) endpoint's sequence by one and return (id, new sequence); locks those rows."""
+    placeholders = ", ".join(["%s"] * len(endpoint_ids))
+    enabled = " AND enabled" if only_enabled else ""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
+            cursor.execute(
+                f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN "
+                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id FOR UPDATE) "
+                "RETURNING id, sequence",
+                list(endpoint_ids),
+            )
+            return sorted(cursor.fetchall())
+        # SQLite has one writer at a time: between these two statements nobody else can write.
+        cursor.execute(
+            f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids)
+        )
+        cursor.execute(
+            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids)
+        )
+        return list(cursor.fetchall())
+
+
+def create_deliveries(*, event: Event, endpoint_ids: list[str], is_ping: bool = False) -> list[str]:
+    """Create one pending delivery per endpoint, each with that endpoint's next sequence number.
+
+    Endpoints disabled meanwhile are skipped, except for a ping, which may test a disabled endpoint.
+    """
+    if not endpoint_ids:
+        return []
+    sequences = _next_sequences(sorted(endpoint_ids), only_enabled=not is_ping)
+    rows = _delivery_rows(event=event, sequences=sequences, is_ping=is_ping)
+    with connection.cursor() as cursor:
+        _insert_deliveries(cursor, rows)
+    return [row[0] for row in rows]
+
+
+def _delivery_rows(*, event: Event, sequences: list[tuple[str, int]], is_ping: bool) -> list[tuple[Any, ...]]:
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    tenant_key = _tenant_key(event.tenant_id)
+    return [
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", now,
+         is_ping, "", now, now)
+        for pk, sequence in sequences
+    ]  # fmt: skip
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * count)
+
+
+def _insert_deliveries(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), _INSERT_BATCH):
+        batch = rows[start : start + _INSERT_BATCH]
+        cursor.execute(
+            f"INSERT INTO {_D} ({_DELIVERY_COLUMNS}) VALUES {_placeholders(len(batch))}",
+            [value for row in batch for value in row],
+        )

@@ -1,0 +1,179 @@
+"""Delivery bodies (`full` and `thin`) and the headers around them; one body per event and style."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable
+
+import orjson
+from django.conf import settings
+
+from webhooks import signing
+from webhooks.models import Delivery, Endpoint, Event, PayloadStyle
+from webhooks.transport import USER_AGENT
+
+# subject_type → collection under /api/v1/tenants/{slug}/; other apps may register more.
+SUBJECT_COLLECTIONS: dict[str, str] = {
+    "learner": "learners",
+    "evidence": "evidence",
+    "assessment": "assessments",
+    "moderation": "moderations",
+    "export": "exports",
+    "course": "courses",
+    "lesson": "lessons",
+    "path": "paths",
+    "class": "classes",
+    "enrollment": "enrollments",
+    "assignment": "assignments",
+    "quiz": "quizzes",
+    "purchase": "purchases",
+    "task": "tasks",
+    "feedback": "feedback",
+    "achievement": "achievements",
+    "voucher": "vouchers",
+    "need": "needs",
+    "signal": "signals",
+    "webhook": "webhooks",
+}
+SUBJECT_URL_BUILDERS: dict[str, Callable[[str, str], str]] = {}
+
+# Headers an endpoint's additional headers may not set: the signed and framing ones.
+PROTECTED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "host",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "webhook-sequence",
+        "x-skillhub-event",
+        "x-skillhub-signature",
+        "x-webhook-secret",
+    }
+)
+
+
+def register_subject_url(subject_type: str, builder: Callable[[str, str], str]) -> None:
+    """Let another app say which API path (given tenant slug and id) returns its `subject_type`."""
+    SUBJECT_URL_BUILDERS[subject_type] = builder
+
+
+def subject_url(*, tenant_slug: str, subject_type: str, subject_id: str) -> str | None:
+    """Return the absolute API URL of an event's subject, or None when it has none."""
+    if not subject_type or not subject_id:
+        return None
+    builder = SUBJECT_URL_BUILDERS.get(subject_type)
+    if builder is not None:
+        path = builder(tenant_slug, subject_id)
+    elif subject_type in SUBJECT_COLLECTIONS:
+        path = f"/api/v1/tenants/{tenant_slug}/{SUBJECT_COLLECTIONS[subject_type]}/{subject_id}"
+    else:
+        return None
+    return settings.SKILLHUB_PUBLIC_URL + path
+
+
+def _timestamp(event: Event) -> str:
+    return event.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def full_body(event: Event) -> dict[str, Any]:
+    """Return the `full` body: the whole event."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "timestamp": _timestamp(event),
+        "tenantId": str(event.tenant_id),
+        "data": event.data,
+    }
+
+
+def thin_body(event: Event, *, tenant_slug: str) -> dict[str, Any]:
+    """Return the `thin` body: what happened and where to GET the document."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "action": event.type.rsplit(".", 1)[-1],
+        "document": {
+            "type": event.subject_type or event.type.split(".", 1)[0],
+            "id": event.subject_id or None,
+            "url": subject_url(tenant_slug=tenant_slug, subject_type=event.subject_type, subject_id=event.subject_id),
+        },
+    }
+
+
+class _BodyCache:
+    """A small LRU of rendered bodies: a fan-out to many endpoints renders each event once per process."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._items: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str], build: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+                return body
+        body = build()
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return body
+
+
+_bodies = _BodyCache()
+
+
+def render_body(event: Event, *, style: str, tenant_slug: str) -> bytes:
+    """Return the body bytes of `event` in `style`; the same bytes every time."""
+
+    def build() -> bytes:
+        body = thin_body(event, tenant_slug=tenant_slug) if style == PayloadStyle.THIN else full_body(event)
+        return orjson.dumps(body, option=orjson.OPT_UTC_Z)
+
+    return _bodies.get((event.id, style), build)
+
+
+def signing_secrets(endpoint: Endpoint, *, now_ts: float) -> list[str]:
+    """Return the secrets that sign right now: the current one, then the previous during its 24 h."""
+    found = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires.timestamp() > now_ts:
+        found.append(endpoint.previous_secret)
+    return found
+
+
+def request_headers(*, delivery: Delivery, endpoint: Endpoint, event: Event, body: bytes) -> dict[str, str]:
+    """Return every header of a delivery POST; the endpoint's own headers never override ours."""
+    now_ts = time.time()  # the receiver checks this against its own clock, so always real time
+    headers = {
+        name: str(value)
+        for name, value in (endpoint.additional_headers or {}).items()
+        if name.lower() not in PROTECTED_HEADERS
+        and not (name.lower() == "authorization" and (endpoint.basic_auth_username or endpoint.basic_auth_password))
+    }
+    headers.update(
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Skillhub-Event": event.type,
+            "webhook-sequence": str(delivery.sequence),
+        }
+    )
+    headers.update(
+        signing.signature_headers(
+            secrets_=signing_secrets(endpoint, now_ts=now_ts), msg_id=event.id, timestamp=int(now_ts), body=body
+        )
+    )
+    if endpoint.send_secret_header:
+        headers["X-Webhook-Secret"] = endpoint.secret
+    return headers

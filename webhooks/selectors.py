@@ -1,0 +1,111 @@
+"""Reads of the outbound side, always scoped to a tenant; the JSON shapes the API shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from tenants.models import Tenant
+from webhooks.models import Attempt, Delivery, Endpoint
+
+# Additional header values may be credentials (document 001 shows a client secret): always masked.
+MASKED = "********"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def endpoint_queryset(*, tenant: Tenant) -> QuerySet[Endpoint]:
+    """Return the tenant's endpoints in their stable order."""
+    return Endpoint.objects.filter(tenant=tenant).order_by("id")
+
+
+def endpoint_get(*, tenant: Tenant, endpoint_id: str) -> Endpoint | None:
+    """Return the tenant's endpoint with this id, or None."""
+    return Endpoint.objects.filter(tenant=tenant, pk=str(endpoint_id)[:40]).first()
+
+
+def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False) -> dict[str, Any]:
+    """Return the API representation of an endpoint; the secret only when just created or rotated."""
+    body: dict[str, Any] = {
+        "id": endpoint.pk,
+        "url": endpoint.url,
+        "events": list(endpoint.events or []),
+        "enabled": endpoint.enabled,
+        "deactivateReason": endpoint.deactivate_reason or None,
+        "description": endpoint.description,
+        "payloadStyle": endpoint.payload_style,
+        "retryPolicy": endpoint.retry_policy,
+        "sendSecretHeader": endpoint.send_secret_header,
+        "basicAuthUsername": endpoint.basic_auth_username or None,
+        "basicAuthPasswordSet": bool(endpoint.basic_auth_password),
+        "additionalHeaders": {name: MASKED for name in (endpoint.additional_headers or {})},
+        "secretRotationEndsAt": _iso(endpoint.previous_secret_expires_at) if endpoint.previous_secret else None,
+        "lastSequence": endpoint.sequence,
+        "createdAt": _iso(endpoint.created_at),
+        "updatedAt": _iso(endpoint.updated_at),
+    }
+    if with_secret:
+        body["secret"] = endpoint.secret
+    return body
+
+
+def delivery_queryset(
+    *, tenant: Tenant, endpoint: Endpoint, state: str | None = None, event_type: str | None = None
+) -> QuerySet[Delivery]:
+    """Return an endpoint's deliveries, oldest first, optionally of one state or event type."""
+    queryset = Delivery.objects.filter(tenant=tenant, endpoint=endpoint).order_by("id")
+    if state:
+        queryset = queryset.filter(state=state)
+    if event_type:
+        queryset = queryset.filter(event_type=event_type)
+    return queryset
+
+
+def delivery_get(*, tenant: Tenant, delivery_id: str) -> Delivery | None:
+    """Return the tenant's delivery with this id, or None."""
+    return Delivery.objects.select_related("endpoint").filter(tenant=tenant, pk=str(delivery_id)[:40]).first()
+
+
+def attempts_by_delivery(*, delivery_ids: list[str]) -> dict[str, list[Attempt]]:
+    """Return the attempts of a page of deliveries, in one query."""
+    grouped: dict[str, list[Attempt]] = {}
+    for attempt in Attempt.objects.filter(delivery_id__in=delivery_ids).order_by("id"):
+        grouped.setdefault(attempt.delivery_id, []).append(attempt)
+    return grouped
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    """Return the API representation of one attempt."""
+    return {
+        "number": attempt.number,
+        "at": _iso(attempt.started_at),
+        "succeeded": attempt.succeeded,
+        "statusCode": attempt.status_code,
+        "durationMs": attempt.duration_ms,
+        "error": attempt.error or None,
+        "responseBody": attempt.response_body,
+    }
+
+
+def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> dict[str, Any]:
+    """Return the API representation of a delivery with its attempts."""
+    return {
+        "id": delivery.pk,
+        "endpointId": delivery.endpoint_id,
+        "eventId": delivery.event_id,
+        "eventType": delivery.event_type,
+        "sequence": delivery.sequence,
+        "status": delivery.state,
+        "attemptCount": delivery.attempt_count,
+        "nextAttemptAt": _iso(delivery.next_attempt_at),
+        "lastStatusCode": delivery.last_status_code,
+        "lastError": delivery.last_error or None,
+        "deliveredAt": _iso(delivery.delivered_at),
+        "isPing": delivery.is_ping,
+        "createdAt": _iso(delivery.created_at),
+        "attempts": [attempt_json(attempt) for attempt in attempts or []],
+    }

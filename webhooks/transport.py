@@ -1,0 +1,390 @@
+"""The HTTP transport for deliveries, with the SSRF guard: public https targets only, address pinned.
+
+The target's host is resolved once; every address must be public, and the connection goes to
+the address that was checked (Host header, SNI and certificate check still use the host name),
+so a DNS answer that changes between the check and the connect cannot reach an internal service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import ipaddress
+import itertools
+import socket
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3 import Timeout
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+import skillhub
+
+USER_AGENT = f"skillhub-webhooks/{skillhub.__version__}"
+CONNECT_TIMEOUT = 5.0
+TOTAL_TIMEOUT = 15.0
+BODY_EXCERPT_BYTES = 4096
+MAX_POOLS = 256
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+
+
+class TargetRefused(Exception):
+    """A target URL that the SSRF guard will not send to."""
+
+
+def address_problem(address: str) -> str | None:
+    """Say why an IP address is not a public unicast address, or None when it is."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return "an IPv4-mapped IPv6 address"
+        if ip in _NAT64 or ip.sixtofour is not None or ip.teredo is not None:
+            return "an IPv6 address that embeds an IPv4 address"
+    if ip in _METADATA:
+        return "the cloud metadata address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
+        return "a carrier-grade NAT address"
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_reserved:
+        return "a reserved address"
+    if ip.is_private:
+        return "a private address"
+    if not ip.is_global:
+        return "a reserved address"
+    return None
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Return the addresses `host` resolves to, in the resolver's order (the one seam tests patch)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked target: where to connect, and what to call it."""
+
+    scheme: str
+    host: str
+    port: int
+    address: str
+
+
+def private_targets_allowed() -> bool:
+    return bool(settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS)
+
+
+def url_problem(url: str) -> str | None:
+    """Say what is wrong with the form of a target URL (no DNS), or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a valid URL"
+    allowed = ("https", "http") if private_targets_allowed() else ("https",)
+    if parts.scheme not in allowed:
+        return "must use https"
+    if not parts.hostname:
+        return "must name a host"
+    if parts.username or parts.password:
+        return "must not carry credentials; use basicAuthUsername and basicAuthPassword"
+    if port == 0:
+        return "has an invalid port"
+    return None
+
+
+def check_target(url: str) -> Target:
+    """Resolve the URL's host once and return the address to pin; raise TargetRefused."""
+    problem = url_problem(url)
+    if problem:
+        raise TargetRefused(f"URL {problem}")
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError) as exc:
+        raise TargetRefused(f"host {host!r} does not resolve") from exc
+    if not addresses:
+        raise TargetRefused(f"host {host!r} does not resolve")
+    if not private_targets_allowed():
+        # Every answer must be public: a mixed answer is how DNS rebinding gets in.
+        for address in addresses:
+            problem = address_problem(address)
+            if problem:
+                raise TargetRefused(f"host {host!r} resolves to {problem} ({address})")
+    return Target(scheme=parts.scheme, host=host, port=port, address=addresses[0])
+
+
+class _Deadline:
+    """The wall-clock limit of one POST and the socket it is using."""
+
+    __slots__ = ("at", "sock", "done", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.sock: socket.socket | None = None
+        self.done = False
+        self.fired = False
+
+
+class _Watchdog:
+    """Shut the socket of a POST that outlives TOTAL_TIMEOUT.
+
+    Socket timeouts bound each read, not the whole answer: a receiver trickling a byte every
+    few seconds would otherwise hold a worker thread indefinitely.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._owner: dict[int, _Deadline] = {}  # id(socket) → the deadline of the POST using it now
+        self._thread: threading.Thread | None = None
+
+    def start(self, seconds: float) -> _Deadline:
+        deadline = _Deadline(seconds)
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="webhooks-watchdog", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if self._heap[0][2] is deadline:  # earlier than what the watchdog sleeps towards
+                self._cond.notify()
+        return deadline
+
+    def using(self, deadline: _Deadline, sock: socket.socket | None) -> None:
+        """Record that `deadline`'s POST now uses `sock` (a new or a kept-alive connection)."""
+        if sock is None:
+            return
+        with self._cond:
+            deadline.sock = sock
+            self._owner[id(sock)] = deadline
+
+    def finish(self, deadline: _Deadline) -> None:
+        """The POST is over (before its connection goes back to the pool); the deadline is void."""
+        with self._cond:
+            deadline.done = True
+            if deadline.sock is not None and self._owner.get(id(deadline.sock)) is deadline:
+                del self._owner[id(deadline.sock)]
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                at, _, deadline = self._heap[0]
+                wait = at - time.monotonic()
+                if deadline.done:
+                    heapq.heappop(self._heap)
+                    continue
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                sock = deadline.sock
+                # Only if the socket is still this POST's, never one handed to another request since.
+                if sock is not None and self._owner.get(id(sock)) is deadline:
+                    deadline.fired = True
+                    with contextlib.suppress(OSError):  # already closed by its owner: nothing to cut
+                        sock.shutdown(socket.SHUT_RDWR)
+
+
+_watchdog = _Watchdog()
+_current = threading.local()
+
+
+class _PinnedConnectionMixin:
+    """Connect to the checked address instead of resolving the host name again."""
+
+    pinned_address: str
+
+    def _new_conn(self) -> socket.socket:
+        try:
+            sock = urllib3_connection.create_connection(
+                (self.pinned_address, self.port),  # type: ignore[attr-defined]
+                self.timeout,  # type: ignore[attr-defined]
+                source_address=self.source_address,  # type: ignore[attr-defined]
+                socket_options=self.socket_options,  # type: ignore[attr-defined]
+            )
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(self, f"Connection to {self.pinned_address} timed out") from exc
+        except OSError as exc:
+            raise NewConnectionError(self, f"Failed to connect to {self.pinned_address}: {exc}") from exc
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            _watchdog.using(deadline, sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline = getattr(_current, "deadline", None)
+        if deadline is not None:
+            _watchdog.using(deadline, getattr(self, "sock", None))
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _PinnedHTTPConnection(_PinnedConnectionMixin, HTTPConnection):
+    def __init__(self, *args: Any, pinned_address: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pinned_address = pinned_address
+
+
+class _PinnedHTTPSConnection(_PinnedConnectionMixin, HTTPSConnection):
+    def __init__(self, *args: Any, pinned_address: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pinned_address = pinned_address
+
+
+class _PinnedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PinnedHTTPConnection
+
+
+class _PinnedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PinnedHTTPSConnection
+
+
+class PinnedAdapter(HTTPAdapter):
+    """A requests adapter whose connections go to `request.pinned_target.address`.
+
+    Pools are keyed by host and address, so a kept-alive connection is only reused for the
+    address that was just checked.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_retries=0)
+        self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):  # noqa: ANN001, ANN201
+        target: Target = request.pinned_target
+        key = (target.scheme, target.host, target.port, target.address)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None:
+                self._pools.move_to_end(key)
+                return pool
+            _, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+            cls = _PinnedHTTPSPool if target.scheme == "https" else _PinnedHTTPPool
+            kwargs = pool_kwargs if target.scheme == "https" else {}
+            pool = cls(target.host, target.port, maxsize=16, block=False, pinned_address=target.address, **kwargs)
+            self._pools[key] = pool
+            while len(self._pools) > MAX_POOLS:
+                _, old = self._pools.popitem(last=False)
+                old.close()
+            return pool
+
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
+        super().close()
+
+
+_adapter = PinnedAdapter()
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """What came back from one POST: a status, or an error when no answer arrived."""
+
+    status_code: int | None
+    headers: dict[str, str]
+    body_excerpt: str
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str] | None = None) -> HttpResult:
+    """POST `body` to a checked, pinned target; never raises, never follows redirects."""
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        target = check_target(url)
+    except TargetRefused as exc:
+        return HttpResult(None, {}, "", f"refused: {exc}", elapsed())
+    # A bare PreparedRequest sent through the adapter: no session cookies, environment proxies,
+    # or redirect handling to merge, none of which a delivery wants.
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare(method="POST", url=url, headers=headers, data=body, auth=auth)
+    except (requests.RequestException, ValueError) as exc:  # a header or credential requests cannot send
+        return HttpResult(None, {}, "", _short(f"invalid request: {type(exc).__name__}"), elapsed())
+    prepared.pinned_target = target  # type: ignore[attr-defined]
+    deadline = _watchdog.start(TOTAL_TIMEOUT)
+    _current.deadline = deadline
+    try:
+        return _send(prepared, deadline, elapsed)
+    finally:
+        _watchdog.finish(deadline)
+        _current.deadline = None
+
+
+def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any) -> HttpResult:
+    def late(error: str) -> str:
+        return f"timeout: no complete answer within {TOTAL_TIMEOUT:g} s" if deadline.fired else _short(error)
+
+    try:
+        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=CONNECT_TIMEOUT, total=TOTAL_TIMEOUT))
+    except requests.Timeout as exc:
+        _watchdog.finish(deadline)
+        return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())
+    except (requests.RequestException, OSError, ValueError) as exc:  # UnicodeError is a ValueError
+        _watchdog.finish(deadline)
+        return HttpResult(None, {}, "", late(f"{type(exc).__name__}: {exc}"), elapsed())
+    error = ""
+    try:
+        raw = response.raw.read(BODY_EXCERPT_BYTES + 1, decode_content=True)
+        complete = len(raw) <= BODY_EXCERPT_BYTES
+    except Exception as exc:  # a broken body still leaves a status to act on
+        raw, complete = b"", False
+        error = late(f"reading the response failed: {exc}")
+    _watchdog.finish(deadline)  # before the connection can go back to the pool
+    if complete and not deadline.fired:
+        response.raw.release_conn()
+    else:
+        response.raw.close()  # do not read an unbounded body just to keep the connection
+        response.raw.release_conn()
+    if deadline.fired and not error:
+        error = late("")
+    return HttpResult(
+        response.status_code,
+        {k.lower(): v for k, v in response.headers.items()},
+        raw[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace"),
+        error,
+        elapsed(),
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 500 else text[:497] + "..."
