@@ -36,9 +36,9 @@ def test_serve_answers_and_starts_the_embedded_worker(tmp_path):
         response = None
         while time.time() < deadline:
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.3)
         assert response is not None and response.status_code == 200
         assert response.json() == {"ok": True}
