@@ -9,6 +9,7 @@ import orjson
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
@@ -83,6 +84,16 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "An sht_… staff token (admin API only)"}
 
 
+class ConsoleSessionScheme(OpenApiAuthenticationExtension):
+    """Describe the console session in the OpenAPI spec."""
+
+    target_class = "signals_inbox.admin_api.ConsoleSessionAuthentication"
+    name = "ConsoleSession"
+
+    def get_security_definition(self, auto_schema):  # noqa: ANN001, ANN201
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "A staff console session (CSRF token for writes)"}
+
+
 class IsStaff(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         return bool(request.user and getattr(request.user, "is_staff", False))
@@ -130,11 +141,11 @@ class SignalMapInput(serializers.Serializer):
 class SignalMapApi(TenantAdminApiView):
     """Read or replace the tenant's signal map and auto-author settings."""
 
-    @extend_schema(operation_id="admin_signal_map_read")
+    @extend_schema(operation_id="admin_signal_map_read", responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
         return Response({**signal_map_json(tenant=self.tenant), "refusedLast24h": refusal_counts(slug=self.tenant.slug)})
 
-    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput)
+    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, slug: str) -> Response:
         data = SignalMapInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -153,7 +164,7 @@ class SignalMapApi(TenantAdminApiView):
 class SignalMapPreviewApi(TenantAdminApiView):
     """Dry run: what a sample signal would become (topic, worker or cohort, course or author, dedupe key); stores nothing."""
 
-    @extend_schema(operation_id="admin_signal_map_preview")
+    @extend_schema(operation_id="admin_signal_map_preview", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str) -> Response:
         body = request.data
         if not isinstance(body, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -54,7 +55,7 @@ class SignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_list", parameters=PAGE_OPENAPI_PARAMETERS + [OpenApiParameter("type", str)])
+    @extend_schema(operation_id="signals_list", parameters=PAGE_OPENAPI_PARAMETERS + [OpenApiParameter("type", str)], responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         queryset = signal_queryset(tenant=self.tenant)
@@ -69,7 +70,7 @@ class SignalDetailApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_read")
+    @extend_schema(operation_id="signals_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str, signal_id: str) -> Response:
         signal = signal_get(tenant=self.tenant, signal_id=signal_id)
         if signal is None:
@@ -82,7 +83,7 @@ class RejectedSignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_rejected_list", parameters=PAGE_OPENAPI_PARAMETERS)
+    @extend_schema(operation_id="signals_rejected_list", parameters=PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
         page = paginate(rejected_signal_queryset(tenant=self.tenant), parse_page_request(request.query_params))
         return Response(page.body([rejected_signal_json(r) for r in page.rows]))
@@ -93,7 +94,7 @@ class RejectedSignalReprocessApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_rejected_reprocess", request=None)
+    @extend_schema(operation_id="signals_rejected_reprocess", request=None, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str, rejected_id: int) -> Response:
         rejected = rejected_signal_queryset(tenant=self.tenant).select_related("tenant").filter(pk=rejected_id).first()
         if rejected is None:
@@ -122,7 +123,7 @@ class NeedListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="needs_list", parameters=NEED_FILTERS + PAGE_OPENAPI_PARAMETERS)
+    @extend_schema(operation_id="needs_list", parameters=NEED_FILTERS + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         filters = NeedFilterSerializer(data={k: v for k, v in request.query_params.items() if k in NeedFilterSerializer().fields})
@@ -144,25 +145,28 @@ class _NeedView(TenantApiView):
 class NeedDetailApi(_NeedView):
     """Read a need with its signals, its recommendation (or "action": "author") and its assignments."""
 
-    @extend_schema(operation_id="needs_read")
+    @extend_schema(operation_id="needs_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str, need_id: str) -> Response:
         return Response(need_detail_json(self._need(need_id)))
+
+
+class NeedOfferInput(StrictSerializer):
+    """The Offer body: a course and one target kind, or none for the need's own worker or site."""
+
+    courseId = serializers.CharField(max_length=64, required=False, allow_null=True)
+    learnerIds = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=5000)
+    groupId = serializers.CharField(max_length=64, required=False, allow_null=True)
+    site = serializers.CharField(max_length=200, required=False, allow_null=True)
+    dueDate = serializers.DateField(required=False, allow_null=True)
 
 
 class NeedOfferApi(_NeedView):
     """Offer: assign the recommended or a chosen course to the need's worker or site, learners, a group or a site."""
 
-    class InputSerializer(StrictSerializer):
-        courseId = serializers.CharField(max_length=64, required=False, allow_null=True)
-        learnerIds = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=5000)
-        groupId = serializers.CharField(max_length=64, required=False, allow_null=True)
-        site = serializers.CharField(max_length=200, required=False, allow_null=True)
-        dueDate = serializers.DateField(required=False, allow_null=True)
-
-    @extend_schema(operation_id="needs_offer", request=InputSerializer)
+    @extend_schema(operation_id="needs_offer", request=NeedOfferInput, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         need = self._need(need_id)
-        data = self.InputSerializer(data=request.data)
+        data = NeedOfferInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         assignments = need_offer(
@@ -181,22 +185,25 @@ class NeedOfferApi(_NeedView):
 class NeedAuthorApi(_NeedView):
     """Author: create a draft course on the need's topic, its outline seeded from the need's signals."""
 
-    @extend_schema(operation_id="needs_author", request=None)
+    @extend_schema(operation_id="needs_author", request=None, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         course = need_author(need=self._need(need_id), actor=api_actor(request))
         return Response({**need_json(self._need(need_id)), "course": course_json(course)}, status=201)
 
 
+class NeedDismissInput(StrictSerializer):
+    """The Dismiss body."""
+
+    reason = serializers.CharField(max_length=1000)
+
+
 class NeedDismissApi(_NeedView):
     """Dismiss a need with a reason."""
 
-    class InputSerializer(StrictSerializer):
-        reason = serializers.CharField(max_length=1000)
-
-    @extend_schema(operation_id="needs_dismiss", request=InputSerializer)
+    @extend_schema(operation_id="needs_dismiss", request=NeedDismissInput, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         need = self._need(need_id)
-        data = self.InputSerializer(data=request.data)
+        data = NeedDismissInput(data=request.data)
         data.is_valid(raise_exception=True)
         need = need_dismiss(need=need, actor=api_actor(request), reason=data.validated_data["reason"])
         return Response(need_json(need))
@@ -207,7 +214,7 @@ class ReadinessApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="readiness", parameters=[OpenApiParameter("site", str)] + PAGE_OPENAPI_PARAMETERS)
+    @extend_schema(operation_id="readiness", parameters=[OpenApiParameter("site", str)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         site = (request.query_params.get("site") or "").strip() or None
