@@ -132,7 +132,10 @@ def _severity(value: Any) -> int | None:
 
 
 def _dumps(value: Any) -> str:
-    text = orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError as exc:  # orjson writes at most 254 levels of nesting
+        raise InvalidSignal("data is nested too deeply (at most 250 levels)") from exc
     if "\\u0000" in text:
         # PostgreSQL's jsonb cannot hold NUL characters; refuse them everywhere for one behaviour.
         raise InvalidSignal("NUL characters (\\u0000) are not allowed")
