@@ -311,7 +311,7 @@ def assignment_create(
 def assignment_complete(*, assignment: Assignment, completed_at: datetime | None = None) -> Assignment:
     """Mark an assignment completed and record `course.completed`; completing twice is a no-op."""
     with transaction.atomic():
-        locked = Assignment.objects.select_for_update().select_related("course").get(pk=assignment.pk)
+        locked = Assignment.objects.select_for_update(of=("self",)).select_related("course").get(pk=assignment.pk)
         if locked.status == AssignmentStatus.COMPLETED:
             return locked
         locked.status = AssignmentStatus.COMPLETED

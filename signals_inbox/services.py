@@ -235,7 +235,7 @@ def signal_resolve(*, signal_id: str) -> bool:
         if not Signal.objects.filter(pk=signal_id, resolved_at__isnull=True).update(resolved_at=now):
             return False
         signal = Signal.objects.get(pk=signal_id)
-        need = Need.objects.select_for_update().select_related("tenant").get(pk=signal.need_id)
+        need = Need.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=signal.need_id)
         if need.resolved_at is None:
             _need_resolve(need=need, signal=signal, now=now)
         elif need.target == Target.UNMATCHED and need.status in ACTIVE_NEED_STATUSES:
@@ -298,7 +298,7 @@ def needs_rematch_learner(*, tenant_id: Any, learner_id: Any) -> int:
         refs.append(f"email:{learner.email}")
     matched = 0
     with transaction.atomic():
-        parked = Need.objects.select_for_update().select_related("tenant").filter(
+        parked = Need.objects.select_for_update(of=("self",)).select_related("tenant").filter(
             tenant=tenant, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES, worker_ref__in=refs
         )
         for need in parked:
@@ -315,7 +315,7 @@ def needs_rematch_unmatched(*, limit: int = 200) -> int:
     )
     for pk in ids:
         with transaction.atomic():
-            need = Need.objects.select_for_update().select_related("tenant").filter(pk=pk, target=Target.UNMATCHED).first()
+            need = Need.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=pk, target=Target.UNMATCHED).first()
             if need is None:
                 continue
             for data in need.signals.order_by("-id").values_list("data", flat=True)[:20]:
@@ -388,7 +388,7 @@ def _author_draft(*, tenant: Tenant, needs: list[Need], actor: str, automatic: b
 def need_author(*, need: Need, actor: str) -> Course:
     """Create a draft course on the need's topic, its outline seeded from the signals behind the need."""
     with transaction.atomic():
-        locked = Need.objects.select_for_update().select_related("tenant").get(pk=need.pk)
+        locked = Need.objects.select_for_update(of=("self",)).select_related("tenant").get(pk=need.pk)
         if locked.status == NeedStatus.AUTHORING and locked.authored_course_id:
             raise ConflictError("This need already has a draft course being authored", field="status", reason="authoring")
         if locked.status not in (NeedStatus.OPEN, NeedStatus.OFFERED):
@@ -514,7 +514,7 @@ def need_offer(
         raise ValidationFailed({"due_date": "must not be in the past"})
     with transaction.atomic():
         locked = (
-            Need.objects.select_for_update()
+            Need.objects.select_for_update(of=("self",))
             .select_related("tenant", "learner", "recommended_course", "authored_course")
             .get(pk=need.pk)
         )
@@ -567,7 +567,7 @@ def need_dismiss(*, need: Need, actor: str, reason: str) -> Need:
     if len(reason) > 1000:
         raise ValidationFailed({"reason": "must be at most 1000 characters"})
     with transaction.atomic():
-        locked = Need.objects.select_for_update().select_related("tenant", "recommended_course").get(pk=need.pk)
+        locked = Need.objects.select_for_update(of=("self",)).select_related("tenant", "recommended_course").get(pk=need.pk)
         if locked.status not in ACTIVE_NEED_STATUSES:
             raise ConflictError(f"A {locked.status} need cannot be dismissed", field="status", reason=locked.status)
         now = timezone.now()
@@ -586,7 +586,7 @@ def need_dismiss(*, need: Need, actor: str, reason: str) -> Need:
 def need_close_if_complete(*, need_id: Any) -> bool:
     """Resolve an offered need once every assignment it made is completed; record `need.resolved`."""
     with transaction.atomic():
-        need = Need.objects.select_for_update().select_related("tenant", "recommended_course").filter(pk=need_id).first()
+        need = Need.objects.select_for_update(of=("self",)).select_related("tenant", "recommended_course").filter(pk=need_id).first()
         if need is None or need.status != NeedStatus.OFFERED:
             return False
         statuses = list(NeedAssignment.objects.filter(need=need).values_list("assignment__status", flat=True))
