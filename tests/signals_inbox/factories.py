@@ -57,3 +57,15 @@ class CourseFactory(factory.django.DjangoModelFactory):
 
 
 __all__ = ["CourseFactory", "LearnerFactory", "TenantFactory", "issue_secret", "post_signal", "published_course", "sign", "signal_body"]
+
+
+def send_and_resolve(client: Client, tenant: Tenant, secret: str, event: str = "signal.credential_expiring", **data: Any):  # noqa: ANN201
+    """Send a signed signal, run its resolution as the actor would, and return the need."""
+    from signals_inbox.models import Need, Signal
+    from signals_inbox.services import signal_resolve
+
+    response = post_signal(client, tenant.slug, signal_body(event, **data), secret=secret)
+    assert response.status_code == 200, response.content
+    signal_id = response.json()["signalId"]
+    signal_resolve(signal_id=signal_id)
+    return Need.objects.get(pk=Signal.objects.get(pk=signal_id).need_id)
