@@ -625,24 +625,24 @@ def _map_entry_values(kind: Any, value: Any) -> tuple[str, dict[str, Any]]:
     import re
 
     if not isinstance(kind, str) or not re.match(r"^[a-z0-9][a-z0-9_.:-]{0,63}$", kind.strip().lower()):
-        raise ValidationFailed({f"map.{str(kind)[:64]}": "a signal type is 1-64 of a-z, 0-9, '_', '-', '.', ':'"})
+        raise ValidationFailed({"map": f"{str(kind)[:64]!r}: a signal type is 1-64 of a-z, 0-9, '_', '-', '.', ':'"})
     if not isinstance(value, dict):
-        raise ValidationFailed({f"map.{kind}": "must be an object with topic, category and/or severity"})
+        raise ValidationFailed({"map": f"{kind}: must be an object with topic, category and/or severity"})
     unknown = set(value) - {"topic", "category", "severity"}
     if unknown:
-        raise ValidationFailed({f"map.{kind}.{sorted(unknown)[0]}": "Unknown field"})
+        raise ValidationFailed({"map": f"{kind}.{sorted(unknown)[0]}: unknown field"})
     clean: dict[str, Any] = {"topic": "", "category": "", "severity": None}
     for field, limit in (("topic", 200), ("category", 100)):
         text = value.get(field)
         if text is None:
             continue
         if not isinstance(text, str) or len(text.strip()) > limit:
-            raise ValidationFailed({f"map.{kind}.{field}": f"must be a string of at most {limit} characters"})
+            raise ValidationFailed({"map": f"{kind}.{field}: must be a string of at most {limit} characters"})
         clean[field] = " ".join(text.split())
     severity = value.get("severity")
     if severity is not None:
         if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 4:
-            raise ValidationFailed({f"map.{kind}.severity": "must be an integer from 1 to 4"})
+            raise ValidationFailed({"map": f"{kind}.severity: must be an integer from 1 to 4"})
         clean["severity"] = severity
     return kind.strip().lower(), clean
 
