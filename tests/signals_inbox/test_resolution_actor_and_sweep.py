@@ -19,7 +19,7 @@ def test_actor_resolves_the_signal_after_the_webhook_answered(client, stub_broke
     learner = LearnerFactory(tenant=tenant, external_worker_id="W-1")
 
     response = post_signal(client, tenant.slug, signal_body(external_worker_id="W-1", topic="WAH"), secret=secret)
-    stub_broker.join("signals")
+    stub_broker.join("signals", timeout=20_000)
     stub_worker.join()
 
     signal = Signal.objects.get(pk=response.json()["signalId"])
@@ -37,7 +37,7 @@ def test_sweep_resends_a_signal_whose_message_was_lost(client, stub_broker, stub
     Signal.objects.update(received_at=timezone.now() - timedelta(minutes=5))
 
     sent = resend_unresolved_signals()
-    stub_broker.join("signals")
+    stub_broker.join("signals", timeout=20_000)
     stub_worker.join()
 
     assert sent == 1
