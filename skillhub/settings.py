@@ -105,7 +105,9 @@ RATELIMIT_USE_CACHE = "default"
 # --- Dramatiq -------------------------------------------------------------------------
 # "" = the embedded default: an in-process broker whose workers run inside `serve`.
 DRAMATIQ_BROKER_URL = env_url("DRAMATIQ_BROKER_URL", ("redis", "rediss", "amqp", "amqps"))
-DRAMATIQ_BROKER = "embedded" if not DRAMATIQ_BROKER_URL else DRAMATIQ_BROKER_URL.split("://", 1)[0].rstrip("s")
+# rediss:// and amqps:// are TLS variants of the same broker kinds ("redis".rstrip("s") would be "redi").
+_BROKER_SCHEME = DRAMATIQ_BROKER_URL.split("://", 1)[0].lower()
+DRAMATIQ_BROKER = "embedded" if not DRAMATIQ_BROKER_URL else {"rediss": "redis", "amqps": "amqp"}.get(_BROKER_SCHEME, _BROKER_SCHEME)
 
 # --- auth, i18n, static ---------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
