@@ -41,13 +41,14 @@ class NeedAction(models.TextChoices):
 class Need(models.Model):
     """A training need: one open gap per dedupe key, fed by one or more signals."""
 
+    # Every index here is paid for on each ingest: FKs covered by a composite index have none of their own.
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="needs")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="needs", db_index=False)
     dedupe_key = models.CharField(max_length=300)
     status = models.CharField(max_length=20, choices=NeedStatus.choices, default=NeedStatus.OPEN, db_default=NeedStatus.OPEN)
     type = models.CharField(max_length=64)
     topic = models.CharField(max_length=200)
-    topic_key = models.CharField(max_length=200, db_index=True)
+    topic_key = models.CharField(max_length=200)
     category = models.CharField(max_length=100, blank=True, default="", db_default="")
     severity = models.PositiveSmallIntegerField(default=2, db_default=2)
     # The worker as the signal named it ("external_worker_id:W-1", "email:…", "learner_id:…"), "" for a cohort.
@@ -62,14 +63,14 @@ class Need(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.SET_NULL, null=True, blank=True, related_name="needs")
     action = models.CharField(max_length=20, choices=NeedAction.choices, blank=True, default="", db_default="")
     recommended_course = models.ForeignKey(
-        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="recommended_for_needs"
+        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="recommended_for_needs", db_index=False
     )
     match = models.CharField(max_length=20, blank=True, default="", db_default="", help_text="exact | tolerant")
     authored_course = models.ForeignKey(
-        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="authored_for_needs"
+        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="authored_for_needs", db_index=False
     )
     offered_course = models.ForeignKey(
-        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="offered_for_needs"
+        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="offered_for_needs", db_index=False
     )
     assignments = models.ManyToManyField(Assignment, through="NeedAssignment", related_name="needs", blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the worker/course resolution ran")
@@ -103,7 +104,7 @@ class Signal(models.Model):
     """One authenticated data point as it arrived, kept verbatim for audit."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_signal_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signals")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signals", db_index=False)
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="signals")
     deduped = models.BooleanField(default=False)
     event = models.CharField(max_length=100)

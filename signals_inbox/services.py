@@ -28,6 +28,7 @@ from learning.selectors import (
 )
 from learning.services import assignment_create, course_create
 from signals_inbox.authoring import SignalDigest, outline_author
+from signals_inbox.dispatch import send_resolution
 from signals_inbox.models import (
     ACTIVE_NEED_STATUSES,
     AuditEntry,
@@ -176,17 +177,8 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
         result = _ingest_postgres(tenant_id, parsed, signal_id, now)
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)
-    transaction.on_commit(lambda: _send_resolution(signal_id))
+    transaction.on_commit(lambda: send_resolution(signal_id))
     return result
-
-
-def _send_resolution(signal_id: str) -> None:
-    from signals_inbox.actors import resolve_signal
-
-    try:
-        resolve_signal.send(signal_id)
-    except Exception:  # a broker outage must not fail an accepted signal: the sweep re-sends it
-        logger.warning("could not enqueue resolution of %s; the sweep will retry", signal_id)
 
 
 def signal_reject(*, tenant_id: uuid.UUID, body: bytes, reason: str) -> RejectedSignal:
