@@ -1,7 +1,7 @@
 """Dramatiq actors of the signal inbox: small, given ids, idempotent (they claim their rows)."""
 from __future__ import annotations
 
-import skillhub.broker  # noqa: F401  (the broker must be set before an actor is declared)
+import skillhub.broker  # noqa: F401, I001  (the broker must be set before an actor is declared)
 
 import logging
 

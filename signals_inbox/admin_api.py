@@ -23,7 +23,7 @@ from learning.selectors import course_match_topic, learner_find
 from signals_inbox.models import ACTIVE_NEED_STATUSES, Need, StaffToken
 from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
 from signals_inbox.selectors import ingest_context, signal_map_json
-from signals_inbox.services import _map_entry_values, signal_map_put
+from signals_inbox.services import map_entry_values, signal_map_put
 from signals_inbox.verification import refusal_counts
 from tenants.models import Tenant
 from tenants.selectors import tenant_get_by_slug, user_administers
@@ -177,7 +177,7 @@ class SignalMapPreviewApi(TenantAdminApiView):
                 raise serializers.ValidationError({"map": ["Must be an object"]})
             signal_map = {}
             for kind, value in body["map"].items():
-                clean_kind, clean = _map_entry_values(kind, value)
+                clean_kind, clean = map_entry_values(kind, value)
                 signal_map[clean_kind] = MapEntry(**clean)
         try:
             parsed = parse_signal(orjson.dumps(sample), signal_map)

@@ -11,9 +11,9 @@ from django.test import Client
 
 from learning.models import Course
 from learning.services import course_create, course_publish
-from tests.factories import LearnerFactory, TenantFactory
 from tenants.models import Tenant
 from tenants.services import signal_secret_issue
+from tests.factories import LearnerFactory, TenantFactory
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -66,9 +66,9 @@ def test_signal_without_topic_or_map_is_rejected_then_reprocessed_after_the_map_
 
 
 def test_rejected_log_is_bounded(client, tenant, secret, monkeypatch):
-    from signals_inbox import services
+    from signals_inbox.services import ingest
 
-    monkeypatch.setattr(services, "REJECTED_LOG_LIMIT", 5)
+    monkeypatch.setattr(ingest, "REJECTED_LOG_LIMIT", 5)
     for index in range(8):
         post_signal(client, tenant.slug, json.dumps({"event": "signal.x", "data": {"site": f"S{index}"}}).encode(), secret=secret)
 
