@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from learning.services import assignments_expire
 from signals_inbox import services
 from signals_inbox.actors import close_need_if_complete, resolve_signal
-from signals_inbox.models import NeedAssignment, NeedStatus, Signal
+from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
 from skillhub.scheduler import sweep
 
 # A signal younger than this is still in the normal path (its message is in flight).
@@ -49,6 +50,26 @@ def close_completed_needs() -> int:
 def rematch_unmatched_workers() -> int:
     """Retry the worker lookup of parked needs (learners may have arrived by a path without hooks)."""
     return services.needs_rematch_unmatched()
+
+
+@sweep(every_seconds=600)
+def auto_author_waiting_topics() -> int:
+    """Author drafts for topics that reached the threshold while auto-author was off (or a check was missed)."""
+    authored = 0
+    for tenant_id in InboxSettings.objects.filter(auto_author=True).values_list("tenant_id", flat=True):
+        topics = (
+            Need.objects.filter(tenant_id=tenant_id, status=NeedStatus.OPEN, action=NeedAction.AUTHOR, authored_course__isnull=True)
+            .values("topic_key")
+            .annotate(open=Count("pk"))
+            .filter(open__gt=0)
+            .values_list("topic_key", flat=True)[:50]
+        )
+        for topic_key in list(topics):
+            with transaction.atomic():
+                need = Need.objects.select_related("tenant").filter(tenant_id=tenant_id, status=NeedStatus.OPEN, topic_key=topic_key, action=NeedAction.AUTHOR).first()
+                if need is not None and services.auto_author_maybe(tenant=need.tenant, need=need) is not None:
+                    authored += 1
+    return authored
 
 
 @sweep(every_seconds=900)

@@ -108,8 +108,10 @@ def _month_start(now: datetime) -> datetime:
 
 
 def auto_author_maybe(*, tenant: Tenant, need: Need) -> Course | None:
-    settings_row = InboxSettings.objects.select_for_update().filter(tenant=tenant).first()
+    if not InboxSettings.objects.filter(tenant=tenant, auto_author=True).exists():
+        return None  # the common case, decided without taking the lock below
     # Locking the settings row serialises auto-authoring per tenant, so one topic gets one draft.
+    settings_row = InboxSettings.objects.select_for_update().filter(tenant=tenant).first()
     if settings_row is None or not settings_row.auto_author:
         return None
     group = list(

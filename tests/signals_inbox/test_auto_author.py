@@ -75,3 +75,14 @@ def test_topics_with_a_course_are_never_auto_authored(client, tenant, secret):
     _needs_on(client, tenant, secret, "Confined Spaces", 3)
 
     assert Course.objects.count() == 1
+
+
+def test_sweep_authors_topics_that_waited_while_auto_author_was_off(client, tenant, secret):
+    from signals_inbox.sweeps import auto_author_waiting_topics
+
+    _needs_on(client, tenant, secret, "Confined Spaces", 3)
+    signal_map_put(tenant=tenant, actor="test", mapping={}, auto_author=True)
+
+    assert auto_author_waiting_topics() == 1
+    assert auto_author_waiting_topics() == 0
+    assert Course.objects.get().created_by == "system:auto-author"
