@@ -60,7 +60,7 @@ class Need(models.Model):
     last_seen_at = models.DateTimeField()
     # Filled in by resolution (the actor), not at ingest.
     target = models.CharField(max_length=20, choices=Target.choices, default=Target.PENDING, db_default=Target.PENDING)
-    learner = models.ForeignKey(Learner, on_delete=models.SET_NULL, null=True, blank=True, related_name="needs")
+    learner = models.ForeignKey(Learner, on_delete=models.SET_NULL, null=True, blank=True, related_name="needs", db_index=False)
     action = models.CharField(max_length=20, choices=NeedAction.choices, blank=True, default="", db_default="")
     recommended_course = models.ForeignKey(
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="recommended_for_needs", db_index=False
@@ -90,10 +90,14 @@ class Need(models.Model):
             ),
             models.CheckConstraint(condition=Q(severity__gte=1, severity__lte=4), name="need_severity_1_to_4"),
         ]
+        # Partial indexes cover only rows that resolution has touched, so an ingest insert skips them.
         indexes = [
             models.Index(fields=["tenant", "id"], name="need_tenant_id"),
-            models.Index(fields=["tenant", "status", "topic_key"], name="need_tenant_status_topic"),
-            models.Index(fields=["tenant", "target", "status"], name="need_tenant_target"),
+            models.Index(fields=["learner"], condition=Q(learner__isnull=False), name="need_learner"),
+            models.Index(
+                fields=["tenant", "topic_key"], condition=Q(status="open", action="author"), name="need_open_author_topic"
+            ),
+            models.Index(fields=["tenant", "worker_ref"], condition=Q(target="unmatched"), name="need_unmatched_worker"),
         ]
 
     def __str__(self) -> str:
