@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.conf import settings as django_settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -79,8 +80,16 @@ def _ingest_postgres(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
         "event": parsed.event,
         "data": parsed.data_json,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_PG_INGEST, params)
+    if not getattr(django_settings, "SIGNALS_PREPARED_INGEST", True):
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_INGEST, params)
+            need_id, deduped = cursor.fetchone()
+        return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
+    # The hottest statement of the webhook: bind it server-side as a prepared statement, so PostgreSQL
+    # parses and plans it once per connection (turn off behind a transaction-pooling proxy that cannot).
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_PG_INGEST, params, prepare=True)
         need_id, deduped = cursor.fetchone()
     return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
 
