@@ -127,6 +127,10 @@ class InboxSettingsAdmin(TenantScopedAdmin):
         if not change:
             obj.save()
 
+    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False) -> list:  # noqa: ANN001
+        # The inline rows are written by the service, not by the formsets, so describe the change plainly.
+        return [{"added" if add else "changed": {"fields": ["signal map", *form.changed_data]}}]
+
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
         mapping = {}
         for formset in formsets:
