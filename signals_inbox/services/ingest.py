@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings as django_settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -87,11 +87,20 @@ def _ingest_postgres(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
         return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
     # The hottest statement of the webhook: bind it server-side as a prepared statement, so PostgreSQL
     # parses and plans it once per connection (turn off behind a transaction-pooling proxy that cannot).
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_PG_INGEST, params, prepare=True)
-        need_id, deduped = cursor.fetchone()
-    return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
+    # It skips Django's per-request health-check query; a connection found dead is replaced and the
+    # statement tried once more instead.
+    for attempt in (1, 2):
+        connection.ensure_connection()
+        try:
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(_PG_INGEST, params, prepare=True)
+                need_id, deduped = cursor.fetchone()
+            return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
+        except OperationalError:
+            if attempt == 2 or connection.is_usable():
+                raise  # a live connection failed for another reason: not ours to retry
+            connection.close()
+    raise AssertionError("unreachable")
 
 
 def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str, now: datetime) -> IngestResult:

@@ -83,3 +83,24 @@ def test_signal_after_dismissal_opens_a_new_need():
 
     assert first["deduped"] is False and second["deduped"] is False
     assert Need.objects.filter(tenant=tenant).count() == 2
+
+
+def test_a_dropped_database_connection_is_replaced_not_a_failed_signal():
+    import psycopg
+    from django.conf import settings
+
+    tenant = TenantFactory()
+    secret = issue_secret(tenant)
+    body = json.dumps({"event": "signal.incident", "data": {"site": "Site A", "topic": "Manual Handling"}}).encode()
+    client = Client()
+    client.post(f"/api/v1/integration/{tenant.slug}/webhook", data=body, content_type="application/json", HTTP_X_SKILLHUB_SIGNATURE=sign(secret, body))
+    backend_pid = connection.connection.info.backend_pid
+    db = settings.DATABASES["default"]
+    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"], dbname=db["NAME"], autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+
+    again = json.dumps({"event": "signal.incident", "data": {"site": "Site B", "topic": "Manual Handling"}}).encode()
+    response = client.post(f"/api/v1/integration/{tenant.slug}/webhook", data=again, content_type="application/json", HTTP_X_SKILLHUB_SIGNATURE=sign(secret, again))
+
+    assert response.status_code == 200, response.content
+    assert Need.objects.filter(tenant=tenant).count() == 2
