@@ -93,6 +93,9 @@ def _attach_learner(*, need: Need, learner: Learner, now: datetime) -> None:
 
 def needs_rematch_learner(*, tenant_id: Any, learner_id: Any) -> int:
     """Attach parked (unmatched) needs to a learner who was just created or updated; return how many."""
+    parked_any = Need.objects.filter(tenant_id=tenant_id, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
+    if not parked_any.exists():
+        return 0  # every learner write runs this: the usual answer costs one indexed query
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     learner = learner_get(tenant=tenant, learner_id=learner_id) if tenant else None
     if learner is None:
