@@ -18,9 +18,7 @@ from signals_inbox.selectors import (
     need_get,
     need_json,
     need_queryset,
-    readiness_for_learners,
-    readiness_learners,
-    readiness_site_summary,
+    readiness_board,
     rejected_signal_json,
     rejected_signal_queryset,
     signal_get,
@@ -216,8 +214,5 @@ class ReadinessApi(TenantApiView):
 
     @extend_schema(operation_id="readiness", parameters=[OpenApiParameter("site", str)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
     def get(self, request: Request, slug: str) -> Response:
-        page_request = parse_page_request(request.query_params)
         site = (request.query_params.get("site") or "").strip() or None
-        page = paginate(readiness_learners(tenant=self.tenant, site=site), page_request)
-        rows = readiness_for_learners(tenant=self.tenant, learners=page.rows)
-        return Response({**page.body(rows), "sites": readiness_site_summary(tenant=self.tenant, site=site)})
+        return Response(readiness_board(tenant=self.tenant, site=site, page_request=parse_page_request(request.query_params)))

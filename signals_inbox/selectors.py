@@ -366,3 +366,12 @@ def readiness_site_summary(*, tenant: Tenant, site: str | None = None, chunk: in
             item["ready" if row["ready"] else "notReady"] += 1
         last = learners[-1].pk
     return sorted(summary.values(), key=lambda s: (s["site"] is None, s["site"] or ""))
+
+
+def readiness_board(*, tenant: Tenant, site: str | None, page_request: Any) -> dict[str, Any]:
+    """Return one page of the readiness board and the per-site summary (the API's and the console's data)."""
+    from skillhub.api.pagination import paginate
+
+    page = paginate(readiness_learners(tenant=tenant, site=site), page_request)
+    rows = readiness_for_learners(tenant=tenant, learners=page.rows)
+    return {**page.body(rows), "sites": readiness_site_summary(tenant=tenant, site=site)}
