@@ -1,11 +1,19 @@
-"""The back office for learners; saves and deletes go through the services."""
+"""The back office for learners, courses and assignments; writes go through the services."""
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from learning.models import Learner
-from learning.services import learner_create, learner_delete, learner_update
+from learning.models import Assignment, Course, Credential, Learner, OnboardingStep
+from learning.services import (
+    assignment_complete,
+    course_create,
+    course_publish,
+    course_update,
+    learner_create,
+    learner_delete,
+    learner_update,
+)
 from tenants.admin import TenantScopedAdmin
 
 _EDITABLE = ("first_name", "last_name", "email", "external_worker_id", "sa_id_number", "role", "status")
@@ -40,3 +48,57 @@ class LearnerAdmin(TenantScopedAdmin):
     def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
         for learner in queryset:
             learner_delete(learner=learner)
+
+
+@admin.register(Course)
+class CourseAdmin(TenantScopedAdmin):
+    """Courses, including drafts authored from training needs: edit the outline, then publish."""
+
+    list_display = ("title", "topic", "category", "status", "created_by", "tenant", "updated_at")
+    list_filter = ("tenant", "status")
+    search_fields = ("title", "topic")
+    fields = ("tenant", "title", "topic", "category", "outline", "status", "created_by", "authored_from_need", "published_at")
+    readonly_fields = ("status", "created_by", "authored_from_need", "published_at")
+    actions = ["publish"]
+
+    def save_model(self, request: HttpRequest, obj: Course, form, change: bool) -> None:  # noqa: ANN001
+        values = {key: form.cleaned_data.get(key) for key in ("title", "topic", "category", "outline")}
+        if change:
+            course_update(course=Course.objects.get(pk=obj.pk), values=values)
+        else:
+            created = course_create(tenant=obj.tenant, created_by=f"user:{request.user.get_username()}", **values)
+            obj.pk = created.pk
+
+    @admin.action(description="Publish the selected courses")
+    def publish(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for course in queryset:
+            course_publish(course=course)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(TenantScopedAdmin):
+    list_display = ("course", "learner", "status", "due_date", "source", "tenant")
+    list_filter = ("tenant", "status")
+    readonly_fields = ("tenant", "learner", "course", "due_date", "status", "source", "assigned_by", "completed_at")
+    actions = ["complete"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Mark completed")
+    def complete(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for assignment in queryset:
+            assignment_complete(assignment=assignment)
+
+
+@admin.register(Credential)
+class CredentialAdmin(TenantScopedAdmin):
+    list_display = ("name", "learner", "valid_until", "tenant")
+    list_filter = ("tenant",)
+    raw_id_fields = ("learner",)
+
+
+@admin.register(OnboardingStep)
+class OnboardingStepAdmin(TenantScopedAdmin):
+    list_display = ("name", "site", "position", "tenant")
+    list_filter = ("tenant",)

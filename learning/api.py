@@ -1,26 +1,43 @@
-"""Learner endpoints: thin views that parse, call a service or selector, and answer."""
+"""Learner, course and assignment endpoints: thin views that parse, call a service or selector, and answer."""
 from __future__ import annotations
 
 from typing import Any
 
 import django_filters
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from learning.models import Learner, LearnerStatus
+from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner, LearnerStatus
 from learning.selectors import (
     LEARNER_VALUE_FIELDS,
+    assignment_get,
+    assignment_json,
+    assignment_queryset,
+    course_get,
+    course_json,
+    course_queryset,
     learner_get,
     learner_json,
     learner_queryset,
     learner_row_json,
     learner_total,
 )
-from learning.services import LEARNER_FIELDS, learner_create, learner_delete, learner_update
+from learning.services import (
+    LEARNER_FIELDS,
+    assignment_complete,
+    assignment_create,
+    course_create,
+    course_publish,
+    course_update,
+    learner_create,
+    learner_delete,
+    learner_update,
+)
 from learning.validators import sa_id_number_problem
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
 from skillhub.api.views import TenantApiView
@@ -162,3 +179,187 @@ class LearnerDetailApi(TenantApiView):
     def delete(self, request: Request, slug: str, learner_id: str) -> Response:
         learner_delete(learner=self._learner(learner_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- courses and assignments ------------------------------------------------------------
+
+
+class _StrictSerializer(serializers.Serializer):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict) and not hasattr(data, "getlist"):
+            raise ValidationError({"non_field_errors": ["Expected a JSON object"]})
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise ValidationError({name: ["Unknown field"] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class CourseInputSerializer(_StrictSerializer):
+    title = serializers.CharField(max_length=200)
+    topic = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    outline = serializers.JSONField(required=False)
+    publish = serializers.BooleanField(required=False, default=False)
+
+
+class CourseListCreateApi(TenantApiView):
+    """List the tenant's courses (filter by status), or create one (a draft unless publish is true)."""
+
+    scope = "courses"
+
+    @extend_schema(operation_id="courses_list", parameters=[OpenApiParameter("status", str, enum=CourseStatus.values)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def get(self, request: Request, slug: str) -> Response:
+        page_request = parse_page_request(request.query_params)
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in CourseStatus.values:
+            raise ValidationError({"status": [f"must be one of {', '.join(CourseStatus.values)}"]})
+        page = paginate(course_queryset(tenant=self.tenant, status=status_filter), page_request)
+        return Response(page.body([course_json(c) for c in page.rows]))
+
+    @extend_schema(operation_id="courses_create", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, slug: str) -> Response:
+        data = CourseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        course = course_create(
+            tenant=self.tenant,
+            title=values["title"],
+            topic=values.get("topic", ""),
+            category=values.get("category", ""),
+            outline=values.get("outline") or {},
+            created_by=f"api-key:{request.auth.prefix}",
+        )
+        if values.get("publish"):
+            course = course_publish(course=course)
+        return Response(course_json(course), status=status.HTTP_201_CREATED)
+
+
+class CourseDetailApi(TenantApiView):
+    """Read or change one course (title, topic, category, outline)."""
+
+    scope = "courses"
+
+    def _course(self, course_id: str) -> Course:
+        course = course_get(tenant=self.tenant, course_id=course_id)
+        if course is None:
+            raise Http404
+        return course
+
+    @extend_schema(operation_id="courses_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def get(self, request: Request, slug: str, course_id: str) -> Response:
+        return Response(course_json(self._course(course_id)))
+
+    @extend_schema(operation_id="courses_update", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def patch(self, request: Request, slug: str, course_id: str) -> Response:
+        course = self._course(course_id)
+        data = CourseInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if k != "publish"}
+        course = course_update(course=course, values=values)
+        if data.validated_data.get("publish"):
+            course = course_publish(course=course)
+        return Response(course_json(course))
+
+
+class CoursePublishApi(TenantApiView):
+    """Publish a course so it can be assigned and matched to training needs."""
+
+    scope = "courses"
+
+    @extend_schema(operation_id="courses_publish", request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, slug: str, course_id: str) -> Response:
+        course = course_get(tenant=self.tenant, course_id=course_id)
+        if course is None:
+            raise Http404
+        return Response(course_json(course_publish(course=course)))
+
+
+class AssignmentInputSerializer(_StrictSerializer):
+    learnerId = serializers.CharField(max_length=64)
+    courseId = serializers.CharField(max_length=64)
+    dueDate = serializers.DateField(required=False, allow_null=True)
+
+
+class AssignmentListCreateApi(TenantApiView):
+    """List assignments (filter by learnerId, courseId, status), or assign a published course to a learner."""
+
+    scope = "enrollments"
+
+    @extend_schema(
+        operation_id="assignments_list",
+        parameters=[
+            OpenApiParameter("learnerId", str),
+            OpenApiParameter("courseId", str),
+            OpenApiParameter("status", str, enum=AssignmentStatus.values),
+        ]
+        + PAGE_OPENAPI_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        page_request = parse_page_request(request.query_params)
+        queryset = assignment_queryset(tenant=self.tenant)
+        params = request.query_params
+        for param, field in (("learnerId", "learner_id"), ("courseId", "course_id")):
+            if params.get(param):
+                pk = _uuid_or_400(params[param], param)
+                queryset = queryset.filter(**{field: pk})
+        if params.get("status"):
+            if params["status"] not in AssignmentStatus.values:
+                raise ValidationError({"status": [f"must be one of {', '.join(AssignmentStatus.values)}"]})
+            queryset = queryset.filter(status=params["status"])
+        page = paginate(queryset, page_request)
+        return Response(page.body([assignment_json(a) for a in page.rows]))
+
+    @extend_schema(operation_id="assignments_create", request=AssignmentInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def post(self, request: Request, slug: str) -> Response:
+        data = AssignmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        learner = learner_get(tenant=self.tenant, learner_id=values["learnerId"])
+        course = course_get(tenant=self.tenant, course_id=values["courseId"])
+        if learner is None:
+            raise ValidationError({"learnerId": ["unknown learner"]})
+        if course is None:
+            raise ValidationError({"courseId": ["unknown course"]})
+        assignment, created = assignment_create(
+            tenant=self.tenant, learner=learner, course=course, due_date=values.get("dueDate"), assigned_by=f"api-key:{request.auth.prefix}"
+        )
+        return Response(assignment_json(assignment), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class AssignmentDetailApi(TenantApiView):
+    """Read one assignment."""
+
+    scope = "enrollments"
+
+    def _assignment(self, assignment_id: str) -> Assignment:
+        assignment = assignment_get(tenant=self.tenant, assignment_id=assignment_id)
+        if assignment is None:
+            raise Http404
+        return assignment
+
+    @extend_schema(operation_id="assignments_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def get(self, request: Request, slug: str, assignment_id: str) -> Response:
+        return Response(assignment_json(self._assignment(assignment_id)))
+
+
+class AssignmentCompleteApi(TenantApiView):
+    """Mark an assignment completed (records course.completed; may resolve the training need behind it)."""
+
+    scope = "enrollments"
+
+    @extend_schema(operation_id="assignments_complete", request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request: Request, slug: str, assignment_id: str) -> Response:
+        assignment = assignment_get(tenant=self.tenant, assignment_id=assignment_id)
+        if assignment is None:
+            raise Http404
+        return Response(assignment_json(assignment_complete(assignment=assignment)))
+
+
+def _uuid_or_400(value: str, field: str) -> str:
+    import uuid
+
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise ValidationError({field: ["must be a UUID"]}) from exc

@@ -1,15 +1,27 @@
-"""Reads of learners, always scoped to a tenant."""
+"""Reads of learners, courses, assignments, credentials and onboarding, always scoped to a tenant."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from learning.models import Learner, LearnerCount
-from tenants.models import Tenant
+from learning.models import (
+    Assignment,
+    AssignmentStatus,
+    Course,
+    CourseStatus,
+    Credential,
+    Learner,
+    LearnerCount,
+    LearnerStatus,
+    OnboardingCompletion,
+    OnboardingStep,
+)
+from learning.topics import topic_key
+from tenants.models import Group, Tenant
 
 LEARNER_VALUE_FIELDS = (
     "id",
@@ -103,3 +115,167 @@ def learner_total(*, tenant: Tenant) -> int:
         total = int(LearnerCount.objects.filter(tenant=tenant).values_list("count", flat=True).first() or 0)
         cache.set(key, total, LEARNER_TOTAL_CACHE_SECONDS)
     return total
+
+
+# --- courses, assignments, credentials, onboarding --------------------------------------
+
+
+def course_json(course: Course) -> dict[str, Any]:
+    """Return the API (and webhook) representation of a course."""
+    return {
+        "id": str(course.pk),
+        "tenantId": str(course.tenant_id),
+        "title": course.title,
+        "topic": course.topic or None,
+        "category": course.category or None,
+        "status": course.status,
+        "outline": course.outline,
+        "createdBy": course.created_by or None,
+        "authoredFromNeed": course.authored_from_need or None,
+        "publishedAt": _iso(course.published_at),
+        "createdAt": _iso(course.created_at),
+        "updatedAt": _iso(course.updated_at),
+    }
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def course_queryset(*, tenant: Tenant, status: str | None = None) -> QuerySet[Course]:
+    """Return the tenant's courses in their stable order."""
+    queryset = Course.objects.filter(tenant=tenant).order_by("id")
+    return queryset.filter(status=status) if status else queryset
+
+
+def course_get(*, tenant: Tenant, course_id: str | uuid.UUID) -> Course | None:
+    """Return the tenant's course with this id, or None (also for malformed ids)."""
+    pk = _uuid_or_none(course_id)
+    return Course.objects.filter(tenant=tenant, pk=pk).first() if pk else None
+
+
+def course_match_topic(*, tenant: Tenant, topic: str) -> tuple[Course | None, str]:
+    """Return the published course that fits a topic and how: ("exact" | "tolerant"), or (None, "")."""
+    published = Course.objects.filter(tenant=tenant, status=CourseStatus.PUBLISHED)
+    label = (topic or "").strip()
+    if not label:
+        return None, ""
+    exact = published.filter(topic=label).order_by("-published_at", "id").first()
+    if exact is not None:
+        return exact, "exact"
+    key = topic_key(label)
+    if not key:
+        return None, ""
+    tolerant = published.filter(topic_key=key).order_by("-published_at", "id").first()
+    return (tolerant, "tolerant") if tolerant is not None else (None, "")
+
+
+def assignment_json(assignment: Assignment) -> dict[str, Any]:
+    """Return the API (and webhook) representation of an assignment."""
+    return {
+        "id": str(assignment.pk),
+        "tenantId": str(assignment.tenant_id),
+        "learnerId": str(assignment.learner_id),
+        "courseId": str(assignment.course_id),
+        "dueDate": assignment.due_date.isoformat() if assignment.due_date else None,
+        "status": assignment.status,
+        "source": assignment.source or None,
+        "assignedBy": assignment.assigned_by or None,
+        "completedAt": _iso(assignment.completed_at),
+        "createdAt": _iso(assignment.created_at),
+        "updatedAt": _iso(assignment.updated_at),
+    }
+
+
+def assignment_queryset(*, tenant: Tenant) -> QuerySet[Assignment]:
+    """Return the tenant's assignments in their stable order."""
+    return Assignment.objects.filter(tenant=tenant).order_by("id")
+
+
+def assignment_get(*, tenant: Tenant, assignment_id: str | uuid.UUID) -> Assignment | None:
+    """Return the tenant's assignment with this id, or None (also for malformed ids)."""
+    pk = _uuid_or_none(assignment_id)
+    return Assignment.objects.select_related("learner", "course").filter(tenant=tenant, pk=pk).first() if pk else None
+
+
+def assignments_by_ids(*, tenant: Tenant, assignment_ids: list[Any]) -> list[Assignment]:
+    """Return the tenant's assignments with these ids, in id order."""
+    return list(Assignment.objects.filter(tenant=tenant, pk__in=assignment_ids).order_by("id"))
+
+
+def learners_in_site(*, tenant: Tenant, site_name: str) -> list[Learner]:
+    """Return the tenant's active learners at a site (by name)."""
+    return list(
+        Learner.objects.filter(tenant=tenant, site__name=site_name, status=LearnerStatus.ACTIVE).order_by("id")
+    )
+
+
+def learners_in_group(*, tenant: Tenant, group_id: str | uuid.UUID) -> list[Learner] | None:
+    """Return the active learners of one of the tenant's groups, or None when there is no such group."""
+    pk = _uuid_or_none(group_id)
+    if pk is None or not Group.objects.filter(tenant=tenant, pk=pk).exists():
+        return None
+    return list(Learner.objects.filter(tenant=tenant, groups__id=pk, status=LearnerStatus.ACTIVE).order_by("id"))
+
+
+def learners_by_ids(*, tenant: Tenant, learner_ids: list[str]) -> tuple[list[Learner], list[str]]:
+    """Return the tenant's learners with these ids, and the ids that matched none."""
+    wanted = {str(value): _uuid_or_none(value) for value in learner_ids}
+    found = {str(l.pk): l for l in Learner.objects.filter(tenant=tenant, pk__in=[v for v in wanted.values() if v])}
+    missing = [raw for raw, pk in wanted.items() if pk is None or str(pk) not in found]
+    return [found[str(pk)] for pk in wanted.values() if pk and str(pk) in found], missing
+
+
+def credentials_by_learner(*, tenant: Tenant, learner_ids: list[Any]) -> dict[Any, list[Credential]]:
+    """Return each learner's credentials, in one query."""
+    result: dict[Any, list[Credential]] = {}
+    for credential in Credential.objects.filter(tenant=tenant, learner_id__in=learner_ids).order_by("valid_until", "id"):
+        result.setdefault(credential.learner_id, []).append(credential)
+    return result
+
+
+def onboarding_missing_by_learner(*, tenant: Tenant, learners: list[Learner]) -> dict[Any, list[str]]:
+    """Return, per learner, the names of the onboarding steps (tenant-wide or of their site) not completed."""
+    steps = list(OnboardingStep.objects.filter(tenant=tenant).order_by("position", "id"))
+    if not steps:
+        return {}
+    done: set[tuple[Any, int]] = set(
+        OnboardingCompletion.objects.filter(step__tenant=tenant, learner_id__in=[l.pk for l in learners]).values_list(
+            "learner_id", "step_id"
+        )
+    )
+    result: dict[Any, list[str]] = {}
+    for learner in learners:
+        missing = [
+            s.name
+            for s in steps
+            if (s.site_id is None or s.site_id == learner.site_id) and (learner.pk, s.pk) not in done
+        ]
+        if missing:
+            result[learner.pk] = missing
+    return result
+
+
+def overdue_assignments_by_learner(*, tenant: Tenant, learner_ids: list[Any], today: date) -> dict[Any, list[Assignment]]:
+    """Return each learner's live assignments whose due date has passed."""
+    result: dict[Any, list[Assignment]] = {}
+    rows = (
+        Assignment.objects.select_related("course")
+        .filter(tenant=tenant, learner_id__in=learner_ids, due_date__lt=today)
+        .exclude(status=AssignmentStatus.COMPLETED)
+        .order_by("due_date", "id")
+    )
+    for assignment in rows:
+        result.setdefault(assignment.learner_id, []).append(assignment)
+    return result
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None

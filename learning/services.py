@@ -1,16 +1,30 @@
-"""Writes of learners; each records its domain event in the same transaction."""
+"""Writes of learners, courses, assignments, credentials and onboarding; events go in the same transaction."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
-from learning.models import Learner, LearnerCount, LearnerStatus
-from learning.selectors import learner_json, learner_total_cache_key
+from learning.models import (
+    Assignment,
+    AssignmentStatus,
+    Course,
+    CourseStatus,
+    Credential,
+    Learner,
+    LearnerCount,
+    LearnerStatus,
+    OnboardingCompletion,
+    OnboardingStep,
+)
+from learning.selectors import assignment_json, learner_json, learner_total_cache_key
+from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
-from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
 from webhooks.services import record_event
@@ -180,3 +194,207 @@ def learner_count_recompute(*, tenant: Tenant) -> int:
     LearnerCount.objects.update_or_create(tenant=tenant, defaults={"count": count})
     transaction.on_commit(lambda: cache.delete(learner_total_cache_key(tenant.pk)))
     return count
+
+
+# --- courses and assignments ------------------------------------------------------------
+
+# Hooks other apps register to react to a completed assignment (e.g. closing a training need);
+# each is called on commit as hook(tenant_id=…, assignment_id=…).
+assignment_completed_hooks: list[Any] = []
+
+_COURSE_TEXT_LIMITS = {"title": 200, "topic": 200, "category": 100}
+
+
+def _course_values(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field, limit in _COURSE_TEXT_LIMITS.items():
+        if field not in values:
+            continue
+        raw = values[field]
+        text = topic_label(raw) if isinstance(raw, str) else ""
+        if raw is not None and not isinstance(raw, str):
+            errors[field] = "must be a string"
+        elif len(text) > limit:
+            errors[field] = f"must be at most {limit} characters"
+        clean[field] = text
+    if (creating or "title" in values) and not clean.get("title"):
+        errors.setdefault("title", "This field is required")
+    if "outline" in values:
+        if not isinstance(values["outline"], dict):
+            errors["outline"] = "must be a JSON object"
+        clean["outline"] = values["outline"]
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def course_create(
+    *,
+    tenant: Tenant,
+    title: str,
+    topic: str = "",
+    category: str = "",
+    outline: dict[str, Any] | None = None,
+    created_by: str = "",
+    authored_from_need: str = "",
+) -> Course:
+    """Create a draft course; it is matched and offered only once published."""
+    values = _course_values({"title": title, "topic": topic, "category": category, "outline": outline or {}}, creating=True)
+    return Course.objects.create(
+        tenant=tenant,
+        topic_key=topic_key(values["topic"] or values["title"]),
+        created_by=created_by[:200],
+        authored_from_need=str(authored_from_need)[:64],
+        **values,
+    )
+
+
+def course_update(*, course: Course, values: dict[str, Any]) -> Course:
+    """Change a course's title, topic, category or outline."""
+    clean = _course_values(values, creating=False)
+    for field, value in clean.items():
+        setattr(course, field, value)
+    course.topic_key = topic_key(course.topic or course.title)
+    course.save()
+    return course
+
+
+def course_publish(*, course: Course) -> Course:
+    """Publish a course so it can be matched to needs and assigned; publishing twice is a no-op."""
+    if course.status != CourseStatus.PUBLISHED:
+        course.status = CourseStatus.PUBLISHED
+        course.published_at = timezone.now()
+        course.save(update_fields=["status", "published_at", "updated_at"])
+    return course
+
+
+def assignment_create(
+    *,
+    tenant: Tenant,
+    learner: Learner,
+    course: Course,
+    due_date: date | None = None,
+    source: str = "",
+    assigned_by: str = "",
+) -> tuple[Assignment, bool]:
+    """Assign a published course to a learner and record `course.enrolled`; a live one is reused."""
+    if learner.tenant_id != tenant.pk or course.tenant_id != tenant.pk:
+        raise NotFoundError("Learner or course not found")
+    if course.status != CourseStatus.PUBLISHED:
+        raise ValidationFailed({"course_id": "course is a draft: publish it before assigning it"})
+    live = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
+    existing = Assignment.objects.filter(learner=learner, course=course, status__in=live).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            assignment = Assignment.objects.create(
+                tenant=tenant,
+                learner=learner,
+                course=course,
+                due_date=due_date,
+                source=source[:80],
+                assigned_by=assigned_by[:200],
+            )
+            record_event(
+                tenant=tenant,
+                event_type="course.enrolled",
+                data={**assignment_json(assignment), "course": {"id": str(course.pk), "title": course.title}},
+                subject_type="assignment",
+                subject_id=str(assignment.pk),
+            )
+    except IntegrityError:
+        # Another request assigned the same course to the same learner a moment ago.
+        return Assignment.objects.get(learner=learner, course=course, status__in=live), False
+    return assignment, True
+
+
+def assignment_complete(*, assignment: Assignment, completed_at: datetime | None = None) -> Assignment:
+    """Mark an assignment completed and record `course.completed`; completing twice is a no-op."""
+    with transaction.atomic():
+        locked = Assignment.objects.select_for_update(of=("self",)).select_related("course").get(pk=assignment.pk)
+        if locked.status == AssignmentStatus.COMPLETED:
+            return locked
+        locked.status = AssignmentStatus.COMPLETED
+        locked.completed_at = completed_at or timezone.now()
+        locked.save(update_fields=["status", "completed_at", "updated_at"])
+        data = {**assignment_json(locked), "course": {"id": str(locked.course_id), "title": locked.course.title}}
+        record_event(
+            tenant=locked.tenant,
+            event_type="course.completed",
+            data=data,
+            subject_type="assignment",
+            subject_id=str(locked.pk),
+        )
+        record_event(
+            tenant=locked.tenant,
+            event_type="assignment.completed",
+            data=data,
+            subject_type="assignment",
+            subject_id=str(locked.pk),
+        )
+        for hook in assignment_completed_hooks:
+            transaction.on_commit(
+                lambda hook=hook: hook(tenant_id=locked.tenant_id, assignment_id=locked.pk)
+            )
+    return locked
+
+
+def assignments_expire(*, today: date | None = None, limit: int = 500) -> int:
+    """Expire live assignments whose due date has passed, recording `assignment.expired` for each."""
+    today = today or timezone.localdate()
+    live = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
+    due = list(
+        Assignment.objects.filter(status__in=live, due_date__lt=today).order_by("due_date").values_list("pk", flat=True)[:limit]
+    )
+    expired = 0
+    for pk in due:
+        with transaction.atomic():
+            # The conditional UPDATE claims the row, so concurrent sweeps expire it once.
+            if not Assignment.objects.filter(pk=pk, status__in=live).update(
+                status=AssignmentStatus.EXPIRED, updated_at=timezone.now()
+            ):
+                continue
+            assignment = Assignment.objects.select_related("tenant").get(pk=pk)
+            record_event(
+                tenant=assignment.tenant,
+                event_type="assignment.expired",
+                data=assignment_json(assignment),
+                subject_type="assignment",
+                subject_id=str(assignment.pk),
+            )
+            expired += 1
+    return expired
+
+
+def credential_create(
+    *, tenant: Tenant, learner: Learner, name: str, topic: str = "", valid_until: date | None = None
+) -> Credential:
+    """Record a credential a learner holds."""
+    if not (name or "").strip():
+        raise ValidationFailed({"name": "This field is required"})
+    return Credential.objects.create(
+        tenant=tenant, learner=learner, name=name.strip()[:200], topic=topic_label(topic), valid_until=valid_until
+    )
+
+
+def onboarding_step_create(*, tenant: Tenant, name: str, site_name: str = "", position: int = 0) -> OnboardingStep:
+    """Create an onboarding step for the tenant (or one site), or return the existing one with that name."""
+    if not (name or "").strip():
+        raise ValidationFailed({"name": "This field is required"})
+    site = site_get_or_create(tenant=tenant, name=site_name) if site_name else None
+    step, _ = OnboardingStep.objects.get_or_create(
+        tenant=tenant, name=name.strip()[:200], defaults={"site": site, "position": position}
+    )
+    return step
+
+
+def onboarding_complete(*, step: OnboardingStep, learner: Learner) -> OnboardingCompletion:
+    """Record that a learner completed an onboarding step (once)."""
+    if step.tenant_id != learner.tenant_id:
+        raise NotFoundError("Onboarding step not found")
+    completion, _ = OnboardingCompletion.objects.get_or_create(
+        step=step, learner=learner, defaults={"completed_at": timezone.now()}
+    )
+    return completion

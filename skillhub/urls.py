@@ -10,6 +10,7 @@ from skillhub.api.meta import health
 tenant_api = [
     path("", include("learning.urls")),
     path("", include("webhooks.urls")),
+    path("", include("signals_inbox.urls")),
 ]
 
 urlpatterns = [
@@ -19,4 +20,6 @@ urlpatterns = [
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
     path("api/v1/event-types", include("webhooks.public_urls")),
     path("api/v1/tenants/<slug:slug>/", include(tenant_api)),
+    path("api/v1/integration/", include("signals_inbox.integration_urls")),
+    path("api/v1/admin/tenants/<slug:slug>/", include("signals_inbox.admin_urls")),
 ]

@@ -1,0 +1,215 @@
+"""The back office for the signal inbox: needs with Offer/Author/Dismiss, the signal map, rejected signals."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.http import HttpRequest
+
+from signals_inbox.admin_api import staff_token_create
+from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry, StaffToken
+from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess, signal_map_put
+from skillhub.errors import DomainError
+from tenants.admin import TenantScopedAdmin
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.get_username()} (admin)"
+
+
+class NeedActionForm(ActionForm):
+    """Extra inputs on the action bar: a course to offer, a due date, a dismiss reason."""
+
+    course_id = forms.CharField(required=False, label="Course id (Offer; blank = recommended)")
+    due_date = forms.DateField(required=False, label="Due date (Offer)", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(required=False, label="Reason (Dismiss)")
+
+
+class SignalInline(admin.TabularInline):
+    model = Signal
+    fields = ("id", "type", "deduped", "received_at", "resolved_at", "data")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("-id",)
+
+
+@admin.register(Need)
+class NeedAdmin(TenantScopedAdmin):
+    list_display = ("topic", "type", "status", "severity", "target", "site_name", "action", "recommended_course", "signal_count", "last_seen_at", "tenant")
+    list_filter = ("tenant", "status", "severity", "target", "action", "type")
+    search_fields = ("topic", "dedupe_key", "worker_ref", "site_name")
+    readonly_fields = [f.name for f in Need._meta.fields] + ["assignment_list"]
+    fields = readonly_fields
+    inlines = [SignalInline]
+    action_form = NeedActionForm
+    actions = ["offer", "author", "dismiss"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Need | None = None) -> bool:
+        return False
+
+    @admin.display(description="Assignments")
+    def assignment_list(self, obj: Need) -> str:
+        return ", ".join(f"{a.learner_id}: {a.status}" for a in obj.assignments.all()[:50]) or "—"
+
+    def _each(self, request: HttpRequest, queryset, verb: str, call) -> None:  # noqa: ANN001
+        done = 0
+        for need in queryset:
+            try:
+                call(need)
+                done += 1
+            except DomainError as exc:
+                messages.error(request, f"{need.topic}: {exc.reason}")
+        if done:
+            messages.success(request, f"{verb} {done} need(s)")
+
+    @admin.action(description="Offer (recommended or given course, to the need's worker or site)")
+    def offer(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        form = NeedActionForm(request.POST)
+        form.is_valid()
+        course_id = (form.cleaned_data.get("course_id") or "").strip() or None
+        due = form.cleaned_data.get("due_date")
+        self._each(request, queryset, "Offered", lambda need: need_offer(need=need, actor=_actor(request), course_id=course_id, due_date=due))
+
+    @admin.action(description="Author a draft course from the signals")
+    def author(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        self._each(request, queryset, "Authored drafts for", lambda need: need_author(need=need, actor=_actor(request)))
+
+    @admin.action(description="Dismiss (give a reason)")
+    def dismiss(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            messages.error(request, "Give a reason to dismiss")
+            return
+        self._each(request, queryset, "Dismissed", lambda need: need_dismiss(need=need, actor=_actor(request), reason=reason))
+
+
+@admin.register(Signal)
+class SignalAdmin(TenantScopedAdmin):
+    list_display = ("id", "type", "tenant", "need", "deduped", "received_at", "resolved_at")
+    list_filter = ("tenant", "type", "deduped")
+    search_fields = ("id",)
+    readonly_fields = ("id", "tenant", "need", "deduped", "event", "type", "data", "received_at", "resolved_at")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Signal | None = None) -> bool:
+        return False
+
+
+class SignalMapEntryInline(admin.TabularInline):
+    model = SignalMapEntry
+    fields = ("type", "topic", "category", "severity")
+    extra = 1
+
+
+@admin.register(InboxSettings)
+class InboxSettingsAdmin(TenantScopedAdmin):
+    """Training needs → automation & signal mapping: the map and auto-author, saved through the service."""
+
+    list_display = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly", "updated_at")
+    fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly")
+    inlines = [SignalMapEntryInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None):  # noqa: ANN201
+        return ("tenant",) if obj else ()
+
+    def save_model(self, request: HttpRequest, obj: InboxSettings, form, change: bool) -> None:  # noqa: ANN001
+        # The map is saved with the inlines in save_related, through the one service.
+        if not change:
+            obj.save()
+
+    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False) -> list:  # noqa: ANN001
+        # The inline rows are written by the service, not by the formsets, so describe the change plainly.
+        return [{"added" if add else "changed": {"fields": ["signal map", *form.changed_data]}}]
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
+        mapping = {}
+        for formset in formsets:
+            for entry_form in formset.forms:
+                data = getattr(entry_form, "cleaned_data", None)
+                if not data or data.get("DELETE") or not data.get("type"):
+                    continue
+                mapping[data["type"]] = {
+                    key: data[key] for key in ("topic", "category", "severity") if data.get(key) not in (None, "")
+                }
+        try:
+            signal_map_put(
+                tenant=form.instance.tenant,
+                actor=_actor(request),
+                mapping=mapping,
+                auto_author=form.cleaned_data["auto_author"],
+                auto_author_threshold=form.cleaned_data["auto_author_threshold"],
+                authoring_quota_monthly=form.cleaned_data["authoring_quota_monthly"],
+            )
+        except DomainError as exc:
+            messages.error(request, f"Signal map not saved: {exc.field}: {exc.reason}")
+
+
+@admin.register(RejectedSignal)
+class RejectedSignalAdmin(TenantScopedAdmin):
+    """Authenticated signals that failed validation: fix the map (or the body), then reprocess."""
+
+    list_display = ("id", "tenant", "reason", "received_at", "reprocessed_at", "reprocessed_signal_id")
+    list_filter = ("tenant",)
+    fields = ("tenant", "reason", "body", "received_at", "reprocessed_at", "reprocessed_signal_id")
+    readonly_fields = ("tenant", "reason", "received_at", "reprocessed_at", "reprocessed_signal_id")
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Reprocess (after fixing the signal map or the body)")
+    def reprocess(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for rejected in queryset.select_related("tenant"):
+            try:
+                result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))
+                messages.success(request, f"#{rejected.pk} accepted as {result.signal_id}")
+            except DomainError as exc:
+                messages.error(request, f"#{rejected.pk}: {exc.message}")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(TenantScopedAdmin):
+    list_display = ("created_at", "tenant", "actor", "action", "need")
+    list_filter = ("tenant", "action")
+    readonly_fields = ("tenant", "need", "actor", "action", "details", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Tokens for the admin API; the raw token is shown once, at creation."""
+
+    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
+    fields = ("user", "name", "prefix", "revoked_at", "created_at")
+    readonly_fields = ("prefix", "created_at")
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            token, raw = staff_token_create(user=obj.user, name=obj.name)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = token.pk
+        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

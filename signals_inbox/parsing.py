@@ -1,0 +1,191 @@
+"""Parse and validate a signal body into the fields a need is made of (document 004's field table)."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import orjson
+
+from learning.topics import topic_key, topic_label
+
+# Built-in meaning of document 004's recognised types; a tenant's signal map and the signal's
+# own fields both override these (explicit field > tenant map > built-in > severity 2).
+TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "credential_expiring": {"category": "Refresher", "severity": 3},
+    "credential_expired": {"category": "Refresher", "severity": 4},
+    "incident": {"category": "Incident follow-up", "severity": 3},
+    "role_assigned": {"category": "Role readiness", "severity": 2},
+    "policy_updated": {"category": "Policy briefing", "severity": 2},
+    "onboarding_gap": {"category": "Onboarding", "severity": 3},
+}
+DEFAULT_SEVERITY = 2
+WORKER_KEYS = ("external_worker_id", "email", "learner_id")
+_TEXT_LIMITS = {
+    "external_worker_id": 100,
+    "email": 254,
+    "learner_id": 64,
+    "site": 200,
+    "topic": 200,
+    "category": 100,
+    "dedupe_key": 200,
+}
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+_DEDUPE_KEY_LIMIT = 300
+
+
+class InvalidSignal(Exception):
+    """The body authenticated but is not a valid signal; `detail` says what is wrong."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    topic: str = ""
+    category: str = ""
+    severity: int | None = None
+
+
+@dataclass(frozen=True)
+class ParsedSignal:
+    """A valid signal with the signal map applied: everything ingest needs to record it."""
+
+    event: str
+    type: str
+    data: dict[str, Any]
+    data_json: str
+    worker_key: str  # which of WORKER_KEYS named the worker first, "" for a cohort
+    worker_value: str
+    site: str
+    topic: str
+    topic_key: str
+    category: str
+    severity: int
+    dedupe_key: str
+    payload_json: str
+
+    @property
+    def worker_ref(self) -> str:
+        return f"{self.worker_key}:{self.worker_value}" if self.worker_key else ""
+
+    def worker_lookup(self) -> dict[str, str]:
+        """Return the worker keys the signal gave, for learning.selectors.learner_find."""
+        return {key: _text_or_empty(self.data.get(key)) for key in WORKER_KEYS}
+
+
+def _text_or_empty(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return ""
+    return str(value).strip()
+
+
+def _text_field(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if value is None:
+        return ""
+    if name in ("external_worker_id", "learner_id") and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # HR systems often send numeric ids
+    if not isinstance(value, str):
+        raise InvalidSignal(f"data.{name} must be a string")
+    text = " ".join(value.split())
+    if len(text) > _TEXT_LIMITS[name]:
+        raise InvalidSignal(f"data.{name} must be at most {_TEXT_LIMITS[name]} characters")
+    return text
+
+
+def _signal_type(event: Any, data: Mapping[str, Any]) -> tuple[str, str]:
+    if not isinstance(event, str) or not event:
+        raise InvalidSignal("event is required: 'signal.<type>', or 'signal' with data.type")
+    given = data.get("type")
+    if given is not None and not isinstance(given, str):
+        raise InvalidSignal("data.type must be a string")
+    if event == "signal":
+        if not given:
+            raise InvalidSignal("event 'signal' needs data.type")
+        kind = given
+    elif event.startswith("signal."):
+        kind = event[len("signal.") :]
+        if given and given.strip().lower() != kind.strip().lower():
+            raise InvalidSignal(f"event type {kind[:64]!r} and data.type {given[:64]!r} disagree")
+    else:
+        raise InvalidSignal("event must be 'signal.<type>', or 'signal' with data.type")
+    kind = kind.strip().lower()
+    if not _TYPE.match(kind):
+        raise InvalidSignal("the signal type must be 1-64 of a-z, 0-9, '_', '-', '.', ':' (starting with a letter or digit)")
+    return event[:100], kind
+
+
+def _severity(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSignal("data.severity must be an integer from 1 to 4")
+    if not 1 <= value <= 4:
+        raise InvalidSignal("data.severity must be from 1 (low) to 4 (blocking)")
+    return value
+
+
+def _dumps(value: Any) -> str:
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError as exc:  # orjson writes at most 254 levels of nesting
+        raise InvalidSignal("data is nested too deeply (at most 250 levels)") from exc
+    if "\\u0000" in text:
+        # PostgreSQL's jsonb cannot hold NUL characters; refuse them everywhere for one behaviour.
+        raise InvalidSignal("NUL characters (\\u0000) are not allowed")
+    return text
+
+
+def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSignal:
+    """Return the validated signal in `body` with map defaults applied, or raise InvalidSignal."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidSignal(f"body is not valid JSON: {str(exc)[:120]}") from exc
+    if not isinstance(document, dict):
+        raise InvalidSignal("body must be a JSON object with 'event' and 'data'")
+    data = document.get("data", {})
+    if not isinstance(data, dict):
+        raise InvalidSignal("data must be a JSON object")
+    event, kind = _signal_type(document.get("event"), data)
+    fields = {name: _text_field(data, name) for name in _TEXT_LIMITS}
+    fields["email"] = fields["email"].lower()
+    explicit_severity = _severity(data.get("severity"))
+    worker_key = next((key for key in WORKER_KEYS if fields[key]), "")
+    if not worker_key and not fields["site"]:
+        raise InvalidSignal("a signal needs a worker (data.external_worker_id, data.email or data.learner_id) or data.site")
+
+    entry = signal_map.get(kind) or MapEntry()
+    builtin = TYPE_DEFAULTS.get(kind, {})
+    topic = topic_label(fields["topic"] or entry.topic)
+    if not topic:
+        raise InvalidSignal(f"no topic: send data.topic, or map type {kind!r} to a topic in the signal map")
+    key = topic_key(topic) or topic.casefold()
+    category = fields["category"] or entry.category or builtin.get("category", "")
+    severity = explicit_severity or entry.severity or builtin.get("severity") or DEFAULT_SEVERITY
+    worker_value = fields[worker_key] if worker_key else ""
+    dedupe_key = fields["dedupe_key"] or f"{kind}:{worker_value or fields['site']}:{topic.casefold()}"
+    if len(dedupe_key) > _DEDUPE_KEY_LIMIT:
+        dedupe_key = f"{kind}:sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
+    payload = data.get("payload", {})
+    return ParsedSignal(
+        event=event,
+        type=kind,
+        data=data,
+        data_json=_dumps(data),
+        worker_key=worker_key,
+        worker_value=worker_value,
+        site=fields["site"],
+        topic=topic,
+        topic_key=key,
+        category=category,
+        severity=severity,
+        dedupe_key=dedupe_key,
+        payload_json=_dumps(payload),
+    )

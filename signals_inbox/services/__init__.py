@@ -1,0 +1,39 @@
+"""Writes of the signal inbox: ingest, resolution, Offer/Author/Dismiss, closing needs, the signal map.
+
+Each service that changes a need records its `need.*` event in the same transaction and an
+audit entry saying who did it.
+"""
+from __future__ import annotations
+
+from signals_inbox.services.audit import audit_record
+from signals_inbox.services.ingest import IngestResult, rejected_signal_reprocess, signal_ingest, signal_reject
+from signals_inbox.services.needs import (
+    auto_author_maybe,
+    need_author,
+    need_close_if_complete,
+    need_dismiss,
+    need_offer,
+    needs_close_for_assignment,
+)
+from signals_inbox.services.resolution import needs_rematch_learner, needs_rematch_unmatched, signal_resolve
+from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
+
+__all__ = [
+    "IngestResult",
+    "audit_record",
+    "auto_author_maybe",
+    "inbox_settings_ensure",
+    "map_entry_values",
+    "need_author",
+    "need_close_if_complete",
+    "need_dismiss",
+    "need_offer",
+    "needs_close_for_assignment",
+    "needs_rematch_learner",
+    "needs_rematch_unmatched",
+    "rejected_signal_reprocess",
+    "signal_ingest",
+    "signal_map_put",
+    "signal_reject",
+    "signal_resolve",
+]

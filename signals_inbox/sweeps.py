@@ -1,0 +1,79 @@
+"""Periodic sweeps: the database says which signals and needs still want work; these re-enqueue it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from learning.services import assignments_expire
+from signals_inbox import services
+from signals_inbox.actors import close_need_if_complete, resolve_signal
+from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
+from skillhub.scheduler import sweep
+
+# A signal younger than this is still in the normal path (its message is in flight).
+RESOLVE_GRACE = timedelta(seconds=30)
+BATCH = 1000
+
+
+@sweep(every_seconds=30)
+def resend_unresolved_signals() -> int:
+    """Re-send resolution for signals whose message was lost (broker down, worker killed)."""
+    cutoff = timezone.now() - RESOLVE_GRACE
+    ids = list(
+        Signal.objects.filter(resolved_at__isnull=True, received_at__lt=cutoff).order_by("received_at").values_list("pk", flat=True)[:BATCH]
+    )
+    for signal_id in ids:
+        resolve_signal.send(signal_id)
+    return len(ids)
+
+
+@sweep(every_seconds=300)
+def close_completed_needs() -> int:
+    """Re-check offered needs whose assignments may all be completed (a missed completion hook)."""
+    offered = (
+        NeedAssignment.objects.filter(need__status=NeedStatus.OFFERED)
+        .values("need_id")
+        .annotate(open=Count("pk", filter=~Q(assignment__status="completed")))
+        .filter(open=0)
+        .values_list("need_id", flat=True)[:BATCH]
+    )
+    ids = list(offered)
+    for need_id in ids:
+        close_need_if_complete.send(str(need_id))
+    return len(ids)
+
+
+@sweep(every_seconds=3600)
+def rematch_unmatched_workers() -> int:
+    """Retry the worker lookup of parked needs (learners may have arrived by a path without hooks)."""
+    return services.needs_rematch_unmatched()
+
+
+@sweep(every_seconds=600)
+def auto_author_waiting_topics() -> int:
+    """Author drafts for topics that reached the threshold while auto-author was off (or a check was missed)."""
+    authored = 0
+    for tenant_id in InboxSettings.objects.filter(auto_author=True).values_list("tenant_id", flat=True):
+        topics = (
+            Need.objects.filter(tenant_id=tenant_id, status=NeedStatus.OPEN, action=NeedAction.AUTHOR, authored_course__isnull=True)
+            .values("topic_key")
+            .annotate(open=Count("pk"))
+            .filter(open__gt=0)
+            .values_list("topic_key", flat=True)[:50]
+        )
+        for topic_key in list(topics):
+            with transaction.atomic():
+                need = Need.objects.select_related("tenant").filter(tenant_id=tenant_id, status=NeedStatus.OPEN, topic_key=topic_key, action=NeedAction.AUTHOR).first()
+                if need is not None and services.auto_author_maybe(tenant=need.tenant, need=need) is not None:
+                    authored += 1
+    return authored
+
+
+@sweep(every_seconds=900)
+def expire_overdue_assignments() -> int:
+    """Expire assignments past their due date (records `assignment.expired`)."""
+    return assignments_expire()
+

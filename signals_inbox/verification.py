@@ -1,0 +1,145 @@
+"""Authenticate an inbound signal: a bounded body read and a constant-time HMAC check, before any parsing.
+
+Verification needs the tenant's secrets on every request, including forged ones; they come from
+`tenants.selectors.signal_secrets_for_slug` (shared cache, so no query) and are memoised in the
+process for a moment, so a flood of forged requests costs neither the database nor the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import threading
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from tenants.selectors import signal_secrets_for_slug
+
+MAX_BODY_BYTES = 256 * 1024
+SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
+# How long a process trusts its copy of a tenant's secrets; a failed check refreshes a copy older
+# than REFRESH_AFTER, so a newly issued secret works within a fraction of a second.
+MEMO_SECONDS = 2.0
+REFRESH_AFTER = 0.25
+_MEMO_LIMIT = 1000
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,63}$")
+
+_memo: dict[str, tuple[float, list[bytes]]] = {}
+_memo_lock = threading.Lock()
+
+
+def read_body(request: HttpRequest) -> bytes | None:
+    """Return the request body, or None when it is over the limit (claimed or actual)."""
+    try:
+        claimed = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        claimed = 0
+    if claimed > MAX_BODY_BYTES:
+        return None
+    # Read one byte past the limit rather than trusting the header alone.
+    body = request.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _secrets(slug: str, *, fresh: bool) -> tuple[list[bytes], float]:
+    now = time.monotonic()
+    held = _memo.get(slug)
+    if held is not None and not fresh and now - held[0] < MEMO_SECONDS:
+        return held[1], now - held[0]
+    secrets = [s.encode() for s in signal_secrets_for_slug(slug=slug)]
+    with _memo_lock:
+        if len(_memo) >= _MEMO_LIMIT:
+            _memo.clear()  # random slugs must not grow the memo without bound
+        _memo[slug] = (now, secrets)
+    return secrets, 0.0
+
+
+def _matches(secrets: list[bytes], body: bytes, signature: bytes) -> bool:
+    ok = False
+    for secret in secrets:
+        expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+        # Check every secret, so the time taken does not say which one matched.
+        ok |= hmac.compare_digest(expected, signature)
+    return ok
+
+
+def signature_valid(*, slug: str, body: bytes, signature_header: str) -> bool:
+    """Say whether `signature_header` is the lowercase hex HMAC-SHA256 of `body` under one of the slug's secrets."""
+    if not signature_header or not _SLUG.match(slug):
+        return False
+    signature = signature_header.strip().encode("latin-1", "replace")
+    secrets, age = _secrets(slug, fresh=False)
+    if _matches(secrets, body, signature):
+        return True
+    if age > REFRESH_AFTER:
+        return _matches(_secrets(slug, fresh=True)[0], body, signature)
+    return False
+
+
+def forget(slug: str | None = None) -> None:
+    """Drop the process's memoised secrets (all, or one slug's)."""
+    with _memo_lock:
+        if slug is None:
+            _memo.clear()
+        else:
+            _memo.pop(slug, None)
+
+
+# --- counting refusals (never storing them) ---------------------------------------------------
+
+_counts: dict[str, int] = {}
+_counts_lock = threading.Lock()
+_last_flush = [0.0]
+_FLUSH_SECONDS = 1.0
+_COUNT_TTL = 2 * 24 * 3600
+
+
+def _count_key(slug: str, reason: str, hour: int) -> str:
+    return f"signal-refused:{slug}:{reason}:{hour}"
+
+
+def count_refusal(*, slug: str, reason: str) -> None:
+    """Count a refused request (bad_signature, payload_too_large) for the slug; flushed to the cache each second."""
+    bucket = slug if _SLUG.match(slug) and slug in _memo and _memo[slug][1] else "unknown-tenant"
+    hour = int(time.time() // 3600)
+    key = _count_key(bucket, reason, hour)
+    with _counts_lock:
+        _counts[key] = _counts.get(key, 0) + 1
+        now = time.monotonic()
+        if now - _last_flush[0] < _FLUSH_SECONDS:
+            return
+        _last_flush[0] = now
+        pending = dict(_counts)
+        _counts.clear()
+    flush_refusals(pending)
+
+
+def flush_refusals(pending: dict[str, int] | None = None) -> None:
+    """Add counted refusals to the shared cache."""
+    if pending is None:
+        with _counts_lock:
+            pending = dict(_counts)
+            _counts.clear()
+    for key, value in pending.items():
+        if not cache.add(key, value, _COUNT_TTL):
+            try:
+                cache.incr(key, value)
+            except ValueError:  # expired between add and incr
+                cache.set(key, value, _COUNT_TTL)
+
+
+def refusal_counts(*, slug: str, hours: int = 24) -> dict[str, int]:
+    """Return how many requests for the slug were refused in the last `hours`, by reason."""
+    flush_refusals()
+    now_hour = int(time.time() // 3600)
+    keys = {
+        _count_key(slug, reason, hour): reason
+        for reason in ("bad_signature", "payload_too_large")
+        for hour in range(now_hour - hours + 1, now_hour + 1)
+    }
+    totals = {"bad_signature": 0, "payload_too_large": 0}
+    for key, value in cache.get_many(list(keys)).items():
+        totals[keys[key]] += int(value)
+    return totals
