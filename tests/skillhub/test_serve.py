@@ -1,12 +1,17 @@
-"""`manage.py serve` runs gunicorn with the embedded worker and scheduler in one process tree."""
+"""`manage.py serve` on the embedded default: web, workers and sweeps in one process tree, end to end."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,35 +26,93 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def _wait_for(check, seconds: float = 30.0):  # noqa: ANN001, ANN202
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
+
+
 @pytest.mark.slow
-def test_serve_answers_and_starts_the_embedded_worker(tmp_path):
+def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DRAMATIQ_BROKER_URL"}}
-    env.update(SKILLHUB_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skillhub.settings")
+    env.update(SKILLHUB_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skillhub.settings", WEBHOOKS_ALLOW_PRIVATE_TARGETS="1")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    subprocess.run([sys.executable, "manage.py", "seed_demo", "--learners", "3"], cwd=ROOT, env=env, check=True, timeout=120, capture_output=True)
+    credentials = json.loads((tmp_path / "demo-credentials.json").read_text())
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    _Receiver.received = []
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {credentials['apiKey']}"}
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.time() + 30
-        response = None
-        while time.time() < deadline:
+        def healthy():  # noqa: ANN202
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
-                break
+                return requests.get(f"{base}/healthz", timeout=5).status_code == 200
             except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.3)
-        assert response is not None and response.status_code == 200
-        assert response.json() == {"ok": True}
-        deadline = time.time() + 10
-        while time.time() < deadline and "embedded worker" not in (tmp_path / "serve.log").read_text():
-            time.sleep(0.2)
-        output = (tmp_path / "serve.log").read_text()
-        assert "embedded worker" in output and "scheduler running" in output
-        assert "gunicorn" in output.lower()
+                return False
+
+        assert _wait_for(healthy), (tmp_path / "serve.log").read_text()[-3000:]
+
+        # An integrator registers a webhook and a learner is created: the embedded worker delivers it.
+        endpoint = requests.post(
+            f"{base}/api/v1/tenants/demo/webhooks",
+            json={"url": f"http://127.0.0.1:{receiver.server_port}/hook", "events": ["learner.created", "need.created"]},
+            headers=auth,
+            timeout=10,
+        )
+        assert endpoint.status_code == 201, endpoint.text
+        learner = requests.post(
+            f"{base}/api/v1/tenants/demo/learners",
+            json={"firstName": "Zola", "lastName": "Budd", "email": "zola@demo.example"},
+            headers=auth,
+            timeout=10,
+        ).json()
+        assert _wait_for(lambda: [e for e in _Receiver.received if e["type"] == "learner.created" and e["data"]["id"] == learner["id"]])
+
+        # An HR system posts a signed signal: the worker resolves it into a need, announced by webhook.
+        body = json.dumps({"event": "signal.incident", "data": {"site": "Site A", "topic": "Confined Spaces", "severity": 4}}).encode()
+        signature = hmac.new(credentials["signalSecret"].encode(), body, hashlib.sha256).hexdigest()
+        answer = requests.post(
+            f"{base}/api/v1/integration/demo/webhook",
+            data=body,
+            headers={"Content-Type": "application/json", "X-Skillhub-Signature": signature},
+            timeout=10,
+        )
+        assert answer.status_code == 200 and answer.json()["deduped"] is False, answer.text
+
+        def resolved_need():  # noqa: ANN202
+            needs = requests.get(f"{base}/api/v1/tenants/demo/needs?topic=Confined%20Spaces", headers=auth, timeout=10).json()
+            return [n for n in needs["data"] if n["action"] == "author"]
+
+        assert _wait_for(resolved_need)
+        assert _wait_for(lambda: [e for e in _Receiver.received if e["type"] == "need.created" and e["data"].get("topic") == "Confined Spaces"])
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        server.wait(timeout=30)
+        receiver.shutdown()
         log.close()
+    output = (tmp_path / "serve.log").read_text()
+    assert "embedded worker" in output and "scheduler running" in output
     assert server.returncode == 0
