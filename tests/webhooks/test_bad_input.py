@@ -46,3 +46,24 @@ def test_random_ids_and_query_parameters_never_500(api, endpoint_id, query):
         assert response.status_code in (200, 400, 404), (path, query, response.content)
     for path in (f"{base}/{quote(endpoint_id)}/ping", f"{base}/deliveries/{quote(endpoint_id)}/retry"):
         assert api.post(path).status_code == 404
+
+
+@pytest.mark.parametrize("field", ["description", "url", "basicAuthUsername", "additionalHeaders", "events"])
+def test_nul_characters_are_a_validation_error(api, field):
+    value = {"X-A": "a\x00b"} if field == "additionalHeaders" else ["learner.created\x00"] if field == "events" else "a\x00b"
+    body = {"url": "https://93.184.215.14/hook", field: value}
+    response = api.post(f"/api/v1/tenants/{api.tenant.slug}/webhooks", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == field
+
+
+def test_a_forged_cursor_is_a_validation_error(api):
+    import base64
+
+    import orjson
+
+    for after in ("x\x00", "we_nothex", "' OR 1=1 --"):
+        cursor = base64.urlsafe_b64encode(orjson.dumps({"a": after, "o": 1})).rstrip(b"=").decode()
+        response = api.get(f"/api/v1/tenants/{api.tenant.slug}/webhooks", {"cursor": cursor})
+        assert response.status_code == 400
+        assert response.json()["error"]["details"]["field"] == "cursor"
