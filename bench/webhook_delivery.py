@@ -417,18 +417,19 @@ def main() -> None:
         endpoint = endpoint_create(tenant=tenant, values={"url": f"{receiver.base}/hook"})
         log(f"receiver on {receiver.base}; endpoint {endpoint.pk}")
 
-        results: dict[str, list[float]] = {"ceiling": [], "pipeline": [], "drain": []}
-        for r in range(args.rounds):
-            results["ceiling"].append(ceiling(f"{receiver.base}/hook", args.events))
-            log(f"  ceiling round {r + 1}/{args.rounds}: {results['ceiling'][-1]:,.0f} deliveries/s")
-
+        results: dict[str, list[float]] = {"ceiling": [], "pipeline": [], "ratio": [], "drain": []}
         producers = Producers(str(tenant.pk), PRODUCER_PROCESSES)
         workers.start()
         wait_ready(receiver, tenant)
+        # Ceiling and pipeline rounds alternate, so a load change on the machine hits both alike.
         for r in range(args.rounds):
+            results["ceiling"].append(ceiling(f"{receiver.base}/hook", args.events))
             results["pipeline"].append(pipeline_round(receiver, producers, args.events))
-            rate = results["pipeline"][-1]
-            log(f"  pipeline round {r + 1}/{args.rounds}: {rate:,.0f} deliveries/s (4 producers recording, workers delivering)")
+            results["ratio"].append(results["pipeline"][-1] / results["ceiling"][-1])
+            log(
+                f"  round {r + 1}/{args.rounds}: ceiling {results['ceiling'][-1]:,.0f}/s, pipeline "
+                f"{results['pipeline'][-1]:,.0f}/s (4 producers recording, workers delivering) = {results['ratio'][-1]:.0%}"
+            )
 
         log(f"  idle latency: {args.latency_samples} single events …")
         latencies = idle_latencies(receiver, tenant, args.latency_samples)
@@ -474,12 +475,13 @@ def main() -> None:
     print(f"of {args.events:,} events; {args.latency_samples} latency samples; fan-out to {FAN_OUT_ENDPOINTS:,} endpoints)")
     row("measure", "median", "vs ceiling")
     row("ceiling: 8 threads sign + requests.post", f"{ceiling_rate:,.0f}/s", "100%")
-    row("pipeline: recorded (4 producer processes) -> received", f"{pipeline_rate:,.0f}/s", f"{pipeline_rate / ceiling_rate:.0%}")
+    ratio = statistics.median(results["ratio"])  # of each round's own ceiling
+    row("pipeline: recorded (4 producer processes) -> received", f"{pipeline_rate:,.0f}/s", f"{ratio:.0%}")
     row("drain: queued -> received (delivery alone)", f"{drain_rate:,.0f}/s", f"{drain_rate / ceiling_rate:.0%}")
     row(f"idle latency, recorded -> received (p95 {p95:.1f} ms)", f"{latency:.1f} ms")
     row("1 event -> 1,000 endpoints: recorded and committed", f"{statistics.median(f[0] for f in fan_out):,.0f} ms")
     row("1 event -> 1,000 endpoints: last one received", f"{statistics.median(f[1] for f in fan_out):,.0f} ms")
-    met = "met" if pipeline_rate >= 0.4 * ceiling_rate else "NOT met"
+    met = "met" if ratio >= 0.4 else "NOT met"
     print(f"target: pipeline >= 40% of the ceiling ({met}), idle median < 100 ms ({'met' if latency < 100 else 'NOT met'})")
 
 

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from skillhub.api.pagination import (
     PAGE_OPENAPI_PARAMETERS,
+    PageRequest,
     paginate,
     paginated_schema,
     parse_page_request,
@@ -138,6 +139,14 @@ def endpoint_input(data: Any) -> dict[str, Any]:
     return values
 
 
+def _page_request(params: Any, id_prefix: str) -> PageRequest:
+    """Read the page parameters; a cursor must carry one of this resource's ids (a forged one is a 400)."""
+    page_request = parse_page_request(params)
+    if page_request.after is not None and not selectors.is_id(page_request.after, id_prefix):
+        raise ValidationFailed({"cursor": "Invalid cursor; use the nextCursor of a previous page"})
+    return page_request
+
+
 def _services_errors(exc: ValidationFailed) -> ValidationFailed:
     """Rename service (model-field) error keys to the API's camelCase names."""
     return ValidationFailed({_CAMEL.get(k, k): v for k, v in exc.errors.items()})
@@ -247,7 +256,7 @@ class EndpointListCreateApi(_EndpointApi):
         responses={200: paginated_schema({"type": "array", "items": {"$ref": "#/components/schemas/EndpointOutput"}})},
     )
     def get(self, request: Request, slug: str) -> Response:
-        page = paginate(selectors.endpoint_queryset(tenant=self.tenant), parse_page_request(request.query_params))
+        page = paginate(selectors.endpoint_queryset(tenant=self.tenant), _page_request(request.query_params, "we"))
         return Response(page.body([selectors.endpoint_json(endpoint) for endpoint in page.rows]))
 
     @extend_schema(
@@ -341,7 +350,7 @@ class EndpointDeliveriesApi(_EndpointApi):
         queryset = selectors.delivery_queryset(
             tenant=self.tenant, endpoint=endpoint, state=state, event_type=event_type
         )
-        page = paginate(queryset, parse_page_request(params))
+        page = paginate(queryset, _page_request(params, "dlv"))
         attempts = selectors.attempts_by_delivery(delivery_ids=[row.pk for row in page.rows])
         return Response(page.body([selectors.delivery_json(row, attempts.get(row.pk)) for row in page.rows]))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,17 @@ def endpoint_queryset(*, tenant: Tenant) -> QuerySet[Endpoint]:
     return Endpoint.objects.filter(tenant=tenant).order_by("id")
 
 
+def is_id(value: str, prefix: str) -> bool:
+    """Say whether `value` has the shape of an id with this prefix (`we`, `dlv`)."""
+    # Anything else cannot exist, and some strings (NUL bytes) cannot even be sent to PostgreSQL.
+    return bool(re.fullmatch(prefix + r"_[0-9a-f]{32}", str(value)))
+
+
 def endpoint_get(*, tenant: Tenant, endpoint_id: str) -> Endpoint | None:
-    """Return the tenant's endpoint with this id, or None."""
-    return Endpoint.objects.filter(tenant=tenant, pk=str(endpoint_id)[:40]).first()
+    """Return the tenant's endpoint with this id, or None (also for malformed ids)."""
+    if not is_id(endpoint_id, "we"):
+        return None
+    return Endpoint.objects.filter(tenant=tenant, pk=endpoint_id).first()
 
 
 def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False) -> dict[str, Any]:
@@ -66,8 +75,10 @@ def delivery_queryset(
 
 
 def delivery_get(*, tenant: Tenant, delivery_id: str) -> Delivery | None:
-    """Return the tenant's delivery with this id, or None."""
-    return Delivery.objects.select_related("endpoint").filter(tenant=tenant, pk=str(delivery_id)[:40]).first()
+    """Return the tenant's delivery with this id, or None (also for malformed ids)."""
+    if not is_id(delivery_id, "dlv"):
+        return None
+    return Delivery.objects.select_related("endpoint").filter(tenant=tenant, pk=delivery_id).first()
 
 
 def attempts_by_delivery(*, delivery_ids: list[str]) -> dict[str, list[Attempt]]:

@@ -141,6 +141,11 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
     unknown = sorted(set(values) - set(ENDPOINT_FIELDS))
     for name in unknown:
         errors[name] = "Unknown field"
+    for name, value in values.items():
+        # No database stores a NUL character in text; refuse it here rather than fail there.
+        if name not in errors and _has_nul(value):
+            errors[name] = "must not contain NUL characters"
+    values = {name: value for name, value in values.items() if name not in errors}
     if creating and not values.get("url"):
         errors["url"] = "This field is required"
     if "url" in values and values["url"]:
@@ -208,6 +213,16 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
     if errors:
         raise ValidationFailed(errors)
     return clean
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _latin1(value: str) -> bool:
