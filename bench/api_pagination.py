@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--seed-only", action="store_true", help="seed the learners and stop")
     args = parser.parse_args()
 
     ensure_database(DATABASE)
@@ -108,6 +109,8 @@ def main() -> None:
     print(f"== learner list benchmark: {args.learners:,} learners on PostgreSQL, gunicorn x{args.workers} ==")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     slug, key, deep_cursor = seed(args.learners)
+    if args.seed_only:
+        return
     auth = {"Authorization": f"Bearer {key}"}
     base = f"/api/v1/tenants/{slug}/learners"
     deep_offset = int(args.learners * 0.9)

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner, LearnerStatus
 from learning.selectors import (
-    LEARNER_VALUE_FIELDS,
+    learner_list_row_json,
+    learner_list_values,
     assignment_get,
     assignment_json,
     assignment_queryset,
@@ -24,7 +25,6 @@ from learning.selectors import (
     learner_get,
     learner_json,
     learner_queryset,
-    learner_row_json,
     learner_total,
 )
 from learning.services import (
@@ -141,8 +141,9 @@ class LearnerListCreateApi(TenantApiView):
             total = None
         else:
             total = lambda: learner_total(tenant=self.tenant)  # noqa: E731
-        page = paginate(queryset.values(*LEARNER_VALUE_FIELDS), page_request, total=total)
-        return Response(page.body([learner_row_json(row) for row in page.rows]))
+        page = paginate(learner_list_values(queryset), page_request, total=total)
+        tenant_id = str(self.tenant.pk)
+        return Response(page.body([learner_list_row_json(row, tenant_id) for row in page.rows]))
 
     @extend_schema(operation_id="learners_create", request=LearnerInputSerializer, responses={201: LearnerOutputSerializer})
     def post(self, request: Request, slug: str) -> Response:

@@ -131,3 +131,19 @@ def test_unknown_or_foreign_group_is_validation_error(api):
     assert response.status_code == 400
     assert response.json()["error"]["details"]["field"] == "groups"
     assert not Learner.objects.exists()
+
+
+def test_list_rows_match_the_detail_representation(api):
+    from tenants.services import group_create
+
+    group = group_create(tenant=api.tenant, name="Day shift")
+    url = f"/api/v1/tenants/{api.tenant.slug}/learners"
+    created = api.post(
+        url,
+        {"firstName": "Lindiwe", "lastName": "Sisulu", "email": "l@example.com", "site": "Site A", "groups": [str(group.pk)]},
+        format="json",
+    ).json()
+    listed = api.get(url).json()["data"][0]
+    detail = api.get(f"{url}/{created['id']}").json()
+    assert listed == detail == created
+    assert detail["createdAt"].endswith("Z") and "T" in detail["createdAt"]
