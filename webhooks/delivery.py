@@ -54,8 +54,13 @@ _LOAD = (
     f"JOIN {_T} t ON t.id = d.tenant_id WHERE d.id = %s"
 )
 # PostgreSQL: claim and read the context in one round trip (UPDATE … FROM locks only the delivery).
+# Each of these autocommitted statements commits asynchronously (`set_config(…, true)` is SET LOCAL
+# for its own transaction): a database crash may forget the last fraction of a second of claims
+# and attempts, which only means a delivery is sent again with the same webhook-id (at least once
+# is the contract). The disabling path and everything a caller records stay synchronous.
+_ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 _CLAIM_AND_LOAD_PG = (
-    f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t "
+    f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t{{async_commit}} "
     "WHERE d.id = %s AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
     f"AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id RETURNING {_COLUMNS}"
 )
@@ -70,7 +75,16 @@ _FINISH_SET = (
 )
 _FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
 # PostgreSQL: the attempt row and the delivery's next step in one autocommitted statement.
-_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}"
+_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}".replace(
+    " WHERE id = %s", "{async_commit} WHERE id = %s"
+)
+
+
+def _own_commit(sql: str, *, joined: bool) -> str:
+    """Let `sql` commit asynchronously, but only as its own transaction, never inside a caller's."""
+    if connection.in_atomic_block:
+        return sql.replace("{async_commit}", "")
+    return sql.replace("{async_commit}", f", {_ASYNC_COMMIT}" if joined else f" FROM {_ASYNC_COMMIT}")
 
 
 def _db_time(value: datetime | None) -> Any:
@@ -123,7 +137,7 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Deliver
         return (token, _context(delivery_id, row)) if row is not None else None
     token = uuid.uuid4().hex
     with prepared_cursor() as cursor:
-        cursor.execute(_CLAIM_AND_LOAD_PG, _claim_params(delivery_id, token, now), prepare=True)
+        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True)
         row = cursor.fetchone()
     return (token, _context(delivery_id, row)) if row is not None else None
 
@@ -288,7 +302,7 @@ def _record(
     with transaction.atomic() if not single_statement else nullcontext():
         if single_statement:
             with prepared_cursor() as cursor:
-                cursor.execute(_RECORD_PG, params, prepare=True)
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
         else:
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_ATTEMPT, params[:8])
