@@ -15,9 +15,12 @@ def build_broker(kind: str, url: str = "") -> dramatiq.Broker:
         broker.emit_after("process_boot")
         return broker
     if kind == "redis":
+        import redis
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url)
+        # A bounded connect: a broker host that vanished must not hang the request that enqueues.
+        pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        return RedisBroker(connection_pool=pool)
     if kind == "amqp":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

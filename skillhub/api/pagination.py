@@ -38,7 +38,10 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         after, offset = data["a"], data["o"]
+        # A key is short printable text; anything else was not made by us (NUL even breaks PostgreSQL).
         if not isinstance(after, str) or not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        if not after or len(after) > 100 or not after.isprintable():
             raise ValueError
         return after, offset
     except (ValueError, KeyError, TypeError, UnicodeEncodeError, binascii.Error, orjson.JSONDecodeError) as exc:

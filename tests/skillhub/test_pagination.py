@@ -65,7 +65,10 @@ def test_limit_over_1000_is_capped(api):
     assert body["pagination"]["limit"] == 1000
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "eyJhIjoxfQ", "e30", "%00%ff", "eyJhIjoibm90LWEtdXVpZCIsIm8iOjF9"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "eyJhIjoxfQ", "e30", "%00%ff", "eyJhIjoibm90LWEtdXVpZCIsIm8iOjF9", "eyJhIjogIjAxYTJcdTAwMDAiLCAibyI6IDF9"],
+)
 def test_garbage_cursor_is_validation_error(api, cursor):
     response = api.get(_url(api, f"?cursor={cursor}"))
     assert response.status_code == 400
