@@ -16,6 +16,7 @@ from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, 
 from learning.selectors import (
     learner_list_row_json,
     learner_list_values,
+    learner_page_fetcher,
     assignment_get,
     assignment_json,
     assignment_queryset,
@@ -138,10 +139,11 @@ class LearnerListCreateApi(TenantApiView):
             if not filterset.is_valid():
                 raise ValidationError(filterset.errors)
             queryset = filterset.qs.order_by("id")
-            total = None
+            total, fetch = None, None
         else:
             total = lambda: learner_total(tenant=self.tenant)  # noqa: E731
-        page = paginate(learner_list_values(queryset), page_request, total=total)
+            fetch = learner_page_fetcher(tenant=self.tenant)
+        page = paginate(learner_list_values(queryset), page_request, total=total, fetch=fetch)
         tenant_id = str(self.tenant.pk)
         return Response(page.body([learner_list_row_json(row, tenant_id) for row in page.rows]))
 

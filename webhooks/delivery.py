@@ -27,7 +27,7 @@ from webhooks.services import (
     endpoint_disable,
     enqueue_deliveries,
 )
-from webhooks.sql import prepared_cursor
+from skillhub.db import prepared_cursor
 
 logger = logging.getLogger("skillhub.webhooks")
 

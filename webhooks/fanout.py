@@ -24,7 +24,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
-from webhooks.sql import prepared_cursor
+from skillhub.db import prepared_cursor
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table

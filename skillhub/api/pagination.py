@@ -101,22 +101,29 @@ def paginate(
     *,
     key_field: str = "id",
     total: int | Callable[[], int] | None = None,
+    fetch: Callable[[str | None, int, int], list[Any]] | None = None,
 ) -> Page:
     """Return one page of `queryset`, which must be ordered by `key_field` ascending.
 
-    A cursor page is a keyset query (`key > last`) and costs the same at any depth.
+    A cursor page is a keyset query (`key > last`) and costs the same at any depth. `fetch`, when
+    given, is a faster equivalent of the queryset for cursor and shallow pages:
+    `fetch(after_key_or_None, offset, count) -> rows`.
     """
     limit, offset = page_request.limit, page_request.offset
     if page_request.after is not None:
         try:
-            window = queryset.filter(**{f"{key_field}__gt": page_request.after})
-            rows = list(window[: limit + 1])
+            if fetch is not None:
+                rows = fetch(page_request.after, 0, limit + 1)
+            else:
+                rows = list(queryset.filter(**{f"{key_field}__gt": page_request.after})[: limit + 1])
         except (ValueError, TypeError, DjangoValidationError) as exc:  # a cursor made for another resource
             raise ValidationFailed({"cursor": "Invalid cursor; use the nextCursor of a previous page"}) from exc
     elif offset > DEFERRED_JOIN_OFFSET:
         keys = list(queryset.values_list(key_field, flat=True)[offset : offset + limit + 1])
         by_key = {_key_of(row, key_field): row for row in queryset.filter(**{f"{key_field}__in": keys})}
         rows = [by_key[k] for k in keys if k in by_key]
+    elif fetch is not None:
+        rows = fetch(None, offset, limit + 1)
     else:
         rows = list(queryset[offset : offset + limit + 1])
     has_more = len(rows) > limit

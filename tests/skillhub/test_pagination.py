@@ -92,11 +92,30 @@ def test_cursor_walk_returns_every_learner_once_in_order(api):
 
 def test_cursor_page_uses_keyset_not_offset(api):
     _seed(api.tenant, 10)
-    cursor = api.get(_url(api, "?limit=5")).json()["nextCursor"]
+    cursor = api.get(_url(api, "?limit=5&status=active")).json()["nextCursor"]
     with CaptureQueriesContext(connection) as queries:
-        api.get(_url(api, f"?limit=5&cursor={cursor}"))
+        body = api.get(_url(api, f"?limit=5&status=active&cursor={cursor}")).json()
+    assert len(body["data"]) == 5
     learner_selects = [q["sql"] for q in queries.captured_queries if 'FROM "learning_learner"' in q["sql"]]
     assert learner_selects and all("OFFSET" not in sql.upper() for sql in learner_selects)
+
+
+def test_prepared_cursor_page_on_postgresql_uses_keyset_not_offset():
+    from learning import selectors
+
+    assert "l.id > %s" in selectors._LEARNER_PAGE_AFTER
+    assert "OFFSET" not in selectors._LEARNER_PAGE_AFTER.upper()
+
+
+@pytest.mark.postgres
+def test_prepared_and_orm_pages_agree(api):
+    from learning.selectors import learner_list_values, learner_page_fetcher, learner_queryset
+
+    ids = _seed(api.tenant, 12)
+    fetch = learner_page_fetcher(tenant=api.tenant)
+    orm_rows = list(learner_list_values(learner_queryset(tenant=api.tenant))[3:8])
+    assert fetch(None, 3, 5) == orm_rows
+    assert fetch(ids[2], 0, 5) == orm_rows
 
 
 def test_unfiltered_total_does_not_count_rows(api):
