@@ -41,6 +41,7 @@ from learning.services import (
 )
 from learning.validators import sa_id_number_problem
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
+from skillhub.api.serializers import StrictSerializer
 from skillhub.api.views import TenantApiView
 
 
@@ -66,7 +67,7 @@ def _sa_id_validator(value: str) -> None:
         raise serializers.ValidationError(problem)
 
 
-class LearnerInputSerializer(serializers.Serializer):
+class LearnerInputSerializer(StrictSerializer):
     firstName = serializers.CharField(max_length=100)
     lastName = serializers.CharField(max_length=100)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True)
@@ -78,14 +79,6 @@ class LearnerInputSerializer(serializers.Serializer):
     role = serializers.CharField(max_length=100, required=False, allow_blank=True, allow_null=True)
     status = serializers.ChoiceField(choices=LearnerStatus.values, required=False)
     groups = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) and not hasattr(data, "getlist"):
-            raise ValidationError({"non_field_errors": ["Expected a JSON object"]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise ValidationError({name: ["Unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class LearnerOutputSerializer(serializers.Serializer):
@@ -187,17 +180,7 @@ class LearnerDetailApi(TenantApiView):
 # --- courses and assignments ------------------------------------------------------------
 
 
-class _StrictSerializer(serializers.Serializer):
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) and not hasattr(data, "getlist"):
-            raise ValidationError({"non_field_errors": ["Expected a JSON object"]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise ValidationError({name: ["Unknown field"] for name in unknown})
-        return super().to_internal_value(data)
-
-
-class CourseInputSerializer(_StrictSerializer):
+class CourseInputSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     topic = serializers.CharField(max_length=200, required=False, allow_blank=True)
     category = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -277,7 +260,7 @@ class CoursePublishApi(TenantApiView):
         return Response(course_json(course_publish(course=course)))
 
 
-class AssignmentInputSerializer(_StrictSerializer):
+class AssignmentInputSerializer(StrictSerializer):
     learnerId = serializers.CharField(max_length=64)
     courseId = serializers.CharField(max_length=64)
     dueDate = serializers.DateField(required=False, allow_null=True)

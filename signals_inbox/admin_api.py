@@ -25,6 +25,7 @@ from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
 from signals_inbox.selectors import ingest_context, signal_map_json
 from signals_inbox.services import map_entry_values, signal_map_put
 from signals_inbox.verification import refusal_counts
+from skillhub.api.serializers import StrictSerializer
 from tenants.models import Tenant
 from tenants.selectors import tenant_get_by_slug, user_administers
 
@@ -121,7 +122,7 @@ class TenantAdminApiView(APIView):
         return f"user:{request.user.get_username()} ({via})"[:200]
 
 
-class SignalMapInput(serializers.Serializer):
+class SignalMapInput(StrictSerializer):
     map = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
     autoAuthor = serializers.BooleanField(required=False, default=False)
     autoAuthorThreshold = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
@@ -130,9 +131,6 @@ class SignalMapInput(serializers.Serializer):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object"]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field"] for name in unknown})
         if "autoAuthor" in data and not isinstance(data["autoAuthor"], bool):
             raise serializers.ValidationError({"autoAuthor": ["Must be true or false"]})
         return super().to_internal_value(data)

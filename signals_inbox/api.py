@@ -1,13 +1,11 @@
 """Signals, needs and readiness over the API (`needs:read` / `needs:write`): parse, call, answer."""
 from __future__ import annotations
 
-from typing import Any
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,6 +25,7 @@ from signals_inbox.selectors import (
 )
 from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
+from skillhub.api.serializers import StrictSerializer
 from skillhub.api.views import TenantApiView
 
 
@@ -34,18 +33,6 @@ def api_actor(request: Request) -> str:
     """Say who is calling, for the audit trail: the key's visible prefix and name."""
     key = request.auth
     return f"api-key:{key.prefix} ({key.name})"[:200]
-
-
-class StrictSerializer(serializers.Serializer):
-    """A serializer that refuses unknown fields and non-object bodies."""
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) and not hasattr(data, "getlist"):
-            raise ValidationError({"non_field_errors": ["Expected a JSON object"]})
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise ValidationError({name: ["Unknown field"] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class SignalListApi(TenantApiView):
