@@ -43,5 +43,9 @@ bench-webhooks: install
 bench-signals: install
 	@if [ -f bench/signal_ingest.py ]; then $(BIN)/python bench/signal_ingest.py; fi
 
+## Lint (ruff, configured in ruff.toml).
+lint: install
+	$(BIN)/ruff check .
+
 clean:
 	rm -rf $(VENV) data
