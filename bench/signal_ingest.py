@@ -145,11 +145,16 @@ def _sign(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+DUPLICATE_KEYS = 64
+
+
 def _requests(kind: str, client: int, secret: str, n: int) -> tuple[str, bytes, dict[str, str]]:
     """Return (path, body, headers) of the n-th request of a client in a phase."""
     webhook = f"/api/v1/integration/{SLUG}/webhook"
     if kind == "duplicate":
-        body = json.dumps({"event": "signal.incident", "data": {"site": f"Site {client}", "topic": "Manual Handling", "severity": 3}}).encode()
+        # A re-sync: each client re-sends the data points of its DUPLICATE_KEYS open needs in turn.
+        topic = f"Manual Handling {n % DUPLICATE_KEYS}"
+        body = json.dumps({"event": "signal.incident", "data": {"site": f"Site {client}", "topic": topic, "severity": 3}}).encode()
     else:
         # Unique per request: a new open need every time.
         body = json.dumps(
@@ -331,13 +336,19 @@ def resolution_phase(count: int, processes: int, threads: int) -> tuple[float, i
 
 
 def main() -> None:
+    global DUPLICATE_KEYS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each timed phase")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the four HTTP phases (medians are reported)")
     parser.add_argument("--signals", type=int, default=10_000, help="signals queued for the resolution phase")
     parser.add_argument("--worker-processes", type=int, default=2)
     parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument(
+        "--duplicate-keys", type=int, default=DUPLICATE_KEYS,
+        help="open needs each client re-sends in the all-duplicate phase (1 = one hot need per client)",
+    )
     args = parser.parse_args()
+    DUPLICATE_KEYS = args.duplicate_keys
 
     say(f"== signal ingest benchmark: database {DATABASE}, cache {CACHE_URL}, broker {BROKER_URL}")
     recreate_database()
