@@ -155,6 +155,47 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # The signed signal webhook is a plain Django view (no API key, its own answer shapes).
+    "APPEND_PATHS": {"/api/v1/integration/{slug}/webhook": {"post": {
+        "operationId": "signals_ingest",
+        "summary": "Record a signed signal (HR, credential and incident systems)",
+        "description": (
+            "Authenticated by `X-Skillhub-Signature`: the lowercase hex HMAC-SHA256 of the exact raw body, "
+            "keyed by the tenant's signal secret. No API key. Answers as soon as the signal is recorded."
+        ),
+        "tags": ["signals"],
+        "security": [],
+        "parameters": [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+            {"name": "X-Skillhub-Signature", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        ],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["event"],
+            "properties": {
+                "event": {"type": "string", "example": "signal.credential_expiring"},
+                "data": {"type": "object", "properties": {
+                    "type": {"type": "string"}, "external_worker_id": {"type": "string"}, "email": {"type": "string"},
+                    "learner_id": {"type": "string"}, "site": {"type": "string"}, "topic": {"type": "string"},
+                    "category": {"type": "string"}, "severity": {"type": "integer", "minimum": 1, "maximum": 4},
+                    "dedupe_key": {"type": "string"}, "payload": {"type": "object"},
+                }},
+            },
+        }}}},
+        "responses": {
+            "200": {"description": "Recorded", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                "ok": {"type": "boolean"}, "applied": {"type": "boolean"}, "signalId": {"type": "string"}, "deduped": {"type": "boolean"},
+            }}}}},
+            "400": {"description": "invalid_payload; nothing stored", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"error": {"type": "string", "enum": ["invalid_payload"]}, "detail": {"type": "string"}},
+            }}}},
+            "401": {"description": "bad_signature (also for an unknown tenant)", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"error": {"type": "string", "enum": ["bad_signature"]}},
+            }}}},
+            "413": {"description": "payload_too_large (over 256 KiB)", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"error": {"type": "string", "enum": ["payload_too_large"]}},
+            }}}},
+        },
+    }}},
 }
 
 LOGGING = {

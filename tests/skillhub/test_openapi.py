@@ -25,3 +25,11 @@ def test_docs_page_is_served():
     response = APIClient().get("/api/v1/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+def test_openapi_describes_the_signed_signal_webhook():
+    spec = APIClient().get("/api/v1/openapi.json").json()
+    operation = spec["paths"]["/api/v1/integration/{slug}/webhook"]["post"]
+    assert {p["name"] for p in operation["parameters"]} == {"slug", "X-Skillhub-Signature"}
+    assert {"200", "400", "401", "413"} <= set(operation["responses"])
+    assert {"/api/v1/tenants/{slug}/webhooks", "/api/v1/tenants/{slug}/needs/{need_id}/offer"} <= set(spec["paths"])
