@@ -213,7 +213,7 @@ class CourseListCreateApi(TenantApiView):
             topic=values.get("topic", ""),
             category=values.get("category", ""),
             outline=values.get("outline") or {},
-            created_by=f"api-key:{request.auth.prefix}",
+            created_by=str(request.user),
         )
         if values.get("publish"):
             course = course_publish(course=course)
@@ -308,7 +308,7 @@ class AssignmentListCreateApi(TenantApiView):
         if course is None:
             raise ValidationError({"courseId": ["unknown course"]})
         assignment, created = assignment_create(
-            tenant=self.tenant, learner=learner, course=course, due_date=values.get("dueDate"), assigned_by=f"api-key:{request.auth.prefix}"
+            tenant=self.tenant, learner=learner, course=course, due_date=values.get("dueDate"), assigned_by=str(request.user)
         )
         return Response(assignment_json(assignment), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

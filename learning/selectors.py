@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Callable
 
+import orjson
 from django.core.cache import cache
 from django.db import connection
-import orjson
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -26,24 +26,8 @@ from learning.models import (
 from learning.topics import topic_key
 from skillhub import localcache
 from skillhub.db import IsoTimestamp, prepared_cursor
+from skillhub.formats import iso
 from tenants.models import Group, Tenant
-
-LEARNER_VALUE_FIELDS = (
-    "id",
-    "tenant_id",
-    "first_name",
-    "last_name",
-    "email",
-    "external_worker_id",
-    "sa_id_number",
-    "site__name",
-    "role",
-    "status",
-    "group_ids",
-    "created_at",
-    "updated_at",
-)
-
 
 # The list projection: timestamps formatted and group ids serialised by the database.
 LEARNER_LIST_FIELDS = (
@@ -108,8 +92,8 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     return fetch
 
 
-def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]:
-    """Return the API representation of a `learner_list_values` row (same shape as learner_json)."""
+def learner_row_json(row: dict[str, Any], *, tenant_id: str, groups: Any) -> dict[str, Any]:
+    """Return the API (and webhook) representation of a learner from a list-projection row."""
     return {
         "id": str(row["id"]),
         "tenantId": tenant_id,
@@ -121,41 +105,23 @@ def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]
         "site": row["site__name"],
         "role": row["role"] or None,
         "status": row["status"],
-        "groups": orjson.Fragment(row["groups_json"] or "[]"),
+        "groups": groups,
         "createdAt": row["created"],
         "updatedAt": row["updated"],
     }
 
 
-def learner_row_json(row: dict[str, Any]) -> dict[str, Any]:
-    """Return the API (and webhook) representation of a learner `.values()` row."""
-    return {
-        "id": str(row["id"]),
-        "tenantId": str(row["tenant_id"]),
-        "firstName": row["first_name"],
-        "lastName": row["last_name"],
-        "email": row["email"] or None,
-        "externalWorkerId": row["external_worker_id"] or None,
-        "saIdNumber": row["sa_id_number"] or None,
-        "site": row["site__name"],
-        "role": row["role"] or None,
-        "status": row["status"],
-        "groups": row["group_ids"] or [],
-        "createdAt": row["created_at"],
-        "updatedAt": row["updated_at"],
-    }
+def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+    """Return the representation of a `learner_list_values` row; group ids pass through as raw JSON."""
+    return learner_row_json(row, tenant_id=tenant_id, groups=orjson.Fragment(row["groups_json"] or "[]"))
 
 
 def learner_json(learner: Learner) -> dict[str, Any]:
-    """Return the representation of one learner instance."""
-    row = {field: getattr(learner, field) for field in LEARNER_VALUE_FIELDS if "__" not in field}
+    """Return the representation of one learner instance (plain JSON types, fit for a JSON column)."""
+    row = {field: getattr(learner, field) for field in LEARNER_LIST_FIELDS if "__" not in field}
     row["site__name"] = learner.site.name if learner.site_id else None
-    return _jsonable(learner_row_json(row))
-
-
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Make datetimes ISO strings so the dict can go into a JSON column unchanged."""
-    return {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v) for k, v in data.items()}
+    row["created"], row["updated"] = iso(learner.created_at), iso(learner.updated_at)
+    return learner_row_json(row, tenant_id=str(learner.tenant_id), groups=list(learner.group_ids or []))
 
 
 def learner_queryset(*, tenant: Tenant) -> QuerySet[Learner]:
@@ -223,16 +189,10 @@ def course_json(course: Course) -> dict[str, Any]:
         "outline": course.outline,
         "createdBy": course.created_by or None,
         "authoredFromNeed": course.authored_from_need or None,
-        "publishedAt": _iso(course.published_at),
-        "createdAt": _iso(course.created_at),
-        "updatedAt": _iso(course.updated_at),
+        "publishedAt": iso(course.published_at),
+        "createdAt": iso(course.created_at),
+        "updatedAt": iso(course.updated_at),
     }
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat().replace("+00:00", "Z")
 
 
 def course_queryset(*, tenant: Tenant, status: str | None = None) -> QuerySet[Course]:
@@ -274,9 +234,9 @@ def assignment_json(assignment: Assignment) -> dict[str, Any]:
         "status": assignment.status,
         "source": assignment.source or None,
         "assignedBy": assignment.assigned_by or None,
-        "completedAt": _iso(assignment.completed_at),
-        "createdAt": _iso(assignment.created_at),
-        "updatedAt": _iso(assignment.updated_at),
+        "completedAt": iso(assignment.completed_at),
+        "createdAt": iso(assignment.created_at),
+        "updatedAt": iso(assignment.updated_at),
     }
 
 

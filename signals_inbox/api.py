@@ -30,9 +30,8 @@ from skillhub.api.views import TenantApiView
 
 
 def api_actor(request: Request) -> str:
-    """Say who is calling, for the audit trail: the key's visible prefix and name."""
-    key = request.auth
-    return f"api-key:{key.prefix} ({key.name})"[:200]
+    """Say who is calling, for the audit trail."""
+    return str(request.user)
 
 
 class SignalListApi(TenantApiView):

@@ -5,7 +5,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.core.cache import cache
@@ -29,6 +29,7 @@ from signals_inbox.models import (
     SignalMapEntry,
 )
 from signals_inbox.parsing import MapEntry
+from skillhub.formats import iso
 from tenants.models import Tenant
 
 # --- the ingest context: tenant id + signal map, cached like the secrets ------------------
@@ -120,10 +121,6 @@ def signal_map_json(*, tenant: Tenant) -> dict[str, Any]:
 # --- signals and needs ----------------------------------------------------------------------
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def signal_json(signal: Signal) -> dict[str, Any]:
     """Return the API representation of a signal: the data point as it arrived."""
     return {
@@ -133,8 +130,8 @@ def signal_json(signal: Signal) -> dict[str, Any]:
         "event": signal.event,
         "type": signal.type,
         "data": signal.data,
-        "receivedAt": _iso(signal.received_at),
-        "resolvedAt": _iso(signal.resolved_at),
+        "receivedAt": iso(signal.received_at),
+        "resolvedAt": iso(signal.resolved_at),
     }
 
 
@@ -173,13 +170,13 @@ def need_json(need: Need) -> dict[str, Any]:
         "offeredCourseId": str(need.offered_course_id) if need.offered_course_id else None,
         "payload": need.payload,
         "signalCount": need.signal_count,
-        "firstSeenAt": _iso(need.first_seen_at),
-        "lastSeenAt": _iso(need.last_seen_at),
-        "resolvedAt": _iso(need.resolved_at),
-        "closedAt": _iso(need.closed_at),
+        "firstSeenAt": iso(need.first_seen_at),
+        "lastSeenAt": iso(need.last_seen_at),
+        "resolvedAt": iso(need.resolved_at),
+        "closedAt": iso(need.closed_at),
         "dismissReason": need.dismiss_reason or None,
-        "createdAt": _iso(need.created_at),
-        "updatedAt": _iso(need.updated_at),
+        "createdAt": iso(need.created_at),
+        "updatedAt": iso(need.updated_at),
     }
 
 
@@ -232,8 +229,8 @@ def rejected_signal_json(row: RejectedSignal) -> dict[str, Any]:
         "id": row.pk,
         "reason": row.reason,
         "body": row.body,
-        "receivedAt": _iso(row.received_at),
-        "reprocessedAt": _iso(row.reprocessed_at),
+        "receivedAt": iso(row.received_at),
+        "reprocessedAt": iso(row.reprocessed_at),
         "reprocessedSignalId": row.reprocessed_signal_id or None,
     }
 

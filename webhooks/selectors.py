@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
+from skillhub.formats import iso
 from tenants.models import Tenant
 from webhooks.models import Attempt, Delivery, Endpoint
 
 # Additional header values may be credentials (document 001 shows a client secret): always masked.
 MASKED = "********"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def endpoint_queryset(*, tenant: Tenant) -> QuerySet[Endpoint]:
@@ -52,10 +48,10 @@ def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False) -> dict[str,
         "basicAuthUsername": endpoint.basic_auth_username or None,
         "basicAuthPasswordSet": bool(endpoint.basic_auth_password),
         "additionalHeaders": {name: MASKED for name in (endpoint.additional_headers or {})},
-        "secretRotationEndsAt": _iso(endpoint.previous_secret_expires_at) if endpoint.previous_secret else None,
+        "secretRotationEndsAt": iso(endpoint.previous_secret_expires_at) if endpoint.previous_secret else None,
         "lastSequence": endpoint.sequence,
-        "createdAt": _iso(endpoint.created_at),
-        "updatedAt": _iso(endpoint.updated_at),
+        "createdAt": iso(endpoint.created_at),
+        "updatedAt": iso(endpoint.updated_at),
     }
     if with_secret:
         body["secret"] = endpoint.secret
@@ -93,7 +89,7 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
     """Return the API representation of one attempt."""
     return {
         "number": attempt.number,
-        "at": _iso(attempt.started_at),
+        "at": iso(attempt.started_at),
         "succeeded": attempt.succeeded,
         "statusCode": attempt.status_code,
         "durationMs": attempt.duration_ms,
@@ -112,11 +108,11 @@ def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> 
         "sequence": delivery.sequence,
         "status": delivery.state,
         "attemptCount": delivery.attempt_count,
-        "nextAttemptAt": _iso(delivery.next_attempt_at),
+        "nextAttemptAt": iso(delivery.next_attempt_at),
         "lastStatusCode": delivery.last_status_code,
         "lastError": delivery.last_error or None,
-        "deliveredAt": _iso(delivery.delivered_at),
+        "deliveredAt": iso(delivery.delivered_at),
         "isPing": delivery.is_ping,
-        "createdAt": _iso(delivery.created_at),
+        "createdAt": iso(delivery.created_at),
         "attempts": [attempt_json(attempt) for attempt in attempts or []],
     }

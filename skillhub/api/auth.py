@@ -23,7 +23,8 @@ class ApiKeyUser:
         self.tenant = api_key.tenant
 
     def __str__(self) -> str:
-        return f"api-key:{self.api_key.prefix}"
+        # Who acted, for audit trails and created-by fields: the key's visible prefix and name.
+        return f"api-key:{self.api_key.prefix} ({self.api_key.name})"[:200]
 
 
 class ApiKeyAuthentication(BaseAuthentication):
