@@ -43,6 +43,20 @@ def bench_env(database: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def recreate_database(database: str) -> None:
+    """Drop and create the benchmark database."""
+    drop_database(database)
+    ensure_database(database)
+
+
+def drop_database(database: str) -> None:
+    """Drop the benchmark database, ending any session still on it."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
 def ensure_database(database: str) -> None:
     """Create the benchmark database if it does not exist."""
     import psycopg
@@ -79,7 +93,7 @@ class Server:
         while time.time() < deadline:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("GET", "/bench/bare")
+                conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     return self
             except OSError:
@@ -89,7 +103,10 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=20)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 @dataclass

@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+
 DATABASE = "skillhub_bench_sig"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+PG_URL = common.PG_URL
 CACHE_URL = os.environ.get("BENCH_SIG_REDIS_URL", "redis://127.0.0.1:6379/5")
 BROKER_URL = os.environ.get("BENCH_SIG_BROKER_URL", "redis://127.0.0.1:6379/6")
 SLUG = "bench-signals"
@@ -44,26 +45,7 @@ def say(text: str) -> None:
 
 
 def bench_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{PG_URL}/{DATABASE}",
-        REDIS_URL=CACHE_URL,
-        DRAMATIQ_BROKER_URL=BROKER_URL,
-        SECRET_KEY="bench-secret-key",
-        DJANGO_SETTINGS_MODULE="bench.signal_bench_settings",
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="WARNING",
-    )
-    env.update(extra)
-    return env
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    return common.bench_env(DATABASE, REDIS_URL=CACHE_URL, DRAMATIQ_BROKER_URL=BROKER_URL, LOG_LEVEL="WARNING", **extra)
 
 
 def flush_redis() -> None:
@@ -99,46 +81,6 @@ def seed() -> str:
 
     connection.close()  # the load-generator processes fork from here
     return secret
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn (gthread) serving the app and the bare view, stopped on exit."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Gunicorn:
-        cmd = [
-            sys.executable, "-m", "gunicorn", "skillhub.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(WEB_PROCESSES), "--threads", str(WEB_THREADS), "--worker-class", "gthread",
-            "--keep-alive", "30", "--log-level", "warning",
-        ]
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=bench_env())
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                conn.request("POST", "/bench/bare", body=b"{}")
-                if conn.getresponse().status == 200:
-                    return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def _sign(secret: str, body: bytes) -> str:
@@ -258,7 +200,7 @@ def db_now() -> str:
 
 def http_phases(secret: str, seconds: float, rounds: int) -> dict[str, list[Phase]]:
     results: dict[str, list[Phase]] = {"bare": [], "new": [], "duplicate": [], "forged": []}
-    with Gunicorn() as server:
+    with common.Server(bench_env(), workers=WEB_PROCESSES, threads=WEB_THREADS) as server:
         say(f"gunicorn on :{server.port} ({WEB_PROCESSES} processes x {WEB_THREADS} threads), {CLIENTS} keep-alive clients")
         run_phase(server.port, "duplicate", secret, 1.0)  # warm-up; also opens every duplicate's need
         run_phase(server.port, "bare", secret, 1.0)
@@ -351,7 +293,7 @@ def main() -> None:
     DUPLICATE_KEYS = args.duplicate_keys
 
     say(f"== signal ingest benchmark: database {DATABASE}, cache {CACHE_URL}, broker {BROKER_URL}")
-    recreate_database()
+    common.recreate_database(DATABASE)
     flush_redis()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=bench_env(), check=True)
     secret = seed()

@@ -1,12 +1,16 @@
 """The project's URLs plus `/bench/bare`, the ceiling every benchmark is a ratio to."""
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from skillhub.urls import urlpatterns as project_urlpatterns
 
 
-def bare(request):  # noqa: ANN001, ANN201
-    return JsonResponse({"ok": True})
+@csrf_exempt
+def bare(request: HttpRequest) -> JsonResponse:
+    """The same middleware and body read as a real endpoint, and no work."""
+    request.read(256 * 1024 + 1)
+    return JsonResponse({"ok": True, "applied": True, "signalId": "sig_bare", "deduped": False})
 
 
 urlpatterns = [path("bench/bare", bare), *project_urlpatterns]

@@ -36,8 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+
 DATABASE = "skillhub_bench_wh"
-PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+PG_URL = common.PG_URL
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
 CEILING_THREADS = 8
@@ -136,33 +138,14 @@ class Receiver:
 
 
 def app_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"{PG_URL}/{DATABASE}",
+    return common.bench_env(
+        DATABASE,
         REDIS_URL=REDIS_URL,
         DRAMATIQ_BROKER_URL=BROKER_URL,
-        SECRET_KEY="bench-secret-key",
         WEBHOOKS_ALLOW_PRIVATE_TARGETS="1",
         DJANGO_SETTINGS_MODULE="skillhub.settings",
         LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
     )
-    return env
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 class Workers:
@@ -404,7 +387,7 @@ def main() -> None:
     import redis
 
     redis.Redis.from_url(BROKER_URL).flushdb()
-    recreate_database()
+    common.recreate_database(DATABASE)
     receiver = Receiver()
     workers = Workers()
     producers: Producers | None = None
@@ -458,7 +441,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep_database:
-            drop_database()
+            common.drop_database(DATABASE)
 
     ceiling_rate = statistics.median(results["ceiling"])
     pipeline_rate = statistics.median(results["pipeline"])
