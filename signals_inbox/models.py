@@ -108,8 +108,11 @@ class Signal(models.Model):
     """One authenticated data point as it arrived, kept verbatim for audit."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_signal_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signals", db_index=False)
-    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="signals")
+    # An append-only log written by one statement that takes `need` from the row it has just written
+    # and `tenant` from the verified request, so the database-level foreign keys would only add two
+    # row-lock checks to every ingest. Deletion still cascades (Django's collector does it).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signals", db_index=False, db_constraint=False)
+    need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="signals", db_constraint=False)
     deduped = models.BooleanField(default=False)
     event = models.CharField(max_length=100)
     type = models.CharField(max_length=64)

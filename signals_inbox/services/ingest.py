@@ -19,6 +19,7 @@ from signals_inbox.models import (
     Need,
     RejectedSignal,
     Signal,
+    Target,
     new_signal_id,
 )
 from signals_inbox.parsing import InvalidSignal, ParsedSignal, parse_signal
@@ -40,10 +41,15 @@ class IngestResult:
     signal_id: str
     need_id: uuid.UUID
     deduped: bool
+    # False when the signal was recorded as already resolved (see `_PG_INGEST`): nothing left for the actor.
+    needs_resolution: bool = True
 
 
 # One statement, so the need/dedupe decision is made by the partial unique index itself:
 # exactly one concurrent request sees created = true (xmax = 0 only for a fresh insert).
+# A re-sent data point whose need is already resolved to a known worker or cohort leaves the actor
+# nothing to do, so its signal is stored resolved: no broker message, no entry in the sweep's index.
+# An unmatched need's signals still go to the actor, which re-tries the worker match.
 _PG_INGEST = """
 WITH need AS (
     INSERT INTO signals_inbox_need AS n
@@ -54,11 +60,13 @@ WITH need AS (
     ON CONFLICT (tenant_id, dedupe_key) WHERE status IN ('open', 'offered', 'authoring')
     DO UPDATE SET payload = EXCLUDED.payload, severity = EXCLUDED.severity, last_seen_at = EXCLUDED.last_seen_at,
                   updated_at = EXCLUDED.updated_at, signal_count = n.signal_count + 1
-    RETURNING n.id, (n.xmax = 0) AS created
+    RETURNING n.id, (n.xmax = 0) AS created, (n.resolved_at IS NOT NULL AND n.target <> 'unmatched') AS settled
 )
-INSERT INTO signals_inbox_signal (id, tenant_id, need_id, deduped, event, type, data, received_at)
-SELECT %(signal_id)s, %(tenant_id)s, need.id, NOT need.created, %(event)s, %(type)s, %(data)s::jsonb, %(now)s FROM need
-RETURNING need_id, deduped
+INSERT INTO signals_inbox_signal (id, tenant_id, need_id, deduped, event, type, data, received_at, resolved_at)
+SELECT %(signal_id)s, %(tenant_id)s, need.id, NOT need.created, %(event)s, %(type)s, %(data)s::jsonb, %(now)s,
+       CASE WHEN NOT need.created AND need.settled THEN %(now)s END
+FROM need
+RETURNING need_id, deduped, resolved_at IS NULL
 """
 
 
@@ -83,8 +91,7 @@ def _ingest_postgres(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
     if not getattr(django_settings, "SIGNALS_PREPARED_INGEST", True):
         with connection.cursor() as cursor:
             cursor.execute(_PG_INGEST, params)
-            need_id, deduped = cursor.fetchone()
-        return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
+            return IngestResult(signal_id, *cursor.fetchone())
     # The hottest statement of the webhook: bind it server-side as a prepared statement, so PostgreSQL
     # parses and plans it once per connection (turn off behind a transaction-pooling proxy that cannot).
     # It skips Django's per-request health-check query; a connection found dead is replaced and the
@@ -94,8 +101,7 @@ def _ingest_postgres(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
         try:
             with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
                 cursor.execute(_PG_INGEST, params, prepare=True)
-                need_id, deduped = cursor.fetchone()
-            return IngestResult(signal_id=signal_id, need_id=need_id, deduped=bool(deduped))
+                return IngestResult(signal_id, *cursor.fetchone())
         except OperationalError:
             if attempt == 2 or connection.is_usable():
                 raise  # a live connection failed for another reason: not ours to retry
@@ -126,7 +132,7 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
                         created_at=now,
                         updated_at=now,
                     )
-                deduped = False
+                deduped = settled = False
             except IntegrityError:
                 need = (
                     Need.objects.select_for_update()
@@ -135,6 +141,7 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
                 )
                 if need is None:  # the open need closed in between: try again
                     continue
+                settled = need.resolved_at is not None and need.target != Target.UNMATCHED
                 Need.objects.filter(pk=need.pk).update(
                     payload=payload,
                     severity=parsed.severity,
@@ -152,8 +159,9 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
                 type=parsed.type,
                 data=parsed.data,
                 received_at=now,
+                resolved_at=now if settled else None,
             )
-            return IngestResult(signal_id=signal_id, need_id=need.pk, deduped=deduped)
+            return IngestResult(signal_id=signal_id, need_id=need.pk, deduped=deduped, needs_resolution=not settled)
     raise RuntimeError("could not record the signal after 3 attempts")
 
 
@@ -170,7 +178,8 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
         result = _ingest_postgres(tenant_id, parsed, signal_id, now)
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)
-    transaction.on_commit(lambda: send_resolution(signal_id))
+    if result.needs_resolution:
+        transaction.on_commit(lambda: send_resolution(signal_id))
     return result
 
 

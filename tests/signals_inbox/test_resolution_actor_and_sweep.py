@@ -60,3 +60,39 @@ def test_sweep_resends_a_signal_whose_message_was_lost(client, stub_broker):
     assert Signal.objects.get(pk=response.json()["signalId"]).resolved_at is not None
     assert Need.objects.get().target == Target.COHORT
     assert resend_unresolved_signals() == 0
+
+
+def test_a_resent_data_point_of_a_resolved_need_is_stored_resolved_without_a_message(client, stub_broker):
+    tenant = TenantFactory()
+    secret = issue_secret(tenant)
+    body = signal_body("signal.incident", site="Site A", topic="Manual Handling")
+    post_signal(client, tenant.slug, body, secret=secret)
+    assert _run_queued(stub_broker) == 1
+
+    again = post_signal(client, tenant.slug, body, secret=secret).json()
+
+    assert again["deduped"] is True
+    assert stub_broker.queues["signals"].empty()
+    assert Signal.objects.get(pk=again["signalId"]).resolved_at is not None
+    need = Need.objects.get()
+    assert (need.signal_count, need.target) == (2, Target.COHORT)
+
+
+def test_a_resent_data_point_of_an_unmatched_need_goes_to_the_actor_to_match_again(client, stub_broker):
+    tenant = TenantFactory()
+    secret = issue_secret(tenant)
+    first = signal_body(external_worker_id="W-404", topic="Working at Heights")
+    post_signal(client, tenant.slug, first, secret=secret)
+    _run_queued(stub_broker)
+    assert Need.objects.get().target == Target.UNMATCHED
+
+    # The sender now also names the worker by an e-mail address that matches a learner.
+    learner = LearnerFactory(tenant=tenant, email="sam@example.com")
+    Need.objects.update(target=Target.UNMATCHED, learner=None)  # as if learner writes had not re-matched it
+    again = post_signal(client, tenant.slug, signal_body(external_worker_id="W-404", email="sam@example.com", topic="Working at Heights"), secret=secret)
+
+    assert again.json()["deduped"] is True
+    assert Signal.objects.get(pk=again.json()["signalId"]).resolved_at is None
+    assert _run_queued(stub_broker) == 1
+    need = Need.objects.get()
+    assert (need.target, need.learner_id) == (Target.WORKER, learner.pk)
