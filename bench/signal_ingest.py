@@ -180,12 +180,13 @@ def run_phase(port: int, kind: str, secret: str, seconds: float) -> Phase:
 
 
 def db_activity_since(started: str) -> int:
-    """Count bench-database sessions that did anything since `started` (from the postgres database, not counted)."""
+    """Count client sessions on the bench database that did anything since `started` (autovacuum is not a client)."""
     import psycopg
 
     with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as conn:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND (state_change > %s OR state = 'active')",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'"
+            " AND (state_change > %s OR state = 'active')",
             (DATABASE, started),
         ).fetchone()
     return int(row[0])
