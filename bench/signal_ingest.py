@@ -332,7 +332,7 @@ def main() -> None:
         say(f"{kind:<12}{rps:>16,.0f}{rps / bare:>18.0%}{per_round:>20.0%}{target:>9}{p50:>9.2f}{p99:>9.2f}")
     touched = [p.statuses.get("db_sessions_touched", 0) for p in results["forged"]]
     refused = all(set(p.statuses) <= {401, "db_sessions_touched"} for p in results["forged"])
-    say(f"forged: all answered 401: {refused}; database sessions active during forged phases: {touched}")
+    say(f"forged: all answered 401: {refused}; client database sessions active during forged phases: {touched}")
     ingest_p99 = max(statistics.median(p.percentile(99) for p in results[k]) for k in ("new", "duplicate"))
     say(f"ingest p99 at {CLIENTS} clients: {ingest_p99:.2f} ms (target < {P99_TARGET_MS:.0f} ms)")
     load = os.getloadavg()

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
-from tenants.services import api_key_create, api_key_revoke, signal_secret_issue
+from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -91,6 +91,16 @@ class SignalSecretAdmin(TenantScopedAdmin):
         secret = signal_secret_issue(tenant=obj.tenant)
         obj.pk = secret.pk
         messages.warning(request, f"New signal secret (copy it now, it is not shown again): {secret.secret}")
+
+    def delete_model(self, request: HttpRequest, obj: SignalSecret) -> None:
+        signal_secrets_delete(tenant=obj.tenant, secret_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        by_tenant: dict = {}
+        for secret in queryset.select_related("tenant"):
+            by_tenant.setdefault(secret.tenant, []).append(secret.pk)
+        for tenant, secret_ids in by_tenant.items():
+            signal_secrets_delete(tenant=tenant, secret_ids=secret_ids)
 
 
 @admin.register(TenantMembership)

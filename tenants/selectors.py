@@ -8,7 +8,9 @@ from skillhub import localcache
 
 from tenants.models import ApiKey, SignalSecret, Tenant
 
-_SECRETS_CACHE_SECONDS = 60
+# Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
+# signals then costs one query per tenant per period, not one per minute.
+_SECRETS_CACHE_SECONDS = 600
 
 
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:

@@ -130,6 +130,15 @@ def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
     return secret
 
 
+def signal_secrets_delete(*, tenant: Tenant, secret_ids: list) -> int:
+    """Withdraw signal secrets at once (no overlap); return how many were deleted."""
+    deleted, _ = SignalSecret.objects.filter(tenant=tenant, pk__in=secret_ids).delete()
+    from tenants.selectors import forget_signal_secrets
+
+    transaction.on_commit(lambda: forget_signal_secrets(tenant_slug=tenant.slug))
+    return deleted
+
+
 def membership_grant(*, tenant: Tenant, user, role: str = Role.ADMIN) -> TenantMembership:  # noqa: ANN001
     """Let a console user administer the tenant."""
     membership, _ = TenantMembership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})

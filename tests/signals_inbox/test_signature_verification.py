@@ -120,3 +120,24 @@ def test_refusals_are_counted_not_stored(client, tenant, secret):
 
     assert refusal_counts(slug=tenant.slug)["bad_signature"] == 3
     assert Signal.objects.count() == 1
+
+
+def test_a_secret_deleted_in_the_admin_stops_verifying_without_waiting_for_the_cache(
+    client, admin_client, tenant, django_capture_on_commit_callbacks
+):
+    kept = issue_secret(tenant)
+    issue_secret(tenant)
+    withdrawn = SignalSecret.objects.get(tenant=tenant, valid_until__isnull=True)
+    post_signal(client, tenant.slug, BODY.encode(), secret=withdrawn.secret)  # fills the shared cache
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/admin/tenants/signalsecret/{withdrawn.pk}/delete/", {"post": "yes"})
+    from signals_inbox import verification
+
+    verification.forget()  # this process's two-second memo, as if the next push came a little later
+    refused = post_signal(client, tenant.slug, b'{"event":"signal.incident","data":{"site":"B","topic":"T"}}', secret=withdrawn.secret)
+    still_valid = post_signal(client, tenant.slug, b'{"event":"signal.incident","data":{"site":"C","topic":"T"}}', secret=kept)
+
+    assert response.status_code == 302
+    assert refused.status_code == 401
+    assert still_valid.status_code == 200
