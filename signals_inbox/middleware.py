@@ -2,28 +2,34 @@
 
 The webhook is machine to machine: its only credential is the HMAC of the body, so sessions,
 authentication, CSRF, messages and frame options have nothing to do for it, yet each would run on
-every push. This middleware sits right after the security and common middleware and hands
-`POST /api/v1/integration/<slug>/webhook` to the view itself. The URL pattern stays in
-`integration_urls` for reversing and the OpenAPI document; any other path goes on as usual.
+every push. This middleware sits right after the security and common middleware and answers paths
+under `/api/v1/integration/` that `signals_inbox.integration_urls` routes (the webhook), with the
+view that urlconf names; any other path goes on as usual.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from django.http import HttpRequest, HttpResponse
-
-from signals_inbox.webhook import signal_webhook
+from django.urls import Resolver404, ResolverMatch, get_resolver
 
 PREFIX = "/api/v1/integration/"
-SUFFIX = "/webhook"
+_integration_routes = get_resolver("signals_inbox.integration_urls")
+
+
+def _webhook_match(path: str) -> ResolverMatch | None:
+    if not path.startswith(PREFIX):
+        return None
+    try:
+        return _integration_routes.resolve("/" + path[len(PREFIX) :])
+    except Resolver404:
+        return None
 
 
 def webhook_slug(path: str) -> str | None:
     """Return the tenant slug of a webhook path, or None when the path is not the webhook's."""
-    if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
-        return None
-    slug = path[len(PREFIX) : -len(SUFFIX)]
-    return slug if slug and "/" not in slug else None
+    match = _webhook_match(path)
+    return match.kwargs["slug"] if match is not None else None
 
 
 class SignalWebhookMiddleware:
@@ -31,7 +37,7 @@ class SignalWebhookMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        slug = webhook_slug(request.path_info)
-        if slug is None:
+        match = _webhook_match(request.path_info)
+        if match is None:
             return self.get_response(request)
-        return signal_webhook(request, slug)
+        return match.func(request, *match.args, **match.kwargs)

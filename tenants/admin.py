@@ -93,14 +93,10 @@ class SignalSecretAdmin(TenantScopedAdmin):
         messages.warning(request, f"New signal secret (copy it now, it is not shown again): {secret.secret}")
 
     def delete_model(self, request: HttpRequest, obj: SignalSecret) -> None:
-        signal_secrets_delete(tenant=obj.tenant, secret_ids=[obj.pk])
+        signal_secrets_delete(signal_secrets=[obj])
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        by_tenant: dict = {}
-        for secret in queryset.select_related("tenant"):
-            by_tenant.setdefault(secret.tenant, []).append(secret.pk)
-        for tenant, secret_ids in by_tenant.items():
-            signal_secrets_delete(tenant=tenant, secret_ids=secret_ids)
+        signal_secrets_delete(signal_secrets=queryset.select_related("tenant"))
 
 
 @admin.register(TenantMembership)

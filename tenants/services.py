@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -130,12 +131,14 @@ def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
     return secret
 
 
-def signal_secrets_delete(*, tenant: Tenant, secret_ids: list) -> int:
+def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     """Withdraw signal secrets at once (no overlap); return how many were deleted."""
-    deleted, _ = SignalSecret.objects.filter(tenant=tenant, pk__in=secret_ids).delete()
     from tenants.selectors import forget_signal_secrets
 
-    transaction.on_commit(lambda: forget_signal_secrets(tenant_slug=tenant.slug))
+    withdrawn = list(signal_secrets)
+    deleted, _ = SignalSecret.objects.filter(pk__in=[secret.pk for secret in withdrawn]).delete()
+    for slug in {secret.tenant.slug for secret in withdrawn}:
+        transaction.on_commit(lambda slug=slug: forget_signal_secrets(tenant_slug=slug))
     return deleted
 
 

@@ -42,7 +42,7 @@ class IngestResult:
     need_id: uuid.UUID
     deduped: bool
     # False when the signal was recorded as already resolved (see `_PG_INGEST`): nothing left for the actor.
-    needs_resolution: bool = True
+    needs_resolution: bool
 
 
 # One statement, so the need/dedupe decision is made by the partial unique index itself:
