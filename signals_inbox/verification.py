@@ -31,7 +31,13 @@ _memo_lock = threading.Lock()
 
 
 def read_body(request: HttpRequest) -> bytes | None:
-    """Return the request body, or None when it is over the limit (claimed or actual)."""
+    """Return the request body, or None when it is over the limit (claimed or actual).
+
+    A chunked body has no Content-Length, and Django reads such a body as empty; the server has
+    already undone the chunking, so the decoded stream is read straight from the WSGI input.
+    """
+    if _is_chunked(request):
+        return _read_bounded(request.META["wsgi.input"])
     try:
         claimed = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -41,6 +47,26 @@ def read_body(request: HttpRequest) -> bytes | None:
     # Read one byte past the limit rather than trusting the header alone.
     body = request.read(MAX_BODY_BYTES + 1)
     return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    if request.META.get("CONTENT_LENGTH"):
+        return False
+    encodings = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return "chunked" in (part.strip() for part in encodings.split(",")) and "wsgi.input" in request.META
+
+
+def _read_bounded(stream) -> bytes | None:  # noqa: ANN001
+    """Read a stream to its end, but never more than one byte past the limit."""
+    parts: list[bytes] = []
+    taken = 0
+    while taken <= MAX_BODY_BYTES:
+        chunk = stream.read(MAX_BODY_BYTES + 1 - taken)
+        if not chunk:
+            break
+        parts.append(chunk)
+        taken += len(chunk)
+    return None if taken > MAX_BODY_BYTES else b"".join(parts)
 
 
 def _secrets(slug: str, *, fresh: bool) -> tuple[list[bytes], float]:
