@@ -71,6 +71,16 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------
+# Every SQLite database, the embedded default's or one named by DATABASE_URL=sqlite:///…, gets:
+# WAL, so the web threads read while a worker writes; IMMEDIATE transactions, so a transaction
+# takes the write lock when it begins and waits for it (a deferred one that reads and then
+# writes fails at once with "database is locked" when another writer got there first); and a
+# busy timeout to wait in.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
 DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
     try:
@@ -80,18 +90,15 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "skillhub.sqlite3",
-            "OPTIONS": {
-                # WAL lets the web threads read while the embedded worker writes.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             "TEST": {"NAME": DATA_DIR / "test-skillhub.sqlite3"},
         }
     }
