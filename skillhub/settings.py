@@ -131,6 +131,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
+# Messages live in the server-side session, not in a cookie: the console shows a new API key,
+# signal secret or staff token once as a message, and a signed cookie is readable by anyone who sees it.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
