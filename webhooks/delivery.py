@@ -74,9 +74,13 @@ _FINISH_SET = (
     "delivered_at = COALESCE(%s, delivered_at), updated_at = %s WHERE id = %s AND claim_token = %s"
 )
 _FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
-# PostgreSQL: the attempt row and the delivery's next step in one autocommitted statement.
-_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}".replace(
-    " WHERE id = %s", "{async_commit} WHERE id = %s"
+# PostgreSQL: the delivery's next step and the attempt row in one autocommitted statement. The
+# attempt is written only if the delivery is still there and still ours: an endpoint deleted
+# while its delivery was in flight took the delivery with it, and the answer is dropped.
+_RECORD_PG = (
+    f"WITH finish AS (UPDATE {_D} SET {_FINISH_SET} RETURNING id) ".replace(" WHERE id = %s", "{async_commit} WHERE id = %s")
+    + f"INSERT INTO {_A} (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body) "
+    "SELECT finish.id, %s::integer, %s::timestamptz, %s::integer, %s::integer, %s::boolean, %s::text, %s::text FROM finish"
 )
 
 
@@ -300,13 +304,18 @@ def _record(
     single_statement = connection.vendor == "postgresql" and not disable_reason
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
-        if single_statement:
-            with prepared_cursor() as cursor:
-                cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(_INSERT_ATTEMPT, params[:8])
+        with prepared_cursor() if single_statement else connection.cursor() as cursor:
+            if single_statement:
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params[8:] + params[1:8], prepare=True)
+            else:
                 cursor.execute(_FINISH, params[8:])
+            still_ours = cursor.rowcount == 1
+            if still_ours and not single_statement:
+                cursor.execute(_INSERT_ATTEMPT, params[:8])
+        if not still_ours:
+            # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.
+            logger.info("delivery %s was deleted or reclaimed while in flight; its answer is dropped", delivery.pk)
+            return attempt
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:

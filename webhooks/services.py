@@ -333,8 +333,12 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = 
 
 
 @transaction.atomic
+@transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Delete an endpoint with its deliveries and their attempts."""
+    # Lock the deliveries first: a worker recording an attempt either finishes before the delete
+    # gathers the attempts, or waits and then finds its delivery gone.
+    list(Delivery.objects.select_for_update().filter(endpoint_id=endpoint.pk).values_list("pk", flat=True))
     endpoint.delete()
 
 
