@@ -151,17 +151,15 @@ class EndpointAdmin(TenantScopedAdmin):
         for endpoint in queryset:
             services.endpoint_delete(endpoint=endpoint)
 
-    @admin.action(description="Ping (send a signed webhook.ping now)")
+    @admin.action(description="Ping (queue a signed webhook.ping)")
     def ping(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
         for endpoint in queryset:
             try:
-                attempt = services.endpoint_ping(endpoint=endpoint)
+                delivery = services.endpoint_ping(endpoint=endpoint)
             except DomainError as exc:
                 messages.error(request, f"{endpoint.pk}: {exc.message}")
                 continue
-            outcome = f"HTTP {attempt.status_code}" if attempt.status_code else attempt.error
-            level = messages.SUCCESS if attempt.succeeded else messages.ERROR
-            messages.add_message(request, level, f"{endpoint.pk}: {outcome} in {attempt.duration_ms} ms")
+            messages.info(request, f"{endpoint.pk}: ping queued as delivery {delivery.pk}; its outcome shows in the deliveries")
 
     @admin.action(description="Rotate the secret (the old one signs beside it for 24 h)")
     def rotate_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001

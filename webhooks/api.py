@@ -306,12 +306,12 @@ class EndpointDetailApi(_EndpointApi):
 
 
 class EndpointPingApi(_EndpointApi):
-    """Send a signed `webhook.ping` to the endpoint now and answer with the attempt's outcome."""
+    """Queue a signed `webhook.ping` to the endpoint; 202 with its delivery, whose attempt the delivery log shows."""
 
-    @extend_schema(operation_id="webhooks_ping", request=None, responses={200: AttemptOutputSerializer})
+    @extend_schema(operation_id="webhooks_ping", request=None, responses={202: DeliveryOutputSerializer})
     def post(self, request: Request, slug: str, endpoint_id: str) -> Response:
-        attempt = services.endpoint_ping(endpoint=self._endpoint(endpoint_id))
-        return Response({**selectors.attempt_json(attempt), "deliveryId": attempt.delivery_id})
+        delivery = services.endpoint_ping(endpoint=self._endpoint(endpoint_id))
+        return Response(selectors.delivery_json(delivery, attempts=[]), status=status.HTTP_202_ACCEPTED)
 
 
 class EndpointRotateSecretApi(_EndpointApi):

@@ -88,6 +88,7 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
         .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
         .filter(
             Q(state=DeliveryState.PENDING, endpoint__enabled=True)
+            | Q(state=DeliveryState.PENDING, is_ping=True)  # a ping may test a disabled endpoint
             | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
         )
         .order_by("next_attempt_at")
@@ -353,8 +354,12 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
     return endpoint
 
 
-def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
-    """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
+def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
+    """Queue a signed `webhook.ping` to this endpoint alone and return its delivery.
+
+    The ping goes through the delivery pipeline like any other delivery: no web request waits on
+    a receiver, however slow. Its one attempt appears in the endpoint's delivery log.
+    """
     with transaction.atomic():
         event = fanout.insert_event(
             tenant_id=endpoint.tenant_id,
@@ -364,10 +369,10 @@ def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
             subject_id=endpoint.pk,
         )
         delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
-    attempt = delivery_send(delivery_id=delivery_ids[0]) if delivery_ids else None
-    if attempt is None:  # only if the endpoint was deleted meanwhile
-        raise ConflictError("The endpoint changed while it was being pinged; try again")
-    return attempt
+        if not delivery_ids:  # only if the endpoint was deleted meanwhile
+            raise ConflictError("The endpoint changed while it was being pinged; try again")
+        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    return Delivery.objects.get(pk=delivery_ids[0])
 
 
 # --- retry and replay ------------------------------------------------------------------
