@@ -20,6 +20,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 
 SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or "http://127.0.0.1:8000"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# How long a worker's claim on a delivery lasts; it must outlive the 15 s limit of one POST.
+_LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
+if not _LEASE.isdigit() or int(_LEASE) < 20:
+    raise ImproperlyConfigured(f"WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number of seconds, at least 20; got {_LEASE!r}")
+WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

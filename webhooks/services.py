@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -27,8 +28,9 @@ from webhooks.selectors import MASKED
 
 logger = logging.getLogger("skillhub.webhooks")
 
-# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
-CLAIM_LEASE = timedelta(seconds=60)
+# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over
+# (the time a delivery in flight in a killed worker waits before it is sent again).
+CLAIM_LEASE = timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS)
 # A row whose message was sent this recently is left to that message by the sweep.
 ENQUEUE_GRACE = timedelta(seconds=30)
 # Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
