@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -14,6 +15,8 @@ from django.utils import timezone
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
 from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks.contract.schema import validate
+from webhooks.events import endpoint_disabled_data, webhook_ping_data
 from webhooks.models import (
     Attempt,
     Delivery,
@@ -43,11 +46,17 @@ _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
 # --- the outbox ------------------------------------------------------------------------
 
 
+def check_event_data(name: str, data: Any) -> None:
+    """Raise EventDataMismatch when checking is on and `data` breaks the published schema of `name`."""
+    if settings.WEBHOOKS_VALIDATE_EVENTS:
+        validate(catalog.BY_NAME[name].data, data, label=f"{name} data")
+
+
 def record_event(
     *,
     tenant: Tenant,
     event_type: str,
-    data: dict[str, Any],
+    data: Mapping[str, Any],
     subject_type: str = "",
     subject_id: str = "",
 ) -> Event:
@@ -55,6 +64,7 @@ def record_event(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
     name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
+    check_event_data(name, data)
     values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
     if not catalog.BY_NAME[name].fan_out:
         return fanout.insert_event(**values, subject_id=str(subject_id))
@@ -319,12 +329,7 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = 
         record_event(
             tenant=endpoint.tenant,
             event_type="endpoint.disabled",
-            data={
-                "endpointId": endpoint.pk,
-                "url": endpoint.url,
-                "deactivateReason": reason,
-                "disabledAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
+            data=endpoint_disabled_data(endpoint, reason=reason, disabled_at=now),
             subject_type="webhook",
             subject_id=endpoint.pk,
         )
@@ -351,11 +356,13 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 
 def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
     """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
+    data = webhook_ping_data(endpoint)
+    check_event_data("webhook.ping", data)
     with transaction.atomic():
         event = fanout.insert_event(
             tenant_id=endpoint.tenant_id,
             event_type="webhook.ping",
-            data={"endpointId": endpoint.pk, "message": "Ping from skillhub: this endpoint receives webhooks."},
+            data=data,
             subject_type="webhook",
             subject_id=endpoint.pk,
         )
