@@ -29,7 +29,7 @@ from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 # API field name → model field, for the fields a client may set.
 LEARNER_FIELDS = {

@@ -1,28 +1,25 @@
-"""Writes of the outbound side; `record_event` is what every other app calls."""
+"""Endpoint management of the outbound side: create, change, rotate, ping, disable, retry and replay."""
 
 from __future__ import annotations
 
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
 from webhooks import catalog, fanout, payloads, signing, transport
-from webhooks.contract.schema import validate
 from webhooks.events import endpoint_disabled_data, webhook_ping_data
+from webhooks.outbox import check_event_data, enqueue_deliveries, record_event
 from webhooks.models import (
     Attempt,
     Delivery,
     DeliveryState,
     Endpoint,
-    Event,
     PayloadStyle,
     RetryPolicyName,
 )
@@ -32,8 +29,6 @@ logger = logging.getLogger("skillhub.webhooks")
 
 # A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
 CLAIM_LEASE = timedelta(seconds=60)
-# A row whose message was sent this recently is left to that message by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=30)
 # Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
 DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
@@ -41,73 +36,6 @@ MAX_ADDITIONAL_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 # Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
 _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
-
-
-# --- the outbox ------------------------------------------------------------------------
-
-
-def check_event_data(name: str, data: Any) -> None:
-    """Raise EventDataMismatch when checking is on and `data` breaks the published schema of `name`."""
-    if settings.WEBHOOKS_VALIDATE_EVENTS:
-        validate(catalog.BY_NAME[name].data, data, label=f"{name} data")
-
-
-def record_event(
-    *,
-    tenant: Tenant,
-    event_type: str,
-    data: Mapping[str, Any],
-    subject_type: str = "",
-    subject_id: str = "",
-) -> Event:
-    """Record a domain event in the caller's transaction; it is delivered only if that commits."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_event must be called inside the transaction that makes the change")
-    name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
-    check_event_data(name, data)
-    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
-    if not catalog.BY_NAME[name].fan_out:
-        return fanout.insert_event(**values, subject_id=str(subject_id))
-    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
-    if delivery_ids:
-        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
-    return event
-
-
-def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
-    """Send one delivery message per id; a broker that is down is left to the sweep."""
-    from webhooks.actors import deliver
-
-    sent = 0
-    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
-    try:
-        for delivery_id in delivery_ids:
-            deliver.send_with_options(args=(delivery_id,), **options)
-            sent += 1
-    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
-        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
-    return sent
-
-
-def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
-    now = now or timezone.now()
-    stale = now - ENQUEUE_GRACE
-    due = (
-        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(
-            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(due)
-    if not ids:
-        return 0
-    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return enqueue_deliveries(ids)
 
 
 # --- sending (the hot path lives in webhooks.delivery) ----------------------------------

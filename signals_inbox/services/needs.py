@@ -31,7 +31,7 @@ from signals_inbox.events import need_authored_data, need_dismissed_data, need_o
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 MAX_OFFER_LEARNERS = 5000
 

@@ -25,7 +25,7 @@ from signals_inbox.events import need_data
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from tenants.models import Tenant
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 logger = logging.getLogger("skillhub.signals")
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from learning.events import learner_data
 from tests.webhooks.helpers import make_learner
 from webhooks import catalog
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 SPEC_TYPES = """learner.created learner.updated learner.deleted evidence.uploaded evidence.reviewed
 assessment.recorded moderation.completed export.ready course.enrolled course.completed lesson.completed

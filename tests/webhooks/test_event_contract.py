@@ -23,7 +23,7 @@ from webhooks.contract import core
 from webhooks.contract.schema import EventDataMismatch
 from webhooks.docs import stale_documents
 from webhooks.openapi import full_body_schema, thin_body_schema
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 for module in pkgutil.iter_modules(contract_package.__path__):
     importlib.import_module(f"{contract_package.__name__}.{module.name}")

@@ -9,7 +9,8 @@ from django.db import transaction
 from tests.webhooks.helpers import make_assignment, make_endpoint, make_learner
 from webhooks import fanout, payloads
 from webhooks.models import Delivery, Endpoint, Event
-from webhooks.services import endpoint_update, record_event
+from webhooks.outbox import record_event
+from webhooks.services import endpoint_update
 
 pytestmark = pytest.mark.django_db
 
