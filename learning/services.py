@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -21,14 +21,17 @@ from learning.models import (
     OnboardingCompletion,
     OnboardingStep,
 )
-from learning.selectors import assignment_json, learner_json, learner_total_cache_key
+from learning.events import assignment_data, assignment_expired_data, learner_data, learner_updated_data
+from learning.hooks import assignment_completed, learner_saved
+from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 # API field name → model field, for the fields a client may set.
 LEARNER_FIELDS = {
@@ -42,8 +45,6 @@ LEARNER_FIELDS = {
     "status": "status",
     "groups": "groups",
 }
-# Hooks other apps register to react to learner writes (e.g. re-matching parked signals).
-learner_saved_hooks: list[Any] = []
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
@@ -118,8 +119,7 @@ def _set_groups(learner: Learner, groups: list[Group]) -> None:
 
 
 def _after_save(learner: Learner) -> None:
-    for hook in learner_saved_hooks:
-        transaction.on_commit(lambda hook=hook: hook(tenant_id=learner.tenant_id, learner_id=learner.pk))
+    learner_saved.fire_on_commit(tenant_id=learner.tenant_id, learner_id=learner.pk)
 
 
 def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
@@ -134,7 +134,7 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
             if groups:
                 _set_groups(learner, groups)
             _change_count(tenant=tenant, delta=1)
-            _record(learner, "learner.created", learner_json(learner))
+            _record(learner, "learner.created", learner_data(learner))
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -148,7 +148,7 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
     _validate(values, creating=False)
     _check_unique(tenant=tenant, values=values, exclude_id=learner.pk)
     values, groups = _resolve_relations(tenant=tenant, values=values)
-    before = learner_json(learner)
+    before = learner_data(learner)
     try:
         with transaction.atomic():
             for field, value in values.items():
@@ -156,11 +156,9 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
             learner.save()
             if groups is not None:
                 _set_groups(learner, groups)
-            after = learner_json(learner)
-            changed = [key for key in after if key not in ("updatedAt",) and after[key] != before[key]]
-            if changed:
-                previous = {key: before[key] for key in changed}
-                _record(learner, "learner.updated", {**after, "changedFields": changed, "previous": previous})
+            updated = learner_updated_data(learner_data(learner), before=before)
+            if updated is not None:
+                _record(learner, "learner.updated", updated)
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -171,14 +169,14 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
 def learner_delete(*, learner: Learner) -> None:
     """Delete a learner and record `learner.deleted` with its last state."""
     tenant = learner.tenant
-    data = learner_json(learner)
+    data = learner_data(learner)
     learner_id = str(learner.pk)
     learner.delete()
     _change_count(tenant=tenant, delta=-1)
     record_event(tenant=tenant, event_type="learner.deleted", data=data, subject_type="learner", subject_id=learner_id)
 
 
-def _record(learner: Learner, event_type: str, data: dict[str, Any]) -> None:
+def _record(learner: Learner, event_type: str, data: Mapping[str, Any]) -> None:
     record_event(tenant=learner.tenant, event_type=event_type, data=data, subject_type="learner", subject_id=str(learner.pk))
 
 
@@ -186,7 +184,7 @@ def _change_count(*, tenant: Tenant, delta: int) -> None:
     updated = LearnerCount.objects.filter(tenant=tenant).update(count=F("count") + delta)
     if not updated:
         learner_count_recompute(tenant=tenant)
-    transaction.on_commit(lambda: _forget_total(tenant))
+    after_commit(_forget_total, tenant)
 
 
 def _forget_total(tenant: Tenant) -> None:
@@ -198,15 +196,11 @@ def learner_count_recompute(*, tenant: Tenant) -> int:
     """Set the kept learner count from a real COUNT (after bulk loads or repairs)."""
     count = Learner.objects.filter(tenant=tenant).count()
     LearnerCount.objects.update_or_create(tenant=tenant, defaults={"count": count})
-    transaction.on_commit(lambda: _forget_total(tenant))
+    after_commit(_forget_total, tenant)
     return count
 
 
 # --- courses and assignments ------------------------------------------------------------
-
-# Hooks other apps register to react to a completed assignment (e.g. closing a training need);
-# each is called on commit as hook(tenant_id=…, assignment_id=…).
-assignment_completed_hooks: list[Any] = []
 
 _COURSE_TEXT_LIMITS = {"title": 200, "topic": 200, "category": 100}
 
@@ -306,7 +300,7 @@ def assignment_create(
             record_event(
                 tenant=tenant,
                 event_type="course.enrolled",
-                data={**assignment_json(assignment), "course": {"id": str(course.pk), "title": course.title}},
+                data=assignment_data(assignment),
                 subject_type="assignment",
                 subject_id=str(assignment.pk),
             )
@@ -325,7 +319,7 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
         locked.status = AssignmentStatus.COMPLETED
         locked.completed_at = completed_at or timezone.now()
         locked.save(update_fields=["status", "completed_at", "updated_at"])
-        data = {**assignment_json(locked), "course": {"id": str(locked.course_id), "title": locked.course.title}}
+        data = assignment_data(locked)
         record_event(
             tenant=locked.tenant,
             event_type="course.completed",
@@ -340,10 +334,7 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
             subject_type="assignment",
             subject_id=str(locked.pk),
         )
-        for hook in assignment_completed_hooks:
-            transaction.on_commit(
-                lambda hook=hook: hook(tenant_id=locked.tenant_id, assignment_id=locked.pk)
-            )
+        assignment_completed.fire_on_commit(tenant_id=locked.tenant_id, assignment_id=locked.pk)
     return locked
 
 
@@ -362,11 +353,11 @@ def assignments_expire(*, today: date | None = None, limit: int = 500) -> int:
                 status=AssignmentStatus.EXPIRED, updated_at=timezone.now()
             ):
                 continue
-            assignment = Assignment.objects.select_related("tenant").get(pk=pk)
+            assignment = Assignment.objects.select_related("tenant", "course").get(pk=pk)
             record_event(
                 tenant=assignment.tenant,
                 event_type="assignment.expired",
-                data=assignment_json(assignment),
+                data=assignment_expired_data(assignment),
                 subject_type="assignment",
                 subject_id=str(assignment.pk),
             )

@@ -25,6 +25,8 @@ _LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
 if not _LEASE.isdigit() or int(_LEASE) < 20:
     raise ImproperlyConfigured(f"WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number of seconds, at least 20; got {_LEASE!r}")
 WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
+# Check every recorded event's data against its published schema (tests, and development with DEBUG).
+WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -165,6 +167,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Learners, courses, webhooks and training needs, tenant by tenant.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks.openapi.add_event_webhooks",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],

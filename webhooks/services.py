@@ -1,123 +1,33 @@
-"""Writes of the outbound side; `record_event` is what every other app calls."""
+"""Endpoint management of the outbound side: create, change, rotate, ping, retry and replay."""
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
 from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks.events import webhook_ping_data
+from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (
-    Attempt,
     Delivery,
     DeliveryState,
     Endpoint,
-    Event,
     PayloadStyle,
     RetryPolicyName,
 )
 from webhooks.selectors import MASKED
 
-logger = logging.getLogger("skillhub.webhooks")
-
-# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over
-# (the time a delivery in flight in a killed worker waits before it is sent again).
-CLAIM_LEASE = timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS)
-# A row whose message was sent this recently is left to that message by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=30)
-# Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
-DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ADDITIONAL_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 # Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
 _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
-
-
-# --- the outbox ------------------------------------------------------------------------
-
-
-def record_event(
-    *,
-    tenant: Tenant,
-    event_type: str,
-    data: dict[str, Any],
-    subject_type: str = "",
-    subject_id: str = "",
-) -> Event:
-    """Record a domain event in the caller's transaction; it is delivered only if that commits."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_event must be called inside the transaction that makes the change")
-    name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
-    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
-    if not catalog.BY_NAME[name].fan_out:
-        return fanout.insert_event(**values, subject_id=str(subject_id))
-    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
-    if delivery_ids:
-        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
-    return event
-
-
-def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
-    """Send one delivery message per id; a broker that is down is left to the sweep."""
-    from webhooks.actors import deliver
-
-    sent = 0
-    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
-    try:
-        for delivery_id in delivery_ids:
-            deliver.send_with_options(args=(delivery_id,), **options)
-            sent += 1
-    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
-        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
-    return sent
-
-
-def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
-    now = now or timezone.now()
-    stale = now - ENQUEUE_GRACE
-    due = (
-        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(
-            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
-            | Q(state=DeliveryState.PENDING, is_ping=True)  # a ping may test a disabled endpoint
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(due)
-    if not ids:
-        return 0
-    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return enqueue_deliveries(ids)
-
-
-# --- sending (the hot path lives in webhooks.delivery) ----------------------------------
-
-
-def delivery_claim(*, delivery_id: str, now: datetime) -> str | None:
-    """Claim a due delivery for one attempt; return the claim token, or None when not ours to send."""
-    from webhooks import delivery
-
-    return delivery.claim(delivery_id=delivery_id, now=now)
-
-
-def delivery_send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
-    """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
-    from webhooks import delivery
-
-    return delivery.send(delivery_id=delivery_id, now=now)
 
 
 # --- endpoints ---------------------------------------------------------------------------
@@ -305,37 +215,10 @@ def _resume_pending(*, endpoint: Endpoint) -> int:
     ids = list(pending.values_list("id", flat=True))
     pending.update(next_attempt_at=now, enqueued_at=now)
     if ids:
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
+        deliveries_due.fire_on_commit(ids)
     return len(ids)
 
 
-def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
-    """Disable an endpoint after failed deliveries and tell the tenant's other endpoints; False if already off."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
-            enabled=False, deactivate_reason=reason[:500], updated_at=now
-        )
-        if not changed:
-            return False
-        endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
-        record_event(
-            tenant=endpoint.tenant,
-            event_type="endpoint.disabled",
-            data={
-                "endpointId": endpoint.pk,
-                "url": endpoint.url,
-                "deactivateReason": reason,
-                "disabledAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
-            subject_type="webhook",
-            subject_id=endpoint.pk,
-        )
-    logger.warning("webhook endpoint %s of tenant %s disabled: %s", endpoint.pk, endpoint.tenant_id, reason)
-    return True
-
-
-@transaction.atomic
 @transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Delete an endpoint with its deliveries and their attempts."""
@@ -362,18 +245,20 @@ def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
     The ping goes through the delivery pipeline like any other delivery: no web request waits on
     a receiver, however slow. Its one attempt appears in the endpoint's delivery log.
     """
+    data = webhook_ping_data(endpoint)
+    check_event_data("webhook.ping", data)
     with transaction.atomic():
         event = fanout.insert_event(
             tenant_id=endpoint.tenant_id,
             event_type="webhook.ping",
-            data={"endpointId": endpoint.pk, "message": "Ping from skillhub: this endpoint receives webhooks."},
+            data=data,
             subject_type="webhook",
             subject_id=endpoint.pk,
         )
         delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
         if not delivery_ids:  # only if the endpoint was deleted meanwhile
             raise ConflictError("The endpoint changed while it was being pinged; try again")
-        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+        deliveries_due.fire_on_commit(delivery_ids)
     return Delivery.objects.get(pk=delivery_ids[0])
 
 
@@ -391,7 +276,7 @@ def _restart(queryset: Any, *, now: datetime) -> list[str]:
         claim_token="",
     )
     if ids:
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
+        deliveries_due.fire_on_commit(ids)
     return ids
 
 

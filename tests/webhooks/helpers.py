@@ -7,9 +7,11 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from learning.services import learner_create
+from learning.models import Assignment
+from learning.services import assignment_create, course_create, course_publish, learner_create
 from tenants.models import Tenant
 from webhooks import services
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
 
 
@@ -25,11 +27,18 @@ def make_learner(tenant: Tenant, n: int = 1) -> Any:
     )
 
 
+def make_assignment(tenant: Tenant, n: int = 1) -> Assignment:
+    """Assign a published course to a new learner through the services, which records `course.enrolled`."""
+    course = course_publish(course=course_create(tenant=tenant, title=f"Course {n}"))
+    assignment, _ = assignment_create(tenant=tenant, learner=make_learner(tenant, n), course=course)
+    return assignment
+
+
 def send_due(*, now: datetime | None = None) -> list[Attempt]:
     """Attempt every pending delivery once, in this thread (no broker), as a worker would."""
     attempts = []
     for delivery_id in Delivery.objects.filter(state=DeliveryState.PENDING).order_by("id").values_list("id", flat=True):
-        attempt = services.delivery_send(delivery_id=delivery_id, now=now)
+        attempt = send_delivery(delivery_id=delivery_id, now=now)
         if attempt is not None:
             attempts.append(attempt)
     return attempts

@@ -9,6 +9,7 @@ import pytest
 
 from tests.webhooks.helpers import make_endpoint, make_learner
 from webhooks import services, transport
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +40,7 @@ def test_delivery_of_an_endpoint_deleted_in_flight_ends_without_error(
     monkeypatch.setattr(transport, "post", post)
 
     with caplog.at_level(logging.INFO, logger="skillhub.webhooks"):
-        attempt = services.delivery_send(delivery_id=delivery.pk)
+        attempt = send_delivery(delivery_id=delivery.pk)
 
     assert calls == [receiver.url]
     assert attempt is not None and attempt.pk is None  # the answer was not stored
@@ -48,7 +49,7 @@ def test_delivery_of_an_endpoint_deleted_in_flight_ends_without_error(
     assert all(queue.qsize() == 0 for queue in stub_broker.queues.values())  # no retry enqueued
     assert "Traceback" not in caplog.text and "deleted or reclaimed while in flight" in caplog.text
     # A later pass finds nothing to send again.
-    assert services.delivery_send(delivery_id=delivery.pk) is None
+    assert send_delivery(delivery_id=delivery.pk) is None
 
 
 @pytest.mark.postgres
@@ -79,7 +80,7 @@ def test_deleting_an_endpoint_while_a_worker_records_its_attempt_never_fails_eit
     monkeypatch.setattr(transport, "post", post)
     deleter = threading.Thread(target=delete)
     deleter.start()
-    services.delivery_send(delivery_id=delivery.pk)
+    send_delivery(delivery_id=delivery.pk)
     deleter.join(20)
 
     assert errors == []

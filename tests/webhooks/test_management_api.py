@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from tests.factories import make_api_key
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint, make_learner, send_due
-from webhooks import services
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_ping_queues_a_signed_webhook_ping_whose_outcome_the_delivery_log_shows(
     send_due()
     (request,) = receiver.wait_for(1)
     body = Webhook(endpoint.secret).verify(request.body, request.headers)
-    assert body["type"] == "webhook.ping" and body["data"]["endpointId"] == endpoint.pk
+    assert body["type"] == "webhook.ping" and body["data"]["id"] == endpoint.pk
     logged = api.get(_url(api, f"/deliveries/{queued['id']}")).json()
     assert logged["status"] == "succeeded" and logged["attempts"][0]["statusCode"] == 200
 
@@ -251,7 +251,7 @@ def test_deliveries_list_their_attempts_and_next_attempt(api, receiver, allow_pr
     endpoint = make_endpoint(api.tenant, receiver.url)
     receiver.reply(Reply(status=500, body=b"boom"))
     make_learner(api.tenant)
-    services.delivery_send(delivery_id=Delivery.objects.get().pk)
+    send_delivery(delivery_id=Delivery.objects.get().pk)
 
     body = api.get(_url(api, f"/{endpoint.pk}/deliveries")).json()
 
@@ -275,7 +275,7 @@ def test_retry_restarts_a_failed_delivery(
     receiver.reply(Reply(status=400))
     make_learner(api.tenant)
     delivery = Delivery.objects.get()
-    services.delivery_send(delivery_id=delivery.pk)
+    send_delivery(delivery_id=delivery.pk)
     assert api.post(_url(api, f"/deliveries/{delivery.pk}/retry")).status_code == 409  # endpoint now disabled
     api.patch(_url(api, f"/{endpoint.pk}"), {"enabled": True}, format="json")
     stub_broker.flush_all()
@@ -286,7 +286,7 @@ def test_retry_restarts_a_failed_delivery(
     assert response.status_code == 202
     assert response.json()["status"] == "pending" and response.json()["attemptCount"] == 0
     assert stub_broker.queues["webhooks"].qsize() == 1
-    assert services.delivery_send(delivery_id=delivery.pk).succeeded
+    assert send_delivery(delivery_id=delivery.pk).succeeded
 
 
 def test_replay_resends_failed_deliveries_since_a_time_of_chosen_types(api, receiver, allow_private):
@@ -335,7 +335,8 @@ def test_event_types_are_public_and_list_the_catalog_with_aliases():
     types = {item["type"]: item for item in response.json()["data"]}
     assert len(types) == response.json()["pagination"]["total"] == 32
     assert types["course.enrolled"]["aliases"] == ["COURSE_ENROLLMENT"]
-    assert types["learner.created"]["data"]["firstName"] == "string"
+    assert types["learner.created"]["schema"]["properties"]["firstName"] == {"type": "string"}
+    assert types["learner.created"]["sent"] is True
 
 
 def test_openapi_documents_the_webhook_routes():

@@ -67,7 +67,7 @@ def test_a_lost_ping_message_to_a_disabled_endpoint_is_sent_again_by_the_sweep(t
 
     from django.utils import timezone
 
-    from webhooks import services
+    from webhooks import outbox, services
     from webhooks.models import Endpoint
 
     endpoint = make_endpoint(tenant, receiver.url)
@@ -75,6 +75,6 @@ def test_a_lost_ping_message_to_a_disabled_endpoint_is_sent_again_by_the_sweep(t
     services.endpoint_ping(endpoint=Endpoint.objects.get(pk=endpoint.pk))
     stub_broker.flush_all()  # the message is lost
 
-    later = timezone.now() + services.ENQUEUE_GRACE + timedelta(seconds=1)
+    later = timezone.now() + outbox.ENQUEUE_GRACE + timedelta(seconds=1)
 
-    assert services.deliveries_enqueue_due(now=later) == 1
+    assert outbox.deliveries_enqueue_due(now=later) == 1
