@@ -15,7 +15,7 @@ import requests
 from tests.skillhub.serving import ROOT, demo_env, serve, wait_for
 
 
-ROUNDS = 25
+ROUNDS = 12
 
 
 class _Receiver(BaseHTTPRequestHandler):
