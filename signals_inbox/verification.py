@@ -6,8 +6,6 @@ process for a moment, so a flood of forged requests costs neither the database n
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import threading
 import time
@@ -15,6 +13,7 @@ import time
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from skillhub.crypto import hex_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
 MAX_BODY_BYTES = 256 * 1024
@@ -56,25 +55,16 @@ def _secrets(slug: str, *, fresh: bool) -> tuple[list[bytes], float]:
     return secrets, 0.0
 
 
-def _matches(secrets: list[bytes], body: bytes, signature: bytes) -> bool:
-    ok = False
-    for secret in secrets:
-        expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
-        # Check every secret, so the time taken does not say which one matched.
-        ok |= hmac.compare_digest(expected, signature)
-    return ok
-
-
 def signature_valid(*, slug: str, body: bytes, signature_header: str) -> bool:
     """Say whether `signature_header` is the lowercase hex HMAC-SHA256 of `body` under one of the slug's secrets."""
     if not signature_header or not _SLUG.match(slug):
         return False
     signature = signature_header.strip().encode("latin-1", "replace")
     secrets, age = _secrets(slug, fresh=False)
-    if _matches(secrets, body, signature):
+    if hex_signature_matches(keys=secrets, message=body, signature=signature):
         return True
     if age > REFRESH_AFTER:
-        return _matches(_secrets(slug, fresh=True)[0], body, signature)
+        return hex_signature_matches(keys=_secrets(slug, fresh=True)[0], message=body, signature=signature)
     return False
 
 

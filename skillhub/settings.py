@@ -132,8 +132,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = 1024 * 1024
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["skillhub.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["skillhub.api.permissions.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["skillhub.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
