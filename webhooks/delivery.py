@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import prepared_cursor
+from skillhub.db import postgres_statements, prepared_cursor
 from tenants.models import Tenant
 from webhooks import payloads, retry, transport
 from webhooks.events import endpoint_disabled_data
@@ -134,7 +134,7 @@ def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
 
 def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
     """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         token = claim(delivery_id=delivery_id, now=now)
         if token is None:
             return None
@@ -144,7 +144,7 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Deliver
         return (token, _context(delivery_id, row)) if row is not None else None
     token = uuid.uuid4().hex
     with prepared_cursor() as cursor:
-        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True)
+        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now))
         row = cursor.fetchone()
     return (token, _context(delivery_id, row)) if row is not None else None
 
@@ -304,12 +304,12 @@ def _record(
         delivery.pk,
         token,
     ]
-    single_statement = connection.vendor == "postgresql" and not disable_reason
+    single_statement = postgres_statements() and not disable_reason
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
         with prepared_cursor() if single_statement else connection.cursor() as cursor:
             if single_statement:
-                cursor.execute(_own_commit(_RECORD_PG, joined=False), params[8:] + params[1:8], prepare=True)
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params[8:] + params[1:8])
             else:
                 cursor.execute(_FINISH, params[8:])
             still_ours = cursor.rowcount == 1
