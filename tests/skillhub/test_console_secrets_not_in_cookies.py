@@ -45,3 +45,16 @@ def test_a_new_signal_secret_is_shown_but_not_put_in_a_cookie(staff):
     assert "messages" not in response.cookies
     secret = SignalSecret.objects.get(tenant=tenant).secret
     assert secret in staff.get(response["Location"]).content.decode()
+
+
+def test_a_new_staff_token_is_shown_but_not_put_in_a_cookie(staff):
+    from tenants.models import StaffToken
+
+    user = get_user_model().objects.get(username="root")
+
+    response = staff.post("/admin/tenants/stafftoken/add/", {"user": user.pk, "name": "ops"})
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    assert "messages" not in response.cookies
+    prefix = StaffToken.objects.get(name="ops").prefix
+    assert prefix in staff.get(response["Location"]).content.decode()
