@@ -19,29 +19,9 @@ from typing import Any
 
 from django.db import connection
 
+from tests.skillhub.serving import free_port, wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(first: int = 8400, last: int = 8499) -> int:
-    """Return a free local port in the range the test servers may use."""
-    for port in range(first, last + 1):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {first}-{last}")
-
-
-def wait_for(check: Any, seconds: float, every: float = 0.2) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    return check()
 
 
 class CountingReceiver:
