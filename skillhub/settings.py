@@ -167,8 +167,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
+        "skillhub.api.openapi.document_errors",
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One component per status vocabulary (several models have a field named `status`).
+    "ENUM_NAME_OVERRIDES": {
+        "LearnerStatusEnum": "learning.models.LearnerStatus.values",
+        "CourseStatusEnum": "learning.models.CourseStatus.values",
+        "AssignmentStatusEnum": "learning.models.AssignmentStatus.values",
+        "NeedStatusEnum": "signals_inbox.models.NeedStatus.values",
+        "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
