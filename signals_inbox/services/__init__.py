@@ -15,10 +15,17 @@ from signals_inbox.services.needs import (
     need_offer,
     needs_close_for_assignment,
 )
-from signals_inbox.services.resolution import needs_rematch_learner, needs_rematch_unmatched, signal_resolve
+from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_unmatched
+from signals_inbox.services.resolution import (
+    BatchOutcome,
+    signal_resolve,
+    signals_resolve_batch,
+    signals_unresolved_count,
+)
 from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
 
 __all__ = [
+    "BatchOutcome",
     "IngestResult",
     "audit_record",
     "auto_author_maybe",
@@ -36,4 +43,6 @@ __all__ = [
     "signal_map_put",
     "signal_reject",
     "signal_resolve",
+    "signals_resolve_batch",
+    "signals_unresolved_count",
 ]
