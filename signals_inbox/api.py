@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from learning.selectors import assignment_json, course_json
 from signals_inbox.models import Need, NeedStatus
 from signals_inbox.selectors import (
+    SIGNAL_STATUSES,
     need_detail_json,
     need_get,
     need_json,
@@ -27,6 +28,7 @@ from signals_inbox.services import need_author, need_dismiss, need_offer, reject
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
 from skillhub.api.serializers import StrictSerializer
 from skillhub.api.views import TenantApiView
+from skillhub.errors import ValidationFailed
 
 
 def api_actor(request: Request) -> str:
@@ -39,10 +41,27 @@ class SignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_list", parameters=PAGE_OPENAPI_PARAMETERS + [OpenApiParameter("type", str)], responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="signals_list",
+        parameters=PAGE_OPENAPI_PARAMETERS
+        + [
+            OpenApiParameter("type", str),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(SIGNAL_STATUSES),
+                description="`unresolved`: the resolution backlog (its `pagination.total` is the backlog's size, "
+                "its first row the oldest waiting signal); `resolved`: the rest",
+            ),
+        ],
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
+    )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
-        queryset = signal_queryset(tenant=self.tenant)
+        status = request.query_params.get("status", "").strip().lower()
+        if status and status not in SIGNAL_STATUSES:
+            raise ValidationFailed({"status": f"must be one of {', '.join(SIGNAL_STATUSES)}"})
+        queryset = signal_queryset(tenant=self.tenant, status=status)
         if request.query_params.get("type"):
             queryset = queryset.filter(type=request.query_params["type"].strip().lower())
         page = paginate(queryset, page_request)

@@ -18,6 +18,7 @@ from signals_inbox.services.needs import (
 from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_unmatched
 from signals_inbox.services.resolution import (
     BatchOutcome,
+    batch_size,
     signal_resolve,
     signals_resolve_batch,
     signals_unresolved_count,
@@ -29,6 +30,7 @@ __all__ = [
     "IngestResult",
     "audit_record",
     "auto_author_maybe",
+    "batch_size",
     "inbox_settings_ensure",
     "map_entry_values",
     "need_author",
