@@ -154,12 +154,20 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
                 "SELECT set_config('idle_in_transaction_session_timeout', %s, true), set_config('statement_timeout', %s, true)",
                 [lease, lease],
             )
-        cursor.execute(
-            f"UPDATE {_S} SET resolved_at = %s WHERE id IN (SELECT id FROM {_S} WHERE resolved_at IS NULL AND {which} "
-            f"ORDER BY received_at LIMIT %s{' FOR UPDATE SKIP LOCKED' if postgres else ''}) AND resolved_at IS NULL "
-            "RETURNING id, tenant_id, need_id, data, received_at",
-            [connection.ops.adapt_datetimefield_value(now), *params, limit],
-        )
+            # A CTE that locks rows is evaluated once: an IN (subquery) may be rescanned and, among rows
+            # received at the same instant, pick a different LIMIT each time.
+            cursor.execute(
+                f"WITH claim AS (SELECT id FROM {_S} WHERE resolved_at IS NULL AND {which} ORDER BY received_at "
+                f"LIMIT %s FOR UPDATE SKIP LOCKED) UPDATE {_S} AS s SET resolved_at = %s FROM claim WHERE s.id = claim.id "
+                "RETURNING s.id, s.tenant_id, s.need_id, s.data, s.received_at",
+                [*params, limit, connection.ops.adapt_datetimefield_value(now)],
+            )
+        else:  # one writer at a time: the subquery and the update see the same rows
+            cursor.execute(
+                f"UPDATE {_S} SET resolved_at = %s WHERE id IN (SELECT id FROM {_S} WHERE resolved_at IS NULL AND {which} "
+                "ORDER BY received_at LIMIT %s) AND resolved_at IS NULL RETURNING id, tenant_id, need_id, data, received_at",
+                [connection.ops.adapt_datetimefield_value(now), *params, limit],
+            )
         rows = cursor.fetchall()
     return [
         Claimed(id=pk, tenant_id=_as_uuid(tenant_id), need_id=_as_uuid(need_id), data=_as_dict(data), received_at=received)
