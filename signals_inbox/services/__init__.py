@@ -21,7 +21,6 @@ from signals_inbox.services.resolution import (
     batch_size,
     signal_resolve,
     signals_resolve_batch,
-    signals_unresolved_count,
 )
 from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
 
@@ -46,5 +45,4 @@ __all__ = [
     "signal_reject",
     "signal_resolve",
     "signals_resolve_batch",
-    "signals_unresolved_count",
 ]

@@ -114,12 +114,6 @@ def signals_resolve_batch(*, limit: int | None = None, signal_ids: Sequence[str]
     return outcome
 
 
-def signals_unresolved_count(*, tenant: Tenant | None = None) -> int:
-    """Return how many signals wait for resolution (the backlog), for one tenant or all."""
-    pending = Signal.objects.filter(resolved_at__isnull=True)
-    return (pending.filter(tenant=tenant) if tenant is not None else pending).count()
-
-
 # --- the batch ----------------------------------------------------------------------------------
 
 
