@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import prepared_cursor
+from skillhub.db import postgres_statements, prepared_cursor
 from tenants.models import Tenant
 from webhooks import payloads, retry, transport
 from webhooks.events import endpoint_disabled_data
@@ -128,7 +128,7 @@ def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
 
 def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
     """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         token = claim(delivery_id=delivery_id, now=now)
         if token is None:
             return None
@@ -138,7 +138,7 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Deliver
         return (token, _context(delivery_id, row)) if row is not None else None
     token = uuid.uuid4().hex
     with prepared_cursor() as cursor:
-        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True)
+        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now))
         row = cursor.fetchone()
     return (token, _context(delivery_id, row)) if row is not None else None
 
@@ -298,12 +298,12 @@ def _record(
         delivery.pk,
         token,
     ]
-    single_statement = connection.vendor == "postgresql" and not disable_reason
+    single_statement = postgres_statements() and not disable_reason
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
         if single_statement:
             with prepared_cursor() as cursor:
-                cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params)
         else:
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_ATTEMPT, params[:8])
