@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('signals_inbox', '0002_signal_log_without_fk_checks'),
+        ('signals_inbox', '0003_stafftoken_to_tenants'),
     ]
 
     operations = [
