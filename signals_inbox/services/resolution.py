@@ -31,12 +31,12 @@ from signals_inbox.events import need_data
 from signals_inbox.models import ACTIVE_NEED_STATUSES, InboxSettings, Need, NeedAction, Signal, Target
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
+from skillhub.db import is_postgres
 from tenants.models import Tenant
 from webhooks.outbox import record_events
 
 logger = logging.getLogger("skillhub.signals")
 
-BATCH_SIZE = 250
 CLAIM_LEASE_SECONDS = 60
 # A signal whose resolution failed is left to its own retries for this long before a batch takes it again.
 RETRY_DELAY = timedelta(minutes=10)
@@ -68,7 +68,7 @@ class BatchOutcome:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "SIGNALS_RESOLVE_BATCH", BATCH_SIZE))
+    return int(settings.SIGNALS_RESOLVE_BATCH)
 
 
 # --- entry points -------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     # Named ids are taken whatever their retry time (that is how a failed one is retried); a batch takes due ones.
     which = "id IN (" + ", ".join(["%s"] * len(signal_ids)) + ")" if signal_ids else "(retry_at IS NULL OR retry_at <= %s)"
     params: list[Any] = list(signal_ids) if signal_ids else [now]
-    postgres = connection.vendor == "postgresql"
+    postgres = is_postgres()
     with connection.cursor() as cursor:
         if postgres:
             lease = f"{CLAIM_LEASE_SECONDS}s"
@@ -260,7 +260,7 @@ def _write_needs(needs: list[Need]) -> None:
     """Write the resolution columns of these (locked) needs: one statement on PostgreSQL."""
     if not needs:
         return
-    if connection.vendor != "postgresql":
+    if not is_postgres():
         Need.objects.bulk_update(needs, ["target", "learner", "site_name", "recommended_course", "match", "action", "resolved_at", "updated_at"])
         return
     row = "(%s::uuid, %s, %s::uuid, %s, %s::uuid, %s, %s, %s::timestamptz, %s::timestamptz)"

@@ -198,7 +198,7 @@ def test_a_parked_need_is_matched_again_by_a_batch_when_a_resent_signal_names_a_
     assert Event.objects.filter(type="need.created").count() == 1
 
 
-def test_the_drain_actor_resolves_the_backlog_and_retries_failures_alone(client, tenant, secret, monkeypatch, stub_broker):
+def test_the_drain_actor_resolves_the_backlog_and_retries_failures_alone(client, tenant, secret, monkeypatch, stub_broker, settings):
     from signals_inbox import actors
 
     for n in range(7):
@@ -207,7 +207,7 @@ def test_the_drain_actor_resolves_the_backlog_and_retries_failures_alone(client,
     stub_broker.flush_all()
     real = resolution.apply_resolution
     monkeypatch.setattr(resolution, "apply_resolution", lambda *, need, **kw: 1 / 0 if need.topic == "Poison" else real(need=need, **kw))
-    monkeypatch.setattr(resolution, "BATCH_SIZE", 3)
+    settings.SIGNALS_RESOLVE_BATCH = 3
 
     actors.resolve_signals([])
 
