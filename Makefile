@@ -43,9 +43,10 @@ bench-webhooks: install
 bench-signals: install
 	@if [ -f bench/signal_ingest.py ]; then $(BIN)/python bench/signal_ingest.py; fi
 
-## Lint (ruff, configured in ruff.toml).
+## Lint: ruff (ruff.toml) and mypy with the Django and DRF stubs (mypy.ini).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) data

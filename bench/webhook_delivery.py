@@ -183,10 +183,10 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    import webhooks.actors  # noqa: F401  (declares the actor the outbox sends to)
+    import webhooks.actors  # noqa: F401 (declares the actor the outbox sends to)
 
 
-def record(tenant, n: int) -> str:  # noqa: ANN001
+def record(tenant, n: int) -> str:
     """Record one learner.updated-sized event in its own transaction, as a service would."""
     from django.db import transaction
 
@@ -315,7 +315,7 @@ def ceiling(url: str, total: int) -> float:
     return total / (time.time() - started)
 
 
-def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:  # noqa: ANN001
+def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:
     """Record probe events until one arrives: the workers are up and consuming."""
     receiver.reset()
     deadline = time.time() + timeout
@@ -348,7 +348,7 @@ def drain_round(receiver: Receiver, workers: Workers, producers: Producers, even
     return (events - 1) / (times[-1] - times[0])
 
 
-def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:  # noqa: ANN001
+def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:
     receiver.reset()
     latencies = []
     for n in range(samples):
@@ -363,7 +363,7 @@ def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:  # 
     return latencies
 
 
-def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:  # noqa: ANN001
+def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:
     """Return (ms to record the event and its 1,000 deliveries, ms until the 1,000th arrived)."""
     receiver.reset()
     started = time.time()

@@ -67,6 +67,7 @@ def seed(*, tenant: Tenant, learners: int, log: Callable[[str], None]) -> None:
         onboarding_complete(step=induction, learner=learner)
     if not Signal.objects.filter(tenant=tenant).exists():
         context = ingest_context(slug=tenant.slug)
+        assert context is not None  # the tenant exists
         for document in _sample_signals(people):
             result = signal_ingest(tenant_id=context.tenant_id, parsed=parse_signal(json.dumps(document).encode(), context.signal_map))
             signal_resolve(signal_id=result.signal_id)

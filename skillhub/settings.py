@@ -87,7 +87,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "skillhub.sqlite3",
+            "NAME": str(DATA_DIR / "skillhub.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web threads read while the embedded worker writes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

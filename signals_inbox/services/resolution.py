@@ -65,7 +65,7 @@ def _need_resolve(*, need: Need, signal: Signal, now: datetime) -> None:
         learner = learner_find(tenant=tenant, **_worker_keys(signal.data))
         need.learner = learner
         need.target = Target.WORKER if learner is not None else Target.UNMATCHED
-        if learner is not None and not need.site_name and learner.site_id:
+        if learner is not None and not need.site_name and learner.site is not None:
             need.site_name = learner.site.name
     else:
         need.target = Target.COHORT
@@ -84,7 +84,7 @@ def _need_resolve(*, need: Need, signal: Signal, now: datetime) -> None:
 def _attach_learner(*, need: Need, learner: Learner, now: datetime) -> None:
     need.learner = learner
     need.target = Target.WORKER
-    if not need.site_name and learner.site_id:
+    if not need.site_name and learner.site is not None:
         need.site_name = learner.site.name
     need.updated_at = now
     need.save(update_fields=["learner", "target", "site_name", "updated_at"])

@@ -162,7 +162,7 @@ class LimitOffsetCursorPagination(BasePagination):
 
     page: Page | None = None
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:  # type: ignore[override]  # querysets only
         key_field = getattr(view, "cursor_field", "id")
         get_total = getattr(view, "get_total", None)
         self.page = paginate(

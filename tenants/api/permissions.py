@@ -6,7 +6,7 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from tenants.models import Role
+from tenants.models import ApiKey, Role
 
 READ_ONLY_ROLES = {Role.VIEWER}
 
@@ -18,7 +18,7 @@ class HasScope(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         api_key = request.auth
-        if api_key is None:
+        if not isinstance(api_key, ApiKey):
             return False
         scope = getattr(view, "scope", None)
         if scope is None:

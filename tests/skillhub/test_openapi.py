@@ -35,7 +35,7 @@ def test_openapi_describes_the_signed_signal_webhook():
     assert {"/api/v1/tenants/{slug}/webhooks", "/api/v1/tenants/{slug}/needs/{need_id}/offer"} <= set(spec["paths"])
 
 
-def _operations(client):  # noqa: ANN001, ANN202
+def _operations(client):
     spec = client.get("/api/v1/openapi.json").json()
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

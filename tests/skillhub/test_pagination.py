@@ -12,13 +12,13 @@ from tests.factories import LearnerFactory
 pytestmark = pytest.mark.django_db
 
 
-def _seed(tenant, count: int) -> list[str]:  # noqa: ANN001
+def _seed(tenant, count: int) -> list[str]:
     LearnerFactory.create_batch(count, tenant=tenant)
     learner_count_recompute(tenant=tenant)
     return [str(pk) for pk in Learner.objects.filter(tenant=tenant).order_by("id").values_list("id", flat=True)]
 
 
-def _url(api, query: str = "") -> str:  # noqa: ANN001
+def _url(api, query: str = "") -> str:
     return f"/api/v1/tenants/{api.tenant.slug}/learners{query}"
 
 

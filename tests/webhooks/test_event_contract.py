@@ -78,7 +78,7 @@ def test_every_type_publishes_a_closed_object_schema():
         (core.NeedStatus, inbox_models.NeedStatus),
     ],
 )
-def test_contract_status_names_are_the_models_choices(literal, choices):  # noqa: ANN001
+def test_contract_status_names_are_the_models_choices(literal, choices):
     assert set(literal.__args__) == set(choices.values)
 
 
@@ -111,7 +111,7 @@ def test_openapi_lists_every_event_under_webhooks_with_its_data_schema(client):
 
 
 @pytest.fixture
-def gone():  # noqa: ANN201
+def gone():
     """A second receiver that answers 410 Gone to everything: its endpoint is disabled at once."""
     server = Receiver()
     server.default = Reply(status=410, body=b"gone")
