@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 
-DATABASE = "skillhub_bench_sig"
+DATABASE = os.environ.get("BENCH_SIG_DATABASE", "skillhub_bench_sig")
 PG_URL = common.PG_URL
 CACHE_URL = os.environ.get("BENCH_SIG_REDIS_URL", "redis://127.0.0.1:6379/5")
 BROKER_URL = os.environ.get("BENCH_SIG_BROKER_URL", "redis://127.0.0.1:6379/6")

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 
-DATABASE = "skillhub_bench_wh"
+DATABASE = os.environ.get("BENCH_WH_DATABASE", "skillhub_bench_wh")
 PG_URL = common.PG_URL
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
@@ -93,7 +93,7 @@ def _receiver_main(port_queue: multiprocessing.Queue) -> None:
         writer.close()
 
     async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        server = await asyncio.start_server(handle, "127.0.0.1", common.free_port(), backlog=1024)
         port_queue.put(server.sockets[0].getsockname()[1])
         async with server:
             await server.serve_forever()
