@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from learning.selectors import assignment_json, course_json
 from signals_inbox.models import Need, NeedStatus
 from signals_inbox.selectors import (
+    SIGNAL_STATUSES,
     need_detail_json,
     need_get,
     need_json,
@@ -36,6 +37,7 @@ from signals_inbox.serializers import (
 )
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, parse_page_request
 from skillhub.api.serializers import StrictSerializer
+from skillhub.errors import ValidationFailed
 from tenants.api.views import TenantApiView
 
 
@@ -49,10 +51,27 @@ class SignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_list", parameters=PAGE_OPENAPI_PARAMETERS + [OpenApiParameter("type", str)], responses={200: page_serializer(SignalOutput)})
+    @extend_schema(
+        operation_id="signals_list",
+        parameters=PAGE_OPENAPI_PARAMETERS
+        + [
+            OpenApiParameter("type", str),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(SIGNAL_STATUSES),
+                description="`unresolved`: the resolution backlog (its `pagination.total` is the backlog's size, "
+                "its first row the oldest waiting signal); `resolved`: the rest",
+            ),
+        ],
+        responses={200: page_serializer(SignalOutput)},
+    )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
-        queryset = signal_queryset(tenant=self.tenant)
+        status = request.query_params.get("status", "").strip().lower()
+        if status and status not in SIGNAL_STATUSES:
+            raise ValidationFailed({"status": f"must be one of {', '.join(SIGNAL_STATUSES)}"})
+        queryset = signal_queryset(tenant=self.tenant, status=status)
         if request.query_params.get("type"):
             queryset = queryset.filter(type=request.query_params["type"].strip().lower())
         page = paginate(queryset, page_request)

@@ -139,6 +139,8 @@ API_MAX_BODY_BYTES = 1024 * 1024
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
 # Committed signal ids go to the resolution actor in small batches on a network broker (off: one message each).
 SIGNALS_BATCH_RESOLUTION_SENDS = True
+# Signals a resolution worker claims and resolves per transaction.
+SIGNALS_RESOLVE_BATCH = 250
 # Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
 SIGNALS_OUTLINE_AUTHOR = ""
 
