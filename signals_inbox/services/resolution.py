@@ -197,8 +197,8 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
                 apply_resolution(need=need, learner=learner_of.get(need.pk), course_match=courses[need.topic], now=now)
                 events.append((dict(need_data(need)), "need", str(need.pk)))
                 created.append(need)
-            elif learner_of.get(need.pk) is not None:
-                attach_learner(need=need, learner=learner_of[need.pk], now=now)
+            elif (matched := learner_of.get(need.pk)) is not None:
+                attach_learner(need=need, learner=matched, now=now)
                 rematched.append(need)
         except Exception:
             if not isolate:
