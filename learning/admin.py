@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from learning.models import Assignment, Course, Credential, Learner, OnboardingStep
+from learning.models import Assignment, Course, Learner
 from learning.services import (
     assignment_complete,
     course_create,
@@ -91,14 +91,4 @@ class AssignmentAdmin(TenantScopedAdmin):
             assignment_complete(assignment=assignment)
 
 
-@admin.register(Credential)
-class CredentialAdmin(TenantScopedAdmin):
-    list_display = ("name", "learner", "valid_until", "tenant")
-    list_filter = ("tenant",)
-    raw_id_fields = ("learner",)
-
-
-@admin.register(OnboardingStep)
-class OnboardingStepAdmin(TenantScopedAdmin):
-    list_display = ("name", "site", "position", "tenant")
-    list_filter = ("tenant",)
+from learning.evidence import admin as evidence_admin  # noqa: E402, F401  (skills evidence, credentials, onboarding)
