@@ -33,6 +33,21 @@ def upload(
     return api.post(url(tenant, "evidence"), body, format="multipart")
 
 
+def raw_upload(api: APIClient, tenant: Tenant, *, learner_id: str, file_name: str, content: bytes = PDF) -> Any:
+    """POST a hand-built multipart body, so the file name reaches the server exactly as given."""
+    boundary = "skillhub-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="learnerId"\r\n\r\n{learner_id}\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nCertificate\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file_name}"\r\n'
+        f"Content-Type: application/pdf\r\n\r\n".encode()
+        + content
+        + b"\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ]
+    return api.generic("POST", url(tenant, "evidence"), b"".join(parts), content_type=f"multipart/form-data; boundary={boundary}")
+
+
 def make_learner(api: APIClient, tenant: Tenant, n: int = 1) -> dict:
     response = api.post(url(tenant, "learners"), {"firstName": f"Lerato{n}", "lastName": "Khumalo", "email": f"lerato{n}@example.com"}, format="json")
     assert response.status_code == 201, response.content
