@@ -5,6 +5,7 @@ restarting an export, saving a credential or an onboarding step, undoing a compl
 """
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
@@ -24,6 +25,7 @@ from learning.evidence.services import (
     onboarding_step_create,
     onboarding_undo,
 )
+from learning.evidence.services.credentials import credential_errors
 from learning.models import Credential, OnboardingCompletion, OnboardingStep
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
@@ -187,8 +189,29 @@ class ExportPolicyAdmin(TenantScopedAdmin):
         export_policy_set(tenant=obj.tenant, retention_hours=obj.retention_hours)
 
 
+class CredentialForm(forms.ModelForm):
+    """Checks the values with the service's own rules, so a refusal is a form error, not a crash."""
+
+    _FIELDS = {"name": "name", "expiresOn": "valid_until", "evidenceId": "evidence"}
+
+    class Meta:
+        model = Credential
+        fields = ("tenant", "learner", "name", "topic", "issuer", "issued_on", "valid_until", "evidence")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        learner = cleaned.get("learner")
+        if learner is not None:
+            if cleaned.get("tenant") is not None and learner.tenant_id != cleaned["tenant"].pk:
+                self.add_error("learner", "This learner belongs to another tenant")
+            for field, reason in credential_errors(tenant_id=learner.tenant_id, learner_id=learner.pk, values=cleaned).items():
+                self.add_error(self._FIELDS.get(field), reason)
+        return cleaned
+
+
 @admin.register(Credential)
 class CredentialAdmin(TenantScopedAdmin):
+    form = CredentialForm
     list_display = ("name", "learner", "issuer", "issued_on", "valid_until", "tenant")
     list_filter = ("tenant",)
     search_fields = ("name", "issuer", "learner__email", "learner__last_name")

@@ -17,7 +17,8 @@ from tenants.services import site_get_or_create
 CREDENTIAL_FIELDS = ("name", "topic", "issuer", "issued_on", "valid_until", "evidence")
 
 
-def _credential_errors(*, tenant_id: Any, learner_id: Any, values: dict[str, Any]) -> dict[str, str]:
+def credential_errors(*, tenant_id: Any, learner_id: Any, values: dict[str, Any]) -> dict[str, str]:
+    """Return what is wrong with credential values, by API field name (empty when they are fine)."""
     errors: dict[str, str] = {}
     if "name" in values and not (values["name"] or "").strip():
         errors["name"] = "This field is required"
@@ -45,7 +46,7 @@ def credential_create(
     if learner.tenant_id != tenant.pk:
         raise NotFoundError("Learner not found")
     values = {"name": name, "issued_on": issued_on, "valid_until": valid_until, "evidence": evidence}
-    errors = _credential_errors(tenant_id=tenant.pk, learner_id=learner.pk, values=values)
+    errors = credential_errors(tenant_id=tenant.pk, learner_id=learner.pk, values=values)
     if errors:
         raise ValidationFailed(errors)
     return Credential.objects.create(
@@ -64,7 +65,7 @@ def credential_update(*, credential: Credential, values: dict[str, Any]) -> Cred
     """Change a credential (e.g. renew it with a new expiry); only the fields given change."""
     changes = {k: v for k, v in values.items() if k in CREDENTIAL_FIELDS}
     merged = {"issued_on": credential.issued_on, "valid_until": credential.valid_until, **changes}
-    errors = _credential_errors(tenant_id=credential.tenant_id, learner_id=credential.learner_id, values=merged)
+    errors = credential_errors(tenant_id=credential.tenant_id, learner_id=credential.learner_id, values=merged)
     if errors:
         raise ValidationFailed(errors)
     for key, value in changes.items():
