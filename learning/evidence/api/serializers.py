@@ -23,8 +23,14 @@ class EvidenceUploadSerializer(StrictSerializer):
     assessmentId = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
 
+def _review_decision(value: str) -> None:
+    if value not in ("approved", "rejected"):
+        raise serializers.ValidationError("must be one of approved, rejected")
+
+
 class EvidenceReviewSerializer(StrictSerializer):
-    status = serializers.ChoiceField(choices=["approved", "rejected"])
+    # A plain string: a `status` enum here would collide with the learners' in the OpenAPI components.
+    status = serializers.CharField(validators=[_review_decision], help_text="approved | rejected")
     feedback = serializers.CharField(max_length=5000, required=False, allow_blank=True, allow_null=True)
 
 
