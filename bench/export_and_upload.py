@@ -111,7 +111,6 @@ class Worker:
             [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "1", "--queues", "exports"],
             cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        time.sleep(3)
         return self
 
     def peak_rss_mb(self) -> float:
@@ -148,7 +147,7 @@ def export_end_to_end(port: int, slug: str, key: str, label: str) -> tuple[float
     assert status == 202, body[:300]
     export_id = json.loads(body)["id"]
     while True:
-        time.sleep(0.5)
+        time.sleep(0.25)
         export = json.loads(_request(port, "GET", f"{base}/{export_id}", key)[1])
         progress(label, export["progress"]["rows"], export["progress"]["total"] or 1, started)
         if export["status"] == "done":
@@ -207,12 +206,13 @@ def main() -> None:
 
     ensure_database(args.database)
     media = Path(os.environ.get("BENCH_MEDIA_ROOT", f"/tmp/{args.database}-media"))
-    env = bench_env(args.database, DRAMATIQ_BROKER_URL=BROKER_URL, SKILLHUB_MEDIA_ROOT=str(media), EXPORTS_BATCH_SIZE="10000")
+    env = bench_env(args.database, DRAMATIQ_BROKER_URL=BROKER_URL, SKILLHUB_MEDIA_ROOT=str(media))
     os.environ.update(env)
     print(f"== exports and uploads: PostgreSQL, Redis broker, {os.cpu_count()} cores, medians of {args.rounds} rounds ==")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     big_slug, big_key = seed("bench-exports-big", args.learners)
     small_slug, small_key = seed("bench-exports-small", args.small)
+    warm_slug, warm_key = seed("bench-exports-warm", 10)
 
     ready: list[float] = []
     download: list[float] = []
@@ -221,11 +221,14 @@ def main() -> None:
     rises: list[float] = []
     with Server(env, workers=2) as server:
         for round_no in range(1, args.rounds + 1):
+            # Each measurement gets a fresh worker, first given a 10-row export: it is up, and its code is loaded.
             with Worker(env) as worker:
+                export_end_to_end(server.port, warm_slug, warm_key, "warm-up")
                 _, _, rows = export_end_to_end(server.port, small_slug, small_key, f"round {round_no} export {args.small:,}")
                 assert rows == args.small, rows
                 rss_small.append(worker.peak_rss_mb())
             with Worker(env) as worker:
+                export_end_to_end(server.port, warm_slug, warm_key, "warm-up")
                 seconds, fetch, rows = export_end_to_end(server.port, big_slug, big_key, f"round {round_no} export {args.learners:,}")
                 assert rows == args.learners, rows
                 rss_big.append(worker.peak_rss_mb())

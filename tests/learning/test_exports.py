@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from learning.evidence.export_specs import ExportSpec
 from learning.evidence.models import Export
 from learning.evidence.services import export_policy_set, export_run, exports_expire, exports_resend_due
+from learning.evidence.services import exports as exports_module
 from learning.evidence.services.exports import MAX_ATTEMPTS, _claim
 from tenants.models import Role
 from tests.factories import LearnerFactory, TenantFactory, make_api_key
@@ -52,24 +52,29 @@ def test_an_export_is_accepted_written_and_downloaded(api, tenant, settings):
     rows = _csv(response)
     assert rows[0][:3] == ["id", "firstName", "lastName"]
     assert [r[0] for r in rows[1:]] == sorted(str(learner.pk) for learner in learners)  # in id order
+    first = next(r for r in rows[1:] if r[0] == str(learners[0].pk))
+    assert first[1] == learners[0].first_name and first[6] == ""  # no site: an empty cell
+    assert first[-1].endswith("Z") and "T" in first[-1]  # ISO 8601 in UTC, on every database
 
 
 def test_progress_is_updated_batch_by_batch(api, tenant, monkeypatch):
     LearnerFactory.create_batch(5, tenant=tenant)
     export = _request(api, tenant)
-    seen: list[tuple[int, int | None]] = []
-    original = ExportSpec.batches
+    seen: list[tuple[int, int, int | None]] = []
+    original = exports_module._batches
 
-    def watching(self, queryset, *, size):  # noqa: ANN001, ANN202
-        for batch in original(self, queryset, size=size):
+    def watching(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        for written in original(*args, **kwargs):
             row = Export.objects.get(pk=export["id"])
-            seen.append((row.rows, row.total))
-            yield batch
+            seen.append((written, row.rows, row.total))
+            yield written
 
-    monkeypatch.setattr(ExportSpec, "batches", watching)
+    monkeypatch.setattr(exports_module, "_batches", watching)
     export_run(export_id=export["id"], batch_size=2)
 
-    assert seen == [(0, 5), (2, 5), (4, 5)]
+    # Each batch of two is counted before the next is read; the lease is renewed with it.
+    assert seen == [(2, 0, 5), (2, 2, 5), (1, 4, 5)]
+    assert Export.objects.get(pk=export["id"]).rows == 5
 
 
 def test_filters_narrow_the_rows_and_bad_ones_are_refused(api, tenant):
@@ -105,11 +110,11 @@ def test_a_failed_export_says_why(api, tenant, monkeypatch):
     LearnerFactory(tenant=tenant)
     export = _request(api, tenant)
 
-    def broken(self, queryset, *, size):  # noqa: ANN001, ANN202
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise OSError("disk full")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(ExportSpec, "batches", broken)
+    monkeypatch.setattr(exports_module, "_batches", broken)
     assert export_run(export_id=export["id"]) == "failed"
 
     shown = api.get(url(tenant, f"exports/{export['id']}")).json()
