@@ -14,7 +14,7 @@ logger = logging.getLogger("skillhub.api")
 
 API_PREFIX = "/api/"
 # The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = ("/api/v1/integration/",)
+OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
 # Evidence uploads stream to a temp file and enforce their own limit part by part
 # (learning/evidence/uploads.py); here they are only held to that limit plus room for the form.
 UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/evidence/?$")

@@ -18,7 +18,7 @@ from learning.evidence.models import Outcome
 from learning.evidence.representations import assessment_json, moderation_json
 from learning.evidence.services import Caller, assessment_record, moderation_record
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 
 

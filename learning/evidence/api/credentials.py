@@ -36,7 +36,7 @@ from learning.evidence.services import (
 from learning.models import Learner
 from learning.selectors import learner_get
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 
 # API field → service argument

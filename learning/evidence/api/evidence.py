@@ -24,7 +24,7 @@ from learning.evidence.representations import evidence_json, task_json
 from learning.evidence.services import Caller, evidence_review, evidence_upload
 from learning.evidence.uploads import EvidenceMultiPartParser
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 
 

@@ -18,7 +18,7 @@ from learning.evidence.models import ExportStatus
 from learning.evidence.representations import export_json
 from learning.evidence.services import Caller, export_request
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from skillhub.errors import ConflictError, DomainError
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tenants.models import ApiKey
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -16,7 +18,7 @@ class Caller:
     def from_request(cls, request: Any) -> Caller:
         """Return the caller of an API request (an API key) or a console request (a staff user)."""
         api_key = getattr(request, "auth", None)
-        if api_key is not None and hasattr(api_key, "prefix"):
+        if isinstance(api_key, ApiKey):
             return cls(ref=f"api-key:{api_key.pk}", label=str(request.user)[:200])
         user = request.user
         return cls(ref=f"user:{user.pk}", label=f"user:{user.get_username()}"[:200])

@@ -1,4 +1,4 @@
-"""The one permission class of the tenant API: the key's scopes and its role must both allow a call.
+"""The one permission class of the tenant API (the key's scopes and its role must both allow a call); staff checks.
 
 Scopes narrow what a key may touch (`<family>:read` for safe methods, `<family>:write` otherwise);
 the role says what kind of person may do a write at all. The table below is the README's role
@@ -7,6 +7,8 @@ roles listed for that action may perform it. An action missing from the table is
 route is closed until it is given a row.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -56,7 +58,7 @@ class HasScope(BasePermission):
 
     message = "This API key lacks the scope or role for this request"
 
-    def has_permission(self, request: Request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request: Request, view: Any) -> bool:
         api_key = request.auth
         if api_key is None:
             return False
@@ -74,3 +76,10 @@ class HasScope(BasePermission):
                 self.message = f"The {api_key.role} role may not do that ({action})"
                 return False
         return True
+
+
+class IsStaff(BasePermission):
+    """A staff user, from a console session or a staff token."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and getattr(request.user, "is_staff", False))
