@@ -29,6 +29,7 @@ from learning.evidence.models import Export, ExportPolicy, ExportStatus
 from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
 from skillhub.errors import ValidationFailed
+from skillhub.hooks import Hook
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
@@ -54,15 +55,9 @@ def export_policy_set(*, tenant: Tenant, retention_hours: int) -> ExportPolicy:
     return policy
 
 
-def export_enqueue(export_ids: list[str]) -> None:
-    """Send the export actor for these ids; a broker that is down leaves them to the sweep."""
-    from learning.evidence.actors import run_export
-
-    try:
-        for export_id in export_ids:
-            run_export.send(export_id)
-    except Exception as exc:  # the rows say what is pending; the sweep re-sends
-        logger.warning("broker unavailable, %d export messages left to the sweep: %s", len(export_ids), exc)
+# Fired with (export_ids) when exports are due; `learning.evidence.actors` connects the receiver
+# that sends one broker message per id (a broker that is down leaves them to the sweep).
+exports_due = Hook("learning.exports_due")
 
 
 @transaction.atomic
@@ -84,8 +79,7 @@ def export_request(
     export = Export.objects.create(
         tenant=tenant, kind=kind, format=format, filters=clean, requested_by=caller.label, enqueued_at=timezone.now()
     )
-    export_id = str(export.pk)
-    transaction.on_commit(lambda: export_enqueue([export_id]))
+    exports_due.fire_on_commit([str(export.pk)])
     return export
 
 
@@ -213,7 +207,7 @@ def exports_resend_due(*, now: datetime | None = None, grace: timedelta = timede
     ids = [str(pk) for pk in due.order_by("id").values_list("pk", flat=True)[:limit]]
     if ids:
         Export.objects.filter(pk__in=ids).update(enqueued_at=now)
-        export_enqueue(ids)
+        exports_due.fire(ids)
     return len(ids)
 
 
@@ -243,7 +237,6 @@ def export_restart(*, export: Export) -> Export:
     if Export.objects.filter(pk=export.pk, status__in=[ExportStatus.FAILED, ExportStatus.EXPIRED]).update(
         status=ExportStatus.QUEUED, attempts=0, error="", rows=0, lease_token="", enqueued_at=timezone.now()
     ):
-        export_id = str(export.pk)
-        transaction.on_commit(lambda: export_enqueue([export_id]))
+        exports_due.fire_on_commit([str(export.pk)])
     export.refresh_from_db()
     return export
