@@ -34,3 +34,12 @@ def test_every_evidence_route_is_typed_with_its_statuses_and_errors():
     assert "multipart/form-data" in upload
     assert "200" not in spec["paths"][BASE + "exports"]["post"]["responses"]
     assert {"EvidenceOutput", "AssessmentOutput", "ExportOutput", "CredentialOutput", "TaskOutput"} <= set(spec["components"]["schemas"])
+
+
+def test_every_schema_reference_resolves():
+    import json
+    import re
+
+    spec = APIClient().get("/api/v1/openapi.json").json()
+    refs = set(re.findall(r"#/components/schemas/(\w+)", json.dumps(spec)))
+    assert refs - set(spec["components"]["schemas"]) == set()

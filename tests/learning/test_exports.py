@@ -191,3 +191,12 @@ def test_the_actor_runs_the_export_by_id(api, tenant):
     run_export.fn(export["id"])  # a second message finds nothing to do
     assert Export.objects.get(pk=export["id"]).status == "done"
     assert Event.objects.filter(type="export.ready").count() == 1
+
+
+def test_the_scheduler_and_the_workers_find_the_export_sweeps_and_actor():
+    from skillhub.scheduler import load_sweeps
+    from skillhub.tasks import import_actors
+
+    assert "learning.actors" in import_actors()
+    sweeps = load_sweeps()
+    assert {"learning.evidence.sweeps.resend_stalled_exports", "learning.evidence.sweeps.expire_old_exports"} <= set(sweeps)

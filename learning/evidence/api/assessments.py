@@ -99,11 +99,13 @@ class AssessmentModerationApi(TenantApiView):
 
     @extend_schema(
         operation_id="assessments_moderations_list",
-        responses={200: ModerationOutputSerializer(many=True), **errors(404)},
+        parameters=PAGE_OPENAPI_PARAMETERS,
+        responses={200: paginated_schema({"type": "array", "items": {"$ref": "#/components/schemas/ModerationOutput"}}), **errors(400, 404)},
     )
     def get(self, request: Request, slug: str, assessment_id: str) -> Response:
         assessment = found(selectors.assessment_get(tenant=self.tenant, assessment_id=assessment_id))
-        return Response([moderation_json(m) for m in selectors.moderations_of(assessment=assessment)])
+        page = paginate(assessment.moderations.select_related("assessment").order_by("id"), parse_page_request(request.query_params))
+        return Response(page.body([moderation_json(m) for m in page.rows]))
 
     @extend_schema(
         operation_id="assessments_moderate",

@@ -39,6 +39,29 @@ _ERROR_TEXT = {
 }
 
 
+_PAGINATION = inline_serializer(
+    name="PagePagination",
+    fields={
+        "total": serializers.IntegerField(),
+        "limit": serializers.IntegerField(),
+        "offset": serializers.IntegerField(),
+        "hasMore": serializers.BooleanField(),
+    },
+)
+
+
+def page_of(item: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """Return the OpenAPI shape of a page of `item` (the component is registered with it)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "data": item(many=True),
+            "pagination": _PAGINATION,
+            "nextCursor": serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page"),
+        },
+    )
+
+
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
     """Return OpenAPI responses for these error statuses, all in the SPEC error shape (401/403 always)."""
     return {code: OpenApiResponse(_ERROR, description=_ERROR_TEXT[code]) for code in sorted({401, 403, *codes})}

@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.evidence import selectors
-from learning.evidence.api.common import errors, found
+from learning.evidence.api.common import errors, found, page_of
 from learning.evidence.api.serializers import (
     CredentialInputSerializer,
     CredentialOutputSerializer,
@@ -35,7 +35,7 @@ from learning.evidence.services import (
 )
 from learning.models import Learner
 from learning.selectors import learner_get
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
+from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginate_sequence, paginated_schema, parse_page_request
 from tenants.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 
@@ -133,9 +133,15 @@ class OnboardingStepListCreateApi(_LearnerScoped):
 
     actions = {"POST": "onboarding.define"}
 
-    @extend_schema(operation_id="onboarding_steps_list", responses={200: OnboardingStepOutputSerializer(many=True)})
+    @extend_schema(
+        operation_id="onboarding_steps_list",
+        parameters=PAGE_OPENAPI_PARAMETERS,
+        responses={200: paginated_schema({"type": "array", "items": {"$ref": "#/components/schemas/OnboardingStepOutput"}}), **errors(400)},
+    )
     def get(self, request: Request, slug: str) -> Response:
-        return Response([onboarding_step_json(s) for s in selectors.onboarding_steps(tenant=self.tenant)])
+        steps = list(selectors.onboarding_steps(tenant=self.tenant))
+        page = paginate_sequence(steps, parse_page_request(request.query_params), key=lambda step: str(step.pk))
+        return Response(page.body([onboarding_step_json(s) for s in page.rows]))
 
     @extend_schema(
         operation_id="onboarding_steps_create",
@@ -156,12 +162,15 @@ class LearnerOnboardingApi(_LearnerScoped):
     """The onboarding steps that apply to a learner, each completed or not, by whom and when."""
 
     @extend_schema(
-        operation_id="learner_onboarding_list", responses={200: OnboardingItemOutputSerializer(many=True), **errors(404)}
+        operation_id="learner_onboarding_list",
+        parameters=PAGE_OPENAPI_PARAMETERS,
+        responses={200: page_of(OnboardingItemOutputSerializer, "LearnerOnboardingPage"), **errors(400, 404)},
     )
     def get(self, request: Request, slug: str, learner_id: str) -> Response:
         learner = self.learner(learner_id)
         items = selectors.onboarding_for_learner(tenant=self.tenant, learner=learner)
-        return Response([onboarding_item_json(step, completion) for step, completion in items])
+        page = paginate_sequence(items, parse_page_request(request.query_params), key=lambda item: str(item[0].pk))
+        return Response(page.body([onboarding_item_json(step, completion) for step, completion in page.rows]))
 
 
 class LearnerOnboardingStepApi(_LearnerScoped):

@@ -92,17 +92,19 @@ class EvidenceListUploadApi(TenantApiView):
         data = EvidenceUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        learner = learner_ref(self.tenant, values["learnerId"])
-        evidence = evidence_upload(
-            tenant=self.tenant,
-            learner=learner,
-            upload=values["file"],
-            title=values["title"],
-            kind=values.get("kind") or EvidenceKind.DOCUMENT,
-            course=course_ref(self.tenant, values.get("courseId")),
-            assessment=optional_ref(self.tenant, values.get("assessmentId"), selectors.assessment_get, "assessmentId", "assessment"),
-            caller=Caller.from_request(request),
-        )
+        try:
+            evidence = evidence_upload(
+                tenant=self.tenant,
+                learner=learner_ref(self.tenant, values["learnerId"]),
+                upload=values["file"],
+                title=values["title"],
+                kind=values.get("kind") or EvidenceKind.DOCUMENT,
+                course=course_ref(self.tenant, values.get("courseId")),
+                assessment=optional_ref(self.tenant, values.get("assessmentId"), selectors.assessment_get, "assessmentId", "assessment"),
+                caller=Caller.from_request(request),
+            )
+        finally:
+            values["file"].close()  # the temp file goes now, stored or not
         return Response(evidence_json(evidence, slug=slug), status=status.HTTP_201_CREATED)
 
 
