@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from learning.models import Assignment, Course, Credential, Learner, OnboardingStep
+from learning.models import Assignment, Course, Learner
 from learning.services import (
     assignment_complete,
     course_create,
@@ -94,14 +94,4 @@ class AssignmentAdmin(TenantScopedAdmin):
             assignment_complete(assignment=assignment)
 
 
-@admin.register(Credential)
-class CredentialAdmin(TenantScopedAdmin):
-    list_display = ("name", "learner", "valid_until", "tenant")
-    list_filter = ("tenant",)
-    raw_id_fields = ("learner",)
-
-
-@admin.register(OnboardingStep)
-class OnboardingStepAdmin(TenantScopedAdmin):
-    list_display = ("name", "site", "position", "tenant")
-    list_filter = ("tenant",)
+from learning.evidence import admin as evidence_admin  # noqa: E402, F401  (skills evidence, credentials, onboarding)

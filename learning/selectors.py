@@ -330,7 +330,9 @@ def onboarding_missing_by_learner(*, tenant: Tenant, learners: list[Learner]) ->
     if not steps:
         return {}
     done: set[tuple[Any, int]] = set(
-        OnboardingCompletion.objects.filter(step__tenant=tenant, learner_id__in=[l.pk for l in learners]).values_list(
+        OnboardingCompletion.objects.filter(
+            step__tenant=tenant, learner_id__in=[l.pk for l in learners], undone_at__isnull=True
+        ).values_list(
             "learner_id", "step_id"
         )
     )

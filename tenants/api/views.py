@@ -25,7 +25,8 @@ class TenantApiView(APIView):
     """
 
     scope: str | None = None
-    write_roles: set[str] | None = None
+    # method → the role-table action of a write (default `<scope>.write`); see tenants.api.permissions.
+    actions: dict[str, str] | None = None
     tenant: Tenant
     rate_usage: RateLimitUsage | None = None
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from learning.services import assignment_create, credential_create, onboarding_complete, onboarding_step_create
+from learning.evidence.services import credential_create, onboarding_complete, onboarding_step_create
+from learning.services import assignment_create
 from tests.factories import LearnerFactory, SiteFactory
 from tests.signals_inbox.factories import published_course, send_and_resolve
 
