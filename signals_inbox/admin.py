@@ -1,6 +1,8 @@
 """The back office for the signal inbox: needs with Offer/Author/Dismiss, the signal map, rejected signals."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -41,7 +43,7 @@ class NeedAdmin(TenantScopedAdmin):
     list_display = ("topic", "type", "status", "severity", "target", "site_name", "action", "recommended_course", "signal_count", "last_seen_at", "tenant")
     list_filter = ("tenant", "status", "severity", "target", "action", "type")
     search_fields = ("topic", "dedupe_key", "worker_ref", "site_name")
-    readonly_fields = [f.name for f in Need._meta.fields] + ["assignment_list"]
+    readonly_fields = (*[f.name for f in Need._meta.fields], "assignment_list")
     fields = readonly_fields
     inlines = [SignalInline]
     action_form = NeedActionForm
@@ -58,7 +60,7 @@ class NeedAdmin(TenantScopedAdmin):
     def assignment_list(self, obj: Need) -> str:
         return ", ".join(f"{a.learner_id}: {a.status}" for a in obj.assignments.all()[:50]) or "—"
 
-    def _each(self, request: HttpRequest, queryset, verb: str, call) -> None:  # noqa: ANN001
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Callable[..., Any]) -> None:
         done = 0
         for need in queryset:
             try:
@@ -70,7 +72,7 @@ class NeedAdmin(TenantScopedAdmin):
             messages.success(request, f"{verb} {done} need(s)")
 
     @admin.action(description="Offer (recommended or given course, to the need's worker or site)")
-    def offer(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def offer(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         form = NeedActionForm(request.POST)
         form.is_valid()
         course_id = (form.cleaned_data.get("course_id") or "").strip() or None
@@ -78,11 +80,11 @@ class NeedAdmin(TenantScopedAdmin):
         self._each(request, queryset, "Offered", lambda need: need_offer(need=need, actor=_actor(request), course_id=course_id, due_date=due))
 
     @admin.action(description="Author a draft course from the signals")
-    def author(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def author(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._each(request, queryset, "Authored drafts for", lambda need: need_author(need=need, actor=_actor(request)))
 
     @admin.action(description="Dismiss (give a reason)")
-    def dismiss(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
             messages.error(request, "Give a reason to dismiss")
@@ -138,19 +140,19 @@ class InboxSettingsAdmin(TenantScopedAdmin):
     fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly")
     inlines = [SignalMapEntryInline]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None):  # noqa: ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None) -> Any:
         return ("tenant",) if obj else ()
 
-    def save_model(self, request: HttpRequest, obj: InboxSettings, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: InboxSettings, form: Any, change: bool) -> None:
         # The map is saved with the inlines in save_related, through the one service.
         if not change:
             obj.save()
 
-    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False) -> list:  # noqa: ANN001
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> list:
         # The inline rows are written by the service, not by the formsets, so describe the change plainly.
         return [{"added" if add else "changed": {"fields": ["signal map", *form.changed_data]}}]
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         mapping = {}
         for formset in formsets:
             for entry_form in formset.forms:
@@ -187,7 +189,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
         return False
 
     @admin.action(description="Reprocess (after fixing the signal map or the body)")
-    def reprocess(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for rejected in queryset.select_related("tenant"):
             try:
                 result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))

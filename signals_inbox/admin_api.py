@@ -100,7 +100,7 @@ class SignalMapPreviewApi(TenantAdminApiView):
                 "target": target,
                 "learnerId": str(learner.pk) if learner else None,
                 "workerRef": parsed.worker_ref or None,
-                "site": parsed.site or (learner.site.name if learner and learner.site_id else None),
+                "site": parsed.site or (learner.site.name if learner and learner.site is not None else None),
                 "action": "offer" if course else "author",
                 "recommendation": {"courseId": str(course.pk), "title": course.title, "match": match} if course else None,
                 "deduped": open_need is not None,

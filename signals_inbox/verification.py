@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -55,7 +55,7 @@ def _is_chunked(request: HttpRequest) -> bool:
     return "chunked" in (part.strip() for part in encodings.split(",")) and "wsgi.input" in request.META
 
 
-def _read_bounded(stream) -> bytes | None:  # noqa: ANN001
+def _read_bounded(stream: BinaryIO) -> bytes | None:
     """Read a stream to its end, but never more than one byte past the limit."""
     parts: list[bytes] = []
     taken = 0

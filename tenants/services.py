@@ -16,7 +16,7 @@ from skillhub import localcache
 from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
-from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, StaffToken, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.selectors import api_key_cache_key, forget_signal_secrets
 
 API_KEY_PREFIX = "shk_"
@@ -134,13 +134,13 @@ def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     return deleted
 
 
-def membership_grant(*, tenant: Tenant, user, role: str = Role.ADMIN) -> TenantMembership:  # noqa: ANN001
+def membership_grant(*, tenant: Tenant, user: Any, role: str = Role.ADMIN) -> TenantMembership:
     """Let a console user administer the tenant."""
     membership, _ = TenantMembership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
 
 
-def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = ""):  # noqa: ANN201
+def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "") -> Any:
     """Create (or reset) a staff login that administers the tenant in the console and admin."""
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username, defaults={"email": email})

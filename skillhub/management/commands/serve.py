@@ -6,9 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
 
@@ -16,7 +17,7 @@ from skillhub import front as fronts
 class Command(BaseCommand):
     help = "Serve the web app under gunicorn with Dramatiq workers and the scheduler (the embedded default when no broker is set)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
@@ -34,7 +35,7 @@ class Command(BaseCommand):
             help="seconds a client may take over its request headers, and between reads of its body",
         )
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         embedded = settings.DRAMATIQ_BROKER == "embedded"
         env = dict(os.environ)
         env["SKILLHUB_BIND"] = f"{options['host']}:{options['port']}"
@@ -64,7 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}; {front_text}", ending="\n")
         self.stdout.flush()
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
-        if front is not None:
+        if front is not None and nginx is not None:
             # nginx comes up once gunicorn listens, so the first requests find it.
             deadline = time.monotonic() + 60
             while not front.upstream_socket.exists() and time.monotonic() < deadline and children[0].poll() is None:
@@ -72,7 +73,7 @@ class Command(BaseCommand):
             children.append(subprocess.Popen(front.command(nginx), env=env, cwd=front.directory))
         stopping = False
 
-        def stop_children(signum: int, frame) -> None:  # noqa: ANN001
+        def stop_children(signum: int, frame: Any) -> None:
             nonlocal stopping
             stopping = True
             for child in children:
