@@ -1,0 +1,159 @@
+"""The assignment lifecycle: the tenant's expiring window, and the sweep that announces expiring and expired assignments.
+
+The sweep is safe to run from any number of `run_scheduler` processes at once and after any restart:
+each batch locks the rows it takes (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and marks them in the
+same transaction that records their events, so an assignment is announced expiring once per due
+date and expired once, whoever runs the sweep.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable
+
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from learning.events import assignment_expired_data
+from learning.models import Assignment, AssignmentStatus
+from learning.training.events import assignment_expiring_data
+from learning.training.models import TrainingSettings
+from learning.training.services.common import record
+from skillhub.errors import ValidationFailed
+from tenants.models import Tenant
+
+LIVE = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
+DEFAULT_WINDOW = (0, 8)  # more than 0 and fewer than 8 days left: the last week
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    expiring: int
+    expired: int
+
+
+def training_settings_get(*, tenant: Tenant) -> TrainingSettings:
+    """Return the tenant's training settings (the defaults when none were saved)."""
+    found = TrainingSettings.objects.filter(tenant=tenant).first()
+    if found is not None:
+        return found
+    more, fewer = DEFAULT_WINDOW
+    return TrainingSettings(tenant=tenant, expiring_more_than_days=more, expiring_fewer_than_days=fewer)
+
+
+def training_settings_set(*, tenant: Tenant, more_than_days: int, fewer_than_days: int, enabled: bool = True) -> TrainingSettings:
+    """Set the expiring window: `assignment.expiring` when an assignment has more than X and fewer than Y days left."""
+    errors: dict[str, str] = {}
+    for field, value in (("more_than_days", more_than_days), ("fewer_than_days", fewer_than_days)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 366:
+            errors[field] = "a whole number of days from 0 to 366"
+    if not errors and fewer_than_days - more_than_days < 2:
+        errors["fewer_than_days"] = "must be at least 2 more than moreThanDays, so some whole day lies between them"
+    if errors:
+        raise ValidationFailed(errors)
+    settings, _ = TrainingSettings.objects.update_or_create(
+        tenant=tenant,
+        defaults={
+            "expiring_more_than_days": more_than_days,
+            "expiring_fewer_than_days": fewer_than_days,
+            "expiring_enabled": bool(enabled),
+        },
+    )
+    return settings
+
+
+def _claim(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
+    """Take up to BATCH rows of `candidates` no other sweep holds, apply `mark`, and return them (in the caller's transaction)."""
+    if connection.vendor == "postgresql":
+        ids = list(
+            candidates.select_for_update(skip_locked=True, of=("self",)).order_by("due_date", "id").values_list("pk", flat=True)[:BATCH]
+        )
+        if ids:
+            Assignment.objects.filter(pk__in=ids).update(**mark)
+    else:
+        # SQLite has one writer at a time; a conditional UPDATE per row says which rows this sweep took.
+        picked = candidates.order_by("due_date", "id").values_list("pk", flat=True)[:BATCH]
+        ids = [pk for pk in list(picked) if candidates.filter(pk=pk).update(**mark)]
+    return list(Assignment.objects.select_related("course", "tenant").filter(pk__in=ids).order_by("due_date", "id"))
+
+
+def _expire_batch(today: date) -> int:
+    with transaction.atomic():
+        now = timezone.now()
+        taken = _claim(
+            Assignment.objects.filter(status__in=LIVE, due_date__lt=today),
+            {"status": AssignmentStatus.EXPIRED, "updated_at": now},
+        )
+        for assignment in taken:
+            record(tenant=assignment.tenant, event_type="assignment.expired", data=assignment_expired_data(assignment), subject_type="assignment")
+    return len(taken)
+
+
+def _windows() -> tuple[dict[tuple[int, int], list[object]], list[object]]:
+    """Return the tenants with their own window, grouped by it, and every tenant the default window does not apply to."""
+    custom: dict[tuple[int, int], list[object]] = defaultdict(list)
+    not_default: list[object] = []
+    rows = TrainingSettings.objects.values_list("tenant_id", "expiring_enabled", "expiring_more_than_days", "expiring_fewer_than_days")
+    for tenant_id, enabled, more, fewer in rows:
+        if enabled and (more, fewer) == DEFAULT_WINDOW:
+            continue
+        not_default.append(tenant_id)
+        if enabled:
+            custom[(more, fewer)].append(tenant_id)
+    return custom, not_default
+
+
+def _expiring_candidates(today: date, window: tuple[int, int], tenants: Iterable[object] | None, exclude: Iterable[object]) -> QuerySet[Assignment]:
+    more, fewer = window
+    candidates = Assignment.objects.filter(
+        status__in=LIVE, due_date__gt=today + timedelta(days=more), due_date__lt=today + timedelta(days=fewer)
+    ).filter(Q(expiring_notice_for__isnull=True) | ~Q(expiring_notice_for=F("due_date")))
+    if tenants is not None:
+        candidates = candidates.filter(tenant_id__in=list(tenants))
+    excluded = list(exclude)
+    return candidates.exclude(tenant_id__in=excluded) if excluded else candidates
+
+
+def _announce_batch(today: date, candidates: QuerySet[Assignment]) -> int:
+    with transaction.atomic():
+        taken = _claim(candidates, {"expiring_notice_for": F("due_date")})
+        for assignment in taken:
+            record(
+                tenant=assignment.tenant,
+                event_type="assignment.expiring",
+                data=assignment_expiring_data(assignment, today=today),
+                subject_type="assignment",
+            )
+    return len(taken)
+
+
+def assignments_sweep(*, today: date | None = None, progress: object = None) -> SweepResult:
+    """Announce assignments entering their tenant's expiring window and expire those past due, in batches."""
+    today = today or timezone.localdate()
+    custom, not_default = _windows()
+    plans = [_expiring_candidates(today, DEFAULT_WINDOW, None, not_default)]
+    plans += [_expiring_candidates(today, window, tenants, ()) for window, tenants in custom.items()]
+    expiring = 0
+    for candidates in plans:
+        while (taken := _announce_batch(today, candidates)) > 0:
+            expiring += taken
+            if callable(progress):
+                progress("expiring", expiring)
+    expired = 0
+    while (taken := _expire_batch(today)) > 0:
+        expired += taken
+        if callable(progress):
+            progress("expired", expired)
+    return SweepResult(expiring=expiring, expired=expired)
+
+
+def assignments_expire(*, today: date | None = None) -> int:
+    """Expire every live assignment past its due date (`assignment.expired`); return how many."""
+    today = today or timezone.localdate()
+    expired = 0
+    while (taken := _expire_batch(today)) > 0:
+        expired += taken
+    return expired
