@@ -37,19 +37,7 @@ NOT_SENT_YET = {
     "assessment.recorded",
     "moderation.completed",
     "export.ready",
-    "lesson.completed",
-    "path.enrolled",
-    "path.completed",
-    "quiz.completed",
-    "purchase.fulfilled",
     "task.created",
-    "class.status_changed",
-    "enrollment.status_changed",
-    "assignment.started",
-    "assignment.expiring",
-    "feedback.created",
-    "achievement.earned",
-    "voucher.redeemed",
 }
 
 
