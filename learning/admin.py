@@ -102,3 +102,4 @@ class CredentialAdmin(TenantScopedAdmin):
 class OnboardingStepAdmin(TenantScopedAdmin):
     list_display = ("name", "site", "position", "tenant")
     list_filter = ("tenant",)
+from learning.training import admin as training_admin  # noqa: E402, F401  (registers the training models)

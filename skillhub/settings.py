@@ -159,7 +159,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"LearnerStatusEnum": "learning.models.LearnerStatus"},
+    "ENUM_NAME_OVERRIDES": {"LearnerStatusEnum": ["active", "inactive", "suspended"]},
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "REDOC_DIST": "SIDECAR",
