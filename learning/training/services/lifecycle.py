@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
@@ -20,9 +20,9 @@ from learning.events import assignment_expired_data
 from learning.models import Assignment, AssignmentStatus
 from learning.training.events import assignment_expiring_data
 from learning.training.models import TrainingSettings
-from learning.training.services.common import record
 from skillhub.errors import ValidationFailed
 from tenants.models import Tenant
+from webhooks.bulk import record_events
 
 LIVE = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
 DEFAULT_WINDOW = (0, 8)  # more than 0 and fewer than 8 days left: the last week
@@ -80,6 +80,16 @@ def _claim(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[As
     return list(Assignment.objects.select_related("course", "tenant").filter(pk__in=ids).order_by("due_date", "id"))
 
 
+def _record_all(taken: list[Assignment], event_type: str, build: Callable[[Assignment], Mapping[str, Any]]) -> None:
+    """Record one event per assignment, tenant by tenant, with one INSERT per tenant."""
+    by_tenant: dict[Any, list[Assignment]] = defaultdict(list)
+    for assignment in taken:
+        by_tenant[assignment.tenant_id].append(assignment)
+    for rows in by_tenant.values():
+        items = [(build(a), "assignment", str(a.pk)) for a in rows]
+        record_events(tenant=rows[0].tenant, event_type=event_type, items=items)
+
+
 def _expire_batch(today: date) -> int:
     with transaction.atomic():
         now = timezone.now()
@@ -87,8 +97,7 @@ def _expire_batch(today: date) -> int:
             Assignment.objects.filter(status__in=LIVE, due_date__lt=today),
             {"status": AssignmentStatus.EXPIRED, "updated_at": now},
         )
-        for assignment in taken:
-            record(tenant=assignment.tenant, event_type="assignment.expired", data=assignment_expired_data(assignment), subject_type="assignment")
+        _record_all(taken, "assignment.expired", assignment_expired_data)
     return len(taken)
 
 
@@ -120,13 +129,7 @@ def _expiring_candidates(today: date, window: tuple[int, int], tenants: Iterable
 def _announce_batch(today: date, candidates: QuerySet[Assignment]) -> int:
     with transaction.atomic():
         taken = _claim(candidates, {"expiring_notice_for": F("due_date")})
-        for assignment in taken:
-            record(
-                tenant=assignment.tenant,
-                event_type="assignment.expiring",
-                data=assignment_expiring_data(assignment, today=today),
-                subject_type="assignment",
-            )
+        _record_all(taken, "assignment.expiring", lambda assignment: assignment_expiring_data(assignment, today=today))
     return len(taken)
 
 
