@@ -17,7 +17,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from learning.events import assignment_expired_data
-from learning.models import Assignment, AssignmentStatus
+from learning.models import Assignment, AssignmentStatus, Course
 from learning.training.events import assignment_expiring_data
 from learning.training.models import TrainingSettings
 from skillhub.errors import ValidationFailed
@@ -65,19 +65,46 @@ def training_settings_set(*, tenant: Tenant, more_than_days: int, fewer_than_day
     return settings
 
 
+_RETURNED = (
+    "id", "tenant_id", "learner_id", "course_id", "due_date", "status", "source", "assigned_by",
+    "started_at", "completed_at", "expiring_notice_for", "created_at", "updated_at",
+)
+
+
+def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
+    """One statement: lock up to BATCH candidates no other sweep holds (SKIP LOCKED), mark them, return them."""
+    picked = candidates.select_for_update(skip_locked=True, of=("self",)).order_by("due_date", "id").values("pk")[:BATCH]
+    sub_sql, sub_params = picked.query.sql_with_params()
+    sets, params = [], []
+    for field, value in mark.items():
+        if isinstance(value, F):
+            sets.append(f"{field} = {value.name}")
+        else:
+            sets.append(f"{field} = %s")
+            params.append(value)
+    table = Assignment._meta.db_table
+    sql = f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({sub_sql}) RETURNING {', '.join(_RETURNED)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *sub_params])
+        rows = cursor.fetchall()
+    return [Assignment(**dict(zip(_RETURNED, row))) for row in rows]
+
+
 def _claim(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
-    """Take up to BATCH rows of `candidates` no other sweep holds, apply `mark`, and return them (in the caller's transaction)."""
+    """Take up to BATCH rows of `candidates` no other sweep holds, apply `mark`, and return them with their course and tenant."""
     if connection.vendor == "postgresql":
-        ids = list(
-            candidates.select_for_update(skip_locked=True, of=("self",)).order_by("due_date", "id").values_list("pk", flat=True)[:BATCH]
-        )
-        if ids:
-            Assignment.objects.filter(pk__in=ids).update(**mark)
+        taken = _claim_postgresql(candidates, mark)
     else:
         # SQLite has one writer at a time; a conditional UPDATE per row says which rows this sweep took.
-        picked = candidates.order_by("due_date", "id").values_list("pk", flat=True)[:BATCH]
-        ids = [pk for pk in list(picked) if candidates.filter(pk=pk).update(**mark)]
-    return list(Assignment.objects.select_related("course", "tenant").filter(pk__in=ids).order_by("due_date", "id"))
+        picked = list(candidates.order_by("due_date", "id").values_list("pk", flat=True)[:BATCH])
+        ids = [pk for pk in picked if candidates.filter(pk=pk).update(**mark)]
+        taken = list(Assignment.objects.filter(pk__in=ids))
+    courses = Course.objects.in_bulk({a.course_id for a in taken})
+    tenants = Tenant.objects.in_bulk({a.tenant_id for a in taken})
+    for assignment in taken:
+        assignment.course = courses[assignment.course_id]
+        assignment.tenant = tenants[assignment.tenant_id]
+    return sorted(taken, key=lambda a: (a.due_date, a.pk))
 
 
 def _record_all(taken: list[Assignment], event_type: str, build: Callable[[Assignment], Mapping[str, Any]]) -> None:
