@@ -49,6 +49,7 @@ def seed(total: int, due: int) -> None:
         courses.append(course_publish(course=course_create(tenant=tenant, title=f"Bench course {n:02d}")).pk)
     have = Assignment.objects.filter(tenant=tenant).count()
     if have >= total:
+        _top_up_due(tenant, due)
         return
     learners_have = Learner.objects.filter(tenant=tenant).count()
     learners_needed = -(-total // COURSES)
@@ -85,8 +86,22 @@ def seed(total: int, due: int) -> None:
                                     "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"))
             raw.commit()
             progress(f"seeding assignments to {total:,}", min(start + batch, total) - have, total - have, started)
-    if due_have < due:
-        raise SystemExit(f"only {due_have:,} due assignments fit in {total:,}; lower --due")
+    _top_up_due(tenant, due)
+
+
+def _top_up_due(tenant, due: int) -> None:  # noqa: ANN001
+    """Turn completed assignments into due ones until `due` of them exist (a database seeded with a smaller --due)."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as raw:
+        have = raw.execute("SELECT count(*) FROM learning_assignment WHERE tenant_id = %s AND source = %s", (tenant.pk, DUE_SOURCE)).fetchone()[0]
+        if have < due:
+            raw.execute(
+                "UPDATE learning_assignment SET status = 'assigned', source = %s, completed_at = NULL, started_at = NULL, "
+                "due_date = CURRENT_DATE - 5 WHERE id IN (SELECT id FROM learning_assignment WHERE tenant_id = %s "
+                "AND status = 'completed' ORDER BY id LIMIT %s)",
+                (DUE_SOURCE, tenant.pk, due - have),
+            )
 
 
 def reset(due: int) -> None:
@@ -104,6 +119,17 @@ def reset(due: int) -> None:
         raw.execute("VACUUM ANALYZE webhooks_event")
 
 
+def _high_water_kb() -> int:
+    """This process's peak RSS (VmHWM: reset by exec, unlike ru_maxrss, which a child inherits from its parent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def sweep_once() -> None:
     """Run one sweep in this process and print its time, what it did and the peak RSS (child mode)."""
     import django
@@ -111,7 +137,7 @@ def sweep_once() -> None:
     django.setup()
     from learning.training.services.lifecycle import assignments_sweep
 
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline = _high_water_kb()
     last = [0.0]
 
     def report(kind: str, count: int) -> None:
@@ -124,7 +150,7 @@ def sweep_once() -> None:
     result = assignments_sweep(progress=report)
     seconds = time.perf_counter() - started
     sys.stderr.write("\r" + " " * 40 + "\r")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _high_water_kb()
     print(json.dumps({"seconds": seconds, "expired": result.expired, "expiring": result.expiring, "baseline_kb": baseline, "peak_kb": peak}))
 
 
