@@ -7,3 +7,6 @@ from django.apps import AppConfig
 class LearningConfig(AppConfig):
     name = "learning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from learning.training import receivers  # noqa: F401  (connects training to learning's hooks)

@@ -6,8 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.http import HttpRequest
 
-from signals_inbox.admin_api import staff_token_create
-from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry, StaffToken
+from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry
 from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess, signal_map_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
@@ -188,28 +187,3 @@ class AuditEntryAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
-
-
-@admin.register(StaffToken)
-class StaffTokenAdmin(admin.ModelAdmin):
-    """Tokens for the admin API; the raw token is shown once, at creation."""
-
-    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
-    fields = ("user", "name", "prefix", "revoked_at", "created_at")
-    readonly_fields = ("prefix", "created_at")
-
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
-        queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
-
-    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        try:
-            token, raw = staff_token_create(user=obj.user, name=obj.name)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-            return
-        obj.pk = token.pk
-        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
-from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
+from tenants.models import ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -103,3 +103,28 @@ class SignalSecretAdmin(TenantScopedAdmin):
 class TenantMembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("tenant", "role")
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Tokens for the admin API; the raw token is shown once, at creation."""
+
+    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
+    fields = ("user", "name", "prefix", "revoked_at", "created_at")
+    readonly_fields = ("prefix", "created_at")
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            token, raw = staff_token_create(user=obj.user, name=obj.name)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = token.pk
+        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

@@ -17,7 +17,7 @@ from django.utils import timezone
 from tenants.models import Tenant
 from webhooks import catalog
 from webhooks.models import Delivery, DeliveryState, Endpoint, Event, new_delivery_id, new_event_id
-from webhooks.outbox import check_event_data, enqueue_deliveries
+from webhooks.outbox import check_event_data, deliveries_due
 
 BATCH = 1000
 
@@ -93,6 +93,5 @@ def record_events(*, tenant: Tenant, event_type: str, items: Sequence[tuple[Mapp
         for offset, event in enumerate(events)
     ]
     _insert_deliveries(tenant, name, deliveries, now)
-    delivery_ids = [d.id for d in deliveries]
-    transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    deliveries_due.fire_on_commit([d.id for d in deliveries])
     return events

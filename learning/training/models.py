@@ -1,10 +1,12 @@
-"""Models of training management; imported by learning.models, so they belong to the `learning` app."""
+"""Models of training management; imported by learning.models, so they belong to the `learning` app.
+
+They name learning's models by string (\"learning.Course\"), so this module never imports learning.models back.
+"""
 from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
 
-from learning.models import Assignment, Course, Learner
 from learning.training.statuses import ClassStatus, EnrollmentStatus, LIVE_ENROLLMENT
 from skillhub.ids import uuid7
 from tenants.models import Tenant
@@ -26,7 +28,7 @@ class _Row(models.Model):
 class Lesson(_Row):
     """One ordered lesson of a course: a body of text or a link."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, related_name="lessons")
     position = models.PositiveIntegerField(default=0)
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True, default="")
@@ -47,7 +49,7 @@ class Lesson(_Row):
 class Quiz(_Row):
     """A course's quiz: questions with choices and a pass mark; a manual task makes an assessor grade it."""
 
-    course = models.OneToOneField(Course, on_delete=models.CASCADE, related_name="quiz")
+    course = models.OneToOneField("learning.Course", on_delete=models.CASCADE, related_name="quiz")
     title = models.CharField(max_length=200)
     # [{"text": "…", "choices": ["…", "…"], "answer": <index of the right choice>}, …]
     questions = models.JSONField(default=list, blank=True)
@@ -75,8 +77,8 @@ class QuizAttempt(_Row):
     """A learner's attempt at a quiz within an assignment."""
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="quiz_attempts")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="quiz_attempts")
+    assignment = models.ForeignKey("learning.Assignment", on_delete=models.CASCADE, related_name="quiz_attempts")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="quiz_attempts")
     answers = models.JSONField(default=list, blank=True)
     score = models.DecimalField(max_digits=5, decimal_places=2)
     status = models.CharField(max_length=20, choices=QuizAttemptStatus.choices)
@@ -102,9 +104,9 @@ class QuizAttempt(_Row):
 class LessonCompletion(_Row):
     """A lesson completed within an assignment; once per lesson and assignment."""
 
-    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="lesson_completions")
+    assignment = models.ForeignKey("learning.Assignment", on_delete=models.CASCADE, related_name="lesson_completions")
     lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="completions")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="lesson_completions")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="lesson_completions")
     completed_at = models.DateTimeField()
 
     class Meta(_Row.Meta):
@@ -119,7 +121,7 @@ class LearningPath(_Row):
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    courses = models.ManyToManyField(Course, through="PathCourse", related_name="paths")
+    courses = models.ManyToManyField("learning.Course", through="PathCourse", related_name="paths")
 
     def __str__(self) -> str:
         return self.title
@@ -129,7 +131,7 @@ class PathCourse(models.Model):
     """A course at a position in a path."""
 
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="path_courses")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="path_courses")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, related_name="path_courses")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -144,7 +146,7 @@ class PathEnrollment(_Row):
     """A learner's enrollment in a path; completed when every course of the path is."""
 
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, related_name="enrollments")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="path_enrollments")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="path_enrollments")
     source = models.CharField(max_length=80, blank=True, default="")
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -158,7 +160,7 @@ class PathEnrollment(_Row):
 class TrainingClass(_Row):
     """A scheduled session of a course, with a capacity and document 002's class status."""
 
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="classes")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, related_name="classes")
     title = models.CharField(max_length=200, blank=True, default="")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
@@ -182,7 +184,7 @@ class ClassEnrollment(_Row):
     """A learner's place in a class, with document 002's enrollment status."""
 
     training_class = models.ForeignKey(TrainingClass, on_delete=models.CASCADE, related_name="enrollments")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="class_enrollments")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="class_enrollments")
     status = models.PositiveSmallIntegerField(choices=EnrollmentStatus.choices, default=EnrollmentStatus.ENROLL)
     # When it joined the waitlist: the first waiting is promoted first.
     waitlisted_at = models.DateTimeField(null=True, blank=True)
@@ -204,8 +206,8 @@ class ClassEnrollment(_Row):
 class Feedback(_Row):
     """A learner's rating (1–5) and comment on a course or a class."""
 
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="feedback")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="feedback")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="feedback")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="feedback")
     training_class = models.ForeignKey(TrainingClass, on_delete=models.CASCADE, null=True, blank=True, related_name="feedback")
     rating = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True, default="")
@@ -226,7 +228,7 @@ class Achievement(_Row):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="achievements")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="achievements")
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, null=True, blank=True, related_name="achievements")
 
     class Meta(_Row.Meta):
@@ -243,7 +245,7 @@ class AchievementAward(_Row):
     """An achievement earned by a learner; once per achievement and learner."""
 
     achievement = models.ForeignKey(Achievement, on_delete=models.CASCADE, related_name="awards")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="achievement_awards")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="achievement_awards")
     reason = models.CharField(max_length=10, choices=[("course", "course"), ("path", "path"), ("manual", "manual")])
     awarded_by = models.CharField(max_length=200, blank=True, default="")
 
@@ -258,7 +260,7 @@ class Voucher(_Row):
     """A code that enrolls whoever redeems it in a course or a path, a limited number of times."""
 
     code = models.CharField(max_length=64)
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="vouchers")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="vouchers")
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, null=True, blank=True, related_name="vouchers")
     uses_left = models.PositiveIntegerField(default=1)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -282,7 +284,7 @@ class VoucherRedemption(_Row):
     """One learner's redemption of a voucher; once per voucher and learner."""
 
     voucher = models.ForeignKey(Voucher, on_delete=models.CASCADE, related_name="redemptions")
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="voucher_redemptions")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="voucher_redemptions")
 
     class Meta(_Row.Meta):
         constraints = [models.UniqueConstraint(fields=["voucher", "learner"], name="voucher_redemption_once")]
@@ -299,8 +301,8 @@ class PurchaseStatus(models.TextChoices):
 class Purchase(_Row):
     """An order for a course or a path placed in an external shop; fulfilling it enrolls the learner."""
 
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="purchases")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, null=True, blank=True, related_name="purchases")
+    learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, related_name="purchases")
+    course = models.ForeignKey("learning.Course", on_delete=models.CASCADE, null=True, blank=True, related_name="purchases")
     path = models.ForeignKey(LearningPath, on_delete=models.CASCADE, null=True, blank=True, related_name="purchases")
     external_order_id = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)

@@ -20,7 +20,7 @@ from learning.training.api.serializers import (
 from learning.training.models import ClassEnrollment, TrainingClass
 from learning.training.services import classes
 from learning.training.statuses import ClassStatus, EnrollmentStatus, parse_status
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from skillhub.errors import ValidationFailed
 
 _CLASS_FIELDS = {

@@ -20,7 +20,7 @@ from learning.training.api.serializers import (
 )
 from learning.training.models import LearningPath, Purchase, PurchaseStatus, Voucher
 from learning.training.services import commerce
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 class VoucherFilter(TrainingFilter):

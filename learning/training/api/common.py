@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from learning.training import selectors
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from tenants.models import Tenant
 
 

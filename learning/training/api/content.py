@@ -16,7 +16,7 @@ from learning.training.api.common import TrainingFilter, detail_view, errors, li
 from learning.training.api.serializers import CourseSerializer, LessonInputSerializer, LessonSerializer, QuizInputSerializer, QuizSerializer
 from learning.training.models import Lesson, Quiz
 from learning.training.services import content
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 class LessonFilter(TrainingFilter):

@@ -21,7 +21,7 @@ from learning.training.api.serializers import (
 )
 from learning.training.models import Achievement, AchievementAward, Feedback, LearningPath, TrainingClass
 from learning.training.services import engagement
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 class FeedbackFilter(TrainingFilter):

@@ -19,7 +19,7 @@ from learning.training.api.serializers import (
 )
 from learning.training.models import LearningPath, PathEnrollment
 from learning.training.services import paths
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from tenants.models import Tenant
 
 

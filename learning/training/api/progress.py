@@ -23,7 +23,7 @@ from learning.training.api.serializers import (
 )
 from learning.training.models import Lesson, QuizAttempt, QuizAttemptStatus
 from learning.training.services import lifecycle, progress
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 GRADING_ROLES = {"admin", "facilitator", "assessor"}
 

@@ -9,18 +9,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from learning.models import Course, CourseStatus, Learner
+from learning.services import assignment_create
 from learning.training.events import purchase_fulfilled_data, voucher_redeemed_data
 from learning.training.models import LearningPath, Purchase, PurchaseStatus, Voucher, VoucherRedemption
 from learning.training.services.common import record, same_tenant
+from learning.training.services.paths import path_enroll
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Tenant
 
 
 def _enroll(*, tenant: Tenant, learner: Learner, course: Course | None, path: LearningPath | None, source: str) -> None:
     """Enroll in the course or the path (recording their enrollment events) inside the caller's transaction."""
-    from learning.services import assignment_create
-    from learning.training.services.paths import path_enroll
-
     if course is not None:
         if course.status != CourseStatus.PUBLISHED:
             raise ConflictError(f"The course is {course.status}: it cannot be enrolled in", field="course_id", reason=f"course {course.status}")

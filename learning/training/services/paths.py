@@ -7,9 +7,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner
+from learning.services import assignment_create
 from learning.training.events import path_enrollment_data
 from learning.training.models import LearningPath, PathCourse, PathEnrollment
 from learning.training.services.common import clean_text, record, same_tenant
+from learning.training.services.engagement import achievements_award_for
 from skillhub.errors import NotFoundError, ValidationFailed
 from tenants.models import Tenant
 
@@ -66,8 +68,6 @@ def path_enroll(
     *, tenant: Tenant, path: LearningPath, learner: Learner, source: str = "", assigned_by: str = ""
 ) -> tuple[PathEnrollment, bool]:
     """Enroll a learner in a path (`path.enrolled`) and in each of its courses not yet completed; twice is a no-op."""
-    from learning.services import assignment_create
-
     if not same_tenant(tenant, path, learner):
         raise NotFoundError("Path or learner not found")
     courses = [pc.course for pc in PathCourse.objects.filter(path=path).select_related("course")]
@@ -94,8 +94,6 @@ def path_enroll(
 
 
 def _complete(enrollment: PathEnrollment) -> None:
-    from learning.training.services.engagement import achievements_award_for
-
     enrollment.completed_at = timezone.now()
     enrollment.save(update_fields=["completed_at", "updated_at"])
     record(tenant=enrollment.tenant, event_type="path.completed", data=path_enrollment_data(enrollment), subject_type="path_enrollment")

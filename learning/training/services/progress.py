@@ -9,9 +9,12 @@ from django.utils import timezone
 
 from learning.events import assignment_data
 from learning.models import Assignment, AssignmentStatus
+from learning.services import assignment_complete
 from learning.training.events import lesson_completed_data, quiz_completed_data
 from learning.training.models import Lesson, LessonCompletion, Quiz, QuizAttempt, QuizAttemptStatus
 from learning.training.services.common import record
+from learning.training.services.engagement import achievements_award_for
+from learning.training.services.paths import path_enrollments_check
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 
 LIVE = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
@@ -48,8 +51,6 @@ def requirements_met(assignment: Assignment) -> bool:
 
 
 def _complete_if_done(assignment: Assignment) -> None:
-    from learning.services import assignment_complete
-
     if assignment.status in LIVE and requirements_met(assignment):
         assignment_complete(assignment=assignment)
         assignment.refresh_from_db()
@@ -144,8 +145,5 @@ def quiz_attempt_grade(*, attempt: QuizAttempt, task_passed: bool, reviewer: str
 
 def assignment_completed_effects(*, assignment: Assignment) -> None:
     """Called inside the transaction that completes an assignment: paths complete, achievements are earned."""
-    from learning.training.services.engagement import achievements_award_for
-    from learning.training.services.paths import path_enrollments_check
-
     achievements_award_for(learner_id=assignment.learner_id, course_id=assignment.course_id, tenant=assignment.tenant)
     path_enrollments_check(learner_id=assignment.learner_id, course_id=assignment.course_id, tenant=assignment.tenant)
