@@ -66,7 +66,7 @@ PathListApi = list_create_view(
 )
 PathDetailApi = detail_view(
     name="paths", model=LearningPath, scope="courses", output=PathSerializer, input_=PathInputSerializer,
-    update=_update, delete=lambda path: paths.path_delete(path=path),
+    update=_update, delete=lambda path: paths.path_delete(path=path), delete_errors=(404, 409),
 )
 
 

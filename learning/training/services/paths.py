@@ -12,7 +12,7 @@ from learning.training.events import path_enrollment_data
 from learning.training.models import LearningPath, PathCourse, PathEnrollment
 from learning.training.services.common import clean_text, record, same_tenant
 from learning.training.services.engagement import achievements_award_for
-from skillhub.errors import NotFoundError, ValidationFailed
+from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Tenant
 
 _TEXT = {"title": 200, "description": 0}
@@ -52,7 +52,9 @@ def path_update(*, path: LearningPath, values: dict[str, Any], courses: list[Cou
 
 
 def path_delete(*, path: LearningPath) -> None:
-    """Delete a path and its enrollments (the course assignments stay)."""
+    """Delete a path and its enrollments (the course assignments stay); a path someone bought is kept."""
+    if path.purchases.exists():
+        raise ConflictError("The path has purchases: it cannot be deleted", field="path", reason="has purchases")
     path.delete()
 
 

@@ -61,3 +61,12 @@ def test_bad_purchases_are_refused(api, tenant):
     negative = _purchase(api, tenant, learner, courseId=str(course.pk), externalOrderId="ORD-4", amount="-1")
 
     assert (duplicate.status_code, neither.status_code, currency.status_code, negative.status_code) == (409, 400, 400, 400)
+
+
+def test_a_bought_path_cannot_be_deleted(api, tenant):
+    path = path_create(tenant=tenant, values={"title": "P"}, courses=[published_course(tenant)])
+    _purchase(api, tenant, LearnerFactory(tenant=tenant), pathId=str(path.pk))
+
+    response = api.delete(url(tenant, f"paths/{path.pk}"))
+
+    assert response.status_code == 409 and api.get(url(tenant, f"paths/{path.pk}")).status_code == 200
