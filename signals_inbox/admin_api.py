@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from learning.selectors import course_match_topic, learner_find
 from signals_inbox.models import ACTIVE_NEED_STATUSES, Need
 from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
+from signals_inbox.serializers import SignalMapOutput, SignalMapPreviewOutput, SignalMapReadOutput
 from signals_inbox.selectors import ingest_context, signal_map_json
 from signals_inbox.services import map_entry_values, signal_map_put
 from signals_inbox.verification import refusal_counts
@@ -37,11 +38,11 @@ class SignalMapInput(StrictSerializer):
 class SignalMapApi(TenantAdminApiView):
     """Read or replace the tenant's signal map and auto-author settings."""
 
-    @extend_schema(operation_id="admin_signal_map_read", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_read", responses={200: SignalMapReadOutput})
     def get(self, request: Request, slug: str) -> Response:
         return Response({**signal_map_json(tenant=self.tenant), "refusedLast24h": refusal_counts(slug=self.tenant.slug)})
 
-    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: SignalMapOutput})
     def put(self, request: Request, slug: str) -> Response:
         data = SignalMapInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -60,7 +61,7 @@ class SignalMapApi(TenantAdminApiView):
 class SignalMapPreviewApi(TenantAdminApiView):
     """Dry run: what a sample signal would become (topic, worker or cohort, course or author, dedupe key); stores nothing."""
 
-    @extend_schema(operation_id="admin_signal_map_preview", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_preview", request=OpenApiTypes.OBJECT, responses={200: SignalMapPreviewOutput})
     def post(self, request: Request, slug: str) -> Response:
         body = request.data
         if not isinstance(body, dict):

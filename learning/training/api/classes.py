@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.models import Course, Learner
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, lookup, related
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, lookup, related
 from learning.training.api.serializers import (
     ClassEnrollmentInputSerializer,
     ClassEnrollmentSerializer,
@@ -72,12 +72,12 @@ def _update_class(training_class: TrainingClass, data: dict[str, Any]) -> Traini
 
 ClassListApi = list_create_view(
     name="classes", model=TrainingClass, scope="courses", output=ClassSerializer, filterset=ClassFilter,
-    input_=ClassInputSerializer, create=_create_class, create_errors=(400,),
+    input_=ClassInputSerializer, create=_create_class,
     doc="List classes, or schedule one (`class.status_changed` with no previous status).",
 )
 ClassDetailApi = detail_view(
     name="classes", model=TrainingClass, scope="courses", output=ClassSerializer, input_=ClassInputSerializer,
-    update=_update_class, delete=lambda c: classes.class_delete(training_class=c), delete_errors=(404, 409),
+    update=_update_class, delete=lambda c: classes.class_delete(training_class=c),
     doc="Read, change or delete a class; new times on a Scheduled, Guaranteed or Tentative class make it Rescheduled.",
 )
 
@@ -87,7 +87,7 @@ class ClassStatusApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="classes_set_status", request=StatusInputSerializer, responses={200: ClassSerializer, **errors(400, 404)})
+    @extend_schema(operation_id="classes_set_status", request=StatusInputSerializer, responses={200: ClassSerializer})
     def post(self, request: Request, slug: str, pk: str) -> Response:
         training_class = lookup(TrainingClass, self.tenant, pk)
         data = StatusInputSerializer(data=request.data)
@@ -105,7 +105,7 @@ def _create_enrollment(view: TenantApiView, data: dict[str, Any]) -> ClassEnroll
 
 ClassEnrollmentListApi = list_create_view(
     name="class_enrollments", model=ClassEnrollment, scope="enrollments", output=ClassEnrollmentSerializer,
-    filterset=ClassEnrollmentFilter, input_=ClassEnrollmentInputSerializer, create=_create_enrollment, create_errors=(400, 409),
+    filterset=ClassEnrollmentFilter, input_=ClassEnrollmentInputSerializer, create=_create_enrollment,
     doc="List class enrollments, or enroll a learner (a full class puts them on the waitlist, status 20).",
 )
 ClassEnrollmentDetailApi = detail_view(name="class_enrollments", model=ClassEnrollment, scope="enrollments", output=ClassEnrollmentSerializer)
@@ -117,7 +117,7 @@ class ClassEnrollmentStatusApi(TenantApiView):
     scope = "enrollments"
 
     @extend_schema(
-        operation_id="class_enrollments_set_status", request=StatusInputSerializer, responses={200: ClassEnrollmentSerializer, **errors(400, 404, 409)}
+        operation_id="class_enrollments_set_status", request=StatusInputSerializer, responses={200: ClassEnrollmentSerializer}
     )
     def post(self, request: Request, slug: str, pk: str) -> Response:
         enrollment = lookup(ClassEnrollment, self.tenant, pk)

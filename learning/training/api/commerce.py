@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.models import Course, Learner
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, lookup, related
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, lookup, related
 from learning.training.api.serializers import (
     PurchaseInputSerializer,
     PurchaseSerializer,
@@ -63,7 +63,7 @@ def _update_voucher(voucher: Voucher, data: dict[str, Any]) -> Voucher:
 
 VoucherListApi = list_create_view(
     name="vouchers", model=Voucher, scope="courses", output=VoucherSerializer, filterset=VoucherFilter,
-    input_=VoucherInputSerializer, create=_create_voucher, create_errors=(400, 409),
+    input_=VoucherInputSerializer, create=_create_voucher,
     doc="List vouchers, or create one for a course or a path.",
 )
 VoucherDetailApi = detail_view(
@@ -80,7 +80,7 @@ class VoucherRedeemApi(TenantApiView):
 
     scope = "enrollments"
 
-    @extend_schema(operation_id="vouchers_redeem", request=VoucherRedeemInputSerializer, responses={200: VoucherSerializer, **errors(400, 404, 409)})
+    @extend_schema(operation_id="vouchers_redeem", request=VoucherRedeemInputSerializer, responses={200: VoucherSerializer})
     def post(self, request: Request, slug: str) -> Response:
         data = VoucherRedeemInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -106,7 +106,7 @@ def _create_purchase(view: TenantApiView, data: dict[str, Any]) -> Purchase:
 
 PurchaseListApi = list_create_view(
     name="purchases", model=Purchase, scope="enrollments", output=PurchaseSerializer, filterset=PurchaseFilter,
-    input_=PurchaseInputSerializer, create=_create_purchase, create_errors=(400, 409),
+    input_=PurchaseInputSerializer, create=_create_purchase,
     doc="List purchases, or record an external order (`fulfil: true` fulfils it at once).",
 )
 PurchaseDetailApi = detail_view(name="purchases", model=Purchase, scope="enrollments", output=PurchaseSerializer)
@@ -120,7 +120,7 @@ class PurchaseFulfilApi(TenantApiView):
     @extend_schema(
         operation_id="purchases_fulfil",
         request=None,
-        responses={200: OpenApiResponse(PurchaseSerializer, description="fulfilled (now or before)"), **errors(404, 409)},
+        responses={200: OpenApiResponse(PurchaseSerializer, description="fulfilled (now or before)")},
     )
     def post(self, request: Request, slug: str, pk: str) -> Response:
         purchase, _ = commerce.purchase_fulfil(purchase=lookup(Purchase, self.tenant, pk))

@@ -1,4 +1,4 @@
-"""What every training API view shares: error documentation, filters, pages, lookups and the view factories."""
+"""What every training API view shares: filters, lookups and the view factories (error answers are documented by the kernel's OpenAPI hook)."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -6,74 +6,16 @@ from typing import Any, Callable
 import django_filters
 from django.db.models import Model
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.training import selectors
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
+from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, parse_page_request
 from tenants.api.views import TenantApiView
 from tenants.models import Tenant
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True, required=False)
-    reason = serializers.CharField()
-    errors = serializers.ListField(child=serializers.DictField(), required=False)
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.ChoiceField(
-        choices=["UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "VALIDATION_ERROR", "CONFLICT", "RATE_LIMITED", "SERVER_ERROR"]
-    )
-    message = serializers.CharField()
-    details = ErrorDetailSerializer(required=False)
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The SPEC error shape."""
-
-    error = ErrorBodySerializer()
-
-
-_ERROR_TEXT = {
-    400: "VALIDATION_ERROR: invalid fields, or an illegal status transition; nothing changed",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN: the key lacks the scope or role",
-    404: "NOT_FOUND: unknown id, or another tenant's",
-    409: "CONFLICT: the current state does not allow it; nothing changed",
-    429: "RATE_LIMITED",
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Document the error responses of an operation (401, 403 and 429 are always possible)."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[code]) for code in sorted({401, 403, 429, *codes})}
-
-
-class PaginationSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    limit = serializers.IntegerField()
-    offset = serializers.IntegerField()
-    hasMore = serializers.BooleanField()
-
-
-def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """Return the serializer of a page of `item` (the SPEC envelope), named after it."""
-    name = item.__name__.removesuffix("Serializer") + "PageSerializer"
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "__module__": item.__module__,
-            "__doc__": f"A page of {item.__name__.removesuffix('Serializer')}.",
-            "data": item(many=True),
-            "pagination": PaginationSerializer(),
-            "nextCursor": serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page"),
-        },
-    )
 
 
 class TrainingFilter(django_filters.FilterSet):
@@ -136,18 +78,17 @@ def list_create_view(
     filterset: type[django_filters.FilterSet],
     input_: type[serializers.Serializer] | None = None,
     create: Callable[[TenantApiView, dict[str, Any]], Model] | None = None,
-    create_errors: tuple[int, ...] = (400,),
     doc: str = "",
 ) -> type[TenantApiView]:
     """Build the view of a collection: a filtered, paged list, and create when `create` is given."""
-    page = page_of(output)
+    page = page_serializer(output)
 
     class View(TenantApiView):
         @extend_schema(
             operation_id=f"{name}_list",
             summary=f"List {name.replace('_', ' ')}",
             parameters=filter_parameters(filterset) + PAGE_OPENAPI_PARAMETERS,
-            responses={200: page, **errors(400)},
+            responses={200: page},
         )
         def get(self, request: Request, slug: str) -> Response:
             page_request = parse_page_request(request.query_params)
@@ -164,7 +105,7 @@ def list_create_view(
             operation_id=f"{name}_create",
             summary=f"Create {name.replace('_', ' ')}",
             request=input_,
-            responses={201: output, **errors(*create_errors)},
+            responses={201: output},
         )
         def post(self: TenantApiView, request: Request, slug: str) -> Response:
             data = input_(data=request.data)
@@ -185,14 +126,12 @@ def detail_view(
     input_: type[serializers.Serializer] | None = None,
     update: Callable[[Any, dict[str, Any]], Model] | None = None,
     delete: Callable[[Any], None] | None = None,
-    update_errors: tuple[int, ...] = (400, 404),
-    delete_errors: tuple[int, ...] = (404,),
     doc: str = "",
 ) -> type[TenantApiView]:
     """Build the view of one row: read, and change (PATCH) or delete when those are given."""
 
     class View(TenantApiView):
-        @extend_schema(operation_id=f"{name}_read", summary=f"Read one of {name.replace('_', ' ')}", responses={200: output, **errors(404)})
+        @extend_schema(operation_id=f"{name}_read", summary=f"Read one of {name.replace('_', ' ')}", responses={200: output})
         def get(self, request: Request, slug: str, pk: str) -> Response:
             return Response(output(lookup(model, self.tenant, pk)).data)
 
@@ -205,7 +144,7 @@ def detail_view(
             operation_id=f"{name}_update",
             summary=f"Change one of {name.replace('_', ' ')}",
             request=input_,
-            responses={200: output, **errors(*update_errors)},
+            responses={200: output},
         )
         def patch(self: TenantApiView, request: Request, slug: str, pk: str) -> Response:
             row = lookup(model, self.tenant, pk)
@@ -219,7 +158,7 @@ def detail_view(
         @extend_schema(
             operation_id=f"{name}_delete",
             summary=f"Delete one of {name.replace('_', ' ')}",
-            responses={204: None, **errors(*delete_errors)},
+            responses={204: None},
         )
         def delete_(self: TenantApiView, request: Request, slug: str, pk: str) -> Response:
             delete(lookup(model, self.tenant, pk))

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from learning.models import Course
 from learning.selectors import course_get, course_json
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, related
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, related
 from learning.training.api.serializers import CourseSerializer, LessonInputSerializer, LessonSerializer, QuizInputSerializer, QuizSerializer
 from learning.training.models import Lesson, Quiz
 from learning.training.services import content
@@ -85,7 +85,7 @@ LessonDetailApi = detail_view(
 )
 QuizListApi = list_create_view(
     name="quizzes", model=Quiz, scope="courses", output=QuizSerializer, filterset=QuizFilter,
-    input_=QuizInputSerializer, create=_create_quiz, create_errors=(400, 409),
+    input_=QuizInputSerializer, create=_create_quiz,
     doc="List quizzes, or give a course its quiz (one per course; 409 when it has one).",
 )
 QuizDetailApi = detail_view(
@@ -99,7 +99,7 @@ class CourseArchiveApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="courses_archive", request=None, responses={200: CourseSerializer, **errors(404)})
+    @extend_schema(operation_id="courses_archive", request=None, responses={200: CourseSerializer})
     def post(self, request: Request, slug: str, pk: str) -> Response:
         course = course_get(tenant=self.tenant, course_id=pk)
         if course is None:

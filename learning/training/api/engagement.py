@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.models import Course, Learner
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, related
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, related
 from learning.training.api.serializers import (
     AchievementAwardInputSerializer,
     AchievementAwardSerializer,
@@ -85,14 +85,14 @@ def _achievement_values(tenant: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 AchievementListApi = list_create_view(
     name="achievements", model=Achievement, scope="courses", output=AchievementSerializer, filterset=AchievementFilter,
-    input_=AchievementInputSerializer, create_errors=(400, 409),
+    input_=AchievementInputSerializer,
     create=lambda view, data: engagement.achievement_create(tenant=view.tenant, values=_achievement_values(view.tenant, data)),
     doc="List achievement definitions, or define one (earned on completing `courseId` or `pathId`, or awarded by hand).",
 )
 AchievementDetailApi = detail_view(
     name="achievements", model=Achievement, scope="courses", output=AchievementSerializer, input_=AchievementInputSerializer,
     update=lambda a, data: engagement.achievement_update(achievement=a, values=_achievement_values(a.tenant, data)),
-    update_errors=(400, 404, 409), delete=lambda a: engagement.achievement_delete(achievement=a),
+    delete=lambda a: engagement.achievement_delete(achievement=a),
 )
 
 
@@ -108,7 +108,6 @@ class AchievementAwardListApi(list_create_view(  # type: ignore[misc]
         responses={
             201: OpenApiResponse(AchievementAwardSerializer, description="awarded now"),
             200: OpenApiResponse(AchievementAwardSerializer, description="already earned: nothing changed"),
-            **errors(400),
         },
     )
     def post(self, request: Request, slug: str) -> Response:

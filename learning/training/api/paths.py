@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from learning.models import Course, Learner
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, lookup, related
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, lookup, related
 from learning.training.api.serializers import (
     PathEnrollmentInputSerializer,
     PathEnrollmentSerializer,
@@ -66,7 +66,7 @@ PathListApi = list_create_view(
 )
 PathDetailApi = detail_view(
     name="paths", model=LearningPath, scope="courses", output=PathSerializer, input_=PathInputSerializer,
-    update=_update, delete=lambda path: paths.path_delete(path=path), delete_errors=(404, 409),
+    update=_update, delete=lambda path: paths.path_delete(path=path),
 )
 
 
@@ -82,7 +82,6 @@ class PathEnrollmentListApi(list_create_view(  # type: ignore[misc]
         responses={
             201: OpenApiResponse(PathEnrollmentSerializer, description="enrolled now"),
             200: OpenApiResponse(PathEnrollmentSerializer, description="already enrolled: nothing changed"),
-            **errors(400),
         },
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -102,7 +101,7 @@ class PathEnrollmentCompleteApi(TenantApiView):
 
     scope = "enrollments"
 
-    @extend_schema(operation_id="path_enrollments_complete", request=None, responses={200: PathEnrollmentSerializer, **errors(404)})
+    @extend_schema(operation_id="path_enrollments_complete", request=None, responses={200: PathEnrollmentSerializer})
     def post(self, request: Request, slug: str, pk: str) -> Response:
         enrollment = paths.path_enrollment_complete(enrollment=lookup(PathEnrollment, self.tenant, pk))
         return Response(PathEnrollmentSerializer(enrollment).data)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from learning.models import Assignment
 from learning.selectors import assignment_get
 from learning.training import selectors
-from learning.training.api.common import TrainingFilter, detail_view, errors, list_create_view, lookup
+from learning.training.api.common import TrainingFilter, detail_view, list_create_view, lookup
 from learning.training.api.serializers import (
     LessonCompletionSerializer,
     ProgressSerializer,
@@ -46,7 +46,6 @@ class LessonCompleteApi(TenantApiView):
         responses={
             201: OpenApiResponse(LessonCompletionSerializer, description="completed now (`lesson.completed`)"),
             200: OpenApiResponse(LessonCompletionSerializer, description="was already complete: nothing changed, nothing sent"),
-            **errors(404, 409),
         },
     )
     def post(self, request: Request, slug: str, assignment_id: str, lesson_id: str) -> Response:
@@ -62,7 +61,7 @@ class AssignmentProgressApi(TenantApiView):
 
     scope = "enrollments"
 
-    @extend_schema(operation_id="assignments_progress", responses={200: ProgressSerializer, **errors(404)})
+    @extend_schema(operation_id="assignments_progress", responses={200: ProgressSerializer})
     def get(self, request: Request, slug: str, assignment_id: str) -> Response:
         assignment = _assignment(self, assignment_id)
         found = selectors.assignment_progress(assignment=assignment)
@@ -91,7 +90,7 @@ class QuizAttemptSubmitApi(TenantApiView):
     @extend_schema(
         operation_id="assignments_quiz_attempts_create",
         request=QuizAttemptInputSerializer,
-        responses={201: QuizAttemptSerializer, **errors(400, 404, 409)},
+        responses={201: QuizAttemptSerializer},
     )
     def post(self, request: Request, slug: str, assignment_id: str) -> Response:
         assignment = _assignment(self, assignment_id)
@@ -109,7 +108,7 @@ class QuizAttemptGradeApi(TenantApiView):
     scope = "enrollments"
     write_roles = GRADING_ROLES
 
-    @extend_schema(operation_id="quiz_attempts_grade", request=QuizGradeInputSerializer, responses={200: QuizAttemptSerializer, **errors(400, 404, 409)})
+    @extend_schema(operation_id="quiz_attempts_grade", request=QuizGradeInputSerializer, responses={200: QuizAttemptSerializer})
     def post(self, request: Request, slug: str, pk: str) -> Response:
         attempt = lookup(QuizAttempt, self.tenant, pk)
         data = QuizGradeInputSerializer(data=request.data)
@@ -158,12 +157,12 @@ class TrainingSettingsApi(TenantApiView):
     scope = "enrollments"
     write_roles = {"admin"}
 
-    @extend_schema(operation_id="training_settings_read", responses={200: TrainingSettingsSerializer, **errors()})
+    @extend_schema(operation_id="training_settings_read", responses={200: TrainingSettingsSerializer})
     def get(self, request: Request, slug: str) -> Response:
         return Response(_settings_body(lifecycle.training_settings_get(tenant=self.tenant)))
 
     @extend_schema(
-        operation_id="training_settings_update", request=TrainingSettingsInputSerializer, responses={200: TrainingSettingsSerializer, **errors(400)}
+        operation_id="training_settings_update", request=TrainingSettingsInputSerializer, responses={200: TrainingSettingsSerializer}
     )
     def put(self, request: Request, slug: str) -> Response:
         data = TrainingSettingsInputSerializer(data=request.data)
