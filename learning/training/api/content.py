@@ -16,6 +16,7 @@ from learning.training.api.common import TrainingFilter, detail_view, list_creat
 from learning.training.api.serializers import CourseSerializer, LessonInputSerializer, LessonSerializer, QuizInputSerializer, QuizSerializer
 from learning.training.models import Lesson, Quiz
 from learning.training.services import content
+from skillhub.errors import ValidationFailed
 from tenants.api.views import TenantApiView
 
 
@@ -49,8 +50,6 @@ def _quiz_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _no_course_change(data: dict[str, Any]) -> None:
-    from skillhub.errors import ValidationFailed
-
     if "courseId" in data:
         raise ValidationFailed({"courseId": "a lesson or quiz stays with its course"})
 

@@ -115,7 +115,7 @@ class AchievementAwardListApi(list_create_view(  # type: ignore[misc]
         data.is_valid(raise_exception=True)
         achievement = related(Achievement, self.tenant, data.validated_data["achievementId"], "achievementId")
         learner = related(Learner, self.tenant, data.validated_data["learnerId"], "learnerId")
-        award, created = engagement.achievement_award(achievement=achievement, learner=learner, awarded_by=str(request.auth.name))
+        award, created = engagement.achievement_award(achievement=achievement, learner=learner, awarded_by=str(request.user))
         return Response(AchievementAwardSerializer(award).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

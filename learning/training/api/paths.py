@@ -89,7 +89,7 @@ class PathEnrollmentListApi(list_create_view(  # type: ignore[misc]
         data.is_valid(raise_exception=True)
         path = related(LearningPath, self.tenant, data.validated_data["pathId"], "pathId")
         learner = related(Learner, self.tenant, data.validated_data["learnerId"], "learnerId")
-        enrollment, created = paths.path_enroll(tenant=self.tenant, path=path, learner=learner, assigned_by=str(request.user or ""))
+        enrollment, created = paths.path_enroll(tenant=self.tenant, path=path, learner=learner, assigned_by=str(request.user))
         return Response(PathEnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

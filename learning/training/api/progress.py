@@ -116,7 +116,7 @@ class QuizAttemptGradeApi(TenantApiView):
         graded = progress.quiz_attempt_grade(
             attempt=attempt,
             task_passed=data.validated_data["taskPassed"],
-            reviewer=str(request.auth.name if request.auth else ""),
+            reviewer=str(request.user),
             comment=data.validated_data.get("comment", ""),
         )
         return Response(QuizAttemptSerializer(graded).data)

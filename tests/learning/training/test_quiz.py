@@ -87,6 +87,7 @@ def test_manual_task_holds_quiz_completed_until_an_assessor_grades_it(api, tenan
     graded = assessor.post(url(tenant, f"quiz-attempts/{held.json()['id']}/grade"), {"taskPassed": True}, format="json")
 
     assert graded.status_code == 200 and graded.json()["passed"] is True
+    assert graded.json()["reviewedBy"].startswith("api-key:")
     assert [e["passed"] for e in events("quiz.completed")] == [True]
     assert [e["id"] for e in events("course.completed")] == [str(made.pk)]
     again = assessor.post(url(tenant, f"quiz-attempts/{held.json()['id']}/grade"), {"taskPassed": False}, format="json")
