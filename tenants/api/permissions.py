@@ -31,6 +31,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "onboarding.define": frozenset({ADMIN}),
     "enrollments.write": frozenset({ADMIN, FACILITATOR}),
     "classes.write": frozenset({ADMIN, FACILITATOR}),
+    "quizzes.grade": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
+    "training_settings.write": frozenset({ADMIN}),
     "courses.write": frozenset({ADMIN}),
     "evidence.write": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
     "evidence.review": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
