@@ -46,7 +46,7 @@ class LearnerAdmin(TenantScopedAdmin):
         learner_delete(learner=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for learner in queryset:
+        for learner in self.writable(request, queryset):
             learner_delete(learner=learner)
 
 
@@ -71,7 +71,7 @@ class CourseAdmin(TenantScopedAdmin):
 
     @admin.action(description="Publish the selected courses")
     def publish(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for course in queryset:
+        for course in self.writable(request, queryset):
             course_publish(course=course)
 
 
@@ -87,7 +87,7 @@ class AssignmentAdmin(TenantScopedAdmin):
 
     @admin.action(description="Mark completed")
     def complete(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for assignment in queryset:
+        for assignment in self.writable(request, queryset):
             assignment_complete(assignment=assignment)
 
 

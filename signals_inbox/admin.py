@@ -4,7 +4,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from signals_inbox.admin_api import staff_token_create
 from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry, StaffToken
@@ -60,7 +60,7 @@ class NeedAdmin(TenantScopedAdmin):
 
     def _each(self, request: HttpRequest, queryset, verb: str, call) -> None:  # noqa: ANN001
         done = 0
-        for need in queryset:
+        for need in self.writable(request, queryset):
             try:
                 call(need)
                 done += 1
@@ -169,7 +169,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
 
     @admin.action(description="Reprocess (after fixing the signal map or the body)")
     def reprocess(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for rejected in queryset.select_related("tenant"):
+        for rejected in self.writable(request, queryset).select_related("tenant"):
             try:
                 result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))
                 messages.success(request, f"#{rejected.pk} accepted as {result.signal_id}")
@@ -192,24 +192,29 @@ class AuditEntryAdmin(TenantScopedAdmin):
 
 @admin.register(StaffToken)
 class StaffTokenAdmin(admin.ModelAdmin):
-    """Tokens for the admin API; the raw token is shown once, at creation."""
+    """Tokens for the admin API, minted only for oneself; the raw token is shown once, at creation."""
 
     list_display = ("name", "user", "prefix", "created_at", "revoked_at")
-    fields = ("user", "name", "prefix", "revoked_at", "created_at")
-    readonly_fields = ("prefix", "created_at")
+    fields = ("name", "user", "prefix", "revoked_at", "created_at")
+    readonly_fields = ("user", "prefix", "created_at")
 
     def get_queryset(self, request: HttpRequest):  # noqa: ANN201
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else queryset.filter(user=request.user)
 
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts, object_id):  # noqa: ANN001, ANN201
+        raise Http404("Not found")
+
     def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
         if change:
             super().save_model(request, obj, form, change)
             return
+        # A token acts as its owner with the owner's tenant scope, so nobody mints one for someone else.
         try:
-            token, raw = staff_token_create(user=obj.user, name=obj.name)
+            token, raw = staff_token_create(user=request.user, name=obj.name)
         except ValueError as exc:
             messages.error(request, str(exc))
             return
         obj.pk = token.pk
+        obj.user = request.user
         messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

@@ -4,38 +4,40 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from tenants.admin_scoping import TenantScopedAdmin
 from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
 from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
-    """Show staff only the rows of tenants they administer."""
-
-    tenant_field = "tenant"
-
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{f"{self.tenant_field}__memberships__user": request.user})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
-        if db_field.name == "tenant" and not request.user.is_superuser:
-            kwargs["queryset"] = Tenant.objects.filter(memberships__user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+__all__ = ["TenantScopedAdmin"]
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin):
+    """A console user sees and edits only the tenants they administer; creating and deleting is for superusers."""
+
+    tenant_field = "pk"
     list_display = ("slug", "name", "plan", "id", "created_at")
     search_fields = ("slug", "name")
     list_filter = ("plan",)
     readonly_fields = ("id", "created_at")
     actions = ["issue_signal_secret"]
 
-    @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)")
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None):  # noqa: ANN201
+        if request.user.is_superuser:
+            return self.readonly_fields
+        # Plan and limits are what the tenant pays for: only an operator changes them.
+        return (*self.readonly_fields, "slug", "plan", "rate_limit_per_minute", "rate_limit_per_day")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)", permissions=["change"])
     def issue_signal_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for tenant in queryset:
+        for tenant in self.writable(request, queryset):
             secret = signal_secret_issue(tenant=tenant)
             messages.success(request, f"{tenant.slug}: new signal secret {secret.secret} (shown once)")
 
@@ -72,9 +74,9 @@ class ApiKeyAdmin(TenantScopedAdmin):
         obj.pk = issued.api_key.pk
         messages.warning(request, f"New API key (copy it now, it is not shown again): {issued.raw_key}")
 
-    @admin.action(description="Revoke the selected keys")
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for api_key in queryset:
+        for api_key in self.writable(request, queryset):
             api_key_revoke(api_key=api_key)
 
 

@@ -122,12 +122,12 @@ class EndpointAdmin(TenantScopedAdmin):
         services.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Ping (send a signed webhook.ping now)")
     def ping(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             try:
                 attempt = services.endpoint_ping(endpoint=endpoint)
             except DomainError as exc:
@@ -139,13 +139,13 @@ class EndpointAdmin(TenantScopedAdmin):
 
     @admin.action(description="Rotate the secret (the old one signs beside it for 24 h)")
     def rotate_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             rotated = services.endpoint_rotate_secret(endpoint=endpoint)
             messages.warning(request, f"{endpoint.pk}: new secret (shown once) {rotated.secret}")
 
     @admin.action(description="Re-enable (clears the reason, resumes pending deliveries)")
     def re_enable(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             services.endpoint_enable(endpoint=endpoint)
         messages.success(request, f"{queryset.count()} endpoint(s) enabled")
 
@@ -169,7 +169,7 @@ class DeliveryAdmin(TenantScopedAdmin):
 
     @admin.action(description="Retry (send again from the start of the schedule)")
     def retry(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
-        for delivery in queryset.select_related("endpoint"):
+        for delivery in self.writable(request, queryset).select_related("endpoint"):
             try:
                 services.delivery_retry(delivery=delivery)
             except DomainError as exc:
