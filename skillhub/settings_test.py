@@ -7,3 +7,7 @@ from skillhub.settings import *  # noqa: F403
 DRAMATIQ_BROKER = "stub"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests serve static files from the apps (no collectstatic step), through the same WhiteNoise middleware.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -10,17 +10,21 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from skillhub.console.staticfiles import collect_if_needed
+
 
 class Command(BaseCommand):
     help = "Serve the web app under gunicorn with Dramatiq workers and the scheduler (the embedded default when no broker is set)."
 
     def add_arguments(self, parser) -> None:  # noqa: ANN001
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=settings.PORT, help="default: $PORT, else 8000")
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
 
     def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+        # WhiteNoise serves what collectstatic put in STATIC_ROOT (hashed, compressed): refresh it if the sources moved on.
+        collect_if_needed(lambda line: self.stdout.write(line))
         embedded = settings.DRAMATIQ_BROKER == "embedded"
         env = dict(os.environ)
         env["SKILLHUB_BIND"] = f"{options['host']}:{options['port']}"
@@ -36,6 +40,8 @@ class Command(BaseCommand):
             commands.append([*manage, "run_scheduler"])
         mode = "embedded (SQLite/in-process workers)" if embedded else f"scaled-out ({settings.DRAMATIQ_BROKER})"
         self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}", ending="\n")
+        self.stdout.write(f"  console        {settings.SKILLHUB_PUBLIC_URL}/admin/", ending="\n")
+        self.stdout.write(f"  API docs       {settings.SKILLHUB_PUBLIC_URL}/api/v1/docs", ending="\n")
         self.stdout.flush()
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
         stopping = False
