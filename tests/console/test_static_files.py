@@ -1,0 +1,34 @@
+"""Static files are collected when their sources change and served by WhiteNoise, compressed and cached."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.test import Client, override_settings
+
+from skillhub.console.staticfiles import collect_if_needed
+
+MANIFEST = {**settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_collected_static_files_are_served_hashed_compressed_and_cached_for_a_year(tmp_path):
+    with override_settings(STATIC_ROOT=tmp_path, STORAGES=MANIFEST, WHITENOISE_USE_FINDERS=False, WHITENOISE_AUTOREFRESH=False):
+        assert collect_if_needed(lambda line: None) is True
+        assert collect_if_needed(lambda line: None) is False  # nothing changed: no second collection
+        client = Client()
+        login_page = client.get("/admin/login/")
+        assert login_page.status_code == 200
+        stylesheets = re.findall(r'href="(/static/[^"]+\.css)"', login_page.content.decode())
+        assert any("console/console." in href for href in stylesheets)
+        for href in stylesheets:
+            assert re.search(r"\.[0-9a-f]{12}\.css$", href), href  # hashed names
+            response = client.get(href, HTTP_ACCEPT_ENCODING="gzip")
+            assert response.status_code == 200, href
+            assert response["Content-Encoding"] == "gzip"
+            assert "max-age=315360000" in response["Cache-Control"] and "immutable" in response["Cache-Control"]
+        docs = client.get("/api/v1/docs")
+        scripts = re.findall(r'src="(/static/[^"]+\.js)"', docs.content.decode())
+        assert scripts and all(client.get(src).status_code == 200 for src in scripts)
