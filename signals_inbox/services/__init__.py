@@ -12,7 +12,9 @@ from signals_inbox.services.needs import (
     need_author,
     need_close_if_complete,
     need_dismiss,
+    OfferPreview,
     need_offer,
+    need_offer_preview,
     needs_close_for_assignment,
 )
 from signals_inbox.services.resolution import needs_rematch_learner, needs_rematch_unmatched, signal_resolve
@@ -27,7 +29,9 @@ __all__ = [
     "need_author",
     "need_close_if_complete",
     "need_dismiss",
+    "OfferPreview",
     "need_offer",
+    "need_offer_preview",
     "needs_close_for_assignment",
     "needs_rematch_learner",
     "needs_rematch_unmatched",
