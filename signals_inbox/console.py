@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
@@ -176,7 +177,7 @@ class DismissForm(forms.Form):
 class NeedAdmin(TenantScopedAdmin):
     """The Training needs inbox: what signals asked for, and Offer / Author / Dismiss on each."""
 
-    list_display = ("severity_badge", "topic_link", "who", "recommendation", "signal_count_column", "first_seen_at", "last_seen_at", "status_badge", "row_actions")
+    list_display = ("severity_badge", "topic_link", "who", "recommendation", "signal_count_column", "seen", "status_badge", "row_actions")
     list_display_links = None
     list_filter = (StatusFilter, SeverityFilter, SiteFilter, TopicFilter, SourceTypeFilter, "target", "tenant")
     search_fields = ("topic", "worker_ref", "site_name", "dedupe_key", "learner__first_name", "learner__last_name", "learner__email")
@@ -231,6 +232,11 @@ class NeedAdmin(TenantScopedAdmin):
     def signal_count_column(self, need: Need) -> int:
         return need.signal_count
 
+    @admin.display(description="First / last seen", ordering="last_seen_at")
+    def seen(self, need: Need) -> str:
+        first, last = (timezone.localtime(value) for value in (need.first_seen_at, need.last_seen_at))
+        return format_html('<span title="{}">{}</span><br><span title="{}">{}</span>', first.isoformat(), first.strftime("%d %b %H:%M"), last.isoformat(), last.strftime("%d %b %H:%M"))
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, need: Need) -> str:
         return format_html('<span class="status status-{}">{}</span>', need.status, need.get_status_display())
@@ -283,7 +289,8 @@ class NeedAdmin(TenantScopedAdmin):
     # --- pages ---
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        return super().changelist_view(request, {"title": "Training needs", **(extra_context or {})})
+        # The console bar replaces the model sidebar here: the inbox needs the width.
+        return super().changelist_view(request, {"title": "Training needs", "is_nav_sidebar_enabled": False, **(extra_context or {})})
 
     def get_urls(self):  # noqa: ANN201
         wrap = self.admin_site.admin_view

@@ -137,7 +137,8 @@ STORAGES = {
 }
 
 # SkillhubRedisCache is Django's RedisCache with a shared client; django-ratelimit only knows the parent by name.
-SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+# Without REDIS_URL the embedded default serves from one web process, whose local memory is the shared cache.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["django_ratelimit.E003"])]
 
 # --- console throttling (django-ratelimit, counted in the shared cache) ---------------------
 RATELIMIT_USE_CACHE = "default"
