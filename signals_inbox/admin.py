@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest
 
 from signals_inbox.admin_api import staff_token_create
 from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry, StaffToken
-from signals_inbox import console  # noqa: F401  (registers the inbox)
+from signals_inbox import console, console_pages  # noqa: F401  (register the inbox and its pages)
 from signals_inbox.services import rejected_signal_reprocess, signal_map_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin

@@ -18,7 +18,7 @@ from signals_inbox.services.needs import (
     needs_close_for_assignment,
 )
 from signals_inbox.services.resolution import needs_rematch_learner, needs_rematch_unmatched, signal_resolve
-from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
+from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_preview, signal_map_put
 
 __all__ = [
     "IngestResult",
@@ -37,6 +37,7 @@ __all__ = [
     "needs_rematch_unmatched",
     "rejected_signal_reprocess",
     "signal_ingest",
+    "signal_map_preview",
     "signal_map_put",
     "signal_reject",
     "signal_resolve",
