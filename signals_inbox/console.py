@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -310,7 +310,7 @@ class NeedAdmin(TenantScopedAdmin):
             raise Http404("Choose between 1 and 200 needs")
         needs = []
         for value in raw:
-            need = self.get_object(request, value)
+            need = self.get_object(request, unquote(value))
             if need is None:
                 raise Http404("Not found")
             if not self.has_change_permission(request, need):
@@ -399,7 +399,7 @@ class NeedAdmin(TenantScopedAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         """A need's page: what it is, its signals with their raw payloads, its assignments and its audit trail."""
-        need = self.get_object(request, object_id)
+        need = self.get_object(request, unquote(object_id))
         if need is None:
             raise Http404("Not found")
         signals = list(Signal.objects.filter(tenant_id=need.tenant_id, need=need).order_by("-id")[:100])
