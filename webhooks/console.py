@@ -46,7 +46,7 @@ class EventsField(forms.MultipleChoiceField):
 
 class ReplayForm(forms.Form):
     since = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"])
-    event_type = forms.ChoiceField(choices=[("", "Every event type"), *event_choices()], required=False)
+    event_type = forms.ChoiceField(choices=lambda: [("", "every event type"), *((name, name) for name, _ in event_choices())], required=False)
 
 
 def _attempt_rows(deliveries: list[Any]) -> list[Any]:
@@ -104,6 +104,9 @@ class EndpointConsoleMixin:
             path("<path:object_id>/retry/<str:delivery_id>/", wrap(require_POST(self.retry_view)), name="webhooks_endpoint_retry"),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Webhook endpoints", **(extra_context or {})})
 
     def _endpoint(self, request: HttpRequest, object_id: str) -> Endpoint:
         endpoint = self.get_object(request, unquote(object_id))
@@ -196,6 +199,7 @@ class EndpointConsoleMixin:
             "log_previous": page - 1 if page > 1 else None,
             "replay_form": ReplayForm(initial={"since": (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}),
             "can_act": self.has_change_permission(request, endpoint),
+            "is_nav_sidebar_enabled": False,
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
