@@ -1,11 +1,17 @@
 """The back office for tenants and their credentials; writes go through the services."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from skillhub.console.secrets import secret_once_response
 
 from tenants.admin_scoping import TenantScopedAdmin
-from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
 from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
 
 
@@ -56,43 +62,130 @@ class GroupAdmin(TenantScopedAdmin):
     search_fields = ("name",)
 
 
+class ApiKeyForm(forms.ModelForm):
+    """An API key's name, role, scopes (ticked from the list) and optional expiry."""
+
+    scopes = forms.MultipleChoiceField(choices=[(scope, scope) for scope in SCOPES], widget=forms.CheckboxSelectMultiple, required=False)
+
+    class Meta:
+        model = ApiKey
+        fields = ("tenant", "name", "role", "scopes", "expires_at")
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(TenantScopedAdmin):
-    list_display = ("name", "tenant", "prefix", "role", "expires_at", "revoked_at", "last_used_at")
+    """API keys listed by their visible prefix with their last use; a new key is shown once, then only its hash is kept."""
+
+    form = ApiKeyForm
+    list_display = ("prefix_code", "name", "role", "scope_summary", "last_used_at", "expires_at", "state", "tenant")
+    list_display_links = ("prefix_code", "name")
     list_filter = ("tenant", "role")
+    search_fields = ("prefix", "name")
     fields = ("tenant", "name", "role", "scopes", "expires_at", "prefix", "revoked_at", "last_used_at", "created_at")
     readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
     actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None):  # noqa: ANN201
+        # A key's power is fixed when it is issued: issue a new one rather than widen an old one.
+        return (*self.readonly_fields, "tenant", "role", "scopes") if obj else self.readonly_fields
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        return super().changelist_view(request, {"title": "API keys", **(extra_context or {})})
+
+    @admin.display(description="Key", ordering="prefix")
+    def prefix_code(self, api_key: ApiKey) -> str:
+        return format_html("<code>{}…</code>", api_key.prefix)
+
+    @admin.display(description="Scopes")
+    def scope_summary(self, api_key: ApiKey) -> str:
+        scopes = list(api_key.scopes or [])
+        return ", ".join(scopes[:4]) + (f" +{len(scopes) - 4}" if len(scopes) > 4 else "") if scopes else "—"
+
+    @admin.display(description="State")
+    def state(self, api_key: ApiKey) -> str:
+        if api_key.revoked_at:
+            return format_html('<span class="bad">revoked {}</span>', api_key.revoked_at.strftime("%Y-%m-%d"))
+        if api_key.expires_at and api_key.expires_at <= timezone.now():
+            return format_html('<span class="warn">{}</span>', "expired")
+        return format_html('<span class="ok">{}</span>', "active")
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:  # noqa: ANN001
         if change:
             super().save_model(request, obj, form, change)
             return
         issued = api_key_create(
-            tenant=obj.tenant, name=obj.name, role=obj.role, scopes=list(obj.scopes or []), expires_at=obj.expires_at
+            tenant=obj.tenant, name=obj.name, role=obj.role, scopes=list(form.cleaned_data.get("scopes") or []), expires_at=obj.expires_at
         )
         obj.pk = issued.api_key.pk
-        messages.warning(request, f"New API key (copy it now, it is not shown again): {issued.raw_key}")
+        request._new_api_key = issued.raw_key  # type: ignore[attr-defined]  # shown once by response_add
+
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue=None):  # noqa: ANN001, ANN201
+        raw = getattr(request, "_new_api_key", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        return secret_once_response(
+            request,
+            title=f"API key “{obj.name}” created",
+            secret=raw,
+            note=f"Send it as Authorization: Bearer … ; it is listed from now on by its prefix {raw[:12]}….",
+            back=reverse("admin:tenants_apikey_changelist"),
+        )
 
     @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        revoked = 0
         for api_key in self.writable(request, queryset):
             api_key_revoke(api_key=api_key)
+            revoked += 1
+        messages.success(request, f"{revoked} key(s) revoked; they stop working on the next request")
 
 
 @admin.register(SignalSecret)
 class SignalSecretAdmin(TenantScopedAdmin):
-    list_display = ("tenant", "prefix", "created_at", "valid_until")
+    """Signal secrets: issue (or rotate) one, shown once; the one it replaces keeps verifying for 24 hours."""
+
+    list_display = ("prefix_code", "state", "created_at", "valid_until", "tenant")
     list_filter = ("tenant",)
     fields = ("tenant", "prefix", "created_at", "valid_until")
     readonly_fields = ("prefix", "created_at", "valid_until")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+        return super().changelist_view(request, {"title": "Signal secrets", **(extra_context or {})})
+
+    @admin.display(description="Secret", ordering="prefix")
+    def prefix_code(self, secret: SignalSecret) -> str:
+        return format_html("<code>sig_{}…</code>", secret.prefix)
+
+    @admin.display(description="State", ordering="valid_until")
+    def state(self, secret: SignalSecret) -> str:
+        if secret.valid_until is None:
+            return format_html('<span class="ok">{}</span>', "current")
+        left = secret.valid_until - timezone.now()
+        if left.total_seconds() <= 0:
+            return format_html('<span class="muted">{}</span>', "expired")
+        hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
+        return format_html('<span class="warn">previous: valid {} h {} min more</span>', hours, minutes)
 
     def save_model(self, request: HttpRequest, obj: SignalSecret, form, change: bool) -> None:  # noqa: ANN001
         if change:
             return
         secret = signal_secret_issue(tenant=obj.tenant)
         obj.pk = secret.pk
-        messages.warning(request, f"New signal secret (copy it now, it is not shown again): {secret.secret}")
+        request._new_signal_secret = secret  # type: ignore[attr-defined]  # shown once by response_add
+
+    def response_add(self, request: HttpRequest, obj: SignalSecret, post_url_continue=None):  # noqa: ANN001, ANN201
+        secret = getattr(request, "_new_signal_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        previous = SignalSecret.objects.filter(tenant=secret.tenant, valid_until__gt=timezone.now()).order_by("-valid_until").first()
+        note = (
+            f"The previous secret ({previous.prefix}…) keeps verifying until {timezone.localtime(previous.valid_until):%Y-%m-%d %H:%M %Z}."
+            if previous
+            else "Sign each signal body with it: X-Skillhub-Signature = hex HMAC-SHA256 of the raw body."
+        )
+        return secret_once_response(
+            request, title=f"New signal secret for {secret.tenant.slug}", secret=secret.secret, note=note, back=reverse("admin:tenants_signalsecret_changelist")
+        )
 
     def delete_model(self, request: HttpRequest, obj: SignalSecret) -> None:
         signal_secrets_delete(signal_secrets=[obj])
@@ -105,3 +198,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
 class TenantMembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("tenant", "role")
+
+
+admin.site.add_menu_link("API keys", "tenants_apikey_changelist", order=60)
+admin.site.add_menu_link("Signal secrets", "tenants_signalsecret_changelist", order=70)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from skillhub.console.secrets import secret_once_response
 from skillhub.errors import DomainError, ValidationFailed
 from webhooks import catalog, services
 from webhooks.models import Endpoint
@@ -175,11 +176,7 @@ class EndpointConsoleMixin:
         return self._back(endpoint)
 
     def secret_once(self, request: HttpRequest, *, title: str, secret: str, note: str, back: str) -> TemplateResponse:
-        """A page showing a secret once, with a copy button; it is not stored anywhere it could be shown again."""
-        context = {**self.admin_site.each_context(request), "title": title, "secret": secret, "note": note, "back": back, "opts": self.model._meta}
-        response = TemplateResponse(request, "admin/console/secret_once.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return secret_once_response(request, title=title, secret=secret, note=note, back=back)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         endpoint = self.get_object(request, unquote(object_id))
