@@ -190,7 +190,7 @@ def record(tenant, n: int) -> str:  # noqa: ANN001
     """Record one learner.updated-sized event in its own transaction, as a service would."""
     from django.db import transaction
 
-    from webhooks.services import record_event
+    from webhooks.outbox import record_event
 
     with transaction.atomic():
         event = record_event(

@@ -119,6 +119,8 @@ class Assignment(models.Model):
     # What caused it, e.g. "need:<id>" for an Offer from the signal inbox; "" for a direct assignment.
     source = models.CharField(max_length=80, blank=True, default="")
     assigned_by = models.CharField(max_length=200, blank=True, default="")
+    # Set by the first lesson or quiz activity; `assignment.started` is recorded then, once.
+    started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -21,14 +21,15 @@ from learning.models import (
     OnboardingCompletion,
     OnboardingStep,
 )
-from learning.selectors import assignment_json, learner_json, learner_total_cache_key
+from learning.events import assignment_data, assignment_expired_data, learner_data, learner_updated_data
+from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 # API field name → model field, for the fields a client may set.
 LEARNER_FIELDS = {
@@ -134,7 +135,7 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
             if groups:
                 _set_groups(learner, groups)
             _change_count(tenant=tenant, delta=1)
-            _record(learner, "learner.created", learner_json(learner))
+            _record(learner, "learner.created", learner_data(learner))
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -148,7 +149,7 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
     _validate(values, creating=False)
     _check_unique(tenant=tenant, values=values, exclude_id=learner.pk)
     values, groups = _resolve_relations(tenant=tenant, values=values)
-    before = learner_json(learner)
+    before = learner_data(learner)
     try:
         with transaction.atomic():
             for field, value in values.items():
@@ -156,11 +157,9 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
             learner.save()
             if groups is not None:
                 _set_groups(learner, groups)
-            after = learner_json(learner)
-            changed = [key for key in after if key not in ("updatedAt",) and after[key] != before[key]]
-            if changed:
-                previous = {key: before[key] for key in changed}
-                _record(learner, "learner.updated", {**after, "changedFields": changed, "previous": previous})
+            updated = learner_updated_data(learner_data(learner), before=before)
+            if updated is not None:
+                _record(learner, "learner.updated", updated)
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -171,14 +170,14 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
 def learner_delete(*, learner: Learner) -> None:
     """Delete a learner and record `learner.deleted` with its last state."""
     tenant = learner.tenant
-    data = learner_json(learner)
+    data = learner_data(learner)
     learner_id = str(learner.pk)
     learner.delete()
     _change_count(tenant=tenant, delta=-1)
     record_event(tenant=tenant, event_type="learner.deleted", data=data, subject_type="learner", subject_id=learner_id)
 
 
-def _record(learner: Learner, event_type: str, data: dict[str, Any]) -> None:
+def _record(learner: Learner, event_type: str, data: Mapping[str, Any]) -> None:
     record_event(tenant=learner.tenant, event_type=event_type, data=data, subject_type="learner", subject_id=str(learner.pk))
 
 
@@ -306,7 +305,7 @@ def assignment_create(
             record_event(
                 tenant=tenant,
                 event_type="course.enrolled",
-                data={**assignment_json(assignment), "course": {"id": str(course.pk), "title": course.title}},
+                data=assignment_data(assignment),
                 subject_type="assignment",
                 subject_id=str(assignment.pk),
             )
@@ -325,7 +324,7 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
         locked.status = AssignmentStatus.COMPLETED
         locked.completed_at = completed_at or timezone.now()
         locked.save(update_fields=["status", "completed_at", "updated_at"])
-        data = {**assignment_json(locked), "course": {"id": str(locked.course_id), "title": locked.course.title}}
+        data = assignment_data(locked)
         record_event(
             tenant=locked.tenant,
             event_type="course.completed",
@@ -362,11 +361,11 @@ def assignments_expire(*, today: date | None = None, limit: int = 500) -> int:
                 status=AssignmentStatus.EXPIRED, updated_at=timezone.now()
             ):
                 continue
-            assignment = Assignment.objects.select_related("tenant").get(pk=pk)
+            assignment = Assignment.objects.select_related("tenant", "course").get(pk=pk)
             record_event(
                 tenant=assignment.tenant,
                 event_type="assignment.expired",
-                data=assignment_json(assignment),
+                data=assignment_expired_data(assignment),
                 subject_type="assignment",
                 subject_id=str(assignment.pk),
             )

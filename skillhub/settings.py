@@ -22,6 +22,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or f"http://127.0.0.1:{PORT}"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Check every recorded event's data against its published schema (tests, and development with DEBUG).
+WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
 
 INSTALLED_APPS = [
     # The Django admin with the console's site (login throttling, console pages).
@@ -174,6 +176,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Learners, courses, webhooks and training needs, tenant by tenant.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "webhooks.openapi.add_event_webhooks",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],

@@ -6,6 +6,7 @@ from skillhub.settings import *  # noqa: F403
 # Tests drive actors themselves; tests of a real broker build their own from DRAMATIQ_BROKER_URL.
 DRAMATIQ_BROKER = "stub"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
+WEBHOOKS_VALIDATE_EVENTS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests serve static files from the apps (no collectstatic step), through the same WhiteNoise middleware.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -20,10 +20,13 @@ from skillhub.api.pagination import (
     PAGE_OPENAPI_PARAMETERS,
     PageRequest,
     paginate,
+    paginate_sequence,
     paginated_schema,
     parse_page_request,
 )
 from skillhub.api.views import TenantApiView
+from webhooks.docs import catalog_table
+from webhooks.openapi import EVENT_TYPE_SCHEMA
 from skillhub.errors import ValidationFailed
 from webhooks import catalog, selectors, services
 from webhooks.models import DeliveryState, Endpoint, PayloadStyle, RetryPolicyName
@@ -414,17 +417,6 @@ class DeliveryRetryApi(TenantApiView):
         return Response(selectors.delivery_json(delivery, attempts.get(delivery.pk)), status=status.HTTP_202_ACCEPTED)
 
 
-def _catalog_markdown() -> str:
-    rows = "\n".join(
-        f"| `{item.name}` | {', '.join(f'`{a}`' for a in item.aliases)} | {item.description} |"
-        for item in catalog.EVENT_TYPES
-    )
-    return (
-        "Every event type skillhub sends, with the shape of its `data`.\n\n| type | aliases | when |\n|---|---|---|\n"
-        + rows
-    )
-
-
 class EventTypeListApi(APIView):
     """The public event catalog."""
 
@@ -433,24 +425,11 @@ class EventTypeListApi(APIView):
 
     @extend_schema(
         operation_id="event_types_list",
-        description=_catalog_markdown(),
+        description="Every event type skillhub sends, with the JSON Schema of its `data`.\n\n" + catalog_table(),
         auth=[],
-        parameters=PAGE_OPENAPI_PARAMETERS[:2],
-        responses={200: paginated_schema({"type": "array", "items": {"type": "object"}})},
+        parameters=PAGE_OPENAPI_PARAMETERS,
+        responses={200: paginated_schema({"type": "array", "items": EVENT_TYPE_SCHEMA})},
     )
     def get(self, request: Request) -> Response:
-        page_request = parse_page_request(request.query_params)
-        items = [item.as_json() for item in catalog.EVENT_TYPES]
-        window = items[page_request.offset : page_request.offset + page_request.limit]
-        has_more = page_request.offset + len(window) < len(items)
-        return Response(
-            {
-                "data": window,
-                "pagination": {
-                    "total": len(items),
-                    "limit": page_request.limit,
-                    "offset": page_request.offset,
-                    "hasMore": has_more,
-                },
-            }
-        )
+        page = paginate_sequence(catalog.EVENT_TYPES, parse_page_request(request.query_params), key=lambda item: item.name)
+        return Response(page.body([item.as_json() for item in page.rows]))

@@ -1,22 +1,33 @@
-"""The event catalog: every event type skillhub sends, its meaning and the shape of its `data`."""
+"""The event catalog: every event type skillhub sends, its meaning and the contract of its `data`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+
+from webhooks.contract import core, evidence, training
+from webhooks.contract.schema import json_schema
 
 
 @dataclass(frozen=True)
 class EventType:
-    """One deliverable event type."""
+    """One deliverable event type; `data` is the TypedDict its builder returns."""
 
     name: str
     description: str
-    data: dict[str, str]
-    subject: str = ""  # the document type a thin payload points at
+    data: type
+    subject: str = ""  # the document type a thin payload points at; `data["id"]` is its id
     aliases: tuple[str, ...] = field(default=())
     # False for events sent to one endpoint only (a ping), never fanned out by filter.
     fan_out: bool = True
+    # False while no code produces it yet: listed so integrators can plan, never described as sent.
+    sent: bool = True
+
+    @cached_property
+    def schema(self) -> dict[str, Any]:
+        """Return the JSON Schema of this type's `data`."""
+        return json_schema(self.data)
 
     def as_json(self) -> dict[str, Any]:
         """Return the catalog entry as `GET /api/v1/event-types` shows it."""
@@ -25,213 +36,170 @@ class EventType:
             "description": self.description,
             "aliases": list(self.aliases),
             "subject": self.subject or None,
-            "data": dict(self.data),
+            "sent": self.sent,
+            "schema": self.schema,
         }
 
 
-_LEARNER = {
-    "id": "uuid",
-    "tenantId": "uuid",
-    "firstName": "string",
-    "lastName": "string",
-    "email": "string|null",
-    "externalWorkerId": "string|null",
-    "saIdNumber": "string|null",
-    "site": "string|null",
-    "role": "string|null",
-    "status": "active|inactive|suspended",
-    "groups": "uuid[]",
-    "createdAt": "datetime",
-    "updatedAt": "datetime",
-}
-_ENROLLMENT = {"enrollmentId": "string", "learnerId": "uuid", "courseId": "string", "enrolledAt": "datetime"}
-_ASSIGNMENT = {"assignmentId": "string", "learnerId": "uuid", "courseId": "string", "dueDate": "date|null"}
-_NEED = {
-    "needId": "string",
-    "status": "open|offered|authoring|resolved|dismissed",
-    "topic": "string",
-    "category": "string",
-    "severity": "integer 1-4",
-    "learnerId": "uuid|null",
-    "site": "string|null",
-}
-
 EVENT_TYPES: tuple[EventType, ...] = (
-    EventType(
-        "learner.created", "A learner was registered in the tenant.", _LEARNER, "learner", ("DOMAIN_ENROLLMENT",)
-    ),
+    EventType("learner.created", "A learner was registered in the tenant.", core.LearnerData, "learner", ("DOMAIN_ENROLLMENT",)),
     EventType(
         "learner.updated",
         "A learner record changed; `changedFields` names what changed, `previous` their old values.",
-        {**_LEARNER, "changedFields": "string[]", "previous": "object"},
+        core.LearnerUpdatedData,
         "learner",
     ),
-    EventType("learner.deleted", "A learner was deleted; `data` is their last state.", _LEARNER, "learner"),
-    EventType(
-        "evidence.uploaded",
-        "A learner's evidence file was submitted.",
-        {"evidenceId": "string", "learnerId": "uuid", "fileName": "string", "contentType": "string", "size": "integer"},
-        "evidence",
-    ),
-    EventType(
-        "evidence.reviewed",
-        "Evidence was approved or rejected.",
-        {"evidenceId": "string", "learnerId": "uuid", "status": "approved|rejected", "feedback": "string|null"},
-        "evidence",
-    ),
+    EventType("learner.deleted", "A learner was deleted; `data` is their last state.", core.LearnerData, "learner"),
+    EventType("evidence.uploaded", "A learner's evidence file was submitted.", evidence.EvidenceUploadedData, "evidence", sent=False),
+    EventType("evidence.reviewed", "Evidence was approved or rejected.", evidence.EvidenceReviewedData, "evidence", sent=False),
     EventType(
         "assessment.recorded",
         "An assessment outcome was recorded for a learner.",
-        {
-            "assessmentId": "string",
-            "learnerId": "uuid",
-            "outcome": "competent|not_yet_competent",
-            "assessorId": "string",
-        },
+        evidence.AssessmentRecordedData,
         "assessment",
+        sent=False,
     ),
     EventType(
         "moderation.completed",
-        "A moderator confirmed or overturned an assessment.",
-        {"moderationId": "string", "assessmentId": "string", "decision": "confirmed|overturned"},
+        "A moderator upheld or overturned an assessment.",
+        evidence.ModerationCompletedData,
         "moderation",
+        sent=False,
     ),
     EventType(
         "export.ready",
         "A requested export finished; `downloadUrl` fetches it with an API key.",
-        {"exportId": "string", "format": "string", "downloadUrl": "url"},
+        evidence.ExportReadyData,
         "export",
+        sent=False,
     ),
     EventType(
         "course.enrolled",
-        "A learner enrolled, or was enrolled, in a course.",
-        _ENROLLMENT,
-        "enrollment",
+        "A learner was assigned (enrolled in) a course; `id` is the assignment's.",
+        core.AssignmentData,
+        "assignment",
         ("COURSE_ENROLLMENT",),
     ),
     EventType(
         "course.completed",
-        "A course was marked complete for a learner.",
-        {"enrollmentId": "string", "learnerId": "uuid", "courseId": "string", "completedAt": "datetime"},
-        "enrollment",
+        "A learner completed an assigned course; `id` is the assignment's.",
+        core.AssignmentData,
+        "assignment",
         ("COURSE_COMPLETION",),
     ),
     EventType(
         "lesson.completed",
         "A lesson was marked complete for a learner.",
-        {"lessonId": "string", "courseId": "string", "learnerId": "uuid", "completedAt": "datetime"},
+        training.LessonCompletedData,
         "lesson",
         ("LESSON_COMPLETION",),
+        sent=False,
     ),
     EventType(
         "path.enrolled",
         "A learner enrolled, or was enrolled, in a learning path.",
-        {"pathId": "string", "learnerId": "uuid", "enrolledAt": "datetime"},
-        "path",
+        training.PathEnrollmentData,
+        "path_enrollment",
         ("PATH_ENROLLMENT",),
+        sent=False,
     ),
     EventType(
         "path.completed",
-        "A learning path was marked complete for a learner.",
-        {"pathId": "string", "learnerId": "uuid", "completedAt": "datetime"},
-        "path",
+        "A learner completed every course of a learning path.",
+        training.PathEnrollmentData,
+        "path_enrollment",
         ("PATH_COMPLETION",),
+        sent=False,
     ),
     EventType(
         "quiz.completed",
-        "A quiz attempt was completed (after any manually graded task).",
-        {"quizId": "string", "attemptId": "string", "learnerId": "uuid", "score": "number", "passed": "boolean"},
-        "quiz",
+        "A quiz attempt was graded (after any manually graded task).",
+        training.QuizCompletedData,
+        "quiz_attempt",
         ("QUIZ_COMPLETION",),
+        sent=False,
     ),
     EventType(
         "purchase.fulfilled",
-        "A purchase was fulfilled.",
-        {"purchaseId": "string", "learnerId": "uuid", "items": "object[]", "total": "string"},
+        "A purchase was fulfilled by enrolling its learner.",
+        training.PurchaseFulfilledData,
         "purchase",
         ("PURCHASE_FULFILLMENT",),
+        sent=False,
     ),
     EventType(
         "task.created",
         "A task that needs a review on the dashboard was created.",
-        {"taskId": "string", "kind": "string", "learnerId": "uuid|null", "title": "string"},
+        evidence.TaskCreatedData,
         "task",
         ("DASHBOARD_TASK_CREATED",),
+        sent=False,
     ),
     EventType(
         "class.status_changed",
         "A class changed status (document 002 codes: Scheduled 0 … Completed 7).",
-        {"classId": "string", "status": "integer", "statusName": "string", "previousStatus": "integer|null"},
+        training.ClassStatusChangedData,
         "class",
+        sent=False,
     ),
     EventType(
         "enrollment.status_changed",
-        "An enrollment changed status (Request 0, Cancel 10, Waitlist 20, Approve 30, Deny 40, Audit 50, Enroll 60).",
-        {
-            "enrollmentId": "string",
-            "learnerId": "uuid",
-            "status": "integer",
-            "statusName": "string",
-            "previousStatus": "integer|null",
-        },
-        "enrollment",
+        "A class enrollment changed status (Request 0, Cancel 10, Waitlist 20, Approve 30, Deny 40, Audit 50, Enroll 60).",
+        training.EnrollmentStatusChangedData,
+        "class_enrollment",
+        sent=False,
     ),
-    EventType("assignment.started", "A learner started an assigned course.", _ASSIGNMENT, "assignment"),
-    EventType("assignment.completed", "A learner completed an assigned course.", _ASSIGNMENT, "assignment"),
-    EventType("assignment.expired", "An assignment passed its due date incomplete.", _ASSIGNMENT, "assignment"),
+    EventType("assignment.started", "A learner started an assigned course.", core.AssignmentData, "assignment", sent=False),
+    EventType("assignment.completed", "A learner completed an assigned course.", core.AssignmentData, "assignment"),
     EventType(
-        "assignment.expiring",
-        "An assignment is due soon and still incomplete.",
-        {**_ASSIGNMENT, "daysLeft": "integer"},
+        "assignment.expired",
+        "An assignment passed its due date incomplete; `reason` says whether it was started.",
+        core.AssignmentExpiredData,
         "assignment",
     ),
     EventType(
+        "assignment.expiring",
+        "An assignment entered the tenant's expiring window, still incomplete.",
+        core.AssignmentExpiringData,
+        "assignment",
+        sent=False,
+    ),
+    EventType(
         "feedback.created",
-        "A learner left feedback on a course or lesson.",
-        {
-            "feedbackId": "string",
-            "learnerId": "uuid",
-            "courseId": "string",
-            "rating": "integer|null",
-            "comment": "string",
-        },
+        "A learner left feedback on a course or a class.",
+        training.FeedbackCreatedData,
         "feedback",
+        sent=False,
     ),
     EventType(
         "achievement.earned",
-        "A learner earned an achievement or credential.",
-        {"achievementId": "string", "learnerId": "uuid", "name": "string", "validUntil": "date|null"},
-        "achievement",
+        "A learner earned an achievement.",
+        training.AchievementEarnedData,
+        "achievement_award",
+        sent=False,
     ),
-    EventType(
-        "voucher.redeemed",
-        "A voucher was redeemed.",
-        {"voucherId": "string", "code": "string", "learnerId": "uuid", "courseId": "string|null"},
-        "voucher",
-    ),
-    EventType("need.created", "A training need was opened from inbound signals.", _NEED, "need"),
+    EventType("voucher.redeemed", "A voucher was redeemed.", training.VoucherRedeemedData, "voucher", sent=False),
+    EventType("need.created", "A training need was opened from inbound signals.", core.NeedData, "need"),
     EventType(
         "need.offered",
-        "A course was offered for a training need.",
-        {**_NEED, "courseId": "string", "assignmentIds": "string[]"},
+        "A course was offered for a training need: `courseId` and the `assignmentIds` made.",
+        core.NeedOfferedData,
         "need",
     ),
-    EventType(
-        "need.authored", "A draft course was authored for a training need.", {**_NEED, "courseId": "string"}, "need"
-    ),
-    EventType("need.dismissed", "A training need was dismissed.", {**_NEED, "reason": "string"}, "need"),
-    EventType("need.resolved", "Everyone offered a training need completed the course.", _NEED, "need"),
+    EventType("need.authored", "A draft course (`courseId`) was authored for a training need.", core.NeedAuthoredData, "need"),
+    EventType("need.dismissed", "A training need was dismissed, with a `reason`.", core.NeedDismissedData, "need"),
+    EventType("need.resolved", "Everyone offered a training need completed the course.", core.NeedResolvedData, "need"),
     EventType(
         "webhook.ping",
         "A test message sent by `POST …/webhooks/{id}/ping`; only the pinged endpoint receives it.",
-        {"endpointId": "string", "message": "string"},
+        core.WebhookPingData,
         "webhook",
         fan_out=False,
     ),
     EventType(
         "endpoint.disabled",
         "A webhook endpoint of the tenant was disabled after failed deliveries; sent to its other endpoints.",
-        {"endpointId": "string", "url": "url", "deactivateReason": "string", "disabledAt": "datetime"},
+        core.EndpointDisabledData,
         "webhook",
     ),
 )
@@ -252,8 +220,3 @@ def canonical(name: str) -> str:
     if alias is None:
         raise UnknownEventType(f"unknown event type {name!r}")
     return alias
-
-
-def event_type(name: str) -> EventType:
-    """Return the catalog entry for a name or alias."""
-    return BY_NAME[canonical(name)]

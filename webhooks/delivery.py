@@ -21,12 +21,8 @@ from django.utils import timezone
 from tenants.models import Tenant
 from webhooks import payloads, retry, transport
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
-from webhooks.services import (
-    CLAIM_LEASE,
-    DELAYED_MESSAGE_MAX,
-    endpoint_disable,
-    enqueue_deliveries,
-)
+from webhooks.outbox import enqueue_deliveries
+from webhooks.services import CLAIM_LEASE, DELAYED_MESSAGE_MAX, endpoint_disable
 from skillhub.db import prepared_cursor
 
 logger = logging.getLogger("skillhub.webhooks")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Mapping
 
 from django.db import connection
 from django.utils import timezone
@@ -48,7 +48,7 @@ def _tenant_key(tenant_id: uuid.UUID) -> Any:
 
 
 def _new_event(
-    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+    *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
 ) -> tuple[Event, list[Any]]:
     event = Event(
         id=new_event_id(),
@@ -73,7 +73,7 @@ def _new_event(
 
 
 def insert_event(
-    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+    *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
 ) -> Event:
     """Insert one event row and return it."""
     event, params = _new_event(
@@ -85,7 +85,7 @@ def insert_event(
 
 
 def record(
-    *, tenant_id: uuid.UUID, event_type: str, data: dict[str, Any], subject_type: str, subject_id: str
+    *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
 ) -> tuple[Event, list[str]]:
     """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
 

@@ -1,25 +1,25 @@
-"""Writes of the outbound side; `record_event` is what every other app calls."""
+"""Endpoint management of the outbound side: create, change, rotate, ping, disable, retry and replay."""
 
 from __future__ import annotations
 
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
 from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks.events import endpoint_disabled_data, webhook_ping_data
+from webhooks.outbox import check_event_data, enqueue_deliveries, record_event
 from webhooks.models import (
     Attempt,
     Delivery,
     DeliveryState,
     Endpoint,
-    Event,
     PayloadStyle,
     RetryPolicyName,
 )
@@ -29,8 +29,6 @@ logger = logging.getLogger("skillhub.webhooks")
 
 # A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
 CLAIM_LEASE = timedelta(seconds=60)
-# A row whose message was sent this recently is left to that message by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=30)
 # Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
 DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
@@ -38,66 +36,6 @@ MAX_ADDITIONAL_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 # Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
 _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
-
-
-# --- the outbox ------------------------------------------------------------------------
-
-
-def record_event(
-    *,
-    tenant: Tenant,
-    event_type: str,
-    data: dict[str, Any],
-    subject_type: str = "",
-    subject_id: str = "",
-) -> Event:
-    """Record a domain event in the caller's transaction; it is delivered only if that commits."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("record_event must be called inside the transaction that makes the change")
-    name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
-    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
-    if not catalog.BY_NAME[name].fan_out:
-        return fanout.insert_event(**values, subject_id=str(subject_id))
-    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
-    if delivery_ids:
-        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
-    return event
-
-
-def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
-    """Send one delivery message per id; a broker that is down is left to the sweep."""
-    from webhooks.actors import deliver
-
-    sent = 0
-    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
-    try:
-        for delivery_id in delivery_ids:
-            deliver.send_with_options(args=(delivery_id,), **options)
-            sent += 1
-    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
-        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
-    return sent
-
-
-def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
-    now = now or timezone.now()
-    stale = now - ENQUEUE_GRACE
-    due = (
-        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(
-            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(due)
-    if not ids:
-        return 0
-    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return enqueue_deliveries(ids)
 
 
 # --- sending (the hot path lives in webhooks.delivery) ----------------------------------
@@ -319,12 +257,7 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = 
         record_event(
             tenant=endpoint.tenant,
             event_type="endpoint.disabled",
-            data={
-                "endpointId": endpoint.pk,
-                "url": endpoint.url,
-                "deactivateReason": reason,
-                "disabledAt": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            },
+            data=endpoint_disabled_data(endpoint, reason=reason, disabled_at=now),
             subject_type="webhook",
             subject_id=endpoint.pk,
         )
@@ -351,11 +284,13 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
 
 def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
     """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
+    data = webhook_ping_data(endpoint)
+    check_event_data("webhook.ping", data)
     with transaction.atomic():
         event = fanout.insert_event(
             tenant_id=endpoint.tenant_id,
             event_type="webhook.ping",
-            data={"endpointId": endpoint.pk, "message": "Ping from skillhub: this endpoint receives webhooks."},
+            data=data,
             subject_type="webhook",
             subject_id=endpoint.pk,
         )

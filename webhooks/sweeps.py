@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillhub.scheduler import sweep
-from webhooks.services import deliveries_enqueue_due
+from webhooks.outbox import deliveries_enqueue_due
 
 
 @sweep(every_seconds=5)

@@ -28,11 +28,11 @@ from signals_inbox.models import (
     Signal,
     Target,
 )
-from signals_inbox.selectors import need_json
+from signals_inbox.events import need_authored_data, need_dismissed_data, need_offered_data, need_resolved_data
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 MAX_OFFER_LEARNERS = 5000
 
@@ -79,7 +79,7 @@ def _author_draft(*, tenant: Tenant, needs: list[Need], actor: str, automatic: b
         record_event(
             tenant=tenant,
             event_type="need.authored",
-            data={**need_json(need), "course": {"id": str(course.pk), "title": course.title, "status": course.status}, "automatic": automatic},
+            data=need_authored_data(need, course=course, automatic=automatic),
             subject_type="need",
             subject_id=str(need.pk),
         )
@@ -296,7 +296,7 @@ def need_offer(
         record_event(
             tenant=locked.tenant,
             event_type="need.offered",
-            data={**need_json(locked), "offer": details},
+            data=need_offered_data(locked, course=course, target=kind, learners=learners, assignments=assignments, due=due),
             subject_type="need",
             subject_id=str(locked.pk),
         )
@@ -327,7 +327,7 @@ def need_dismiss(*, need: Need, actor: str, reason: str) -> Need:
         locked.updated_at = now
         locked.save(update_fields=["status", "dismiss_reason", "closed_at", "updated_at"])
         record_event(
-            tenant=locked.tenant, event_type="need.dismissed", data=need_json(locked), subject_type="need", subject_id=str(locked.pk)
+            tenant=locked.tenant, event_type="need.dismissed", data=need_dismissed_data(locked), subject_type="need", subject_id=str(locked.pk)
         )
         audit_record(tenant=locked.tenant, need=locked, actor=actor, action="dismissed", details={"reason": reason})
     return locked
@@ -350,7 +350,7 @@ def need_close_if_complete(*, need_id: Any) -> bool:
         record_event(
             tenant=need.tenant,
             event_type="need.resolved",
-            data={**need_json(need), "completedAssignments": len(statuses)},
+            data=need_resolved_data(need, completed_assignments=len(statuses)),
             subject_type="need",
             subject_id=str(need.pk),
         )

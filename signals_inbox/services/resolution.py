@@ -21,11 +21,11 @@ from signals_inbox.models import (
     Signal,
     Target,
 )
-from signals_inbox.selectors import need_json
+from signals_inbox.events import need_data
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from tenants.models import Tenant
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 logger = logging.getLogger("skillhub.signals")
 
@@ -76,7 +76,7 @@ def _need_resolve(*, need: Need, signal: Signal, now: datetime) -> None:
     need.resolved_at = now
     need.updated_at = now
     need.save()
-    record_event(tenant=tenant, event_type="need.created", data=need_json(need), subject_type="need", subject_id=str(need.pk))
+    record_event(tenant=tenant, event_type="need.created", data=need_data(need), subject_type="need", subject_id=str(need.pk))
     if need.action == NeedAction.AUTHOR:
         auto_author_maybe(tenant=tenant, need=need)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -139,6 +139,22 @@ def paginate(
     return Page(rows=rows, total=total, limit=limit, offset=offset, has_more=has_more, next_cursor=next_cursor)
 
 
+def paginate_sequence(items: Sequence[Any], page_request: PageRequest, *, key: Callable[[Any], str]) -> Page:
+    """Return one page of a fixed, ordered in-memory list, with the same envelope and cursor as a query."""
+    start = page_request.offset
+    if page_request.after is not None:
+        keys = [key(item) for item in items]
+        if page_request.after not in keys:
+            raise ValidationFailed({"cursor": "Invalid cursor; use the nextCursor of a previous page"})
+        start = keys.index(page_request.after) + 1
+    rows = list(items[start : start + page_request.limit])
+    has_more = start + len(rows) < len(items)
+    next_cursor = _encode_cursor(key(rows[-1]), start + len(rows)) if has_more and rows else None
+    return Page(
+        rows=rows, total=len(items), limit=page_request.limit, offset=start, has_more=has_more, next_cursor=next_cursor
+    )
+
+
 class LimitOffsetCursorPagination(BasePagination):
     """DRF adapter around `paginate` for generic list views (ordering by `view.cursor_field`)."""
 
@@ -182,7 +198,7 @@ def paginated_schema(item_schema: dict) -> dict:
                     "hasMore": {"type": "boolean", "example": True},
                 },
             },
-            "nextCursor": {"type": "string", "nullable": True, "description": "Pass as ?cursor= for the next page"},
+            "nextCursor": {"type": ["string", "null"], "description": "Pass as ?cursor= for the next page"},
         },
     }
 

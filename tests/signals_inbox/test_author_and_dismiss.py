@@ -34,7 +34,7 @@ def test_author_creates_a_draft_seeded_from_the_signals(api, client, tenant, sec
     need.refresh_from_db()
     assert need.status == NeedStatus.AUTHORING
     assert need.authored_course == course
-    assert Event.objects.get(type="need.authored").data["course"]["id"] == str(course.pk)
+    assert Event.objects.get(type="need.authored").data["courseId"] == str(course.pk)
     assert AuditEntry.objects.filter(action="authored", need=need).exists()
 
 
@@ -97,7 +97,7 @@ def test_dismiss_closes_the_need_and_records_it(api, client, tenant, secret):
     need.refresh_from_db()
     assert (need.status, need.dismiss_reason) == (NeedStatus.DISMISSED, "Licence renewed offline")
     assert need.closed_at is not None
-    assert Event.objects.get(type="need.dismissed").data["dismissReason"] == "Licence renewed offline"
+    assert Event.objects.get(type="need.dismissed").data["reason"] == "Licence renewed offline"
     assert AuditEntry.objects.get(action="dismissed").details == {"reason": "Licence renewed offline"}
 
 

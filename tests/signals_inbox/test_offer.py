@@ -40,7 +40,7 @@ def test_offer_without_target_assigns_the_recommended_course_to_the_worker(api, 
     enrolled = Event.objects.get(type="course.enrolled")
     offered = Event.objects.get(type="need.offered")
     assert enrolled.data["learnerId"] == str(worker_need.learner_id)
-    assert offered.data["offer"]["assignmentIds"] == [str(assignment.pk)]
+    assert offered.data["assignmentIds"] == [str(assignment.pk)]
     audit = AuditEntry.objects.get(action="offered")
     assert audit.actor.startswith("api-key:shk_") and audit.need_id == worker_need.pk
 

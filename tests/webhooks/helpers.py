@@ -7,7 +7,8 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from learning.services import learner_create
+from learning.models import Assignment
+from learning.services import assignment_create, course_create, course_publish, learner_create
 from tenants.models import Tenant
 from webhooks import services
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
@@ -23,6 +24,13 @@ def make_learner(tenant: Tenant, n: int = 1) -> Any:
     return learner_create(
         tenant=tenant, values={"first_name": f"Thabo{n}", "last_name": "Mokoena", "email": f"t{n}@example.com"}
     )
+
+
+def make_assignment(tenant: Tenant, n: int = 1) -> Assignment:
+    """Assign a published course to a new learner through the services, which records `course.enrolled`."""
+    course = course_publish(course=course_create(tenant=tenant, title=f"Course {n}"))
+    assignment, _ = assignment_create(tenant=tenant, learner=make_learner(tenant, n), course=course)
+    return assignment
 
 
 def send_due(*, now: datetime | None = None) -> list[Attempt]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from learning.events import learner_data
+from tests.webhooks.helpers import make_learner
 from webhooks import catalog
-from webhooks.services import record_event
+from webhooks.outbox import record_event
 
 SPEC_TYPES = """learner.created learner.updated learner.deleted evidence.uploaded evidence.reviewed
 assessment.recorded moderation.completed export.ready course.enrolled course.completed lesson.completed
@@ -61,5 +63,5 @@ def test_record_event_must_run_inside_the_callers_transaction(tenant):
 @pytest.mark.django_db
 def test_record_event_stores_the_dotted_name_for_an_alias(tenant):
     with transaction.atomic():
-        event = record_event(tenant=tenant, event_type="COURSE_ENROLLMENT", data={"enrollmentId": "e1"})
-    assert event.type == "course.enrolled" and event.id.startswith("evt_")
+        event = record_event(tenant=tenant, event_type="DOMAIN_ENROLLMENT", data=learner_data(make_learner(tenant)))
+    assert event.type == "learner.created" and event.id.startswith("evt_")

@@ -6,10 +6,11 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from tests.webhooks.helpers import make_endpoint, make_learner
+from tests.webhooks.helpers import make_assignment, make_endpoint, make_learner
 from webhooks import fanout, payloads
 from webhooks.models import Delivery, Endpoint, Event
-from webhooks.services import endpoint_update, record_event
+from webhooks.outbox import record_event
+from webhooks.services import endpoint_update
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,7 @@ def test_only_enabled_endpoints_whose_filter_matches_get_a_delivery(tenant, allo
     make_learner(tenant)
 
     assert set(Delivery.objects.values_list("endpoint_id", flat=True)) == {every.pk, learners.pk}
-    with transaction.atomic():
-        record_event(tenant=tenant, event_type="course.enrolled", data={})
+    make_assignment(tenant, 2)
     assert Delivery.objects.filter(endpoint=courses).count() == 1
     assert not Delivery.objects.filter(endpoint=off).exists()
 
@@ -63,7 +63,7 @@ def test_one_event_reaches_many_endpoints_with_one_event_id(tenant, allow_privat
 def test_ping_is_never_fanned_out(tenant, allow_private):
     make_endpoint(tenant, URL)
     with transaction.atomic():
-        record_event(tenant=tenant, event_type="webhook.ping", data={})
+        record_event(tenant=tenant, event_type="webhook.ping", data={"id": "we_1", "message": "hello"})
     assert Delivery.objects.count() == 0
 
 

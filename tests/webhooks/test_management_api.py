@@ -195,7 +195,7 @@ def test_ping_sends_a_signed_webhook_ping_and_returns_the_outcome(api, receiver,
     assert response.json()["succeeded"] is True and response.json()["statusCode"] == 200
     (request,) = receiver.wait_for(1)
     body = Webhook(endpoint.secret).verify(request.body, request.headers)
-    assert body["type"] == "webhook.ping" and body["data"]["endpointId"] == endpoint.pk
+    assert body["type"] == "webhook.ping" and body["data"]["id"] == endpoint.pk
 
 
 def test_failed_ping_reports_the_status_and_leaves_the_endpoint_alone(api, receiver, allow_private):
@@ -324,7 +324,8 @@ def test_event_types_are_public_and_list_the_catalog_with_aliases():
     types = {item["type"]: item for item in response.json()["data"]}
     assert len(types) == response.json()["pagination"]["total"] == 32
     assert types["course.enrolled"]["aliases"] == ["COURSE_ENROLLMENT"]
-    assert types["learner.created"]["data"]["firstName"] == "string"
+    assert types["learner.created"]["schema"]["properties"]["firstName"] == {"type": "string"}
+    assert types["learner.created"]["sent"] is True
 
 
 def test_openapi_documents_the_webhook_routes():

@@ -14,7 +14,7 @@ from dramatiq.errors import ConnectionClosed
 
 from skillhub.scheduler import load_sweeps
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import actors, services
+from webhooks import actors, outbox, services
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 from webhooks.sweeps import enqueue_due_deliveries
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _after_grace():  # noqa: ANN202
-    return timezone.now() + services.ENQUEUE_GRACE + timedelta(seconds=1)
+    return timezone.now() + outbox.ENQUEUE_GRACE + timedelta(seconds=1)
 
 
 def test_rolled_back_transaction_records_and_sends_nothing(tenant, receiver, allow_private, stub_broker):
@@ -62,7 +62,7 @@ def test_events_recorded_while_the_broker_is_down_are_delivered_when_it_returns(
     assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 3
     assert receiver.requests == []
 
-    assert services.deliveries_enqueue_due(now=_after_grace()) == 3
+    assert outbox.deliveries_enqueue_due(now=_after_grace()) == 3
     stub_broker.join("webhooks")
 
     assert len(receiver.wait_for(3)) == 3
@@ -78,10 +78,10 @@ def test_delivery_claimed_by_a_worker_that_died_is_sent_by_the_sweep(
     delivery = Delivery.objects.get()
     # A worker claimed it and was killed mid-request; a minute on, its lease has run out.
     assert services.delivery_claim(delivery_id=delivery.pk, now=timezone.now())
-    assert services.deliveries_enqueue_due(now=_after_grace()) == 0  # the lease is still live
+    assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0  # the lease is still live
     Delivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
-    assert services.deliveries_enqueue_due(now=_after_grace()) == 1
+    assert outbox.deliveries_enqueue_due(now=_after_grace()) == 1
     stub_broker.join("webhooks")
 
     assert len(receiver.wait_for(1)) == 1
@@ -96,7 +96,7 @@ def test_live_claim_is_not_taken_over(tenant, receiver, allow_private, stub_brok
     assert services.delivery_claim(delivery_id=delivery.pk, now=timezone.now())
 
     assert services.delivery_send(delivery_id=delivery.pk) is None
-    assert services.deliveries_enqueue_due(now=_after_grace()) == 0
+    assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0
     assert receiver.requests == []
 
 
@@ -203,7 +203,7 @@ def test_on_redis_a_broker_outage_loses_nothing(tenant, receiver, allow_private,
     worker = dramatiq.Worker(live, worker_threads=4, worker_timeout=100)
     worker.start()
     try:
-        assert services.deliveries_enqueue_due(now=_after_grace()) == 3
+        assert outbox.deliveries_enqueue_due(now=_after_grace()) == 3
         assert len(receiver.wait_for(3)) == 3
         live.join("webhooks", timeout=10_000)
     finally:

@@ -78,7 +78,7 @@ def test_standard_policy_retries_on_schedule_then_disables_endpoint(tenant, rece
     assert failing.enabled is False
     assert failing.deactivate_reason == "5 attempts failed (last: HTTP 500)"
     disabled = Event.objects.get(type="endpoint.disabled")
-    assert disabled.data["endpointId"] == failing.pk
+    assert disabled.data["id"] == failing.pk
     assert Delivery.objects.filter(event=disabled, endpoint=watcher).exists()
     assert not Delivery.objects.filter(event=disabled, endpoint=failing).exists()
 

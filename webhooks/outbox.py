@@ -1,0 +1,92 @@
+"""The transactional outbox: recording an event with its deliveries, and handing due deliveries to the broker.
+
+Every app records its domain events through `record_event`, inside the transaction that makes the
+change; the deliveries are written in the same transaction and enqueued only after it commits.
+The database, not the broker, knows what is pending: `deliveries_enqueue_due` re-sends whatever a
+lost message, a killed worker or a down broker left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tenants.models import Tenant
+from webhooks import catalog, fanout
+from webhooks.contract.schema import validate
+from webhooks.models import Delivery, DeliveryState, Event
+
+logger = logging.getLogger("skillhub.webhooks")
+
+# A row whose message was sent this recently is left to that message by the sweep.
+ENQUEUE_GRACE = timedelta(seconds=30)
+
+
+def check_event_data(name: str, data: Any) -> None:
+    """Raise EventDataMismatch when checking is on and `data` breaks the published schema of `name`."""
+    if settings.WEBHOOKS_VALIDATE_EVENTS:
+        validate(catalog.BY_NAME[name].data, data, label=f"{name} data")
+
+
+def record_event(
+    *,
+    tenant: Tenant,
+    event_type: str,
+    data: Mapping[str, Any],
+    subject_type: str = "",
+    subject_id: str = "",
+) -> Event:
+    """Record a domain event in the caller's transaction; it is delivered only if that commits."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_event must be called inside the transaction that makes the change")
+    name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
+    check_event_data(name, data)
+    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
+    if not catalog.BY_NAME[name].fan_out:
+        return fanout.insert_event(**values, subject_id=str(subject_id))
+    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
+    if delivery_ids:
+        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+    return event
+
+
+def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
+    """Send one delivery message per id; a broker that is down is left to the sweep."""
+    from webhooks.actors import deliver
+
+    sent = 0
+    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
+    try:
+        for delivery_id in delivery_ids:
+            deliver.send_with_options(args=(delivery_id,), **options)
+            sent += 1
+    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
+        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
+    return sent
+
+
+def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
+    now = now or timezone.now()
+    stale = now - ENQUEUE_GRACE
+    due = (
+        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
+        .filter(
+            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
+            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
+        )
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    ids = list(due)
+    if not ids:
+        return 0
+    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
+    return enqueue_deliveries(ids)
