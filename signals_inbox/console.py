@@ -171,6 +171,16 @@ class DismissForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=1000, help_text="Kept in the audit trail and sent with need.dismissed")
 
 
+def _target_text(need: Need) -> str:
+    if need.target == Target.WORKER and need.learner_id:
+        return f"{need.learner}"
+    if need.target == Target.COHORT:
+        return f"everyone at {need.site_name}"
+    if need.target == Target.UNMATCHED:
+        return f"{need.worker_ref} (matches no learner yet: choose someone)"
+    return "not resolved yet"
+
+
 # --- the inbox ------------------------------------------------------------------------------
 
 
@@ -328,6 +338,7 @@ class NeedAdmin(TenantScopedAdmin):
             "needs": needs,
             "ids": ",".join(str(n.pk) for n in needs),
             "inbox_url": reverse("admin:signals_inbox_need_changelist"),
+            "is_nav_sidebar_enabled": False,
             **extra,
         }
 
@@ -336,6 +347,8 @@ class NeedAdmin(TenantScopedAdmin):
         tenant = needs[0].tenant
         initial = {"course": needs[0].recommended_course_id} if len(needs) == 1 and needs[0].recommended_course_id else {}
         form = OfferForm(request.POST or None, tenant=tenant, admin_site=self.admin_site, initial=initial)
+        if len(needs) == 1:
+            form.fields["target"].choices = [("need", f"The need's own: {_target_text(needs[0])}"), *OfferForm.TARGETS[1:]]
         previews, problems = [], []
         fingerprint = ""
         if request.method == "POST" and form.is_valid():

@@ -127,7 +127,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             request,
             title=f"API key “{obj.name}” created",
             secret=raw,
-            note=f"Send it as Authorization: Bearer … ; it is listed from now on by its prefix {raw[:12]}….",
+            note=f"Send it as Authorization: Bearer …; from now on it is listed by its prefix {raw[:12]}…",
             back=reverse("admin:tenants_apikey_changelist"),
         )
 

@@ -119,6 +119,14 @@ class TenantScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = scope_queryset(request, base if base is not None else db_field.remote_field.model._default_manager.all())
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        if self.tenant_field == "tenant" and "tenant" not in initial:
+            tenants = list(scoped_tenants(request).values_list("pk", flat=True)[:2])
+            if len(tenants) == 1:
+                initial["tenant"] = tenants[0]  # most console users administer one tenant: preselect it
+        return initial
+
     def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):  # noqa: ANN001, ANN003, ANN201
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (SameTenantFormMixin, form), {})

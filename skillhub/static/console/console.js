@@ -21,3 +21,21 @@ function selectText(element) {
   selection.removeAllRanges();
   selection.addRange(range);
 }
+
+/* The Offer form shows the chooser of the ticked target only (learners, a group or a site). */
+function syncOfferTarget(form) {
+  const checked = form.querySelector("input[name=target]:checked");
+  const target = checked ? checked.value : "need";
+  ["learners", "group", "site"].forEach(function (name) {
+    const row = form.querySelector(".field-" + name);
+    if (row) row.style.display = target === name ? "" : "none";
+  });
+}
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form[data-offer-form]").forEach(function (form) {
+    syncOfferTarget(form);
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "target") syncOfferTarget(form);
+    });
+  });
+});
