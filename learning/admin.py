@@ -22,10 +22,11 @@ _EDITABLE = ("first_name", "last_name", "email", "external_worker_id", "sa_id_nu
 @admin.register(Learner)
 class LearnerAdmin(TenantScopedAdmin):
     list_display = ("first_name", "last_name", "email", "external_worker_id", "site", "status", "tenant", "updated_at")
-    list_filter = ("tenant", "status")
+    list_filter = ("tenant", "status", "site")
+    list_select_related = ("site", "tenant")
     search_fields = ("first_name", "last_name", "email", "external_worker_id")
     fields = ("tenant", *_EDITABLE, "site", "groups")
-    autocomplete_fields = ()
+    autocomplete_fields = ("site", "groups")
     show_full_result_count = False
 
     def save_model(self, request: HttpRequest, obj: Learner, form, change: bool) -> None:  # noqa: ANN001
@@ -56,6 +57,7 @@ class CourseAdmin(TenantScopedAdmin):
 
     list_display = ("title", "topic", "category", "status", "created_by", "tenant", "updated_at")
     list_filter = ("tenant", "status")
+    list_select_related = ("tenant",)
     search_fields = ("title", "topic")
     fields = ("tenant", "title", "topic", "category", "outline", "status", "created_by", "authored_from_need", "published_at")
     readonly_fields = ("status", "created_by", "authored_from_need", "published_at")
@@ -79,6 +81,10 @@ class CourseAdmin(TenantScopedAdmin):
 class AssignmentAdmin(TenantScopedAdmin):
     list_display = ("course", "learner", "status", "due_date", "source", "tenant")
     list_filter = ("tenant", "status")
+    list_select_related = ("course", "learner", "tenant")
+    search_fields = ("learner__first_name", "learner__last_name", "learner__email", "course__title")
+    date_hierarchy = "due_date"
+    show_full_result_count = False
     readonly_fields = ("tenant", "learner", "course", "due_date", "status", "source", "assigned_by", "completed_at")
     actions = ["complete"]
 
@@ -95,10 +101,13 @@ class AssignmentAdmin(TenantScopedAdmin):
 class CredentialAdmin(TenantScopedAdmin):
     list_display = ("name", "learner", "valid_until", "tenant")
     list_filter = ("tenant",)
-    raw_id_fields = ("learner",)
+    list_select_related = ("learner", "tenant")
+    search_fields = ("name", "learner__first_name", "learner__last_name", "learner__email")
+    autocomplete_fields = ("learner",)
 
 
 @admin.register(OnboardingStep)
 class OnboardingStepAdmin(TenantScopedAdmin):
     list_display = ("name", "site", "position", "tenant")
     list_filter = ("tenant",)
+    list_select_related = ("site", "tenant")

@@ -72,16 +72,16 @@ def test_issue_signal_secret_action_cannot_reach_another_tenant(client, two_tena
     assert all(secret.encode() not in response.content for secret in after)
 
 
-def test_learner_form_offers_only_own_sites_and_groups(client, two_tenants):  # noqa: ANN001
+def test_learner_form_offers_only_own_tenant_sites_and_groups(client, two_tenants):  # noqa: ANN001
     mine, theirs, _ = two_tenants
-    SiteFactory(tenant=mine, name="Alpha Quarry")
+    GroupFactory(tenant=mine, name="Alpha Blasters")
     GroupFactory(tenant=theirs, name="Bravo Drillers")
     response = client.get(reverse("admin:learning_learner_add"))
     assert response.status_code == 200
-    assert b"Alpha Quarry" in response.content
-    assert b"bravo-hidden secret site" not in response.content
-    assert b"Bravo Drillers" not in response.content
     assert b"bravo-hidden" not in response.content  # not even as a tenant choice
+    groups = client.get(reverse("admin:autocomplete"), {"app_label": "learning", "model_name": "learner", "field_name": "groups", "term": ""})
+    names = {item["text"] for item in groups.json()["results"]}
+    assert "Alpha Blasters" in names and "Bravo Drillers" not in names and "bravo-hidden secret group" not in names
 
 
 def test_learner_form_refuses_another_tenants_site_posted_by_hand(client, two_tenants):  # noqa: ANN001
@@ -144,3 +144,18 @@ def test_viewer_reads_but_cannot_change_or_act(client):  # noqa: ANN001
     assert response.status_code == 403
     listing = client.get(reverse("admin:learning_course_changelist"))
     assert b'name="action"' not in listing.content
+
+
+def test_create_console_user_command_makes_a_viewer_who_only_reads(client):  # noqa: ANN001
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tenant = TenantFactory(slug="gamma")
+    out = StringIO()
+    call_command("create_console_user", "gamma", "auditor", "--role", "viewer", stdout=out)
+    password = out.getvalue().strip().splitlines()[-1]
+    assert client.login(username="auditor", password=password)
+    assert client.get(reverse("admin:learning_learner_changelist")).status_code == 200
+    assert client.get(reverse("admin:learning_learner_add")).status_code == 403
+    assert tenant.memberships.get().role == "viewer"
