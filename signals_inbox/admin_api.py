@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +24,7 @@ from skillhub.errors import ValidationFailed
 from signals_inbox.verification import refusal_counts
 from skillhub.api.serializers import StrictSerializer
 from tenants.models import Tenant
-from tenants.selectors import tenant_get_by_slug, user_administers
+from tenants.selectors import tenant_get_by_slug, user_acts_for, user_administers
 
 STAFF_TOKEN_PREFIX = "sht_"
 
@@ -142,6 +142,8 @@ class SignalMapApi(TenantAdminApiView):
 
     @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: OpenApiTypes.OBJECT})
     def put(self, request: Request, slug: str) -> Response:
+        if not user_acts_for(user=request.user, tenant=self.tenant):
+            raise PermissionDenied("A console viewer reads the signal map; changing it takes the admin role")
         data = SignalMapInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

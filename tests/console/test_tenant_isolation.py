@@ -159,3 +159,14 @@ def test_create_console_user_command_makes_a_viewer_who_only_reads(client):  # n
     assert client.get(reverse("admin:learning_learner_changelist")).status_code == 200
     assert client.get(reverse("admin:learning_learner_add")).status_code == 403
     assert tenant.memberships.get().role == "viewer"
+
+
+def test_a_viewer_session_reads_but_cannot_replace_the_signal_map(client):  # noqa: ANN001
+    tenant = TenantFactory(slug="delta")
+    console_user(tenant, "reader", role="viewer")
+    client.login(username="reader", password=PASSWORD)
+    url = f"/api/v1/admin/tenants/{tenant.slug}/signal-map"
+    assert client.get(url).status_code == 200
+    response = client.put(url, {"map": {"near_miss": {"topic": "X"}}}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "FORBIDDEN"
