@@ -119,6 +119,13 @@ class TenantScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = scope_queryset(request, base if base is not None else db_field.remote_field.model._default_manager.all())
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # A row never moves to another tenant: its tenant is fixed once it exists.
+        if obj is not None and self.tenant_field == "tenant" and "tenant" not in readonly:
+            return (*readonly, "tenant")
+        return readonly
+
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
         if self.tenant_field == "tenant" and "tenant" not in initial:

@@ -1,7 +1,11 @@
 """Static files are collected when their sources change and served by WhiteNoise, compressed and cached."""
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -9,6 +13,7 @@ from django.test import Client, override_settings
 
 from skillhub.console.staticfiles import collect_if_needed
 
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = {**settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
 
 
@@ -32,3 +37,18 @@ def test_collected_static_files_are_served_hashed_compressed_and_cached_for_a_ye
         docs = client.get("/api/v1/docs")
         scripts = re.findall(r'src="(/static/[^"]+\.js)"', docs.content.decode())
         assert scripts and all(client.get(src).status_code == 200 for src in scripts)
+
+
+def _public_url(tmp_path, **env: str) -> subprocess.CompletedProcess:  # noqa: ANN001
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DRAMATIQ_BROKER_URL", "PORT", "SKILLHUB_PUBLIC_URL"}}
+    clean.update({"SKILLHUB_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "skillhub.settings", **env})
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PORT, settings.SKILLHUB_PUBLIC_URL)"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def test_printed_urls_follow_the_port_unless_a_public_url_is_set(tmp_path):
+    assert _public_url(tmp_path).stdout.split() == ["8000", "http://127.0.0.1:8000"]
+    assert _public_url(tmp_path, PORT="8123").stdout.split() == ["8123", "http://127.0.0.1:8123"]
+    assert _public_url(tmp_path, PORT="8123", SKILLHUB_PUBLIC_URL="https://skillhub.example.com/").stdout.split() == ["8123", "https://skillhub.example.com"]
+    refused = _public_url(tmp_path, PORT="eighty")
+    assert refused.returncode != 0 and "PORT must be a whole number" in refused.stderr

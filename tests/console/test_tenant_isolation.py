@@ -13,7 +13,7 @@ from signals_inbox.models import StaffToken
 from tenants.admin_scoping import TenantScopedAdmin
 from tenants.models import SignalSecret, Site
 from tests.console.factories import PASSWORD, console_user, every_model_row, superuser
-from tests.factories import GroupFactory, SiteFactory, TenantFactory
+from tests.factories import GroupFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
