@@ -42,7 +42,7 @@ from learning.services import (
 from learning.validators import sa_id_number_problem
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
 from skillhub.api.serializers import StrictSerializer
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 class LearnerFilter(django_filters.FilterSet):

@@ -7,7 +7,6 @@ from typing import Any, Callable
 
 import orjson
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -25,7 +24,7 @@ from learning.models import (
 )
 from learning.topics import topic_key
 from skillhub import localcache
-from skillhub.db import IsoTimestamp, prepared_cursor
+from skillhub.db import IsoTimestamp, postgres_statements, prepared_cursor
 from skillhub.formats import iso
 from tenants.models import Group, Tenant
 
@@ -78,15 +77,15 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     The same rows as `learner_list_values`, without compiling the ORM query and planning it again
     on every request: the two most common pages (first page, next cursor) cost a third less.
     """
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         return None
 
     def fetch(after: str | None, offset: int, count: int) -> list[dict[str, Any]]:
         with prepared_cursor() as cursor:
             if after is None:
-                cursor.execute(_LEARNER_PAGE_FROM, (tenant.pk, count, offset), prepare=True)
+                cursor.execute(_LEARNER_PAGE_FROM, (tenant.pk, count, offset))
             else:
-                cursor.execute(_LEARNER_PAGE_AFTER, (tenant.pk, uuid.UUID(after), count), prepare=True)
+                cursor.execute(_LEARNER_PAGE_AFTER, (tenant.pk, uuid.UUID(after), count))
             return [dict(zip(_LEARNER_PAGE_COLUMNS, row)) for row in cursor.fetchall()]
 
     return fetch

@@ -5,11 +5,10 @@ The Training needs inbox itself (Offer / Author / Dismiss) is in `signals_inbox.
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
-from signals_inbox.admin_api import staff_token_create
-from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry, StaffToken
 from signals_inbox import console, console_pages  # noqa: F401  (register the inbox and its pages)
+from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry
 from signals_inbox.services import rejected_signal_reprocess, signal_map_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
@@ -117,33 +116,3 @@ class AuditEntryAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
-
-
-@admin.register(StaffToken)
-class StaffTokenAdmin(admin.ModelAdmin):
-    """Tokens for the admin API, minted only for oneself; the raw token is shown once, at creation."""
-
-    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
-    fields = ("name", "user", "prefix", "revoked_at", "created_at")
-    readonly_fields = ("user", "prefix", "created_at")
-
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
-        queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
-
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts, object_id):  # noqa: ANN001, ANN201
-        raise Http404("Not found")
-
-    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        # A token acts as its owner with the owner's tenant scope, so nobody mints one for someone else.
-        try:
-            token, raw = staff_token_create(user=request.user, name=obj.name)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-            return
-        obj.pk = token.pk
-        obj.user = request.user
-        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

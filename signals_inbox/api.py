@@ -26,7 +26,7 @@ from signals_inbox.selectors import (
 from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
 from skillhub.api.serializers import StrictSerializer
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 def api_actor(request: Request) -> str:

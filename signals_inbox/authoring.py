@@ -138,5 +138,5 @@ class BuiltinOutlineAuthor:
 
 def outline_author() -> OutlineAuthor:
     """Return the configured authoring backend (the built-in generator unless a setting names another)."""
-    dotted = getattr(settings, "SIGNALS_OUTLINE_AUTHOR", "")
+    dotted = settings.SIGNALS_OUTLINE_AUTHOR
     return import_string(dotted)() if dotted else BuiltinOutlineAuthor()

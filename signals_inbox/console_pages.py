@@ -23,7 +23,7 @@ from signals_inbox.console import SEVERITY_LABELS, actor
 from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, RejectedSignal, Target
 from signals_inbox.selectors import readiness_for_learners, readiness_learners, readiness_site_summary, signal_map_json
 from signals_inbox.services import rejected_signal_reprocess, signal_map_preview, signal_map_put
-from skillhub.console.tenancy import ConsoleTenant, console_tenant
+from tenants.console import ConsoleTenant, console_tenant
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.models import Site
 

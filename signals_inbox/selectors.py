@@ -1,8 +1,6 @@
 """Reads of signals, needs, the signal map and readiness; every one is given the tenant."""
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +26,10 @@ from signals_inbox.models import (
     Signal,
     SignalMapEntry,
 )
+from learning.topics import topic_key
 from signals_inbox.parsing import MapEntry
+from skillhub.api.pagination import paginate
+from skillhub import localcache
 from skillhub.formats import iso
 from tenants.models import Tenant
 
@@ -36,8 +37,6 @@ from tenants.models import Tenant
 
 _CONTEXT_CACHE_SECONDS = 300
 _CONTEXT_MEMO_SECONDS = 2.0
-_context_memo: dict[str, tuple[float, "IngestContext | None"]] = {}
-_context_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,10 @@ def _context_key(slug: str) -> str:
 
 def ingest_context(*, slug: str) -> IngestContext | None:
     """Return what ingest needs about a tenant (id, signal map), from the process memo or the shared cache."""
-    now = time.monotonic()
-    held = _context_memo.get(slug)
-    if held is not None and now - held[0] < _CONTEXT_MEMO_SECONDS:
-        return held[1]
+    return localcache.get_or_load(_context_key(slug), _CONTEXT_MEMO_SECONDS, lambda: _ingest_context_shared(slug))
+
+
+def _ingest_context_shared(slug: str) -> IngestContext | None:
     cached = cache.get(_context_key(slug))
     if cached is None:
         tenant = Tenant.objects.filter(slug=slug).only("id").first()
@@ -65,26 +64,19 @@ def ingest_context(*, slug: str) -> IngestContext | None:
         cached = (str(tenant.pk), [list(row) for row in entries])
         cache.set(_context_key(slug), cached, _CONTEXT_CACHE_SECONDS)
     tenant_id, rows = cached
-    context = IngestContext(
+    return IngestContext(
         tenant_id=uuid.UUID(tenant_id),
         signal_map={kind: MapEntry(topic=topic, category=category, severity=severity) for kind, topic, category, severity in rows},
     )
-    with _context_lock:
-        if len(_context_memo) > 1000:
-            _context_memo.clear()
-        _context_memo[slug] = (now, context)
-    return context
 
 
 def forget_ingest_context(*, slug: str | None = None) -> None:
     """Drop the cached context so a changed signal map applies at once (other processes within seconds)."""
-    with _context_lock:
-        if slug is None:
-            _context_memo.clear()
-        else:
-            _context_memo.pop(slug, None)
-    if slug is not None:
-        cache.delete(_context_key(slug))
+    if slug is None:
+        localcache.forget_prefix(_context_key(""))
+        return
+    localcache.forget(_context_key(slug))
+    cache.delete(_context_key(slug))
 
 
 # --- the signal map -------------------------------------------------------------------------
@@ -198,8 +190,6 @@ def need_queryset(*, tenant: Tenant, filters: dict[str, Any] | None = None) -> Q
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("topic"):
-        from learning.topics import topic_key
-
         topic = filters["topic"]
         queryset = queryset.filter(Q(topic__iexact=topic) | Q(topic_key=topic_key(topic)))
     if filters.get("site"):
@@ -367,8 +357,6 @@ def readiness_site_summary(*, tenant: Tenant, site: str | None = None, chunk: in
 
 def readiness_board(*, tenant: Tenant, site: str | None, page_request: Any) -> dict[str, Any]:
     """Return one page of the readiness board and the per-site summary (the API's and the console's data)."""
-    from skillhub.api.pagination import paginate
-
     page = paginate(readiness_learners(tenant=tenant, site=site), page_request)
     rows = readiness_for_learners(tenant=tenant, learners=page.rows)
     return {**page.body(rows), "sites": readiness_site_summary(tenant=tenant, site=site)}

@@ -4,12 +4,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
+from skillhub.db import is_postgres
+
 
 @register()
 def check_deployment(app_configs, **kwargs):  # noqa: ANN001, ANN003
     """Warn about embedded-only settings used against a scaled-out deployment."""
     problems = []
-    if settings.DATABASE_IS_POSTGRES and settings.DRAMATIQ_BROKER == "embedded":
+    if is_postgres() and settings.DRAMATIQ_BROKER == "embedded":
         problems.append(
             Warning(
                 "DATABASE_URL is set but DRAMATIQ_BROKER_URL is not: background work runs only "

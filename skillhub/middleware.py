@@ -13,7 +13,7 @@ logger = logging.getLogger("skillhub.api")
 
 API_PREFIX = "/api/"
 # The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = ("/api/v1/integration/",)
+OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
 
 
 class ApiErrorMiddleware:

@@ -105,7 +105,11 @@ else:
             "TEST": {"NAME": DATA_DIR / "test-skillhub.sqlite3"},
         }
     }
-DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# On PostgreSQL the hot paths run hand-written statements (off: their portable twins, as on SQLite;
+# the parity tests turn it off), prepared server-side once per connection (off behind a
+# transaction-pooling proxy that cannot keep prepared statements).
+DATABASE_POSTGRES_STATEMENTS = True
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate-limit counters live here) -------------------------------------------
@@ -155,9 +159,16 @@ LOGIN_URL = "/admin/login/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = 1024 * 1024
 
+# The signed signal webhook's path (it answers in its own shape, before the API middleware).
+SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
+# Committed signal ids go to the resolution actor in small batches on a network broker (off: one message each).
+SIGNALS_BATCH_RESOLUTION_SENDS = True
+# Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
+SIGNALS_OUTLINE_AUTHOR = ""
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["skillhub.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["skillhub.api.permissions.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["skillhub.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -189,7 +200,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The signed signal webhook is a plain Django view (no API key, its own answer shapes).
-    "APPEND_PATHS": {"/api/v1/integration/{slug}/webhook": {"post": {
+    "APPEND_PATHS": {SIGNALS_INTEGRATION_PREFIX + "{slug}/webhook": {"post": {
         "operationId": "signals_ingest",
         "summary": "Record a signed signal (HR, credential and incident systems)",
         "description": (

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from skillhub.console.secrets import secret_once_response
-
 from tenants.admin_scoping import TenantScopedAdmin
-from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
-from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
+from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
 
 __all__ = ["TenantScopedAdmin"]
@@ -198,6 +197,36 @@ class SignalSecretAdmin(TenantScopedAdmin):
 class TenantMembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("tenant", "role")
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Tokens for the admin API, minted only for oneself; the raw token is shown once, at creation."""
+
+    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
+    fields = ("name", "user", "prefix", "revoked_at", "created_at")
+    readonly_fields = ("user", "prefix", "created_at")
+
+    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts, object_id):  # noqa: ANN001, ANN201
+        raise Http404("Not found")
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # A token acts as its owner with the owner's tenant scope, so nobody mints one for someone else.
+        try:
+            token, raw = staff_token_create(user=request.user, name=obj.name)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = token.pk
+        obj.user = request.user
+        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")
 
 
 admin.site.add_menu_link("API keys", "tenants_apikey_changelist", order=60)

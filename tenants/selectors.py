@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from skillhub import localcache
 
-from tenants.models import ApiKey, SignalSecret, Tenant
+from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
 # signals then costs one query per tenant per period, not one per minute.
@@ -97,3 +97,11 @@ def signal_secrets_for_slug(*, slug: str) -> list[str]:
 def forget_signal_secrets(*, tenant_slug: str) -> None:
     """Drop the cached secrets so a newly issued one works at once."""
     cache.delete(_secrets_cache_key(tenant_slug))
+
+
+def staff_token_find(*, key_hash: str) -> StaffToken | None:
+    """Return the unrevoked staff token with this hash, with its user, if that user is an active staff user."""
+    token = StaffToken.objects.select_related("user").filter(key_hash=key_hash, revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active or not token.user.is_staff:
+        return None
+    return token

@@ -1,7 +1,6 @@
 """Writes for tenants, sites, groups, API keys, signal secrets and memberships."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,17 +13,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from skillhub import localcache
-
+from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
-from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, Tenant, TenantMembership
+from skillhub.hooks import after_commit
+from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, StaffToken, Tenant, TenantMembership
+from tenants.selectors import api_key_cache_key, forget_signal_secrets
 
 API_KEY_PREFIX = "shk_"
+STAFF_TOKEN_PREFIX = "sht_"
 SIGNAL_SECRET_OVERLAP = timedelta(hours=24)
-
-
-def hash_api_key(raw_key: str) -> str:
-    """Return the stored form of an API key (keys are random, so a plain SHA-256 suffices)."""
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 def tenant_create(*, slug: str, name: str, plan: str = Plan.PILOT) -> tuple[Tenant, bool]:
@@ -82,7 +79,7 @@ def api_key_create(
         role=role,
         scopes=sorted(set(scopes)),
         prefix=raw_key[:12],
-        key_hash=hash_api_key(raw_key),
+        key_hash=token_hash(raw_key),
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
@@ -94,13 +91,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     _forget_api_key(api_key)
-    transaction.on_commit(lambda: _forget_api_key(api_key))
+    after_commit(_forget_api_key, api_key)
     return api_key
 
 
 def _forget_api_key(api_key: ApiKey) -> None:
-    from tenants.selectors import api_key_cache_key
-
     cache.delete(api_key_cache_key(api_key.key_hash))
     localcache.forget(api_key_cache_key(api_key.key_hash))
 
@@ -126,20 +121,16 @@ def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
     SignalSecret.objects.filter(tenant=tenant, valid_until__isnull=True).update(valid_until=now + SIGNAL_SECRET_OVERLAP)
     raw = "sig_secret_" + secrets.token_urlsafe(32)
     secret = SignalSecret.objects.create(tenant=tenant, secret=raw, prefix=raw[:16][-12:])
-    from tenants.selectors import forget_signal_secrets
-
-    transaction.on_commit(lambda: forget_signal_secrets(tenant_slug=tenant.slug))
+    after_commit(forget_signal_secrets, tenant_slug=tenant.slug)
     return secret
 
 
 def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     """Withdraw signal secrets at once (no overlap); return how many were deleted."""
-    from tenants.selectors import forget_signal_secrets
-
     withdrawn = list(signal_secrets)
     deleted, _ = SignalSecret.objects.filter(pk__in=[secret.pk for secret in withdrawn]).delete()
     for slug in {secret.tenant.slug for secret in withdrawn}:
-        transaction.on_commit(lambda slug=slug: forget_signal_secrets(tenant_slug=slug))
+        after_commit(forget_signal_secrets, tenant_slug=slug)
     return deleted
 
 
@@ -187,3 +178,12 @@ def console_admin_create(*, tenant: Tenant, username: str, password: str, email:
     user.groups.remove(admin_group, viewer_group)
     user.groups.add(admin_group if acts_somewhere else viewer_group)
     return user
+
+
+def staff_token_create(*, user: Any, name: str) -> tuple[StaffToken, str]:
+    """Create an admin-API token for a staff user; the raw token is returned once and never stored."""
+    if not user.is_staff:
+        raise ValueError("staff tokens are only for staff users")
+    raw = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = StaffToken.objects.create(user=user, name=name[:200], prefix=raw[:12], key_hash=token_hash(raw))
+    return token, raw

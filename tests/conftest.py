@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from skillhub.db import is_postgres
 from tests.factories import TenantFactory, make_api_key
 
 
@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
     for item in items:
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(skip_browser)
-        if "postgres" in item.keywords and not settings.DATABASE_IS_POSTGRES:
+        if "postgres" in item.keywords and not is_postgres():
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(skip_redis)

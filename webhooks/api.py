@@ -24,7 +24,7 @@ from skillhub.api.pagination import (
     paginated_schema,
     parse_page_request,
 )
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 from webhooks.docs import catalog_table
 from webhooks.openapi import EVENT_TYPE_SCHEMA
 from skillhub.errors import ValidationFailed

@@ -11,21 +11,26 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from skillhub.db import postgres_statements, prepared_cursor
 from tenants.models import Tenant
 from webhooks import payloads, retry, transport
+from webhooks.events import endpoint_disabled_data
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
-from webhooks.outbox import enqueue_deliveries
-from webhooks.services import CLAIM_LEASE, DELAYED_MESSAGE_MAX, endpoint_disable
-from skillhub.db import prepared_cursor
+from webhooks.outbox import deliveries_due, record_event
 
 logger = logging.getLogger("skillhub.webhooks")
+
+# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
+CLAIM_LEASE = timedelta(seconds=60)
+# Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
+DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 
 _D = Delivery._meta.db_table
 _E = Event._meta.db_table
@@ -123,7 +128,7 @@ def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
 
 def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
     """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         token = claim(delivery_id=delivery_id, now=now)
         if token is None:
             return None
@@ -133,7 +138,7 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Deliver
         return (token, _context(delivery_id, row)) if row is not None else None
     token = uuid.uuid4().hex
     with prepared_cursor() as cursor:
-        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True)
+        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now))
         row = cursor.fetchone()
     return (token, _context(delivery_id, row)) if row is not None else None
 
@@ -293,12 +298,12 @@ def _record(
         delivery.pk,
         token,
     ]
-    single_statement = connection.vendor == "postgresql" and not disable_reason
+    single_statement = postgres_statements() and not disable_reason
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
         if single_statement:
             with prepared_cursor() as cursor:
-                cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params)
         else:
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_ATTEMPT, params[:8])
@@ -306,6 +311,26 @@ def _record(
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:
-            delay = enqueued_at - now
-            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], delay=delay))
+            deliveries_due.fire_on_commit([delivery.pk], delay=enqueued_at - now)
     return attempt
+
+
+def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
+    """Disable an endpoint after failed deliveries and tell the tenant's other endpoints; False if already off."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+            enabled=False, deactivate_reason=reason[:500], updated_at=now
+        )
+        if not changed:
+            return False
+        endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
+        record_event(
+            tenant=endpoint.tenant,
+            event_type="endpoint.disabled",
+            data=endpoint_disabled_data(endpoint, reason=reason, disabled_at=now),
+            subject_type="webhook",
+            subject_id=endpoint.pk,
+        )
+    logger.warning("webhook endpoint %s of tenant %s disabled: %s", endpoint.pk, endpoint.tenant_id, reason)
+    return True

@@ -24,7 +24,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
-from skillhub.db import prepared_cursor
+from skillhub.db import is_postgres, postgres_statements, prepared_cursor
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
@@ -92,7 +92,7 @@ def record(
     On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
     the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
@@ -106,7 +106,6 @@ def record(
             f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
             "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
             [*event_params, event_params[1], json.dumps([event_type])],
-            prepare=True,
         )
         candidates = [row[0] for row in cursor.fetchall()]
         delivery_ids: list[str] = []
@@ -166,7 +165,7 @@ def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tupl
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     enabled = " AND enabled" if only_enabled else ""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgres():
             # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN "

@@ -9,8 +9,8 @@ from django.db import models
 from django.utils import timezone
 
 from learning.models import Assignment, Course, Credential, Learner, OnboardingStep
-from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, StaffToken
-from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
+from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal
+from tenants.models import ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.services import api_key_create, console_admin_create, signal_secret_issue
 from webhooks.models import Delivery, Endpoint, Event
 

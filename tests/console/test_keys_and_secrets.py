@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from tenants.models import ApiKey, SignalSecret
 from tenants.selectors import signal_secrets_for_slug
-from tenants.services import api_key_create, hash_api_key
+from skillhub.crypto import token_hash as hash_api_key
+from tenants.services import api_key_create
 from tests.console.factories import PASSWORD, console_user
 from tests.factories import TenantFactory, make_api_key
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group as AuthGroup
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from signals_inbox.models import StaffToken
+from tenants.models import StaffToken
 from tenants.admin_scoping import TenantScopedAdmin
 from tenants.models import SignalSecret, Site
 from tests.console.factories import PASSWORD, console_user, every_model_row, superuser
@@ -117,7 +117,7 @@ def test_autocomplete_offers_only_own_sites(client, two_tenants):  # noqa: ANN00
 def test_staff_token_is_minted_only_for_oneself(client, two_tenants):  # noqa: ANN001
     _, theirs, _ = two_tenants
     root = superuser()
-    client.post(reverse("admin:signals_inbox_stafftoken_add"), {"user": str(root.pk), "name": "escalate"})
+    client.post(reverse("admin:tenants_stafftoken_add"), {"user": str(root.pk), "name": "escalate"})
     assert not StaffToken.objects.filter(user=root).exists()
     token = StaffToken.objects.get(name="escalate")
     assert token.user.username == "alpha-admin"
@@ -125,7 +125,7 @@ def test_staff_token_is_minted_only_for_oneself(client, two_tenants):  # noqa: A
 
 def test_staff_token_of_a_scoped_admin_cannot_read_another_tenant(client, two_tenants):  # noqa: ANN001
     mine, theirs, _ = two_tenants
-    response = client.post(reverse("admin:signals_inbox_stafftoken_add"), {"name": "mine"}, follow=True)
+    response = client.post(reverse("admin:tenants_stafftoken_add"), {"name": "mine"}, follow=True)
     raw = next(str(m).rsplit(" ", 1)[-1] for m in response.context["messages"] if "staff token" in str(m))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from signals_inbox.admin_api import staff_token_create
+from tenants.services import staff_token_create
 from signals_inbox.models import AuditEntry, Need, Signal
 from tenants.services import membership_grant
 from tests.factories import LearnerFactory, TenantFactory, make_api_key

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand
 
 from tenants.models import SCOPES, Plan, Role
 from tenants.selectors import api_key_find, signal_secrets_for_slug
-from tenants.services import api_key_create, console_admin_create, hash_api_key, signal_secret_issue, tenant_create
+from skillhub.crypto import token_hash
+from tenants.services import api_key_create, console_admin_create, signal_secret_issue, tenant_create
 
 DEMO_SLUG = "demo"
 
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         password = saved.get("password") or secrets.token_urlsafe(12)
         console_admin_create(tenant=tenant, username="admin", password=password, email="admin@demo.example")
         api_key = saved.get("apiKey")
-        if not api_key or api_key_find(key_hash=hash_api_key(api_key)) is None:
+        if not api_key or api_key_find(key_hash=token_hash(api_key)) is None:
             api_key = api_key_create(tenant=tenant, name="Demo integration", role=Role.ADMIN, scopes=list(SCOPES)).raw_key
         signal_secret = saved.get("signalSecret")
         if not signal_secret or signal_secret not in signal_secrets_for_slug(slug=tenant.slug):

@@ -1,5 +1,7 @@
-"""Scope and role checks for API-key requests."""
+"""Scope and role checks for API-key requests; staff checks for the admin API."""
 from __future__ import annotations
+
+from typing import Any
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
@@ -14,7 +16,7 @@ class HasScope(BasePermission):
 
     message = "This API key lacks the scope or role for this request"
 
-    def has_permission(self, request: Request, view) -> bool:  # noqa: ANN001
+    def has_permission(self, request: Request, view: Any) -> bool:
         api_key = request.auth
         if api_key is None:
             return False
@@ -31,3 +33,10 @@ class HasScope(BasePermission):
             self.message = f"The {api_key.role} role may not do that"
             return False
         return True
+
+
+class IsStaff(BasePermission):
+    """A staff user, from a console session or a staff token."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and getattr(request.user, "is_staff", False))

@@ -1,4 +1,5 @@
-"""The base of every tenant API view: key → tenant → rate limit → scope, then the handler."""
+"""The base views: a tenant API view (key → tenant → rate limit → scope, then the handler) and a
+tenant admin API view (staff token or console session → a tenant the caller administers)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,8 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from skillhub.api.ratelimit import RateLimitUsage, consume
-from tenants.models import Tenant
+from skillhub.errors import ForbiddenError
+from tenants.api.auth import ConsoleSessionAuthentication, StaffTokenAuthentication
+from tenants.api.permissions import IsStaff
+from tenants.api.ratelimit import RateLimitUsage, consume
+from tenants.models import StaffToken, Tenant
+from tenants.selectors import tenant_get_by_slug, user_administers
 
 
 class TenantApiView(APIView):
@@ -52,6 +57,30 @@ class TenantApiView(APIView):
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
         if request.auth is None:
             raise NotAuthenticated()
-        from skillhub.errors import ForbiddenError
-
         raise ForbiddenError(message or "This API key may not do that")
+
+
+class TenantAdminApiView(APIView):
+    """An admin API view (`/api/v1/admin/tenants/{slug}/…`) for a tenant the caller administers.
+
+    A console session or a staff token, never an API key; another tenant is "not found".
+    """
+
+    authentication_classes = [StaffTokenAuthentication, ConsoleSessionAuthentication]
+    permission_classes = [IsStaff]
+    tenant: Tenant
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        tenant = tenant_get_by_slug(slug=kwargs.get("slug", ""))
+        if tenant is None or not user_administers(user=request.user, tenant=tenant):
+            raise Http404
+        self.tenant = tenant
+
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
+        raise NotAuthenticated("A console session or staff token of a staff user is required")
+
+    def actor(self, request: Request) -> str:
+        """Who acted, for the audit trail."""
+        via = "token" if isinstance(request.auth, StaffToken) else "session"
+        return f"user:{request.user.get_username()} ({via})"[:200]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from signals_inbox.admin_api import staff_token_create
+from tenants.services import staff_token_create
 
 
 class Command(BaseCommand):
