@@ -29,6 +29,11 @@ class LearnerAdmin(TenantScopedAdmin):
     autocomplete_fields = ("site", "groups")
     show_full_result_count = False
 
+    def autocomplete_label(self, learner: Learner) -> str:
+        """Names repeat: say which person (worker id or email) wherever a learner is picked."""
+        who = learner.external_worker_id or learner.email
+        return " · ".join(part for part in (str(learner), who) if part)
+
     def save_model(self, request: HttpRequest, obj: Learner, form, change: bool) -> None:  # noqa: ANN001
         values = {field: form.cleaned_data.get(field) for field in _EDITABLE if field in form.cleaned_data}
         site = form.cleaned_data.get("site")

@@ -360,6 +360,7 @@ class NeedAdmin(TenantScopedAdmin):
                 for need in needs:
                     try:
                         assignments = need_offer(need=need, actor=actor(request), due_date=form.cleaned_data["due_date"], **arguments)
+                        self.log_change(request, need, f"Offered to {len(assignments)} learner(s)")
                         done += 1
                         messages.success(request, f"{need.topic}: offered to {len(assignments)} learner(s)")
                     except DomainError as exc:
@@ -390,6 +391,7 @@ class NeedAdmin(TenantScopedAdmin):
         need = self._needs_for(request, object_id)[0]
         try:
             course = need_author(need=need, actor=actor(request))
+            self.log_change(request, need, f"Authored the draft “{course.title}”")
         except DomainError as exc:
             messages.error(request, f"{need.topic}: {_error_text(exc)}")
             return HttpResponseRedirect(reverse("admin:signals_inbox_need_change", args=[quote(need.pk)]))
@@ -403,6 +405,7 @@ class NeedAdmin(TenantScopedAdmin):
             for need in needs:
                 try:
                     need_dismiss(need=need, actor=actor(request), reason=form.cleaned_data["reason"])
+                    self.log_change(request, need, f"Dismissed: {form.cleaned_data['reason'][:150]}")
                     messages.success(request, f"{need.topic}: dismissed")
                 except DomainError as exc:
                     messages.error(request, f"{need.topic}: {_error_text(exc)}")

@@ -130,10 +130,12 @@ class EndpointConsoleMixin:
         outcome = f"HTTP {attempt.status_code}" if attempt.status_code else attempt.error
         level = messages.SUCCESS if attempt.succeeded else messages.ERROR
         messages.add_message(request, level, f"Ping: {outcome} in {attempt.duration_ms} ms")
+        self.log_change(request, endpoint, f"Sent a test ping: {outcome}"[:200])
         return self._back(endpoint)
 
     def rotate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         endpoint = services.endpoint_rotate_secret(endpoint=self._endpoint(request, object_id))
+        self.log_change(request, endpoint, "Rotated the signing secret")
         return self.secret_once(
             request,
             title="New signing secret",
@@ -144,6 +146,7 @@ class EndpointConsoleMixin:
 
     def enable_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         endpoint = services.endpoint_enable(endpoint=self._endpoint(request, object_id))
+        self.log_change(request, endpoint, "Re-enabled")
         messages.success(request, "Endpoint enabled; its pending deliveries are on their way")
         return self._back(endpoint)
 
@@ -161,6 +164,7 @@ class EndpointConsoleMixin:
             messages.error(request, f"Replay: {exc.message}")
             return self._back(endpoint)
         messages.success(request, f"Replaying {count} failed deliver{'y' if count == 1 else 'ies'} since {since:%Y-%m-%d %H:%M}")
+        self.log_change(request, endpoint, f"Replayed {count} failed deliveries since {since:%Y-%m-%d %H:%M}")
         return self._back(endpoint)
 
     def retry_view(self, request: HttpRequest, object_id: str, delivery_id: str) -> HttpResponse:
@@ -170,6 +174,7 @@ class EndpointConsoleMixin:
             raise Http404("Not found")
         try:
             services.delivery_retry(delivery=delivery)
+            self.log_change(request, endpoint, f"Retried delivery {delivery.pk}")
             messages.success(request, f"{delivery.pk}: sent again from the start of the schedule")
         except DomainError as exc:
             messages.error(request, f"{delivery.pk}: {exc.message}")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from django.contrib import admin
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -21,6 +22,17 @@ class ConsolePage:
     route: str
     view: Callable[..., HttpResponse]
     name: str
+
+
+class ConsoleAutocompleteJsonView(AutocompleteJsonView):
+    """Autocomplete answers labelled by the model admin's `autocomplete_label(obj)` when it has one."""
+
+    def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, Any]:
+        result = super().serialize_result(obj, to_field_name)
+        label = getattr(self.model_admin, "autocomplete_label", None)
+        if label is not None:
+            result["text"] = label(obj)
+        return result
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -57,6 +69,9 @@ class ConsoleAdminSite(admin.AdminSite):
                 menu.append({"title": title, "url": url, "active": request.path.startswith(url)})
             context["console_menu"] = menu
         return context
+
+    def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
+        return ConsoleAutocompleteJsonView.as_view(admin_site=self)(request)
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # The Training needs inbox is where a tenant admin lands; ?apps shows every model.

@@ -169,3 +169,12 @@ def test_inbox_query_count_is_the_same_for_10_and_500_needs(client, setup):  # n
     many = _inbox_queries(client)
     assert many == few, (few, many)
     assert many <= 16
+
+
+def test_console_actions_appear_in_the_need_history_and_learners_are_picked_by_worker_id(client, setup):  # noqa: ANN001
+    tenant, _, workers, course, need = setup
+    client.post(reverse("admin:signals_inbox_need_dismiss", args=[need.pk]), {"reason": "Already booked on the course"})
+    history = client.get(reverse("admin:signals_inbox_need_history", args=[need.pk])).content.decode()
+    assert "Dismissed: Already booked on the course" in history
+    found = client.get(reverse("admin:autocomplete"), {"app_label": "signals_inbox", "model_name": "need", "field_name": "learner", "term": workers[0].first_name})
+    assert f"{workers[0]} · {workers[0].external_worker_id}" in [item["text"] for item in found.json()["results"]]
