@@ -59,3 +59,13 @@ def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}; got {value}")
     return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return a django-ratelimit rate such as `10/10m` or `300/m` (count / optional number + s, m, h or d)."""
+    import re
+
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/10m or 300/m (count/period in s, m, h or d); got {value!r}")
+    return value

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_int, env_list, env_str, env_url
+from skillhub.env import env_bool, env_int, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -149,9 +149,9 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["djan
 # --- console throttling (django-ratelimit, counted in the shared cache) ---------------------
 RATELIMIT_USE_CACHE = "default"
 # Failed console logins per username and per client address before further tries are refused.
-CONSOLE_LOGIN_FAILURES = env_str("CONSOLE_LOGIN_FAILURES", "10/10m")
+CONSOLE_LOGIN_FAILURES = env_rate("CONSOLE_LOGIN_FAILURES", "10/10m")
 # Requests to /api/ without a valid credential, per client address.
-ANONYMOUS_API_RATE = env_str("ANONYMOUS_API_RATE", "300/m")
+ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
 
