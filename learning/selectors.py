@@ -250,11 +250,6 @@ def assignment_get(*, tenant: Tenant, assignment_id: str | uuid.UUID) -> Assignm
     return Assignment.objects.select_related("learner", "course").filter(tenant=tenant, pk=pk).first() if pk else None
 
 
-def assignments_by_ids(*, tenant: Tenant, assignment_ids: list[Any]) -> list[Assignment]:
-    """Return the tenant's assignments with these ids, in id order."""
-    return list(Assignment.objects.filter(tenant=tenant, pk__in=assignment_ids).order_by("id"))
-
-
 def learners_in_site(*, tenant: Tenant, site_name: str) -> list[Learner]:
     """Return the tenant's active learners at a site (by name)."""
     return list(

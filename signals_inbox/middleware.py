@@ -27,12 +27,6 @@ def _webhook_match(path: str) -> ResolverMatch | None:
         return None
 
 
-def webhook_slug(path: str) -> str | None:
-    """Return the tenant slug of a webhook path, or None when the path is not the webhook's."""
-    match = _webhook_match(path)
-    return match.kwargs["slug"] if match is not None else None
-
-
 class SignalWebhookMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
