@@ -106,11 +106,13 @@ def test_offer_a_need_to_a_site_and_see_the_assignments(console):  # noqa: ANN00
     _row(console, "Manual Handling").get_by_role("link", name="Offer").click()
     console.page.check("input[name=target][value=site]")
     console.page.select_option("select[name=site]", label="Site A")
-    console.page.click("input[name=preview]")
+    with console.page.expect_navigation():
+        console.page.click("input[name=preview]")
     count = int(console.page.inner_text("#offer-new-count"))
     assert count > 0
     console.shot("offer-preview")
-    console.page.click("input[name=confirm]")
+    with console.page.expect_navigation():
+        console.page.click("input[name=confirm]")
     console.page.wait_for_selector("#assignments table")
     assert console.page.locator("#assignments tbody tr").count() == count
     assert "Offered" in console.text()
@@ -126,7 +128,8 @@ def test_author_opens_the_draft_and_dismiss_takes_a_reason(console):  # noqa: AN
     _row(console, "Forklift Operation").get_by_role("link", name="Dismiss").click()
     console.page.fill("textarea[name=reason]", "Covered by the forklift refresher in March")
     console.shot("dismiss")
-    console.page.click("input[type=submit][value=Dismiss]")
+    with console.page.expect_navigation():
+        console.page.click("input[type=submit][value=Dismiss]")
     assert "Forklift Operation: dismissed" in console.text()
     assert _row(console, "Forklift Operation").count() == 0
 
@@ -143,8 +146,8 @@ def test_completing_onboarding_on_the_readiness_board_turns_a_worker_ready(conso
         button = row.get_by_role("button", name=re.compile("^Mark"))
         if button.count() == 0:
             break
-        button.first.click()
-        console.page.wait_for_load_state("load")
+        with console.page.expect_navigation():
+            button.first.click()
         row = console.page.locator("#readiness-board tbody tr", has_text="Rita Ready")
     assert row.get_attribute("data-ready") == "yes"
     console.shot("readiness-ready")
@@ -173,7 +176,8 @@ def test_ping_an_endpoint_and_create_an_api_key_shown_once(console, settings):  
         console.go("/admin/webhooks/endpoint/")
         console.shot("webhooks")
         console.page.get_by_role("link", name=endpoint.url).click()
-        console.page.get_by_role("button", name="Send test ping").click()
+        with console.page.expect_navigation():
+            console.page.get_by_role("button", name="Send test ping").click()
         assert "Ping: HTTP 200" in console.text()
         assert "webhook.ping" in console.page.inner_text("#delivery-log")
         console.shot("endpoint-log")
@@ -184,7 +188,8 @@ def test_ping_an_endpoint_and_create_an_api_key_shown_once(console, settings):  
     console.go("/admin/tenants/apikey/add/")
     console.page.fill("#id_name", "BI export")
     console.page.check("input[name=scopes][value='learners:read']")
-    console.page.click("input[name=_save]")
+    with console.page.expect_navigation():
+        console.page.click("input[name=_save]")
     secret = console.page.inner_text("#secret-value")
     assert secret.startswith("shk_")
     assert console.page.get_by_role("button", name="Copy").count() == 1
@@ -205,6 +210,7 @@ def test_the_other_console_pages_render(console):  # noqa: ANN001
         assert "Server Error" not in console.text()
         console.shot(name)
     console.go("/admin/signal-map/")
-    console.page.click("input[name=preview]")
+    with console.page.expect_navigation():
+        console.page.click("input[name=preview]")
     assert "Accepted as" in console.page.inner_text("#preview-result")
     console.shot("signal-map-dry-run")
