@@ -5,8 +5,7 @@ from typing import Any
 
 import django_filters
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -40,7 +39,8 @@ from learning.services import (
     learner_update,
 )
 from learning.validators import sa_id_number_problem
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
+from learning.serializers import AssignmentOutput, CourseOutput
+from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, paginated_schema, parse_page_request
 from skillhub.api.serializers import StrictSerializer
 from tenants.api.views import TenantApiView
 
@@ -193,7 +193,7 @@ class CourseListCreateApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="courses_list", parameters=[OpenApiParameter("status", str, enum=CourseStatus.values)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_list", parameters=[OpenApiParameter("status", str, enum=CourseStatus.values)] + PAGE_OPENAPI_PARAMETERS, responses={200: page_serializer(CourseOutput)})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         status_filter = request.query_params.get("status")
@@ -202,7 +202,7 @@ class CourseListCreateApi(TenantApiView):
         page = paginate(course_queryset(tenant=self.tenant, status=status_filter), page_request)
         return Response(page.body([course_json(c) for c in page.rows]))
 
-    @extend_schema(operation_id="courses_create", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_create", request=CourseInputSerializer, responses={201: CourseOutput})
     def post(self, request: Request, slug: str) -> Response:
         data = CourseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -231,11 +231,11 @@ class CourseDetailApi(TenantApiView):
             raise Http404
         return course
 
-    @extend_schema(operation_id="courses_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_read", responses={200: CourseOutput})
     def get(self, request: Request, slug: str, course_id: str) -> Response:
         return Response(course_json(self._course(course_id)))
 
-    @extend_schema(operation_id="courses_update", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_update", request=CourseInputSerializer, responses={200: CourseOutput})
     def patch(self, request: Request, slug: str, course_id: str) -> Response:
         course = self._course(course_id)
         data = CourseInputSerializer(data=request.data, partial=True)
@@ -252,7 +252,7 @@ class CoursePublishApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="courses_publish", request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_publish", request=None, responses={200: CourseOutput})
     def post(self, request: Request, slug: str, course_id: str) -> Response:
         course = course_get(tenant=self.tenant, course_id=course_id)
         if course is None:
@@ -279,7 +279,7 @@ class AssignmentListCreateApi(TenantApiView):
             OpenApiParameter("status", str, enum=AssignmentStatus.values),
         ]
         + PAGE_OPENAPI_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: page_serializer(AssignmentOutput)},
     )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
@@ -296,7 +296,11 @@ class AssignmentListCreateApi(TenantApiView):
         page = paginate(queryset, page_request)
         return Response(page.body([assignment_json(a) for a in page.rows]))
 
-    @extend_schema(operation_id="assignments_create", request=AssignmentInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="assignments_create",
+        request=AssignmentInputSerializer,
+        responses={201: AssignmentOutput, 200: OpenApiResponse(AssignmentOutput, description="Already assigned: the live assignment")},
+    )
     def post(self, request: Request, slug: str) -> Response:
         data = AssignmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -324,7 +328,7 @@ class AssignmentDetailApi(TenantApiView):
             raise Http404
         return assignment
 
-    @extend_schema(operation_id="assignments_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="assignments_read", responses={200: AssignmentOutput})
     def get(self, request: Request, slug: str, assignment_id: str) -> Response:
         return Response(assignment_json(self._assignment(assignment_id)))
 
@@ -334,7 +338,7 @@ class AssignmentCompleteApi(TenantApiView):
 
     scope = "enrollments"
 
-    @extend_schema(operation_id="assignments_complete", request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="assignments_complete", request=None, responses={200: AssignmentOutput})
     def post(self, request: Request, slug: str, assignment_id: str) -> Response:
         assignment = assignment_get(tenant=self.tenant, assignment_id=assignment_id)
         if assignment is None:

@@ -1,10 +1,11 @@
-"""The back office for the signal inbox: signals, the signal map, rejected signals, the audit trail, staff tokens.
+"""The back office for the signal inbox: signals, the signal map, rejected signals, the audit trail.
 
 The Training needs inbox itself (Offer / Author / Dismiss) is in `signals_inbox.console`.
 """
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from signals_inbox import console, console_pages  # noqa: F401  (register the inbox and its pages)
@@ -18,12 +19,31 @@ def _actor(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()} (admin)"
 
 
+class SignalResolutionFilter(admin.SimpleListFilter):
+    """Waiting signals are the resolution backlog; those with a retry time failed once and are retried alone."""
+
+    title = "resolution"
+    parameter_name = "resolution"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("waiting", "Waiting (backlog)"), ("retrying", "Failed, retried on its own"), ("resolved", "Resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Signal]) -> QuerySet[Signal]:
+        if self.value() == "waiting":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "retrying":
+            return queryset.filter(resolved_at__isnull=True, retry_at__isnull=False)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
 @admin.register(Signal)
 class SignalAdmin(TenantScopedAdmin):
-    list_display = ("id", "type", "tenant", "need", "deduped", "received_at", "resolved_at")
-    list_filter = ("tenant", "type", "deduped")
+    list_display = ("id", "type", "tenant", "need", "deduped", "received_at", "resolved_at", "retry_at")
+    list_filter = (SignalResolutionFilter, "tenant", "type", "deduped")
     search_fields = ("id",)
-    readonly_fields = ("id", "tenant", "need", "deduped", "event", "type", "data", "received_at", "resolved_at")
+    readonly_fields = ("id", "tenant", "need", "deduped", "event", "type", "data", "received_at", "resolved_at", "retry_at")
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from signals_inbox.selectors import signal_map_json
+from signals_inbox.serializers import SignalMapOutput, SignalMapPreviewOutput, SignalMapReadOutput
 from signals_inbox.services import signal_map_preview, signal_map_put
 from signals_inbox.verification import refusal_counts
 from skillhub.api.serializers import StrictSerializer
@@ -35,11 +36,11 @@ class SignalMapInput(StrictSerializer):
 class SignalMapApi(TenantAdminApiView):
     """Read or replace the tenant's signal map and auto-author settings."""
 
-    @extend_schema(operation_id="admin_signal_map_read", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_read", responses={200: SignalMapReadOutput})
     def get(self, request: Request, slug: str) -> Response:
         return Response({**signal_map_json(tenant=self.tenant), "refusedLast24h": refusal_counts(slug=self.tenant.slug)})
 
-    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: SignalMapOutput})
     def put(self, request: Request, slug: str) -> Response:
         if not user_acts_for(user=request.user, tenant=self.tenant):
             raise PermissionDenied("A console viewer reads the signal map; changing it takes the admin role")
@@ -60,7 +61,7 @@ class SignalMapApi(TenantAdminApiView):
 class SignalMapPreviewApi(TenantAdminApiView):
     """Dry run: what a sample signal would become (topic, worker or cohort, course or author, dedupe key); stores nothing."""
 
-    @extend_schema(operation_id="admin_signal_map_preview", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="admin_signal_map_preview", request=OpenApiTypes.OBJECT, responses={200: SignalMapPreviewOutput})
     def post(self, request: Request, slug: str) -> Response:
         body = request.data
         if not isinstance(body, dict):

@@ -118,6 +118,8 @@ class Signal(models.Model):
     data = models.JSONField(default=dict, help_text="The webhook's data object, verbatim")
     received_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set when resolving this signal failed: batches leave it alone until then (it is retried on its own).
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

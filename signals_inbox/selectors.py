@@ -127,9 +127,15 @@ def signal_json(signal: Signal) -> dict[str, Any]:
     }
 
 
-def signal_queryset(*, tenant: Tenant) -> QuerySet[Signal]:
-    """Return the tenant's signals, oldest first."""
-    return Signal.objects.filter(tenant=tenant).order_by("id")
+SIGNAL_STATUSES = ("unresolved", "resolved")
+
+
+def signal_queryset(*, tenant: Tenant, status: str = "") -> QuerySet[Signal]:
+    """Return the tenant's signals, oldest first; `unresolved` ones are the resolution backlog."""
+    queryset = Signal.objects.filter(tenant=tenant).order_by("id")
+    if status:
+        queryset = queryset.filter(resolved_at__isnull=status == "unresolved")
+    return queryset
 
 
 def signal_get(*, tenant: Tenant, signal_id: str) -> Signal | None:

@@ -163,6 +163,8 @@ API_MAX_BODY_BYTES = 1024 * 1024
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
 # Committed signal ids go to the resolution actor in small batches on a network broker (off: one message each).
 SIGNALS_BATCH_RESOLUTION_SENDS = True
+# Signals a resolution worker claims and resolves per transaction.
+SIGNALS_RESOLVE_BATCH = 250
 # Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
 SIGNALS_OUTLINE_AUTHOR = ""
 
@@ -191,8 +193,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
+        "skillhub.api.openapi.document_errors",
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One component per status vocabulary (several models have a field named `status`).
+    "ENUM_NAME_OVERRIDES": {
+        "LearnerStatusEnum": "learning.models.LearnerStatus.values",
+        "CourseStatusEnum": "learning.models.CourseStatus.values",
+        "AssignmentStatusEnum": "learning.models.AssignmentStatus.values",
+        "NeedStatusEnum": "signals_inbox.models.NeedStatus.values",
+        "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

@@ -12,3 +12,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The anonymous /api/ limit is tested on its own (tests/console/test_throttling.py, with a small rate);
+# elsewhere the suite's many unauthenticated calls from one address must not trip it.
+ANONYMOUS_API_RATE = "100000/m"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from django.db import connection
 from django.utils import timezone
@@ -35,6 +35,7 @@ _INSERT_EVENT = (
     f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
+_INSERT_EVENTS_HEAD = _INSERT_EVENT.partition(" VALUES ")[0] + " VALUES "  # followed by one row per event
 _CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
 _DELIVERY_COLUMNS = (
     "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
@@ -112,6 +113,70 @@ def record(
         for start in range(0, len(candidates), _INSERT_BATCH):
             delivery_ids += _insert_numbered(cursor, event, candidates[start : start + _INSERT_BATCH])
     return event, delivery_ids
+
+
+def record_many(
+    *, tenant_id: uuid.UUID, event_type: str, items: Sequence[tuple[Mapping[str, Any], str, str]]
+) -> tuple[list[Event], list[str]]:
+    """Write several events of one type, each (data, subject_type, subject_id), and their deliveries.
+
+    The rows are those of calling `record` once per item in order (each endpoint's sequence numbers
+    follow the items' order), in a fixed number of statements: the events in multi-row inserts, the
+    matching endpoints in one query, their sequences raised by the count under one lock, and the
+    deliveries in multi-row inserts.
+    """
+    events: list[Event] = []
+    rows: list[list[Any]] = []
+    for data, subject_type, subject_id in items:
+        event, params = _new_event(
+            tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+        )
+        events.append(event)
+        rows.append(params)
+    if not events:
+        return [], []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+            cursor.execute(_INSERT_EVENTS_HEAD + values, [value for row in batch for value in row])
+    endpoint_ids = matching_endpoints(event=events[0])
+    if not endpoint_ids:
+        return events, []
+    last = _raise_sequences(sorted(endpoint_ids), by=len(events))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    tenant_key = _tenant_key(tenant_id)
+    deliveries = [
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, top - len(events) + 1 + index, DeliveryState.PENDING,
+         0, now, "", now, False, "", now, now)
+        for index, event in enumerate(events)
+        for pk, top in last
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        _insert_deliveries(cursor, deliveries)
+    return events, [row[0] for row in deliveries]
+
+
+def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int]]:
+    """Raise each enabled endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
+    placeholders = ", ".join(["%s"] * len(endpoint_ids))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN "
+                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id FOR UPDATE) "
+                "RETURNING id, sequence",
+                [by, *endpoint_ids],
+            )
+            return sorted(cursor.fetchall())
+        # SQLite has one writer at a time: between these two statements nobody else can write.
+        cursor.execute(
+            f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids]
+        )
+        cursor.execute(
+            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids)
+        )
+        return list(cursor.fetchall())
 
 
 def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list[str]:

@@ -9,6 +9,8 @@ from typing import Any, Callable, Sequence
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -208,6 +210,25 @@ PAGE_PARAMETERS = [
     {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "default": 0, "minimum": 0}},
     {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}, "description": "nextCursor of the previous page; constant cost at any depth"},
 ]
+
+
+class PaginationInfo(serializers.Serializer):
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    hasMore = serializers.BooleanField()
+
+
+def page_serializer(item: type[serializers.Serializer], **extra: serializers.Field) -> serializers.Serializer:
+    """Return the documented page of `item` rows (the envelope of every list), plus any `extra` fields."""
+    name = item.__name__.removesuffix("Serializer").removesuffix("Output") + "Page"
+    fields = {
+        "data": item(many=True),
+        "pagination": PaginationInfo(),
+        "nextCursor": serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page"),
+        **extra,
+    }
+    return inline_serializer(name=name, fields=fields)
 
 
 def _openapi_parameters() -> list:

@@ -66,3 +66,10 @@ def test_anonymous_api_flood_is_refused_per_address_but_keys_and_other_addresses
     assert client.get("/api/v1/event-types", REMOTE_ADDR="203.0.113.51").status_code == 200
     with_key = client.get(f"/api/v1/tenants/{tenant.slug}/learners", REMOTE_ADDR="203.0.113.50", HTTP_AUTHORIZATION=f"Bearer {key}")
     assert with_key.status_code == 200
+
+
+def test_a_request_without_a_client_address_is_counted_not_refused_with_an_error():
+    client = Client()
+    response = client.get("/api/v1/event-types", REMOTE_ADDR="")
+    assert response.status_code == 200
+    assert client.post(reverse("admin:login"), {"username": "x", "password": "y"}, REMOTE_ADDR="").status_code == 200
