@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -13,9 +14,6 @@ from rest_framework.response import Response
 
 from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner, LearnerStatus
 from learning.selectors import (
-    learner_list_row_json,
-    learner_list_values,
-    learner_page_fetcher,
     assignment_get,
     assignment_json,
     assignment_queryset,
@@ -24,9 +22,13 @@ from learning.selectors import (
     course_queryset,
     learner_get,
     learner_json,
+    learner_list_row_json,
+    learner_list_values,
+    learner_page_fetcher,
     learner_queryset,
     learner_total,
 )
+from learning.serializers import AssignmentOutput, CourseOutput
 from learning.services import (
     LEARNER_FIELDS,
     assignment_complete,
@@ -39,7 +41,6 @@ from learning.services import (
     learner_update,
 )
 from learning.validators import sa_id_number_problem
-from learning.serializers import AssignmentOutput, CourseOutput
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, paginated_schema, parse_page_request
 from skillhub.api.serializers import StrictSerializer
 from tenants.api.views import TenantApiView
@@ -57,7 +58,7 @@ class LearnerFilter(django_filters.FilterSet):
         model = Learner
         fields: list[str] = []
 
-    def filter_email(self, queryset, name, value):  # noqa: ANN001, ANN201
+    def filter_email(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(email=value.strip().lower())
 
 

@@ -68,6 +68,7 @@ class LearnerCount(models.Model):
 class CourseStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
 
 
 class Course(models.Model):
@@ -122,6 +123,8 @@ class Assignment(models.Model):
     # Set by the first lesson or quiz activity; `assignment.started` is recorded then, once.
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The due date whose expiring window was announced (`assignment.expiring`); a new due date re-arms it.
+    expiring_notice_for = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +141,8 @@ class Assignment(models.Model):
         indexes = [
             models.Index(fields=["tenant", "id"], name="assignment_tenant_id"),
             models.Index(fields=["tenant", "status", "due_date"], name="assignment_tenant_due"),
+            # The lifecycle sweep reads live assignments by due date only.
+            models.Index(fields=["due_date"], condition=Q(status__in=["assigned", "started"]), name="assignment_live_due"),
         ]
 
     def __str__(self) -> str:
@@ -151,8 +156,14 @@ class Credential(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="credentials")
     name = models.CharField(max_length=200)
     topic = models.CharField(max_length=200, blank=True, default="")
+    issuer = models.CharField(max_length=200, blank=True, default="")
+    issued_on = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
+    evidence = models.ForeignKey(
+        "learning.Evidence", on_delete=models.SET_NULL, null=True, blank=True, related_name="credentials"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["learner_id", "name"]
@@ -179,14 +190,25 @@ class OnboardingStep(models.Model):
 
 
 class OnboardingCompletion(models.Model):
-    """One learner's completion of one onboarding step."""
+    """One learner's completion of one onboarding step, with who and when; an undo is kept, not deleted."""
 
     step = models.ForeignKey(OnboardingStep, on_delete=models.CASCADE, related_name="completions")
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="onboarding_completions")
     completed_at = models.DateTimeField()
+    completed_by = models.CharField(max_length=200, blank=True, default="")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["step", "learner"], name="onboarding_completion_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "learner"], condition=Q(undone_at__isnull=True), name="onboarding_completion_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.learner_id}: {self.step_id}"
+
+
+from learning.evidence.models import *  # noqa: E402, F401, F403  (skills evidence models, one app)
+from learning.training.models import *  # noqa: E402, F401, F403  (training management models)

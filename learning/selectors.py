@@ -118,7 +118,7 @@ def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]
 def learner_json(learner: Learner) -> dict[str, Any]:
     """Return the representation of one learner instance (plain JSON types, fit for a JSON column)."""
     row = {field: getattr(learner, field) for field in LEARNER_LIST_FIELDS if "__" not in field}
-    row["site__name"] = learner.site.name if learner.site_id else None
+    row["site__name"] = learner.site.name if learner.site is not None else None
     row["created"], row["updated"] = iso(learner.created_at), iso(learner.updated_at)
     return learner_row_json(row, tenant_id=str(learner.tenant_id), groups=list(learner.group_ids or []))
 
@@ -276,6 +276,7 @@ def assignment_json(assignment: Assignment) -> dict[str, Any]:
         "status": assignment.status,
         "source": assignment.source or None,
         "assignedBy": assignment.assigned_by or None,
+        "startedAt": iso(assignment.started_at),
         "completedAt": iso(assignment.completed_at),
         "createdAt": iso(assignment.created_at),
         "updatedAt": iso(assignment.updated_at),
@@ -330,7 +331,9 @@ def onboarding_missing_by_learner(*, tenant: Tenant, learners: list[Learner]) ->
     if not steps:
         return {}
     done: set[tuple[Any, int]] = set(
-        OnboardingCompletion.objects.filter(step__tenant=tenant, learner_id__in=[l.pk for l in learners]).values_list(
+        OnboardingCompletion.objects.filter(
+            step__tenant=tenant, learner_id__in=[l.pk for l in learners], undone_at__isnull=True
+        ).values_list(
             "learner_id", "step_id"
         )
     )

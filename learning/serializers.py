@@ -32,7 +32,8 @@ class AssignmentOutput(serializers.Serializer):
     courseId = serializers.UUIDField()
     dueDate = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(choices=AssignmentStatus.values)
-    source = serializers.CharField(allow_null=True)
+    # Declared fields named like Field attributes are fine at run time (the metaclass collects them).
+    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]
     assignedBy = serializers.CharField(allow_null=True)
     completedAt = serializers.DateTimeField(allow_null=True)
     createdAt = serializers.DateTimeField()

@@ -4,6 +4,8 @@ The Training needs inbox itself (Offer / Author / Dismiss) is in `signals_inbox.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -67,19 +69,19 @@ class InboxSettingsAdmin(TenantScopedAdmin):
     fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly")
     inlines = [SignalMapEntryInline]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None):  # noqa: ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None) -> Any:
         return ("tenant",) if obj else ()
 
-    def save_model(self, request: HttpRequest, obj: InboxSettings, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: InboxSettings, form: Any, change: bool) -> None:
         # The map is saved with the inlines in save_related, through the one service.
         if not change:
             obj.save()
 
-    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False) -> list:  # noqa: ANN001
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> list:
         # The inline rows are written by the service, not by the formsets, so describe the change plainly.
         return [{"added" if add else "changed": {"fields": ["signal map", *form.changed_data]}}]
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         mapping = {}
         for formset in formsets:
             for entry_form in formset.forms:
@@ -116,7 +118,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
         return False
 
     @admin.action(description="Reprocess (after fixing the signal map or the body)")
-    def reprocess(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for rejected in self.writable(request, queryset).select_related("tenant"):
             try:
                 result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))

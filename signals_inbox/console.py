@@ -49,10 +49,10 @@ class StatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
 
-    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [("active", "Needs action"), *NeedStatus.choices, ("all", "All")]
 
-    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value() or "active"
         if value == "active":
             return queryset.filter(status__in=ACTIVE_NEED_STATUSES)
@@ -86,7 +86,7 @@ class _DistinctValueFilter(admin.SimpleListFilter):
 
     column = ""
 
-    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         values = (
             model_admin.get_queryset(request)
             .exclude(**{self.column: ""})
@@ -96,7 +96,7 @@ class _DistinctValueFilter(admin.SimpleListFilter):
         )
         return [(value, value) for value in values]
 
-    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(**{self.column: self.value()}) if self.value() else queryset
 
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from learning.models import OnboardingStep
 from learning.selectors import learner_get
-from learning.services import onboarding_complete
+from learning.evidence.services import onboarding_complete
 from signals_inbox.console import SEVERITY_LABELS, actor
 from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, RejectedSignal, Target
 from signals_inbox.selectors import readiness_for_learners, readiness_learners, readiness_site_summary, signal_map_json
@@ -128,7 +128,7 @@ def readiness_complete_step_view(request: HttpRequest) -> HttpResponse:
     learner = learner_get(tenant=scope.tenant, learner_id=request.POST.get("learner") or "")
     if step is None or learner is None:
         raise Http404("No such step or worker")
-    onboarding_complete(step=step, learner=learner)
+    onboarding_complete(step=step, learner=learner, by=actor(request))
     messages.success(request, f"{learner}: “{step.name}” completed")
     back = request.POST.get("next") or ""
     if not back.startswith(reverse("admin:readiness")):

@@ -146,8 +146,8 @@ def signal_get(*, tenant: Tenant, signal_id: str) -> Signal | None:
 def need_json(need: Need) -> dict[str, Any]:
     """Return the API (and need.* webhook) representation of a need."""
     recommendation = None
-    if need.recommended_course_id:
-        course = need.recommended_course
+    course = need.recommended_course if need.recommended_course_id else None
+    if course is not None:
         recommendation = {"courseId": str(course.pk), "title": course.title, "match": need.match or None}
     return {
         "id": str(need.pk),
@@ -239,7 +239,7 @@ BLOCKING_SEVERITY = 4
 
 def _open_needs_for(*, tenant: Tenant, learners: list[Learner]) -> tuple[dict[Any, list[Need]], dict[str, list[Need]]]:
     learner_ids = [l.pk for l in learners]
-    sites = {l.site.name for l in learners if l.site_id}
+    sites = {l.site.name for l in learners if l.site is not None}
     rows = Need.objects.filter(tenant=tenant, status__in=ACTIVE_NEED_STATUSES).filter(
         Q(learner_id__in=learner_ids) | Q(target="cohort", site_name__in=sites)
     )
@@ -314,7 +314,7 @@ def readiness_for_learners(*, tenant: Tenant, learners: list[Learner], today: da
     needs_by_learner, needs_by_site = _open_needs_for(tenant=tenant, learners=learners)
     result = []
     for learner in learners:
-        site = learner.site.name if learner.site_id else None
+        site = learner.site.name if learner.site is not None else None
         needs = needs_by_learner.get(learner.pk, []) + (needs_by_site.get(site, []) if site else [])
         reasons = _readiness_rows(
             learner,

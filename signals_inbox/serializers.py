@@ -15,7 +15,7 @@ class SignalOutput(serializers.Serializer):
     deduped = serializers.BooleanField()
     event = serializers.CharField()
     type = serializers.CharField()
-    data = serializers.JSONField(help_text="the signal's `data`, verbatim")
+    data = serializers.JSONField(help_text="the signal's `data`, verbatim")  # type: ignore[assignment]  # a declared field
     receivedAt = serializers.DateTimeField()
     resolvedAt = serializers.DateTimeField(allow_null=True)
 

@@ -44,7 +44,7 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
-class _PreparedCursor(psycopg.Cursor):  # type: ignore[type-arg]
+class _PreparedCursor(psycopg.Cursor):
     """A server-side-binding cursor whose statements are prepared unless the settings say not to."""
 
     def execute(self, query: Any, params: Sequence[Any] | None = None, **kwargs: Any) -> Any:  # type: ignore[override]

@@ -47,17 +47,35 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """Return the variable as an integer within bounds, or the default when unset or empty."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Return the variable as an integer of at least `minimum` (and at most `maximum`), or the default when unset."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
         return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}") from None
-    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}; got {value}")
+        value = int(raw.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {value}")
+    return value
+
+
+def env_json_object(name: str) -> dict:
+    """Return the variable parsed as a JSON object, or {} when unset."""
+    import json
+
+    raw = env_str(name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object; got {type(value).__name__}")
     return value
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_int, env_list, env_rate, env_str, env_url
+from skillhub.env import env_bool, env_int, env_json_object, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -95,7 +95,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "skillhub.sqlite3",
+            "NAME": str(DATA_DIR / "skillhub.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web threads read while the embedded worker writes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -136,11 +136,6 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("SKILLHUB_STATIC_ROOT", str(DATA_DIR / "static")))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed names + gzip/brotli copies: WhiteNoise serves them with far-future, immutable caching.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
 
 # SkillhubRedisCache is Django's RedisCache with a shared client; django-ratelimit only knows the parent by name.
 # Without REDIS_URL the embedded default serves from one web process, whose local memory is the shared cache.
@@ -154,6 +149,40 @@ CONSOLE_LOGIN_FAILURES = env_rate("CONSOLE_LOGIN_FAILURES", "10/10m")
 ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
+
+# --- files: evidence uploads and exports go through Django's storage API -----------------
+# Local files under MEDIA_ROOT by default; any backend by setting, e.g. S3 with django-storages:
+# SKILLHUB_STORAGE_BACKEND=storages.backends.s3.S3Storage SKILLHUB_STORAGE_OPTIONS='{"bucket_name": "…"}'
+STORAGES = {
+    "default": {
+        "BACKEND": env_str("SKILLHUB_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": env_json_object("SKILLHUB_STORAGE_OPTIONS")
+        or ({} if env_str("SKILLHUB_STORAGE_BACKEND") else {"location": str(MEDIA_ROOT)}),
+    },
+    # Hashed names + gzip/brotli copies: WhiteNoise serves them with far-future, immutable caching.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# An upload over this many bytes is refused with 413 while it streams in; nothing is stored.
+EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
+# Content types accepted for evidence, recognised from the file's bytes (learning/evidence/sniffing.py).
+EVIDENCE_ALLOWED_TYPES = env_list(
+    "EVIDENCE_ALLOWED_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ],
+)
+# Rows an export worker reads per keyset batch (and between progress updates).
+EXPORTS_BATCH_SIZE = env_int("EXPORTS_BATCH_SIZE", 5000, minimum=1)
+# Hours an export file lives when the tenant has not set its own retention.
+EXPORTS_DEFAULT_RETENTION_HOURS = env_int("EXPORTS_DEFAULT_RETENTION_HOURS", 24, minimum=1)
 
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -203,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "learning.models.AssignmentStatus.values",
         "NeedStatusEnum": "signals_inbox.models.NeedStatus.values",
         "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
+        "QuizAttemptStatusEnum": "learning.training.models.QuizAttemptStatus.values",
+        "PurchaseStatusEnum": "learning.training.models.PurchaseStatus.values",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],

@@ -1,9 +1,12 @@
 """The back office for tenants and their credentials; writes go through the services."""
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
-from django.http import Http404, HttpRequest
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -28,7 +31,7 @@ class TenantAdmin(TenantScopedAdmin):
     readonly_fields = ("id", "created_at")
     actions = ["issue_signal_secret"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None):  # noqa: ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:  # type: ignore[override]
         if request.user.is_superuser:
             return self.readonly_fields
         # Plan and limits are what the tenant pays for: only an operator changes them.
@@ -84,11 +87,11 @@ class ApiKeyAdmin(TenantScopedAdmin):
     readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
     actions = ["revoke"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None):  # noqa: ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:  # type: ignore[override]
         # A key's power is fixed when it is issued: issue a new one rather than widen an old one.
         return (*self.readonly_fields, "tenant", "role", "scopes") if obj else self.readonly_fields
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changelist_view(request, {"title": "API keys", **(extra_context or {})})
 
     @admin.display(description="Key", ordering="prefix")
@@ -118,7 +121,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
         obj.pk = issued.api_key.pk
         request._new_api_key = issued.raw_key  # type: ignore[attr-defined]  # shown once by response_add
 
-    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue=None):  # noqa: ANN001, ANN201
+    def response_add(self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None) -> HttpResponse:
         raw = getattr(request, "_new_api_key", None)
         if raw is None:
             return super().response_add(request, obj, post_url_continue)
@@ -148,7 +151,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
     fields = ("tenant", "prefix", "created_at", "valid_until")
     readonly_fields = ("prefix", "created_at", "valid_until")
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # noqa: ANN201
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changelist_view(request, {"title": "Signal secrets", **(extra_context or {})})
 
     @admin.display(description="Secret", ordering="prefix")
@@ -172,7 +175,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
         obj.pk = secret.pk
         request._new_signal_secret = secret  # type: ignore[attr-defined]  # shown once by response_add
 
-    def response_add(self, request: HttpRequest, obj: SignalSecret, post_url_continue=None):  # noqa: ANN001, ANN201
+    def response_add(self, request: HttpRequest, obj: SignalSecret, post_url_continue: str | None = None) -> HttpResponse:
         secret = getattr(request, "_new_signal_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
@@ -189,7 +192,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: SignalSecret) -> None:
         signal_secrets_delete(signal_secrets=[obj])
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         signal_secrets_delete(signal_secrets=queryset.select_related("tenant"))
 
 
@@ -207,11 +210,11 @@ class StaffTokenAdmin(admin.ModelAdmin):
     fields = ("name", "user", "prefix", "revoked_at", "created_at")
     readonly_fields = ("user", "prefix", "created_at")
 
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         return queryset if request.user.is_superuser else queryset.filter(user=request.user)
 
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts, object_id):  # noqa: ANN001, ANN201
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         raise Http404("Not found")
 
     def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001

@@ -11,11 +11,12 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import RelatedFieldListFilter
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 
 from tenants.models import Role, Tenant, TenantMembership
 
@@ -101,7 +102,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scope_queryset(request, super().get_queryset(request))
 
-    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts, object_id):  # noqa: ANN001, ANN201
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         # Another tenant's object typed by hand (change, delete, history) is "not found", like a missing one.
         raise Http404("Not found")
 
@@ -140,15 +141,16 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     # --- filters --------------------------------------------------------------------------
 
-    def get_list_filter(self, request: HttpRequest):  # noqa: ANN201
-        scoped = []
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        scoped: list[Any] = []
         for item in super().get_list_filter(request):
-            if isinstance(item, str) and "__" not in item:
+            if isinstance(item, str):
                 try:
-                    field = self.model._meta.get_field(item)
-                except FieldDoesNotExist:
+                    field = get_fields_from_path(self.model, item)[-1]
+                except (FieldDoesNotExist, NotRelationField):
                     field = None
                 if field is not None and field.is_relation:
+                    # A relation filter (also through a path such as "step__tenant") lists only the user's tenants' rows.
                     scoped.append((item, ScopedRelatedFieldListFilter))
                     continue
             scoped.append(item)

@@ -16,7 +16,7 @@ from skillhub import localcache
 from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
-from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, StaffToken, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.selectors import api_key_cache_key, forget_signal_secrets
 
 API_KEY_PREFIX = "shk_"
@@ -134,7 +134,7 @@ def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     return deleted
 
 
-def membership_grant(*, tenant: Tenant, user, role: str = Role.ADMIN) -> TenantMembership:  # noqa: ANN001
+def membership_grant(*, tenant: Tenant, user: Any, role: str = Role.ADMIN) -> TenantMembership:
     """Let a console user administer the tenant."""
     membership, _ = TenantMembership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
@@ -162,7 +162,7 @@ def console_roles_ensure() -> tuple[Any, Any]:
 
 
 @transaction.atomic
-def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "", role: str = Role.ADMIN):  # noqa: ANN201
+def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "", role: str = Role.ADMIN) -> Any:
     """Create (or reset) a staff login for the tenant's console, as an "admin" (acts) or a "viewer" (reads)."""
     if role not in (Role.ADMIN, Role.VIEWER):
         raise ValidationFailed({"role": "must be admin or viewer"})

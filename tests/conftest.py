@@ -11,7 +11,7 @@ from skillhub.db import is_postgres
 from tests.factories import TenantFactory, make_api_key
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
+def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
     skip_browser = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
@@ -35,12 +35,12 @@ def _clean_cache():
 
 
 @pytest.fixture
-def tenant(db):  # noqa: ANN001, ANN201
+def tenant(db):
     return TenantFactory()
 
 
 @pytest.fixture
-def api(tenant):  # noqa: ANN001, ANN201
+def api(tenant):
     """An API client authenticated with an all-scopes admin key of `tenant`."""
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_key(tenant)}")
@@ -49,7 +49,7 @@ def api(tenant):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def stub_broker():  # noqa: ANN201
+def stub_broker():
     """The test broker, emptied before and after the test."""
     import dramatiq
 
@@ -60,7 +60,7 @@ def stub_broker():  # noqa: ANN201
 
 
 @pytest.fixture
-def stub_worker(stub_broker):  # noqa: ANN001, ANN201
+def stub_worker(stub_broker):
     """A worker on the stub broker; `stub_broker.join(queue)` then runs what was sent."""
     import dramatiq
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
@@ -32,10 +34,10 @@ class _ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -55,8 +57,8 @@ class EndpointForm(forms.ModelForm):
         fields = ("tenant", *_EDITABLE)
         widgets = {"basic_auth_password": forms.PasswordInput(render_value=True)}
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         values = {field: cleaned[field] for field in _EDITABLE if field in cleaned}
         try:
             # The service's own rules (SSRF guard, catalog names, protected headers), as form errors.
@@ -78,7 +80,7 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
     readonly_fields = ("deactivate_reason", "sequence", "created_at", "updated_at")
     actions = ["ping", "re_enable"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "tenant") if obj else self.readonly_fields
 
     @admin.display(description="Events")
@@ -86,7 +88,7 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
         events = list(endpoint.events or [])
         return "every event" if not events else ", ".join(events[:3]) + (f" +{len(events) - 3}" if len(events) > 3 else "")
 
-    def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in _EDITABLE if field in form.cleaned_data}
         if change:
             services.endpoint_update(endpoint=Endpoint.objects.get(pk=obj.pk), values=values)
@@ -147,7 +149,7 @@ class DeliveryAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.action(description="Retry (send again from the start of the schedule)")
@@ -167,8 +169,8 @@ class EventAdmin(TenantScopedAdmin):
     readonly_fields = ("id", "tenant", "type", "data", "subject_type", "subject_id", "created_at")
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -37,6 +37,7 @@ _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
 _A = Attempt._meta.db_table
 _T = Tenant._meta.db_table
+_DATA = Event._meta.get_field("data")
 
 _COLUMNS = (
     "d.sequence, d.attempt_count, d.is_ping, d.tenant_id, "
@@ -102,7 +103,7 @@ def _aware(value: Any) -> datetime | None:
 
 
 def _json(value: Any) -> Any:
-    return Event._meta.get_field("data").from_db_value(value, None, connection)
+    return _DATA.from_db_value(value, None, connection)  # type: ignore[arg-type]  # no expression: a raw row
 
 
 def claim(*, delivery_id: str, now: datetime) -> str | None:
@@ -177,7 +178,7 @@ def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint
         data=_json(data),
         subject_type=subject_type,
         subject_id=subject_id,
-        created_at=_aware(created_at),
+        created_at=_aware(created_at) or timezone.now(),  # never null in the table
     )
     endpoint = Endpoint(
         id=endpoint_id,

@@ -50,10 +50,10 @@ def record_event(
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
     name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
     check_event_data(name, data)
-    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
+    values: dict[str, Any] = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type, "subject_id": str(subject_id)}
     if not catalog.BY_NAME[name].fan_out:
-        return fanout.insert_event(**values, subject_id=str(subject_id))
-    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
+        return fanout.insert_event(**values)
+    event, delivery_ids = fanout.record(**values)
     if delivery_ids:
         deliveries_due.fire_on_commit(delivery_ids)
     return event

@@ -132,13 +132,14 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
                     )
                 deduped = settled = False
             except IntegrityError:
-                need = (
+                open_need = (
                     Need.objects.select_for_update()
                     .filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
                     .first()
                 )
-                if need is None:  # the open need closed in between: try again
+                if open_need is None:  # the open need closed in between: try again
                     continue
+                need = open_need
                 settled = need.resolved_at is not None and need.target != Target.UNMATCHED
                 Need.objects.filter(pk=need.pk).update(
                     payload=payload,

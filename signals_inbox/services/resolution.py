@@ -197,8 +197,8 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
                 apply_resolution(need=need, learner=learner_of.get(need.pk), course_match=courses[need.topic], now=now)
                 events.append((dict(need_data(need)), "need", str(need.pk)))
                 created.append(need)
-            elif learner_of.get(need.pk) is not None:
-                attach_learner(need=need, learner=learner_of[need.pk], now=now)
+            elif (matched := learner_of.get(need.pk)) is not None:
+                attach_learner(need=need, learner=matched, now=now)
                 rematched.append(need)
         except Exception:
             if not isolate:
@@ -232,7 +232,7 @@ def apply_resolution(*, need: Need, learner: Learner | None, course_match: tuple
     if need.worker_ref:
         need.learner = learner
         need.target = Target.WORKER if learner is not None else Target.UNMATCHED
-        if learner is not None and not need.site_name and learner.site_id:
+        if learner is not None and not need.site_name and learner.site is not None:
             need.site_name = learner.site.name
     else:
         need.target = Target.COHORT
@@ -248,7 +248,7 @@ def attach_learner(*, need: Need, learner: Learner, now: datetime) -> None:
     """Attach a parked (unmatched) need to the learner it names, in memory."""
     need.learner = learner
     need.target = Target.WORKER
-    if not need.site_name and learner.site_id:
+    if not need.site_name and learner.site is not None:
         need.site_name = learner.site.name
     need.updated_at = now
 

@@ -115,7 +115,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, drf.Throttled):
-        wait = max(1, int(exc.wait or 1))
+        wait = max(1, int(getattr(exc, "wait", None) or 1))
         response = Response(error_body("RATE_LIMITED", f"Rate limit exceeded; retry in {wait} s"), status=429)
         response["Retry-After"] = str(wait)
         return response

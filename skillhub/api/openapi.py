@@ -22,7 +22,8 @@ ERROR_SCHEMA: dict[str, Any] = {
                     "type": "string",
                     "enum": [
                         "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "METHOD_NOT_ALLOWED", "VALIDATION_ERROR", "CONFLICT",
-                        "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "NOT_ACCEPTABLE", "RATE_LIMITED", "SERVER_ERROR",
+                        "GONE", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "NOT_ACCEPTABLE", "RATE_LIMITED",
+                        "SERVER_ERROR",
                     ],
                 },
                 "message": {"type": "string"},

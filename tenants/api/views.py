@@ -2,7 +2,7 @@
 tenant admin API view (staff token or console session → a tenant the caller administers)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from django.http import Http404
 from rest_framework.exceptions import NotAuthenticated, Throttled
@@ -14,7 +14,7 @@ from skillhub.errors import ForbiddenError
 from tenants.api.auth import ConsoleSessionAuthentication, StaffTokenAuthentication
 from tenants.api.permissions import IsStaff
 from tenants.api.ratelimit import RateLimitUsage, consume
-from tenants.models import StaffToken, Tenant
+from tenants.models import ApiKey, StaffToken, Tenant
 from tenants.selectors import tenant_get_by_slug, user_administers
 
 
@@ -25,7 +25,8 @@ class TenantApiView(APIView):
     """
 
     scope: str | None = None
-    write_roles: set[str] | None = None
+    # method → the role-table action of a write (default `<scope>.write`); see tenants.api.permissions.
+    actions: dict[str, str] | None = None
     tenant: Tenant
     rate_usage: RateLimitUsage | None = None
 
@@ -36,7 +37,7 @@ class TenantApiView(APIView):
         version, scheme = self.determine_version(request, *args, **kwargs)
         request.version, request.versioning_scheme = version, scheme
         self.perform_authentication(request)
-        if request.auth is None:
+        if not isinstance(request.auth, ApiKey):
             raise NotAuthenticated()
         tenant = request.auth.tenant
         if tenant.slug != kwargs.get("slug"):
@@ -54,7 +55,7 @@ class TenantApiView(APIView):
                 response[header] = value
         return response
 
-    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
         if request.auth is None:
             raise NotAuthenticated()
         raise ForbiddenError(message or "This API key may not do that")
@@ -77,7 +78,7 @@ class TenantAdminApiView(APIView):
             raise Http404
         self.tenant = tenant
 
-    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
+    def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
         raise NotAuthenticated("A console session or staff token of a staff user is required")
 
     def actor(self, request: Request) -> str:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learning.models import Learner, OnboardingCompletion
-from learning.services import onboarding_step_create
+from learning.evidence.services import onboarding_step_create
 from signals_inbox.models import InboxSettings, RejectedSignal, SignalMapEntry
 from tests.console.factories import PASSWORD, console_user, need_row
 from tests.factories import LearnerFactory, SiteFactory, TenantFactory

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):  # noqa: ANN001, ANN201
+def admin_client(client):
     get_user_model().objects.create_superuser(username="root", password="pw-123456", email="r@x.y")
     client.login(username="root", password="pw-123456")
     return client
 
 
-def _act(admin_client, action: str, need: Need, **extra: str):  # noqa: ANN001, ANN202
+def _act(admin_client, action: str, need: Need, **extra: str):
     data = {"action": action, "_selected_action": [str(need.pk)], "index": 0, **extra}
     return admin_client.post("/admin/signals_inbox/need/", data, follow=True)
 

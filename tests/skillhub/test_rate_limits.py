@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mid_minute(monkeypatch):  # noqa: ANN001, ANN201
+def mid_minute(monkeypatch):
     """Hold the clock mid-minute, so a burst of requests cannot straddle a window boundary."""
     from tenants.api import ratelimit
 

@@ -6,9 +6,10 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from skillhub.console.staticfiles import collect_if_needed
 
@@ -16,13 +17,13 @@ from skillhub.console.staticfiles import collect_if_needed
 class Command(BaseCommand):
     help = "Serve the web app under gunicorn with Dramatiq workers and the scheduler (the embedded default when no broker is set)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.PORT, help="default: $PORT, else 8000")
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         # WhiteNoise serves what collectstatic put in STATIC_ROOT (hashed, compressed): refresh it if the sources moved on.
         collect_if_needed(lambda line: self.stdout.write(line))
         embedded = settings.DRAMATIQ_BROKER == "embedded"
@@ -46,7 +47,7 @@ class Command(BaseCommand):
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
         stopping = False
 
-        def stop_children(signum: int, frame) -> None:  # noqa: ANN001
+        def stop_children(signum: int, frame: Any) -> None:
             nonlocal stopping
             stopping = True
             for child in children:

@@ -4,14 +4,15 @@ from __future__ import annotations
 import importlib
 import json
 import secrets
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
+from skillhub.crypto import token_hash
 from tenants.models import SCOPES, Plan, Role
 from tenants.selectors import api_key_find, signal_secrets_for_slug
-from skillhub.crypto import token_hash
 from tenants.services import api_key_create, console_admin_create, signal_secret_issue, tenant_create
 
 DEMO_SLUG = "demo"
@@ -20,10 +21,10 @@ DEMO_SLUG = "demo"
 class Command(BaseCommand):
     help = "Create (or refresh) the demo tenant and print its admin login, API key and signal secret."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--learners", type=int, default=40)
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant, _ = tenant_create(slug=DEMO_SLUG, name="Demo Mining Co", plan=Plan.STANDARD)
         # Each app seeds its own demo rows through its own services (`<app>/demo.py: seed`).
         for config in apps.get_app_configs():
