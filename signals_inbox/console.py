@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from learning.models import Assignment, Course, CourseStatus, Learner
 from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, NeedStatus, Signal, Target
 from signals_inbox.services import need_author, need_dismiss, need_offer, need_offer_preview
+from skillhub.console.site import console_site
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.admin_scoping import TenantScopedAdmin, can_write
 from tenants.models import Group, Site
@@ -77,7 +78,7 @@ class SeverityFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
         return [(str(level), label) for level, label in SEVERITY_LABELS.items()]
 
-    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         return queryset.filter(severity=int(self.value())) if self.value() in {"1", "2", "3", "4"} else queryset
 
 
@@ -448,4 +449,4 @@ class NeedAdmin(TenantScopedAdmin):
 
 
 admin.site.register(Need, NeedAdmin)
-admin.site.add_menu_link("Training needs", "signals_inbox_need_changelist", order=10)
+console_site().add_menu_link("Training needs", "signals_inbox_need_changelist", order=10)

@@ -24,6 +24,7 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, Rejecte
 from signals_inbox.selectors import readiness_for_learners, readiness_learners, readiness_site_summary, signal_map_json
 from signals_inbox.services import rejected_signal_reprocess, signal_map_preview, signal_map_put
 from tenants.console import ConsoleTenant, console_tenant
+from skillhub.console.site import console_site
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.models import Site
 
@@ -295,11 +296,11 @@ def _month_start() -> datetime:
     return timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-admin.site.register_page("readiness/", readiness_view, name="readiness")
-admin.site.register_page("readiness/complete-step/", readiness_complete_step_view, name="readiness_complete_step")
-admin.site.register_page("unmatched/", unmatched_view, name="unmatched")
-admin.site.register_page("unmatched/<int:rejected_id>/reprocess/", reprocess_view, name="reprocess")
-admin.site.register_page("signal-map/", signal_map_view, name="signal_map")
-admin.site.add_menu_link("Readiness", "readiness", order=20)
-admin.site.add_menu_link("Unmatched & rejected", "unmatched", order=30)
-admin.site.add_menu_link("Signal map & automation", "signal_map", order=40)
+console_site().register_page("readiness/", readiness_view, name="readiness")
+console_site().register_page("readiness/complete-step/", readiness_complete_step_view, name="readiness_complete_step")
+console_site().register_page("unmatched/", unmatched_view, name="unmatched")
+console_site().register_page("unmatched/<int:rejected_id>/reprocess/", reprocess_view, name="reprocess")
+console_site().register_page("signal-map/", signal_map_view, name="signal_map")
+console_site().add_menu_link("Readiness", "readiness", order=20)
+console_site().add_menu_link("Unmatched & rejected", "unmatched", order=30)
+console_site().add_menu_link("Signal map & automation", "signal_map", order=40)

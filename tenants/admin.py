@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from skillhub.console.site import console_site
 from skillhub.console.secrets import secret_once_response
 from tenants.admin_scoping import TenantScopedAdmin
 from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
@@ -31,7 +32,7 @@ class TenantAdmin(TenantScopedAdmin):
     readonly_fields = ("id", "created_at")
     actions = ["issue_signal_secret"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:  # type: ignore[override]
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
         if request.user.is_superuser:
             return self.readonly_fields
         # Plan and limits are what the tenant pays for: only an operator changes them.
@@ -44,7 +45,7 @@ class TenantAdmin(TenantScopedAdmin):
         return request.user.is_superuser
 
     @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)", permissions=["change"])
-    def issue_signal_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def issue_signal_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for tenant in self.writable(request, queryset):
             secret = signal_secret_issue(tenant=tenant)
             messages.success(request, f"{tenant.slug}: new signal secret {secret.secret} (shown once)")
@@ -87,7 +88,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
     readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
     actions = ["revoke"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:  # type: ignore[override]
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         # A key's power is fixed when it is issued: issue a new one rather than widen an old one.
         return (*self.readonly_fields, "tenant", "role", "scopes") if obj else self.readonly_fields
 
@@ -111,7 +112,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             return format_html('<span class="warn">{}</span>', "expired")
         return format_html('<span class="ok">{}</span>', "active")
 
-    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -134,7 +135,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
         )
 
     @admin.action(description="Revoke the selected keys", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         revoked = 0
         for api_key in self.writable(request, queryset):
             api_key_revoke(api_key=api_key)
@@ -168,7 +169,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
         hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
         return format_html('<span class="warn">previous: valid {} h {} min more</span>', hours, minutes)
 
-    def save_model(self, request: HttpRequest, obj: SignalSecret, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: SignalSecret, form: Any, change: bool) -> None:
         if change:
             return
         secret = signal_secret_issue(tenant=obj.tenant)
@@ -217,7 +218,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
     def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> HttpResponse:
         raise Http404("Not found")
 
-    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: StaffToken, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -232,5 +233,5 @@ class StaffTokenAdmin(admin.ModelAdmin):
         messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")
 
 
-admin.site.add_menu_link("API keys", "tenants_apikey_changelist", order=60)
-admin.site.add_menu_link("Signal secrets", "tenants_signalsecret_changelist", order=70)
+console_site().add_menu_link("API keys", "tenants_apikey_changelist", order=60)
+console_site().add_menu_link("Signal secrets", "tenants_signalsecret_changelist", order=70)

@@ -27,7 +27,8 @@ def tenant_roles(request: HttpRequest) -> dict[Any, str]:
     """Return {tenant id: role} of the request's user, read once per request."""
     cached = getattr(request, _CACHE_ATTR, None)
     if cached is None:
-        cached = dict(TenantMembership.objects.filter(user=request.user).values_list("tenant_id", "role"))
+        user_id: Any = request.user.pk  # the console login is a saved user
+        cached = dict(TenantMembership.objects.filter(user_id=user_id).values_list("tenant_id", "role"))
         setattr(request, _CACHE_ATTR, cached)
     return cached
 
@@ -75,7 +76,7 @@ def scope_queryset(request: HttpRequest, queryset: QuerySet) -> QuerySet:
 class ScopedRelatedFieldListFilter(RelatedFieldListFilter):
     """A related-object list filter that lists only the user's tenants' objects."""
 
-    def field_choices(self, field, request, model_admin):  # noqa: ANN001, ANN201
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         related = field.remote_field.model
         queryset = scope_queryset(request, related._default_manager.all())
         return [(obj.pk, str(obj)) for obj in queryset[:500]]
@@ -108,19 +109,19 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     # --- choices --------------------------------------------------------------------------
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if "queryset" not in kwargs:
             base = self.get_field_queryset(None, db_field, request)
             kwargs["queryset"] = scope_queryset(request, base if base is not None else db_field.remote_field.model._default_manager.all())
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def formfield_for_manytomany(self, db_field, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if "queryset" not in kwargs:
             base = self.get_field_queryset(None, db_field, request)
             kwargs["queryset"] = scope_queryset(request, base if base is not None else db_field.remote_field.model._default_manager.all())
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = tuple(super().get_readonly_fields(request, obj))
         # A row never moves to another tenant: its tenant is fixed once it exists.
         if obj is not None and self.tenant_field == "tenant" and "tenant" not in readonly:
@@ -128,14 +129,14 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return readonly
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
         if self.tenant_field == "tenant" and "tenant" not in initial:
             tenants = list(scoped_tenants(request).values_list("pk", flat=True)[:2])
             if len(tenants) == 1:
                 initial["tenant"] = tenants[0]  # most console users administer one tenant: preselect it
         return initial
 
-    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (SameTenantFormMixin, form), {})
 
@@ -158,19 +159,19 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     # --- permissions and actions ----------------------------------------------------------
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)
         if allowed and obj is not None:
             return can_write(request, _object_tenant_id(obj, self.tenant_field))
         return allowed
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_delete_permission(request, obj)
         if allowed and obj is not None:
             return can_write(request, _object_tenant_id(obj, self.tenant_field))
         return allowed
 
-    def get_actions(self, request: HttpRequest):  # noqa: ANN201
+    def get_actions(self, request: HttpRequest) -> Any:
         actions = super().get_actions(request)
         if request.user.is_superuser:
             return actions
@@ -191,11 +192,12 @@ class TenantScopedAdmin(admin.ModelAdmin):
 class SameTenantFormMixin(forms.BaseForm):
     """Refuse a form whose chosen related objects belong to another tenant than the row's own."""
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        instance = getattr(self, "instance", None)
         tenant = cleaned.get("tenant")
-        if tenant is None and getattr(self.instance, "tenant_id", None) is not None:
-            tenant = self.instance.tenant
+        if tenant is None and getattr(instance, "tenant_id", None) is not None:
+            tenant = instance.tenant  # type: ignore[union-attr]
         if not isinstance(tenant, Tenant):
             return cleaned
         for name, value in cleaned.items():

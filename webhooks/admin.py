@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from skillhub.errors import DomainError, ValidationFailed
@@ -97,7 +98,7 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
             obj.pk = created.pk
             request._new_endpoint_secret = created.secret  # type: ignore[attr-defined]  # shown once by response_add
 
-    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue=None):  # noqa: ANN001, ANN201
+    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> HttpResponse:
         secret = getattr(request, "_new_endpoint_secret", None)
         if secret is None:
             return super().response_add(request, obj, post_url_continue)
@@ -112,12 +113,12 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         services.endpoint_delete(endpoint=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in self.writable(request, queryset):
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Ping (send a signed webhook.ping now)")
-    def ping(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def ping(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in self.writable(request, queryset):
             try:
                 attempt = services.endpoint_ping(endpoint=endpoint)
@@ -129,7 +130,7 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
             messages.add_message(request, level, f"{endpoint.pk}: {outcome} in {attempt.duration_ms} ms")
 
     @admin.action(description="Re-enable (clears the reason, resumes pending deliveries)")
-    def re_enable(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def re_enable(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in self.writable(request, queryset):
             services.endpoint_enable(endpoint=endpoint)
         messages.success(request, f"{queryset.count()} endpoint(s) enabled")
@@ -153,7 +154,7 @@ class DeliveryAdmin(TenantScopedAdmin):
         return False
 
     @admin.action(description="Retry (send again from the start of the schedule)")
-    def retry(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def retry(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for delivery in self.writable(request, queryset).select_related("endpoint"):
             try:
                 services.delivery_retry(delivery=delivery)

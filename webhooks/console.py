@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from skillhub.console.site import console_site
 from skillhub.console.secrets import secret_once_response
 from skillhub.errors import DomainError, ValidationFailed
 from webhooks import catalog, services
@@ -205,4 +206,4 @@ class EndpointConsoleMixin:
         }
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
-admin.site.add_menu_link("Webhooks", "webhooks_endpoint_changelist", order=50)
+console_site().add_menu_link("Webhooks", "webhooks_endpoint_changelist", order=50)

@@ -154,7 +154,7 @@ def signal_map_preview(*, tenant: Tenant, sample: Any, mapping: dict[str, Any] |
         "target": target,
         "learnerId": str(learner.pk) if learner else None,
         "workerRef": parsed.worker_ref or None,
-        "site": parsed.site or (learner.site.name if learner and learner.site_id else None),
+        "site": parsed.site or (learner.site.name if learner and learner.site else None),
         "action": "offer" if course else "author",
         "recommendation": {"courseId": str(course.pk), "title": course.title, "match": match} if course else None,
         "deduped": open_need is not None,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
@@ -56,7 +56,7 @@ class ConsoleAdminSite(admin.AdminSite):
         """Show a link to a console page or model page (URL name under `admin:`) in the console bar."""
         self._menu.append((order, title, url_name))
 
-    def get_urls(self):  # noqa: ANN201
+    def get_urls(self) -> list[Any]:
         pages = [path(page.route, self.admin_view(page.view), name=page.name) for page in self._pages]
         return pages + super().get_urls()
 
@@ -71,9 +71,9 @@ class ConsoleAdminSite(admin.AdminSite):
         return context
 
     def autocomplete_view(self, request: HttpRequest) -> HttpResponse:
-        return ConsoleAutocompleteJsonView.as_view(admin_site=self)(request)
+        return ConsoleAutocompleteJsonView.as_view(admin_site=self)(request)  # type: ignore[return-value]
 
-    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         # The Training needs inbox is where a tenant admin lands; ?apps shows every model.
         if "apps" not in request.GET and self._menu:
             return redirect(reverse(f"{self.name}:{sorted(self._menu)[0][2]}"))
@@ -102,3 +102,8 @@ class ConsoleAdminSite(admin.AdminSite):
                 login_failed(request)
             return response
         return super().login(request, extra_context)
+
+
+def console_site() -> ConsoleAdminSite:
+    """Return `admin.site`, which the console's admin app makes a ConsoleAdminSite."""
+    return cast(ConsoleAdminSite, admin.site)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Callable
+from typing import Any, Callable
 
 from django.conf import settings
 from django.contrib.staticfiles.finders import get_finders
@@ -14,7 +14,8 @@ FINGERPRINT_NAME = ".skillhub-static-fingerprint"
 
 def source_fingerprint() -> str:
     """Return a digest of every static source file's path, size and modification time, and the storage."""
-    digest = hashlib.sha256(settings.STORAGES["staticfiles"]["BACKEND"].encode())
+    storages: Any = settings.STORAGES
+    digest = hashlib.sha256(str(storages["staticfiles"]["BACKEND"]).encode())
     for finder in get_finders():
         for relative, storage in sorted(finder.list([]), key=lambda item: item[0]):
             stat = os.stat(storage.path(relative))

@@ -6,7 +6,7 @@ from typing import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
 from skillhub.api.errors import error_response
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import secrets
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub.errors import ValidationFailed
 from tenants.models import Role
@@ -14,13 +16,13 @@ from tenants.services import console_admin_create
 class Command(BaseCommand):
     help = "Create or reset a console login of a tenant (admin: acts; viewer: reads). The password is printed on the last line."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("username")
         parser.add_argument("--role", choices=[Role.ADMIN, Role.VIEWER], default=Role.ADMIN)
         parser.add_argument("--email", default="")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_get_by_slug(slug=options["slug"])
         if tenant is None:
             raise CommandError(f"no tenant {options['slug']!r}")
