@@ -61,7 +61,7 @@ class StatusFilter(admin.SimpleListFilter):
             return queryset.filter(status=value)
         return queryset
 
-    def choices(self, changelist):  # noqa: ANN001, ANN201
+    def choices(self, changelist: Any) -> Any:
         current = self.value() or "active"
         for lookup, title in self.lookup_choices:
             yield {
@@ -75,11 +75,12 @@ class SeverityFilter(admin.SimpleListFilter):
     title = "severity"
     parameter_name = "severity"
 
-    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [(str(level), label) for level, label in SEVERITY_LABELS.items()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        return queryset.filter(severity=int(self.value())) if self.value() in {"1", "2", "3", "4"} else queryset
+        value = self.value() or ""
+        return queryset.filter(severity=int(value)) if value in {"1", "2", "3", "4"} else queryset
 
 
 class _DistinctValueFilter(admin.SimpleListFilter):
@@ -140,15 +141,16 @@ class OfferForm(forms.Form):
 
     def __init__(self, *args: Any, tenant: Any, admin_site: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["course"].queryset = Course.objects.filter(tenant=tenant, status=CourseStatus.PUBLISHED).order_by("title")
+        fields: Any = self.fields
+        fields["course"].queryset = Course.objects.filter(tenant=tenant, status=CourseStatus.PUBLISHED).order_by("title")
         # Searched as you type (a tenant may have a million learners), scoped like the learner list.
-        self.fields["learners"].widget = AutocompleteSelectMultiple(Need._meta.get_field("learner"), admin_site)
-        self.fields["learners"].queryset = Learner.objects.filter(tenant=tenant)
-        self.fields["group"].queryset = Group.objects.filter(tenant=tenant)
-        self.fields["site"].queryset = Site.objects.filter(tenant=tenant)
+        fields["learners"].widget = AutocompleteSelectMultiple(Need._meta.get_field("learner"), admin_site)
+        fields["learners"].queryset = Learner.objects.filter(tenant=tenant)
+        fields["group"].queryset = Group.objects.filter(tenant=tenant)
+        fields["site"].queryset = Site.objects.filter(tenant=tenant)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
         target = cleaned.get("target")
         needed = {"learners": "Choose at least one learner", "group": "Choose a group", "site": "Choose a site"}
         if target in needed and not cleaned.get(target):
@@ -303,7 +305,7 @@ class NeedAdmin(TenantScopedAdmin):
         # The console bar replaces the model sidebar here: the inbox needs the width.
         return super().changelist_view(request, {"title": "Training needs", "is_nav_sidebar_enabled": False, **(extra_context or {})})
 
-    def get_urls(self):  # noqa: ANN201
+    def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
             path("offer/", wrap(self.offer_view), name="signals_inbox_need_offer_many"),
@@ -349,7 +351,8 @@ class NeedAdmin(TenantScopedAdmin):
         initial = {"course": needs[0].recommended_course_id} if len(needs) == 1 and needs[0].recommended_course_id else {}
         form = OfferForm(request.POST or None, tenant=tenant, admin_site=self.admin_site, initial=initial)
         if len(needs) == 1:
-            form.fields["target"].choices = [("need", f"The need's own: {_target_text(needs[0])}"), *OfferForm.TARGETS[1:]]
+            target_field: Any = form.fields["target"]
+            target_field.choices = [("need", f"The need's own: {_target_text(needs[0])}"), *OfferForm.TARGETS[1:]]
         previews, problems = [], []
         fingerprint = ""
         if request.method == "POST" and form.is_valid():
@@ -421,13 +424,13 @@ class NeedAdmin(TenantScopedAdmin):
             raise Http404("Not found")
         signals = list(Signal.objects.filter(tenant_id=need.tenant_id, need=need).order_by("-id")[:100])
         for signal in signals:
-            signal.pretty = json.dumps(signal.data, indent=2, sort_keys=True, ensure_ascii=False)
+            signal.pretty = json.dumps(signal.data, indent=2, sort_keys=True, ensure_ascii=False)  # type: ignore[attr-defined]
         assignments = list(
             Assignment.objects.filter(tenant_id=need.tenant_id, needs=need).select_related("learner", "course").order_by("learner__last_name")[:500]
         )
         audit = list(AuditEntry.objects.filter(tenant_id=need.tenant_id, need=need).order_by("-id")[:200])
         for entry in audit:
-            entry.pretty = json.dumps(entry.details, sort_keys=True, ensure_ascii=False)
+            entry.pretty = json.dumps(entry.details, sort_keys=True, ensure_ascii=False)  # type: ignore[attr-defined]
         done = sum(1 for a in assignments if a.status == "completed")
         context = self._context(
             request,

@@ -125,7 +125,8 @@ def readiness_complete_step_view(request: HttpRequest) -> HttpResponse:
     """Record an onboarding step as completed for a worker, then go back to the board."""
     scope = console_tenant(request)
     _require_write(scope)
-    step = OnboardingStep.objects.filter(tenant=scope.tenant, pk=_int(request.POST.get("step"))).first()
+    step_id = _int(request.POST.get("step"))
+    step = OnboardingStep.objects.filter(tenant=scope.tenant, pk=step_id).first() if step_id is not None else None
     learner = learner_get(tenant=scope.tenant, learner_id=request.POST.get("learner") or "")
     if step is None or learner is None:
         raise Http404("No such step or worker")
@@ -150,12 +151,13 @@ def _int(value: Any) -> int | None:
 def unmatched_view(request: HttpRequest) -> HttpResponse:
     """Signals whose worker matched no learner, and signed signals that failed validation, with reprocess."""
     scope = console_tenant(request)
-    unmatched = list(
-        Need.objects.filter(tenant=scope.tenant, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
+    unmatched: list[dict[str, Any]] = [
+        dict(row)
+        for row in Need.objects.filter(tenant=scope.tenant, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
         .values("worker_ref")
-        .annotate(needs=Count("id"), signals=Count("signals"), first=Min("first_seen_at"), last=Max("last_seen_at"), top=Max("severity"))
+        .annotate(needs=Count("id"), signal_total=Count("signals"), first=Min("first_seen_at"), last=Max("last_seen_at"), top=Max("severity"))
         .order_by("-top", "-last")[:200]
-    )
+    ]
     needs_url = reverse("admin:signals_inbox_need_changelist")
     for row in unmatched:
         row["url"] = f"{needs_url}?{urlencode({'target': 'unmatched', 'q': row['worker_ref'].split(':', 1)[-1], 'tenant__id__exact': scope.tenant.pk})}"

@@ -229,7 +229,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
             messages.error(request, str(exc))
             return
         obj.pk = token.pk
-        obj.user = request.user
+        obj.user = request.user  # type: ignore[assignment]  # the console login is a saved user
         messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")
 
 
