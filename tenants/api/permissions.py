@@ -73,7 +73,7 @@ class HasScope(BasePermission):
             self.message = f"This API key lacks the {needed} scope"
             return False
         if writing:
-            action = view_action(view, request.method)
+            action = view_action(view, request.method or "")
             if not role_may(api_key.role, action):
                 self.message = f"The {api_key.role} role may not do that ({action})"
                 return False

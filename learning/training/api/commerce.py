@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,7 +33,7 @@ class VoucherFilter(TrainingFilter):
         model = Voucher
         fields: list[str] = []
 
-    def filter_code(self, queryset, name, value):  # noqa: ANN001, ANN201
+    def filter_code(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(code=value.strip().upper())
 
 

@@ -95,7 +95,7 @@ def list_create_view(
             page_request = parse_page_request(request.query_params)
             rows = filtered(request, selectors.queryset(model, tenant=self.tenant), filterset)
             result = paginate(rows, page_request)
-            return Response(result.body(output(result.rows, many=True).data))
+            return Response(result.body(list(output(result.rows, many=True).data)))
 
     View.scope = scope
     if write_action:  # the role-table action of its writes, when not `<scope>.write`

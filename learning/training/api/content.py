@@ -38,7 +38,7 @@ class QuizFilter(TrainingFilter):
 
 
 def _lesson_values(data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: data[k] for k in ("title", "body", "position", "required") if k in data}
+    values: dict[str, Any] = {k: data[k] for k in ("title", "body", "position", "required") if k in data}
     if "link" in data:
         values["link"] = data["link"] or ""
     return values

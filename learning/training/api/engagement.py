@@ -75,7 +75,7 @@ FeedbackDetailApi = detail_view(
 
 
 def _achievement_values(tenant: Any, data: dict[str, Any]) -> dict[str, Any]:
-    values = {k: data[k] for k in ("name", "description") if k in data}
+    values: dict[str, Any] = {k: data[k] for k in ("name", "description") if k in data}
     if "courseId" in data:
         values["course"] = related(Course, tenant, data["courseId"], "courseId")
     if "pathId" in data:

@@ -71,7 +71,7 @@ class LessonSerializer(_Out):
     title = serializers.CharField()
     body = serializers.CharField()
     link = serializers.CharField(allow_null=True, source="link_or_none")
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field named like Field.required
 
 
 class LessonInputSerializer(StrictSerializer):
@@ -80,7 +80,7 @@ class LessonInputSerializer(StrictSerializer):
     body = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     link = serializers.URLField(required=False, allow_blank=True, allow_null=True, max_length=1000)
     position = serializers.IntegerField(required=False, min_value=0, max_value=100_000)
-    required = serializers.BooleanField(required=False, default=True)
+    required = serializers.BooleanField(required=False, default=True)  # type: ignore[assignment]
 
 
 class QuestionSerializer(serializers.Serializer):
@@ -139,7 +139,7 @@ class LessonProgressSerializer(serializers.Serializer):
     lessonId = serializers.UUIDField()
     title = serializers.CharField()
     position = serializers.IntegerField()
-    required = serializers.BooleanField()
+    required = serializers.BooleanField()  # type: ignore[assignment]  # a declared field named like Field.required
     completedAt = serializers.DateTimeField(allow_null=True)
 
 
@@ -191,7 +191,7 @@ class PathEnrollmentSerializer(_Out):
 
     pathId = serializers.UUIDField(source="path_id")
     learnerId = serializers.UUIDField(source="learner_id")
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a declared field named like Field.source
     enrolledAt = serializers.DateTimeField(source="created_at")
     completedAt = serializers.DateTimeField(allow_null=True, source="completed_at")
 

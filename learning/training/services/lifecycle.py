@@ -71,14 +71,15 @@ _RETURNED = (
 )
 
 
-def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
+def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, Any]) -> list[Assignment]:
     """One statement: lock up to BATCH candidates no other sweep holds (SKIP LOCKED), mark them, return them."""
     picked = candidates.select_for_update(skip_locked=True, of=("self",)).order_by("due_date", "id").values("pk")[:BATCH]
     sub_sql, sub_params = picked.query.sql_with_params()
-    sets, params = [], []
+    sets: list[str] = []
+    params: list[Any] = []
     for field, value in mark.items():
         if isinstance(value, F):
-            sets.append(f"{field} = {value.name}")
+            sets.append(f"{field} = {value.name}")  # type: ignore[attr-defined]  # F keeps the referenced column in .name
         else:
             sets.append(f"{field} = %s")
             params.append(value)
@@ -142,7 +143,7 @@ def _windows() -> tuple[dict[tuple[int, int], list[object]], list[object]]:
     return custom, not_default
 
 
-def _expiring_candidates(today: date, window: tuple[int, int], tenants: Iterable[object] | None, exclude: Iterable[object]) -> QuerySet[Assignment]:
+def _expiring_candidates(today: date, window: tuple[int, int], tenants: Iterable[Any] | None, exclude: Iterable[Any]) -> QuerySet[Assignment]:
     more, fewer = window
     candidates = Assignment.objects.filter(
         status__in=LIVE, due_date__gt=today + timedelta(days=more), due_date__lt=today + timedelta(days=fewer)
