@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -115,4 +116,32 @@ def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> 
         "isPing": delivery.is_ping,
         "createdAt": iso(delivery.created_at),
         "attempts": [attempt_json(attempt) for attempt in attempts or []],
+    }
+
+
+def endpoint_health_annotations(*, now: Any) -> dict[str, Any]:
+    """Return queryset annotations of each endpoint's health: last attempt, success over 24 h, failures in a row."""
+    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+
+    since = now - timedelta(hours=24)
+    attempts = Attempt.objects.filter(delivery__endpoint=OuterRef("pk"))
+    # Nested one level deeper than `attempts`, so it names the endpoint as OuterRef(OuterRef(...)).
+    last_success = (
+        Attempt.objects.filter(delivery__endpoint=OuterRef(OuterRef("pk")), succeeded=True).order_by("-id").values("id")[:1]
+    )
+
+    def counted(queryset: QuerySet) -> Subquery:
+        return Subquery(
+            queryset.order_by().values("delivery__endpoint").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()
+        )
+
+    return {
+        "last_attempt_at": Subquery(attempts.order_by("-id").values("started_at")[:1]),
+        "last_attempt_status": Subquery(attempts.order_by("-id").values("status_code")[:1]),
+        "attempts_24h": Coalesce(counted(attempts.filter(started_at__gte=since)), 0),
+        "succeeded_24h": Coalesce(counted(attempts.filter(started_at__gte=since, succeeded=True)), 0),
+        "failures_in_a_row": Coalesce(
+            counted(attempts.filter(Q(succeeded=False) & Q(id__gt=Coalesce(Subquery(last_success), 0)))), 0
+        ),
     }
