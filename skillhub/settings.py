@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_list, env_str, env_url
+from skillhub.env import env_bool, env_float, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -22,6 +22,21 @@ SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
+# Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
+# the endpoint sets its own `maxInFlight`; the circuit breaker opens after this many consecutive
+# timeouts or connection failures and probes again after the cool-down (doubling up to the maximum).
+WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
+WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
+WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
+WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
+# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all) and the lease of a claim, which
+# must outlive the longest POST; tests shorten them.
+WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
+WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
+WEBHOOKS_CLAIM_LEASE = env_float("WEBHOOKS_CLAIM_LEASE", 60.0, minimum=0.1)
+# A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
+WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
+WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

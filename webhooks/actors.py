@@ -9,15 +9,18 @@ import skillhub.broker  # noqa: F401  (the configured broker, before any actor i
 import dramatiq
 from django.db import DatabaseError, connections
 
-from webhooks import services
+from webhooks import delivery, sendpool
 
 
 # The time limit stays inside the claim lease (60 s), so a stuck attempt ends before another may start.
 @dramatiq.actor(queue_name="webhooks", max_retries=0, time_limit=50_000)
 def deliver(delivery_id: str) -> None:
-    """Attempt one delivery if it is still due; a duplicate message finds it claimed and does nothing."""
+    """Attempt the named delivery's endpoint's next due delivery, if it has room; else do nothing.
+
+    A duplicate message finds nothing to claim; a slow answer is waited for by a send thread.
+    """
     try:
-        services.delivery_send(delivery_id=delivery_id)
+        delivery.dispatch(delivery_id=delivery_id)
     except DatabaseError:
         # A broken connection would poison this worker thread; the row's lease lets the sweep retry.
         connections.close_all()
@@ -37,6 +40,15 @@ class QuickPollMiddleware(dramatiq.Middleware):
         worker.worker_timeout = min(worker.worker_timeout, self.poll_ms)
 
 
+class DrainSendsMiddleware(dramatiq.Middleware):
+    """Let POSTs handed to send threads finish (up to the request timeout) before the process exits."""
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        from django.conf import settings
+
+        sendpool.drain(float(settings.WEBHOOKS_TOTAL_TIMEOUT) + 1)
+
+
 class CloseDbConnectionsMiddleware(dramatiq.Middleware):
     """Close a worker thread's database connections when the thread stops (they are persistent)."""
 
@@ -50,7 +62,7 @@ def install_middleware(broker: dramatiq.Broker) -> None:
     Process-wide, so it would sit as well in `skillhub/broker.py`; it lives here to keep the
     webhooks change self-contained.
     """
-    for middleware_class in (QuickPollMiddleware, CloseDbConnectionsMiddleware):
+    for middleware_class in (QuickPollMiddleware, DrainSendsMiddleware, CloseDbConnectionsMiddleware):
         if not any(isinstance(m, middleware_class) for m in broker.middleware):
             broker.add_middleware(middleware_class())
 

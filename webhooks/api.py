@@ -56,6 +56,8 @@ _INPUT_NAMES = {
     "retry_policy": "retry_policy",
     "sendSecretHeader": "send_secret_header",
     "send_secret_header": "send_secret_header",
+    "maxInFlight": "max_in_flight",
+    "max_in_flight": "max_in_flight",
 }
 # Output-only fields a client may send back unchanged (GET, edit, PUT); they are ignored.
 _READ_ONLY = {
@@ -67,6 +69,7 @@ _READ_ONLY = {
     "lastSequence",
     "basicAuthPasswordSet",
     "secretRotationEndsAt",
+    "flow",
 }
 _CAMEL = {
     "url": "url",
@@ -80,6 +83,7 @@ _CAMEL = {
     "payload_style": "payloadStyle",
     "retry_policy": "retryPolicy",
     "send_secret_header": "sendSecretHeader",
+    "max_in_flight": "maxInFlight",
 }
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -127,6 +131,8 @@ def endpoint_input(data: Any) -> dict[str, Any]:
             value = raw[-1]
             if field in ("enabled", "send_secret_header"):
                 value = _parse_bool(value)
+            elif field == "max_in_flight" and isinstance(value, str):
+                value = int(value) if value.strip().isdigit() else (None if not value.strip() else value)
             elif field == "additional_headers" and isinstance(value, str):
                 try:
                     value = json.loads(value) if value.strip() else {}
@@ -176,6 +182,31 @@ class EndpointInputSerializer(serializers.Serializer):
     payloadStyle = serializers.ChoiceField(choices=PayloadStyle.values, required=False, default="full")
     retryPolicy = serializers.ChoiceField(choices=RetryPolicyName.values, required=False, default="standard")
     sendSecretHeader = serializers.BooleanField(required=False, default=False)
+    maxInFlight = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=64,
+        help_text="deliveries in flight at once (null: the platform default, 4)",
+    )
+
+
+class EndpointFlowSerializer(serializers.Serializer):
+    """How the endpoint's deliveries are moving, and whether (and why) they are held back."""
+
+    inFlight = serializers.IntegerField(help_text="deliveries being sent now")
+    waiting = serializers.IntegerField(help_text="due deliveries not started yet (counted up to 10,000)")
+    consecutiveFailures = serializers.IntegerField(help_text="attempts in a row without an answer")
+    circuit = serializers.ChoiceField(
+        choices=["closed", "open", "probing"],
+        help_text="open: deliveries wait for the next probe; probing: one delivery at a time until an answer",
+    )
+    nextProbeAt = serializers.DateTimeField(allow_null=True)
+    heldBack = serializers.BooleanField()
+    heldBackReason = serializers.ChoiceField(
+        choices=["disabled", "circuit_open", "probing", "at_capacity"], allow_null=True
+    )
+    heldBackMessage = serializers.CharField(allow_null=True)
 
 
 class EndpointOutputSerializer(serializers.Serializer):
@@ -195,6 +226,8 @@ class EndpointOutputSerializer(serializers.Serializer):
     additionalHeaders = serializers.DictField(child=serializers.CharField(), help_text="values masked")
     secretRotationEndsAt = serializers.DateTimeField(allow_null=True)
     lastSequence = serializers.IntegerField()
+    maxInFlight = serializers.IntegerField(help_text="deliveries in flight at once (the endpoint's or the default)")
+    flow = EndpointFlowSerializer()
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
     secret = serializers.CharField(required=False)
@@ -260,7 +293,10 @@ class EndpointListCreateApi(_EndpointApi):
     )
     def get(self, request: Request, slug: str) -> Response:
         page = paginate(selectors.endpoint_queryset(tenant=self.tenant), _page_request(request.query_params, "we"))
-        return Response(page.body([selectors.endpoint_json(endpoint) for endpoint in page.rows]))
+        flows = selectors.endpoint_flows(tenant=self.tenant, endpoints=list(page.rows))
+        return Response(
+            page.body([selectors.endpoint_json(endpoint, flow_state=flows[endpoint.pk]) for endpoint in page.rows])
+        )
 
     @extend_schema(
         operation_id="webhooks_create", request=EndpointInputSerializer, responses={201: EndpointOutputSerializer}

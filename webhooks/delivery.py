@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import Any, Callable
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks import payloads, retry, transport
+from webhooks import flow, payloads, retry, sendpool, transport
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
 from webhooks.outbox import enqueue_deliveries
-from webhooks.services import CLAIM_LEASE, DELAYED_MESSAGE_MAX, endpoint_disable
+from webhooks.services import DELAYED_MESSAGE_MAX, endpoint_disable
 from skillhub.db import prepared_cursor
 
 logger = logging.getLogger("skillhub.webhooks")
@@ -57,7 +58,7 @@ _LOAD = (
 _ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 _CLAIM_AND_LOAD_PG = (
     f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t{{async_commit}} "
-    "WHERE d.id = %s AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
+    "WHERE d.id = %s AND d.is_ping AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
     f"AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id RETURNING {_COLUMNS}"
 )
 _INSERT_ATTEMPT = (
@@ -100,18 +101,18 @@ def _json(value: Any) -> Any:
     return Event._meta.get_field("data").from_db_value(value, None, connection)
 
 
-def claim(*, delivery_id: str, now: datetime) -> str | None:
-    """Claim a due delivery for one attempt (a lease); return the claim token, or None when not ours."""
+def claim(*, delivery_id: str, now: datetime, ping: bool = False) -> str | None:
+    """Claim this due delivery for one attempt (a lease, no slot); return the claim token, or None when not ours."""
     token = uuid.uuid4().hex
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, _claim_params(delivery_id, token, now))
+        cursor.execute(_CLAIM + (" AND is_ping" if ping else ""), _claim_params(delivery_id, token, now))
         return token if cursor.rowcount == 1 else None
 
 
 def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
     return [
         DeliveryState.SENDING,
-        _db_time(now + CLAIM_LEASE),
+        _db_time(now + flow.claim_lease()),
         token,
         delivery_id,
         DeliveryState.PENDING,
@@ -121,21 +122,68 @@ def _claim_params(delivery_id: str, token: str, now: datetime) -> list[Any]:
     ]
 
 
-def _claim_and_load(delivery_id: str, now: datetime) -> tuple[str, tuple[Delivery, Endpoint, Event, str]] | None:
-    """Claim the delivery and read what sending it needs: one round trip on PostgreSQL, two elsewhere."""
+def _claim_and_load(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
+    """Claim the endpoint's next due delivery (a slot and a lease) and read what sending it needs.
+
+    `delivery_id` names the endpoint; the delivery claimed is its lowest-sequence due one, so
+    waiting deliveries start in sequence order. A ping is claimed by its own id, without a slot.
+    """
+    for _ in range(2):
+        claimed = _claim_next(delivery_id, now)
+        if claimed is not None:
+            return claimed
+        if not flow.after_failed_claim(hint_id=delivery_id, now=now):
+            break
+    return _claim_ping(delivery_id, now)
+
+
+def _claim_next(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
+    token = flow.new_token()
     if connection.vendor != "postgresql":
-        token = claim(delivery_id=delivery_id, now=now)
+        claim = flow.claim_portable(hint_id=delivery_id, token=token, now=now)
+        if claim is None:
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(_LOAD, [claim.delivery_id])
+            row = cursor.fetchone()
+        return (claim, _context(claim.delivery_id, row)) if row is not None else None
+    async_commit = "" if connection.in_atomic_block else f", {_ASYNC_COMMIT}"
+    sql = flow.claim_sql(
+        joins=f", {_E} e, {_P} p, {_T} t",
+        join_conditions=" AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id",
+        columns=", " + _COLUMNS,
+        async_commit=async_commit,
+    )
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, flow.claim_params(delivery_id, token, now), prepare=True)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    claim = flow.Claim(delivery_id=row[0], token=token, slot_id=row[1], consecutive_failures=row[2])
+    return claim, _context(row[0], row[3:])
+
+
+def _claim_ping(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
+    """A ping tests the endpoint now, whatever its slots or circuit say."""
+    if connection.vendor != "postgresql":
+        token = claim(delivery_id=delivery_id, now=now, ping=True)
         if token is None:
             return None
         with connection.cursor() as cursor:
             cursor.execute(_LOAD, [delivery_id])
             row = cursor.fetchone()
-        return (token, _context(delivery_id, row)) if row is not None else None
-    token = uuid.uuid4().hex
-    with prepared_cursor() as cursor:
-        cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True)
-        row = cursor.fetchone()
-    return (token, _context(delivery_id, row)) if row is not None else None
+    else:
+        token = uuid.uuid4().hex
+        with prepared_cursor() as cursor:
+            cursor.execute(
+                _own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True
+            )
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    return flow.Claim(delivery_id=delivery_id, token=token, slot_id=None, consecutive_failures=0), _context(
+        delivery_id, row
+    )
 
 
 def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint, Event, str]:
@@ -204,19 +252,56 @@ def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint
     return delivery, endpoint, event, slug
 
 
+@dataclass
+class _Started:
+    """A claimed delivery and the request that will carry it."""
+
+    claim: flow.Claim
+    delivery: Delivery
+    endpoint: Endpoint
+    started_at: datetime
+    request: Callable[[], transport.HttpResult]
+
+
 def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
-    """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
-    claimed = _claim_and_load(delivery_id, now or timezone.now())
-    if claimed is None:  # not due, claimed by another worker, or deleted with its endpoint
+    """Claim the endpoint's next due delivery, POST it once and record the attempt, in this thread.
+
+    None when there was nothing to do: not due, at the endpoint's in-flight cap, held back by its
+    circuit breaker, claimed by another worker, or deleted with its endpoint.
+    """
+    started = _start(delivery_id, now)
+    if started is None:
         return None
-    token, (delivery, endpoint, event, slug) = claimed
+    return _finish(started, _post(started), now)
+
+
+def dispatch(*, delivery_id: str) -> None:
+    """What the worker runs: like `send`, but a slow receiver is waited for by a send thread.
+
+    The worker thread waits WEBHOOKS_HANDOFF_AFTER for the answer, then goes back to the queue;
+    the attempt is recorded when the answer (or the timeout) comes. Hanging receivers cost send
+    threads, never the worker threads other endpoints' deliveries need.
+    """
+    started = _start(delivery_id, None)
+    if started is None:
+        return
+    sendpool.run(lambda: _post(started), then=lambda result: _finish(started, result, None))
+
+
+def _start(delivery_id: str, now: datetime | None) -> _Started | None:
+    claimed = _claim_and_load(delivery_id, now or timezone.now())
+    if claimed is None:
+        return None
+    claim_, (delivery, endpoint, event, slug) = claimed
     if not endpoint.enabled and not delivery.is_ping:
         # Disabled while queued: keep it pending; re-enabling resumes it.
         with connection.cursor() as cursor:
-            cursor.execute(_RELEASE, [DeliveryState.PENDING, delivery_id, token])
+            cursor.execute(_RELEASE, [DeliveryState.PENDING, claim_.delivery_id, claim_.token])
+        _pass_slot_on(claim_, claim_.delivery_id, now or timezone.now())
         return None
     started_at = timezone.now() if now is None else now
-    try:
+
+    def request() -> transport.HttpResult:
         body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
         headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
         auth = (
@@ -224,15 +309,50 @@ def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
             if endpoint.basic_auth_username or endpoint.basic_auth_password
             else None
         )
-        result = transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+        return transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+
+    return _Started(claim=claim_, delivery=delivery, endpoint=endpoint, started_at=started_at, request=request)
+
+
+def _post(started: _Started) -> transport.HttpResult:
+    try:
+        return started.request()
     except Exception as exc:
         # Recorded as a failed attempt, so the schedule moves on instead of the lease expiring forever.
-        logger.exception("delivery %s could not be sent", delivery_id)
-        result = transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
+        logger.exception("delivery %s could not be sent", started.delivery.pk)
+        return transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
+
+
+def _finish(started: _Started, result: transport.HttpResult, now: datetime | None) -> Attempt:
     finished_at = timezone.now() if now is None else now
-    return _record(
-        delivery=delivery, endpoint=endpoint, token=token, result=result, started_at=started_at, now=finished_at
+    claim_ = started.claim
+    if claim_.slot_id is not None:
+        flow.note_outcome(
+            endpoint_id=started.endpoint.pk,
+            failures_before=claim_.consecutive_failures,
+            status_code=result.status_code,
+            error=result.error,
+            now=finished_at,
+        )
+    attempt = _record(
+        delivery=started.delivery,
+        endpoint=started.endpoint,
+        token=claim_.token,
+        result=result,
+        started_at=started.started_at,
+        now=finished_at,
     )
+    _pass_slot_on(claim_, claim_.delivery_id, finished_at)
+    return attempt
+
+
+def _pass_slot_on(claim_: flow.Claim, delivery_id: str, now: datetime) -> None:
+    """Hand the slot to the endpoint's next due delivery and send its message to the back of the queue."""
+    if claim_.slot_id is None:
+        return
+    following = flow.pass_on(slot_id=claim_.slot_id, token=claim_.token, delivery_id=delivery_id, now=now)
+    if following is not None:
+        transaction.on_commit(lambda: enqueue_deliveries([following]))
 
 
 def _record(

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
+from webhooks import flow
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -87,16 +88,18 @@ def insert_event(
 def record(
     *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
 ) -> tuple[Event, list[str]]:
-    """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
+    """Write an event and one delivery per enabled endpoint whose filter takes it.
 
-    On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
+    Returns the event and the deliveries to send a message for: those whose endpoint has a free
+    in-flight slot; the others wait for their endpoint's turn (webhooks/flow.py). On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
     the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
     if connection.vendor != "postgresql":
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
-        return event, create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+        delivery_ids = create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+        return event, flow.deliveries_to_wake(delivery_ids)
     event, event_params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
@@ -119,17 +122,21 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
     """Lock, number and insert the deliveries in one statement: the lock is held from here to commit only.
 
     Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
-    deadlocking; one disabled meanwhile is skipped.
+    deadlocking; one disabled meanwhile is skipped. Returns the deliveries to send a message for:
+    those whose endpoint has a free in-flight slot (webhooks/flow.py); the others wait their turn.
     """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    at = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(at)
     pairs = [(new_delivery_id(), pk) for pk in endpoint_ids]
     cursor.execute(
         f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
         f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
         f"RETURNING id, sequence) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
-        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', %s, false, '', %s, %s FROM seq "
+        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', "
+        f"CASE WHEN {flow.HAS_FREE_SLOT_SQL} THEN %s::timestamptz END, false, '', %s, %s "
+        f"FROM seq JOIN {_P} p ON p.id = seq.id "
         f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
-        "RETURNING id",
+        "RETURNING id, enqueued_at IS NOT NULL",
         [
             *endpoint_ids,
             _tenant_key(event.tenant_id),
@@ -137,6 +144,7 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             event.type,
             DeliveryState.PENDING,
             now,
+            *flow.has_free_slot_params(at),
             now,
             now,
             now,
@@ -144,8 +152,8 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
         ],
         prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
     )
-    inserted = {row[0] for row in cursor.fetchall()}
-    return [delivery_id for delivery_id, _ in pairs if delivery_id in inserted]
+    wake = {row[0] for row in cursor.fetchall() if row[1]}
+    return [delivery_id for delivery_id, _ in pairs if delivery_id in wake]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:

@@ -14,13 +14,12 @@ from typing import Any, Iterable, Mapping
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks import catalog, fanout
+from webhooks import catalog, fanout, flow
 from webhooks.contract.schema import validate
-from webhooks.models import Delivery, DeliveryState, Event
+from webhooks.models import Event
 
 logger = logging.getLogger("skillhub.webhooks")
 
@@ -72,21 +71,10 @@ def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None =
 
 
 def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
+    """Send messages for due deliveries whose message is lost, late or never sent; return how many.
+
+    Only as many per endpoint as it has free in-flight slots, endpoints taking turns
+    (webhooks/flow.py); the rest wait in the database for their endpoint's chain.
+    """
     now = now or timezone.now()
-    stale = now - ENQUEUE_GRACE
-    due = (
-        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(
-            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(due)
-    if not ids:
-        return 0
-    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return enqueue_deliveries(ids)
+    return enqueue_deliveries(flow.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit))

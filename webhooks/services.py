@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from tenants.models import Tenant
-from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks import catalog, fanout, flow, payloads, signing, transport
 from webhooks.events import endpoint_disabled_data, webhook_ping_data
 from webhooks.outbox import check_event_data, enqueue_deliveries, record_event
 from webhooks.models import (
@@ -27,8 +27,6 @@ from webhooks.selectors import MASKED
 
 logger = logging.getLogger("skillhub.webhooks")
 
-# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over.
-CLAIM_LEASE = timedelta(seconds=60)
 # Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
 DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
@@ -69,6 +67,7 @@ ENDPOINT_FIELDS = (
     "payload_style",
     "retry_policy",
     "send_secret_header",
+    "max_in_flight",
 )
 
 
@@ -148,6 +147,12 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
             errors["additional_headers"] = problem
         else:
             clean["additional_headers"] = {str(k): str(v) for k, v in (values["additional_headers"] or {}).items()}
+    if "max_in_flight" in values:
+        cap = values["max_in_flight"]
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= flow.MAX_IN_FLIGHT_LIMIT):
+            errors["max_in_flight"] = f"must be a whole number from 1 to {flow.MAX_IN_FLIGHT_LIMIT}, or null for the default"
+        else:
+            clean["max_in_flight"] = cap
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -198,7 +203,9 @@ def endpoint_create(*, tenant: Tenant, values: dict[str, Any]) -> Endpoint:
     clean.setdefault("secret", signing.generate_secret())
     if clean.get("enabled") is False:
         clean["deactivate_reason"] = "Created disabled"
-    return Endpoint.objects.create(tenant=tenant, **clean)
+    endpoint = Endpoint.objects.create(tenant=tenant, **clean)
+    flow.ensure_slots(endpoint_id=endpoint.pk, cap=endpoint.max_in_flight or flow.default_cap())
+    return endpoint
 
 
 @transaction.atomic
@@ -224,6 +231,8 @@ def endpoint_update(*, endpoint: Endpoint, values: dict[str, Any]) -> Endpoint:
     if re_enabling:
         endpoint.deactivate_reason = ""
     endpoint.save()
+    if "max_in_flight" in clean:
+        flow.ensure_slots(endpoint_id=endpoint.pk, cap=endpoint.max_in_flight or flow.default_cap())
     if re_enabling:
         _resume_pending(endpoint=endpoint)
     return endpoint
@@ -235,13 +244,25 @@ def endpoint_enable(*, endpoint: Endpoint) -> Endpoint:
 
 
 def _resume_pending(*, endpoint: Endpoint) -> int:
+    """Make the endpoint's pending deliveries due now and wake as many as it has slots for."""
     now = timezone.now()
-    pending = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
-    ids = list(pending.values_list("id", flat=True))
-    pending.update(next_attempt_at=now, enqueued_at=now)
-    if ids:
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
-    return len(ids)
+    resumed = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
+        next_attempt_at=now, enqueued_at=None
+    )
+    _wake(endpoint_ids=[endpoint.pk], now=now)
+    return resumed
+
+
+def _wake(*, endpoint_ids: list[str], now: datetime) -> None:
+    """After commit, send messages for these endpoints' due deliveries, as many as they have free slots."""
+
+    def wake() -> None:
+        ids: list[str] = []
+        for endpoint_id in endpoint_ids:
+            ids += flow.wake_endpoint(endpoint_id=endpoint_id, now=now)
+        enqueue_deliveries(ids)
+
+    transaction.on_commit(wake)
 
 
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
@@ -306,16 +327,18 @@ def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
 
 def _restart(queryset: Any, *, now: datetime) -> list[str]:
     ids = list(queryset.values_list("id", flat=True))
-    Delivery.objects.filter(pk__in=ids).exclude(state=DeliveryState.SENDING).update(
+    restarted = Delivery.objects.filter(pk__in=ids).exclude(state=DeliveryState.SENDING)
+    endpoint_ids = sorted(set(restarted.values_list("endpoint_id", flat=True)))
+    restarted.update(
         state=DeliveryState.PENDING,
         attempt_count=0,
         next_attempt_at=now,
-        enqueued_at=now,
+        enqueued_at=None,
         claimed_until=None,
         claim_token="",
     )
-    if ids:
-        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    if endpoint_ids:
+        _wake(endpoint_ids=endpoint_ids, now=now)
     return ids
 
 
