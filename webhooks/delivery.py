@@ -326,8 +326,9 @@ def _post(started: _Started) -> transport.HttpResult:
 def _finish(started: _Started, result: transport.HttpResult, now: datetime | None) -> Attempt:
     finished_at = timezone.now() if now is None else now
     claim_ = started.claim
+    resumed = False
     if claim_.slot_id is not None:
-        flow.note_outcome(
+        resumed = flow.note_outcome(
             endpoint_id=started.endpoint.pk,
             failures_before=claim_.consecutive_failures,
             status_code=result.status_code,
@@ -343,6 +344,11 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
         now=finished_at,
     )
     _pass_slot_on(claim_, claim_.delivery_id, finished_at)
+    if resumed:  # the probe was answered: the endpoint's other slots start again at once
+        endpoint_id = started.endpoint.pk
+        transaction.on_commit(
+            lambda: enqueue_deliveries(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now()))
+        )
     return attempt
 
 

@@ -288,8 +288,11 @@ def cooldown(failures: int) -> timedelta:
 
 def note_outcome(
     *, endpoint_id: str, failures_before: int, status_code: int | None, error: str, now: datetime
-) -> None:
-    """Count a failure without an answer towards the breaker, or close the breaker on any answer."""
+) -> bool:
+    """Count a failure without an answer towards the breaker, or close the breaker on any answer.
+
+    Returns True when this answer closed the breaker (the caller wakes the endpoint's other slots).
+    """
     if no_answer(error, status_code):
         failures = failures_before + 1
         threshold = int(settings.WEBHOOKS_BREAKER_THRESHOLD)
@@ -311,7 +314,11 @@ def note_outcome(
                 "WHERE id = %s AND consecutive_failures > 0",
                 [endpoint_id],
             )
-        logger.info("webhook endpoint %s answered again (HTTP %s): resuming", endpoint_id, status_code)
+            closed = cursor.rowcount == 1
+        if closed and failures_before >= int(settings.WEBHOOKS_BREAKER_THRESHOLD):
+            logger.info("webhook endpoint %s answered again (HTTP %s): resuming", endpoint_id, status_code)
+            return True
+    return False
 
 
 # --- waking: what recording an event and the sweep send ---------------------------------------
