@@ -22,11 +22,13 @@ from learning.models import (
     OnboardingStep,
 )
 from learning.events import assignment_data, assignment_expired_data, learner_data, learner_updated_data
+from learning.hooks import assignment_completed, learner_saved
 from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
 from webhooks.outbox import record_event
@@ -43,8 +45,6 @@ LEARNER_FIELDS = {
     "status": "status",
     "groups": "groups",
 }
-# Hooks other apps register to react to learner writes (e.g. re-matching parked signals).
-learner_saved_hooks: list[Any] = []
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +119,7 @@ def _set_groups(learner: Learner, groups: list[Group]) -> None:
 
 
 def _after_save(learner: Learner) -> None:
-    for hook in learner_saved_hooks:
-        transaction.on_commit(lambda hook=hook: hook(tenant_id=learner.tenant_id, learner_id=learner.pk))
+    learner_saved.fire_on_commit(tenant_id=learner.tenant_id, learner_id=learner.pk)
 
 
 def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
@@ -185,7 +184,7 @@ def _change_count(*, tenant: Tenant, delta: int) -> None:
     updated = LearnerCount.objects.filter(tenant=tenant).update(count=F("count") + delta)
     if not updated:
         learner_count_recompute(tenant=tenant)
-    transaction.on_commit(lambda: _forget_total(tenant))
+    after_commit(_forget_total, tenant)
 
 
 def _forget_total(tenant: Tenant) -> None:
@@ -197,15 +196,11 @@ def learner_count_recompute(*, tenant: Tenant) -> int:
     """Set the kept learner count from a real COUNT (after bulk loads or repairs)."""
     count = Learner.objects.filter(tenant=tenant).count()
     LearnerCount.objects.update_or_create(tenant=tenant, defaults={"count": count})
-    transaction.on_commit(lambda: _forget_total(tenant))
+    after_commit(_forget_total, tenant)
     return count
 
 
 # --- courses and assignments ------------------------------------------------------------
-
-# Hooks other apps register to react to a completed assignment (e.g. closing a training need);
-# each is called on commit as hook(tenant_id=…, assignment_id=…).
-assignment_completed_hooks: list[Any] = []
 
 _COURSE_TEXT_LIMITS = {"title": 200, "topic": 200, "category": 100}
 
@@ -339,10 +334,7 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
             subject_type="assignment",
             subject_id=str(locked.pk),
         )
-        for hook in assignment_completed_hooks:
-            transaction.on_commit(
-                lambda hook=hook: hook(tenant_id=locked.tenant_id, assignment_id=locked.pk)
-            )
+        assignment_completed.fire_on_commit(tenant_id=locked.tenant_id, assignment_id=locked.pk)
     return locked
 
 

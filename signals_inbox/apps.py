@@ -1,29 +1,7 @@
 """Inbound signals: the signed webhook, signals, needs, the signal map and readiness."""
 from __future__ import annotations
 
-import logging
-
 from django.apps import AppConfig
-
-logger = logging.getLogger("skillhub.signals")
-
-
-def _rematch_hook(*, tenant_id, learner_id) -> None:  # noqa: ANN001
-    from signals_inbox.services import needs_rematch_learner
-
-    try:
-        needs_rematch_learner(tenant_id=tenant_id, learner_id=learner_id)
-    except Exception:  # the learner write already committed; the hourly sweep retries the match
-        logger.exception("re-matching parked needs for learner %s failed", learner_id)
-
-
-def _completion_hook(*, tenant_id, assignment_id) -> None:  # noqa: ANN001
-    from signals_inbox.services import needs_close_for_assignment
-
-    try:
-        needs_close_for_assignment(tenant_id=tenant_id, assignment_id=assignment_id)
-    except Exception:  # the completion already committed; the sweep closes the need later
-        logger.exception("closing needs for assignment %s failed", assignment_id)
 
 
 class SignalsInboxConfig(AppConfig):
@@ -32,9 +10,12 @@ class SignalsInboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from learning.services import assignment_completed_hooks, learner_saved_hooks
+        # What the inbox reacts to, after commit (a failure is logged; the sweeps retry):
+        # a learner write may match parked needs, a completion may close an offered need,
+        # and a recorded signal goes to the resolution actor (`dispatch` connects itself).
+        from learning.hooks import assignment_completed, learner_saved
+        from signals_inbox import dispatch  # noqa: F401
+        from signals_inbox.services import needs_close_for_assignment, needs_rematch_learner
 
-        if _rematch_hook not in learner_saved_hooks:
-            learner_saved_hooks.append(_rematch_hook)
-        if _completion_hook not in assignment_completed_hooks:
-            assignment_completed_hooks.append(_completion_hook)
+        learner_saved.connect(needs_rematch_learner)
+        assignment_completed.connect(needs_close_for_assignment)

@@ -16,6 +16,9 @@ import time
 
 from django.conf import settings
 
+from signals_inbox.actors import resolve_signal, resolve_signals
+from signals_inbox.services.ingest import signal_recorded
+
 logger = logging.getLogger("skillhub.signals")
 
 FLUSH_SECONDS = 0.02
@@ -31,6 +34,7 @@ def _batching() -> bool:
     return settings.DRAMATIQ_BROKER in ("redis", "amqp") and getattr(settings, "SIGNALS_BATCH_RESOLUTION_SENDS", True)
 
 
+@signal_recorded.connect
 def send_resolution(signal_id: str) -> None:
     """Ask for a committed signal to be resolved (call it on commit)."""
     if not _batching():
@@ -64,8 +68,6 @@ def _run() -> None:
 
 
 def _send(signal_ids: list[str]) -> None:
-    from signals_inbox.actors import resolve_signal, resolve_signals
-
     try:
         if len(signal_ids) == 1:
             resolve_signal.send(signal_ids[0])

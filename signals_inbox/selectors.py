@@ -28,7 +28,9 @@ from signals_inbox.models import (
     Signal,
     SignalMapEntry,
 )
+from learning.topics import topic_key
 from signals_inbox.parsing import MapEntry
+from skillhub.api.pagination import paginate
 from skillhub.formats import iso
 from tenants.models import Tenant
 
@@ -198,8 +200,6 @@ def need_queryset(*, tenant: Tenant, filters: dict[str, Any] | None = None) -> Q
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
     if filters.get("topic"):
-        from learning.topics import topic_key
-
         topic = filters["topic"]
         queryset = queryset.filter(Q(topic__iexact=topic) | Q(topic_key=topic_key(topic)))
     if filters.get("site"):
@@ -367,8 +367,6 @@ def readiness_site_summary(*, tenant: Tenant, site: str | None = None, chunk: in
 
 def readiness_board(*, tenant: Tenant, site: str | None, page_request: Any) -> dict[str, Any]:
     """Return one page of the readiness board and the per-site summary (the API's and the console's data)."""
-    from skillhub.api.pagination import paginate
-
     page = paginate(readiness_learners(tenant=tenant, site=site), page_request)
     rows = readiness_for_learners(tenant=tenant, learners=page.rows)
     return {**page.body(rows), "sites": readiness_site_summary(tenant=tenant, site=site)}

@@ -13,9 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from skillhub import localcache
-
 from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, Tenant, TenantMembership
+from tenants.selectors import api_key_cache_key, forget_signal_secrets
 
 API_KEY_PREFIX = "shk_"
 SIGNAL_SECRET_OVERLAP = timedelta(hours=24)
@@ -93,13 +94,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     _forget_api_key(api_key)
-    transaction.on_commit(lambda: _forget_api_key(api_key))
+    after_commit(_forget_api_key, api_key)
     return api_key
 
 
 def _forget_api_key(api_key: ApiKey) -> None:
-    from tenants.selectors import api_key_cache_key
-
     cache.delete(api_key_cache_key(api_key.key_hash))
     localcache.forget(api_key_cache_key(api_key.key_hash))
 
@@ -125,20 +124,16 @@ def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
     SignalSecret.objects.filter(tenant=tenant, valid_until__isnull=True).update(valid_until=now + SIGNAL_SECRET_OVERLAP)
     raw = "sig_secret_" + secrets.token_urlsafe(32)
     secret = SignalSecret.objects.create(tenant=tenant, secret=raw, prefix=raw[:16][-12:])
-    from tenants.selectors import forget_signal_secrets
-
-    transaction.on_commit(lambda: forget_signal_secrets(tenant_slug=tenant.slug))
+    after_commit(forget_signal_secrets, tenant_slug=tenant.slug)
     return secret
 
 
 def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     """Withdraw signal secrets at once (no overlap); return how many were deleted."""
-    from tenants.selectors import forget_signal_secrets
-
     withdrawn = list(signal_secrets)
     deleted, _ = SignalSecret.objects.filter(pk__in=[secret.pk for secret in withdrawn]).delete()
     for slug in {secret.tenant.slug for secret in withdrawn}:
-        transaction.on_commit(lambda slug=slug: forget_signal_secrets(tenant_slug=slug))
+        after_commit(forget_signal_secrets, tenant_slug=slug)
     return deleted
 
 

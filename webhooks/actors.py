@@ -6,10 +6,16 @@ from __future__ import annotations
 import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
 
 # isort: on
+import logging
+from datetime import timedelta
+from typing import Iterable
+
 import dramatiq
 from django.db import DatabaseError, connections
 
-from webhooks import delivery, sendpool
+from webhooks import delivery, outbox, sendpool
+
+logger = logging.getLogger("skillhub.webhooks")
 
 
 # The time limit stays inside the claim lease (60 s), so a stuck attempt ends before another may start.
@@ -25,6 +31,20 @@ def deliver(delivery_id: str) -> None:
         # A broken connection would poison this worker thread; the row's lease lets the sweep retry.
         connections.close_all()
         raise
+
+
+@outbox.deliveries_due.connect
+def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
+    """Send one delivery message per id; a broker that is down is left to the sweep. Return how many were sent."""
+    sent = 0
+    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
+    try:
+        for delivery_id in delivery_ids:
+            deliver.send_with_options(args=(delivery_id,), **options)
+            sent += 1
+    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
+        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
+    return sent
 
 
 class QuickPollMiddleware(dramatiq.Middleware):

@@ -12,21 +12,25 @@ import logging
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any, Callable
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from skillhub.db import prepared_cursor
+from skillhub.hooks import after_commit
 from tenants.models import Tenant
 from webhooks import flow, payloads, retry, sendpool, transport
+from webhooks.events import endpoint_disabled_data
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
-from webhooks.outbox import enqueue_deliveries
-from webhooks.services import DELAYED_MESSAGE_MAX, endpoint_disable
-from skillhub.db import prepared_cursor
+from webhooks.outbox import deliveries_due, record_event
 
 logger = logging.getLogger("skillhub.webhooks")
+
+# Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
+DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 
 _D = Delivery._meta.db_table
 _E = Event._meta.db_table
@@ -346,9 +350,7 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
     _pass_slot_on(claim_, claim_.delivery_id, finished_at)
     if resumed:  # the probe was answered: the endpoint's other slots start again at once
         endpoint_id = started.endpoint.pk
-        transaction.on_commit(
-            lambda: enqueue_deliveries(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now()))
-        )
+        after_commit(lambda: deliveries_due.fire(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
     return attempt
 
 
@@ -358,7 +360,7 @@ def _pass_slot_on(claim_: flow.Claim, delivery_id: str, now: datetime) -> None:
         return
     following = flow.pass_on(slot_id=claim_.slot_id, token=claim_.token, delivery_id=delivery_id, now=now)
     if following is not None:
-        transaction.on_commit(lambda: enqueue_deliveries([following]))
+        deliveries_due.fire_on_commit([following])
 
 
 def _record(
@@ -432,6 +434,26 @@ def _record(
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:
-            delay = enqueued_at - now
-            transaction.on_commit(lambda: enqueue_deliveries([delivery.pk], delay=delay))
+            deliveries_due.fire_on_commit([delivery.pk], delay=enqueued_at - now)
     return attempt
+
+
+def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
+    """Disable an endpoint after failed deliveries and tell the tenant's other endpoints; False if already off."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
+            enabled=False, deactivate_reason=reason[:500], updated_at=now
+        )
+        if not changed:
+            return False
+        endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
+        record_event(
+            tenant=endpoint.tenant,
+            event_type="endpoint.disabled",
+            data=endpoint_disabled_data(endpoint, reason=reason, disabled_at=now),
+            subject_type="webhook",
+            subject_id=endpoint.pk,
+        )
+    logger.warning("webhook endpoint %s of tenant %s disabled: %s", endpoint.pk, endpoint.tenant_id, reason)
+    return True

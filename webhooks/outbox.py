@@ -2,29 +2,32 @@
 
 Every app records its domain events through `record_event`, inside the transaction that makes the
 change; the deliveries are written in the same transaction and enqueued only after it commits.
+Enqueueing is the `deliveries_due` hook, whose receiver lives with the actors (`webhooks.actors`).
 The database, not the broker, knows what is pending: `deliveries_enqueue_due` re-sends whatever a
 lost message, a killed worker or a down broker left behind.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from skillhub.hooks import Hook
 from tenants.models import Tenant
 from webhooks import catalog, fanout, flow
 from webhooks.contract.schema import validate
 from webhooks.models import Event
 
-logger = logging.getLogger("skillhub.webhooks")
-
 # A row whose message was sent this recently is left to that message by the sweep.
 ENQUEUE_GRACE = timedelta(seconds=30)
+
+# Fired with (delivery_ids, delay=None) when deliveries are due; `webhooks.actors` connects the
+# receiver that sends one broker message per id, and returns how many it sent.
+deliveries_due = Hook("webhooks.deliveries_due")
 
 
 def check_event_data(name: str, data: Any) -> None:
@@ -51,23 +54,8 @@ def record_event(
         return fanout.insert_event(**values, subject_id=str(subject_id))
     event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
     if delivery_ids:
-        transaction.on_commit(lambda: enqueue_deliveries(delivery_ids))
+        deliveries_due.fire_on_commit(delivery_ids)
     return event
-
-
-def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
-    """Send one delivery message per id; a broker that is down is left to the sweep."""
-    from webhooks.actors import deliver
-
-    sent = 0
-    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
-    try:
-        for delivery_id in delivery_ids:
-            deliver.send_with_options(args=(delivery_id,), **options)
-            sent += 1
-    except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
-        logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)
-    return sent
 
 
 def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
@@ -77,4 +65,4 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
     (webhooks/flow.py); the rest wait in the database for their endpoint's chain.
     """
     now = now or timezone.now()
-    return enqueue_deliveries(flow.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit))
+    return sum(sent or 0 for sent in deliveries_due.fire(flow.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)))

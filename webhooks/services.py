@@ -1,8 +1,7 @@
-"""Endpoint management of the outbound side: create, change, rotate, ping, disable, retry and replay."""
+"""Endpoint management of the outbound side: create, change, rotate, ping, retry and replay."""
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,10 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Tenant
 from webhooks import catalog, fanout, flow, payloads, signing, transport
-from webhooks.events import endpoint_disabled_data, webhook_ping_data
-from webhooks.outbox import check_event_data, enqueue_deliveries, record_event
+from webhooks.delivery import send as send_delivery
+from webhooks.events import webhook_ping_data
+from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (
     Attempt,
     Delivery,
@@ -25,32 +26,11 @@ from webhooks.models import (
 )
 from webhooks.selectors import MASKED
 
-logger = logging.getLogger("skillhub.webhooks")
-
-# Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
-DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 SECRET_ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ADDITIONAL_HEADERS = 20
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 # Printable ASCII without surrounding spaces: what every HTTP stack sends unchanged.
 _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
-
-
-# --- sending (the hot path lives in webhooks.delivery) ----------------------------------
-
-
-def delivery_claim(*, delivery_id: str, now: datetime) -> str | None:
-    """Claim a due delivery for one attempt; return the claim token, or None when not ours to send."""
-    from webhooks import delivery
-
-    return delivery.claim(delivery_id=delivery_id, now=now)
-
-
-def delivery_send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
-    """Claim a delivery, POST it once and record the attempt; None when there was nothing to do."""
-    from webhooks import delivery
-
-    return delivery.send(delivery_id=delivery_id, now=now)
 
 
 # --- endpoints ---------------------------------------------------------------------------
@@ -260,30 +240,9 @@ def _wake(*, endpoint_ids: list[str], now: datetime) -> None:
         ids: list[str] = []
         for endpoint_id in endpoint_ids:
             ids += flow.wake_endpoint(endpoint_id=endpoint_id, now=now)
-        enqueue_deliveries(ids)
+        deliveries_due.fire(ids)
 
-    transaction.on_commit(wake)
-
-
-def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
-    """Disable an endpoint after failed deliveries and tell the tenant's other endpoints; False if already off."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
-            enabled=False, deactivate_reason=reason[:500], updated_at=now
-        )
-        if not changed:
-            return False
-        endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
-        record_event(
-            tenant=endpoint.tenant,
-            event_type="endpoint.disabled",
-            data=endpoint_disabled_data(endpoint, reason=reason, disabled_at=now),
-            subject_type="webhook",
-            subject_id=endpoint.pk,
-        )
-    logger.warning("webhook endpoint %s of tenant %s disabled: %s", endpoint.pk, endpoint.tenant_id, reason)
-    return True
+    after_commit(wake)
 
 
 @transaction.atomic
@@ -316,7 +275,7 @@ def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
             subject_id=endpoint.pk,
         )
         delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
-    attempt = delivery_send(delivery_id=delivery_ids[0]) if delivery_ids else None
+    attempt = send_delivery(delivery_id=delivery_ids[0]) if delivery_ids else None
     if attempt is None:  # only if the endpoint was deleted meanwhile
         raise ConflictError("The endpoint changed while it was being pinged; try again")
     return attempt

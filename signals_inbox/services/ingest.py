@@ -13,7 +13,6 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from signals_inbox.dispatch import send_resolution
 from signals_inbox.models import (
     ACTIVE_NEED_STATUSES,
     Need,
@@ -26,7 +25,12 @@ from signals_inbox.parsing import InvalidSignal, ParsedSignal, parse_signal
 from signals_inbox.selectors import forget_ingest_context, ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
+from skillhub.hooks import Hook
 from skillhub.ids import uuid7
+
+# Called as receiver(signal_id) after a signal that still needs resolving is committed;
+# `signals_inbox.dispatch` connects the sender of resolution messages.
+signal_recorded = Hook("signals_inbox.signal_recorded")
 
 logger = logging.getLogger("skillhub.signals")
 
@@ -179,7 +183,7 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)
     if result.needs_resolution:
-        transaction.on_commit(lambda: send_resolution(signal_id))
+        signal_recorded.fire_on_commit(signal_id)
     return result
 
 

@@ -30,6 +30,7 @@ from signals_inbox.models import (
 from signals_inbox.events import need_authored_data, need_dismissed_data, need_offered_data, need_resolved_data
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
@@ -261,7 +262,7 @@ def need_offer(
         )
         audit_record(tenant=locked.tenant, need=locked, actor=actor, action="offered", details=details)
         # Learners who had already completed a live assignment of it close the need at once.
-        transaction.on_commit(lambda: need_close_if_complete(need_id=locked.pk))
+        after_commit(need_close_if_complete, need_id=locked.pk)
     return assignments
 
 

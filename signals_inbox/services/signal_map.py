@@ -13,6 +13,7 @@ from signals_inbox.models import (
 from signals_inbox.selectors import forget_ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Tenant
 
 logger = logging.getLogger("skillhub.signals")
@@ -93,7 +94,7 @@ def signal_map_put(
                 "changed": sorted(k for k in set(entries) & set(before) if before[k] != tuple(entries[k].values())),
             },
         )
-        transaction.on_commit(lambda: forget_ingest_context(slug=tenant.slug))
+        after_commit(forget_ingest_context, slug=tenant.slug)
     return settings_row
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from skillhub.api.ratelimit import RateLimitUsage, consume
+from skillhub.errors import ForbiddenError
 from tenants.models import Tenant
 
 
@@ -52,6 +53,4 @@ class TenantApiView(APIView):
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> None:
         if request.auth is None:
             raise NotAuthenticated()
-        from skillhub.errors import ForbiddenError
-
         raise ForbiddenError(message or "This API key may not do that")

@@ -11,6 +11,7 @@ from learning.models import Assignment
 from learning.services import assignment_create, course_create, course_publish, learner_create
 from tenants.models import Tenant
 from webhooks import services
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
 
 
@@ -37,7 +38,7 @@ def send_due(*, now: datetime | None = None) -> list[Attempt]:
     """Attempt every pending delivery once, in this thread (no broker), as a worker would."""
     attempts = []
     for delivery_id in Delivery.objects.filter(state=DeliveryState.PENDING).order_by("id").values_list("id", flat=True):
-        attempt = services.delivery_send(delivery_id=delivery_id, now=now)
+        attempt = send_delivery(delivery_id=delivery_id, now=now)
         if attempt is not None:
             attempts.append(attempt)
     return attempts

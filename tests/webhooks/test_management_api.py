@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from tests.factories import make_api_key
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import services
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint
 
 pytestmark = pytest.mark.django_db
@@ -240,7 +240,7 @@ def test_deliveries_list_their_attempts_and_next_attempt(api, receiver, allow_pr
     endpoint = make_endpoint(api.tenant, receiver.url)
     receiver.reply(Reply(status=500, body=b"boom"))
     make_learner(api.tenant)
-    services.delivery_send(delivery_id=Delivery.objects.get().pk)
+    send_delivery(delivery_id=Delivery.objects.get().pk)
 
     body = api.get(_url(api, f"/{endpoint.pk}/deliveries")).json()
 
@@ -264,7 +264,7 @@ def test_retry_restarts_a_failed_delivery(
     receiver.reply(Reply(status=400))
     make_learner(api.tenant)
     delivery = Delivery.objects.get()
-    services.delivery_send(delivery_id=delivery.pk)
+    send_delivery(delivery_id=delivery.pk)
     assert api.post(_url(api, f"/deliveries/{delivery.pk}/retry")).status_code == 409  # endpoint now disabled
     api.patch(_url(api, f"/{endpoint.pk}"), {"enabled": True}, format="json")
     stub_broker.flush_all()
@@ -275,7 +275,7 @@ def test_retry_restarts_a_failed_delivery(
     assert response.status_code == 202
     assert response.json()["status"] == "pending" and response.json()["attemptCount"] == 0
     assert stub_broker.queues["webhooks"].qsize() == 1
-    assert services.delivery_send(delivery_id=delivery.pk).succeeded
+    assert send_delivery(delivery_id=delivery.pk).succeeded
 
 
 def test_replay_resends_failed_deliveries_since_a_time_of_chosen_types(api, receiver, allow_private):

@@ -14,7 +14,9 @@ from dramatiq.errors import ConnectionClosed
 
 from skillhub.scheduler import load_sweeps
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import actors, outbox, services
+from webhooks import actors, outbox
+from webhooks.delivery import claim as claim_delivery
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 from webhooks.sweeps import enqueue_due_deliveries
 
@@ -77,7 +79,7 @@ def test_delivery_claimed_by_a_worker_that_died_is_sent_by_the_sweep(
         make_learner(tenant)
     delivery = Delivery.objects.get()
     # A worker claimed it and was killed mid-request; a minute on, its lease has run out.
-    assert services.delivery_claim(delivery_id=delivery.pk, now=timezone.now())
+    assert claim_delivery(delivery_id=delivery.pk, now=timezone.now())
     assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0  # the lease is still live
     Delivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
@@ -93,9 +95,9 @@ def test_live_claim_is_not_taken_over(tenant, receiver, allow_private, stub_brok
     make_endpoint(tenant, receiver.url)
     make_learner(tenant)
     delivery = Delivery.objects.get()
-    assert services.delivery_claim(delivery_id=delivery.pk, now=timezone.now())
+    assert claim_delivery(delivery_id=delivery.pk, now=timezone.now())
 
-    assert services.delivery_send(delivery_id=delivery.pk) is None
+    assert send_delivery(delivery_id=delivery.pk) is None
     assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0
     assert receiver.requests == []
 
@@ -125,7 +127,7 @@ def test_racing_workers_never_send_the_same_attempt_twice(tenant, receiver, allo
         try:
             start.wait()
             for delivery_id in ids:
-                services.delivery_send(delivery_id=delivery_id)
+                send_delivery(delivery_id=delivery_id)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
         finally:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint, make_learner
 from webhooks import retry, services
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint, Event
 
 pytestmark = pytest.mark.django_db
@@ -27,14 +28,14 @@ def _fail_until_given_up(delivery: Delivery, start):  # noqa: ANN001, ANN202
     """Attempt the delivery each time it is due; return the times of the attempts."""
     times, now = [], start
     while True:
-        attempt = services.delivery_send(delivery_id=delivery.pk, now=now)
+        attempt = send_delivery(delivery_id=delivery.pk, now=now)
         assert attempt is not None, f"not due at {now}"
         times.append(now)
         delivery.refresh_from_db()
         if delivery.next_attempt_at is None:
             return times
         early = delivery.next_attempt_at - timedelta(milliseconds=1)
-        assert services.delivery_send(delivery_id=delivery.pk, now=early) is None  # not a moment early
+        assert send_delivery(delivery_id=delivery.pk, now=early) is None  # not a moment early
         now = delivery.next_attempt_at
 
 
@@ -104,7 +105,7 @@ def test_exponential_policy_disables_endpoint_on_404_at_once(tenant, receiver, a
     receiver.reply(Reply(status=404))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     endpoint.refresh_from_db()
     assert not endpoint.enabled and "404" in endpoint.deactivate_reason
@@ -116,7 +117,7 @@ def test_standard_policy_retries_4xx_like_5xx(tenant, receiver, allow_private, t
     receiver.reply(Reply(status=404))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     endpoint.refresh_from_db()
     delivery = Delivery.objects.get()
@@ -130,7 +131,7 @@ def test_410_gone_disables_at_once_under_both_policies(tenant, receiver, allow_p
     receiver.reply(Reply(status=410))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     endpoint.refresh_from_db()
     assert not endpoint.enabled and endpoint.deactivate_reason == "The receiver answered 410 Gone"
@@ -143,7 +144,7 @@ def test_retry_after_is_honoured_when_longer(tenant, receiver, allow_private, t0
     receiver.reply(Reply(status=status, headers={"Retry-After": "3600"}))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     endpoint.refresh_from_db()
     assert endpoint.enabled  # "come back later" never disables
@@ -155,7 +156,7 @@ def test_retry_after_shorter_than_the_schedule_is_ignored(tenant, receiver, allo
     receiver.reply(Reply(status=429, headers={"Retry-After": "10"}))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     assert Delivery.objects.get().next_attempt_at == t0 + timedelta(minutes=5)
 
@@ -166,7 +167,7 @@ def test_retry_after_as_an_http_date(tenant, receiver, allow_private, t0):
     receiver.reply(Reply(status=503, headers={"Retry-After": format_datetime(when, usegmt=True)}))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     assert Delivery.objects.get().next_attempt_at == when
 
@@ -177,9 +178,9 @@ def test_success_after_failures_ends_the_schedule(tenant, receiver, allow_privat
     make_learner(tenant)
     delivery = Delivery.objects.get()
 
-    services.delivery_send(delivery_id=delivery.pk, now=t0)
-    services.delivery_send(delivery_id=delivery.pk, now=t0 + timedelta(minutes=5))
-    services.delivery_send(delivery_id=delivery.pk, now=t0 + timedelta(minutes=35))
+    send_delivery(delivery_id=delivery.pk, now=t0)
+    send_delivery(delivery_id=delivery.pk, now=t0 + timedelta(minutes=5))
+    send_delivery(delivery_id=delivery.pk, now=t0 + timedelta(minutes=35))
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.SUCCEEDED and delivery.next_attempt_at is None
@@ -192,7 +193,7 @@ def test_redirect_is_not_followed_and_counts_as_a_failure(tenant, receiver, allo
     receiver.reply(Reply(status=302, headers={"Location": receiver.url + "/elsewhere"}))
     make_learner(tenant)
 
-    services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     assert len(receiver.requests) == 1
     assert Delivery.objects.get().state == DeliveryState.PENDING
@@ -202,7 +203,7 @@ def test_unreachable_receiver_is_a_retried_failure(tenant, allow_private, t0):
     make_endpoint(tenant, "http://127.0.0.1:9/hooks")  # discard port: nothing listens
     make_learner(tenant)
 
-    attempt = services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    attempt = send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     assert attempt.status_code is None and attempt.error
     assert Delivery.objects.get().next_attempt_at == t0 + timedelta(minutes=5)
@@ -215,7 +216,7 @@ def test_disabled_endpoint_holds_its_deliveries_and_re_enable_resumes_them(
     receiver.reply(Reply(status=400))
     make_learner(tenant, 1)
     first = Delivery.objects.get()
-    services.delivery_send(delivery_id=first.pk, now=t0)
+    send_delivery(delivery_id=first.pk, now=t0)
     make_learner(tenant, 2)  # recorded while disabled: no delivery for a disabled endpoint
     endpoint.refresh_from_db()
     assert not endpoint.enabled and Delivery.objects.filter(endpoint=endpoint).count() == 1
@@ -229,7 +230,7 @@ def test_disabled_endpoint_holds_its_deliveries_and_re_enable_resumes_them(
         sequence=99,
         next_attempt_at=t0,
     )
-    assert services.delivery_send(delivery_id=held.pk, now=t0) is None
+    assert send_delivery(delivery_id=held.pk, now=t0) is None
     held.refresh_from_db()
     assert held.state == DeliveryState.PENDING and held.attempts.count() == 0
 
@@ -239,7 +240,7 @@ def test_disabled_endpoint_holds_its_deliveries_and_re_enable_resumes_them(
     endpoint.refresh_from_db()
     assert endpoint.enabled and endpoint.deactivate_reason == ""
     assert [m.args[0] for m in _messages(stub_broker)] == [held.pk]
-    assert services.delivery_send(delivery_id=held.pk) is not None
+    assert send_delivery(delivery_id=held.pk) is not None
     held.refresh_from_db()
     assert held.state == DeliveryState.SUCCEEDED
 
@@ -260,7 +261,7 @@ def test_an_unexpected_error_while_sending_is_a_recorded_failed_attempt(tenant, 
         raise KeyError("a bug while building headers")
 
     monkeypatch.setattr(payloads, "request_headers", broken)
-    attempt = services.delivery_send(delivery_id=Delivery.objects.get().pk, now=t0)
+    attempt = send_delivery(delivery_id=Delivery.objects.get().pk, now=t0)
 
     assert attempt.status_code is None and attempt.error == "could not send: KeyError"
     delivery = Delivery.objects.get()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import services, transport
+from webhooks import transport
+from webhooks.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +119,7 @@ def test_delivery_is_refused_when_the_host_now_resolves_to_a_private_address(ten
     fake_dns["rebind.example.test"] = ["127.0.0.1"]  # DNS rebinding: the receiver listens there
     make_learner(tenant)
 
-    attempt = services.delivery_send(delivery_id=Delivery.objects.get().pk)
+    attempt = send_delivery(delivery_id=Delivery.objects.get().pk)
 
     assert attempt.status_code is None
     assert attempt.error.startswith("refused:") and "loopback" in attempt.error
@@ -132,7 +133,7 @@ def test_connection_goes_to_the_checked_address_with_the_host_name_kept(tenant, 
     make_endpoint(tenant, f"http://pinned.example.test:{receiver.port}/hooks")
     make_learner(tenant)
 
-    attempt = services.delivery_send(delivery_id=Delivery.objects.get().pk)
+    attempt = send_delivery(delivery_id=Delivery.objects.get().pk)
 
     assert attempt.succeeded
     (request,) = receiver.wait_for(1)
