@@ -9,6 +9,7 @@ unchanged on PostgreSQL and SQLite; table and column names come from the models.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any, Callable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -276,7 +278,7 @@ def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
     started = _start(delivery_id, now)
     if started is None:
         return None
-    return _finish(started, _post(started), now)
+    return _finish(started, _post(started), now)[0]
 
 
 def dispatch(*, delivery_id: str) -> None:
@@ -285,11 +287,26 @@ def dispatch(*, delivery_id: str) -> None:
     The worker thread waits WEBHOOKS_HANDOFF_AFTER for the answer, then goes back to the queue;
     the attempt is recorded when the answer (or the timeout) comes. Hanging receivers cost send
     threads, never the worker threads other endpoints' deliveries need.
+
+    A receiver that answers at once keeps the thread for its endpoint's next deliveries for one
+    turn (WEBHOOKS_TURN_SECONDS); then the next one's message goes to the back of the queue, behind
+    every other endpoint's.
     """
-    started = _start(delivery_id, None)
-    if started is None:
-        return
-    sendpool.run(lambda: _post(started), then=lambda result: _finish(started, result, None))
+    turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
+    next_id: str | None = delivery_id
+    while next_id is not None:
+        started = _start(next_id, None)
+        if started is None:
+            return
+        result = sendpool.run(
+            lambda started=started: _post(started),
+            later=lambda result, started=started: _finish(started, result, None),
+        )
+        if result is None:  # handed off: recorded when the answer comes
+            return
+        keep_turn = time.monotonic() < turn_ends
+        following = _finish(started, result, None, keep_turn=keep_turn)[1]
+        next_id = following if keep_turn else None
 
 
 def _start(delivery_id: str, now: datetime | None) -> _Started | None:
@@ -327,7 +344,13 @@ def _post(started: _Started) -> transport.HttpResult:
         return transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
 
 
-def _finish(started: _Started, result: transport.HttpResult, now: datetime | None) -> Attempt:
+def _finish(
+    started: _Started, result: transport.HttpResult, now: datetime | None, *, keep_turn: bool = False
+) -> tuple[Attempt, str | None]:
+    """Record the attempt and hand the slot on; return it and the endpoint's next delivery, if any.
+
+    The next delivery gets a broker message, unless the caller keeps the turn and sends it itself.
+    """
     finished_at = timezone.now() if now is None else now
     claim_ = started.claim
     resumed = False
@@ -347,20 +370,21 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
         started_at=started.started_at,
         now=finished_at,
     )
-    _pass_slot_on(claim_, claim_.delivery_id, finished_at)
+    following = _pass_slot_on(claim_, claim_.delivery_id, finished_at, send_message=not keep_turn)
     if resumed:  # the probe was answered: the endpoint's other slots start again at once
         endpoint_id = started.endpoint.pk
         after_commit(lambda: deliveries_due.fire(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
-    return attempt
+    return attempt, following
 
 
-def _pass_slot_on(claim_: flow.Claim, delivery_id: str, now: datetime) -> None:
-    """Hand the slot to the endpoint's next due delivery and send its message to the back of the queue."""
+def _pass_slot_on(claim_: flow.Claim, delivery_id: str, now: datetime, *, send_message: bool = True) -> str | None:
+    """Hand the slot to the endpoint's next due delivery (its message to the back of the queue); return its id."""
     if claim_.slot_id is None:
-        return
+        return None
     following = flow.pass_on(slot_id=claim_.slot_id, token=claim_.token, delivery_id=delivery_id, now=now)
-    if following is not None:
+    if following is not None and send_message:
         deliveries_due.fire_on_commit([following])
+    return following
 
 
 def _record(

@@ -44,20 +44,25 @@ def _pools() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
         return _senders, _recorders
 
 
-def run(post: Callable[[], T], *, then: Callable[[T], object]) -> bool:
-    """Run `post` on a send thread and `then(result)` here if it ends in time, else on a recorder thread.
+def run(post: Callable[[], T], *, later: Callable[[T], object]) -> T | None:
+    """Run `post` on a send thread; return its result if it ends in time, else None.
 
-    Returns whether the result was handled in this thread.
+    When it does not, `later(result)` runs on a recorder thread once it ends.
     """
     senders, recorders = _pools()
     future = senders.submit(post)
     try:
-        result = future.result(timeout=float(settings.WEBHOOKS_HANDOFF_AFTER))
+        return future.result(timeout=float(settings.WEBHOOKS_HANDOFF_AFTER))
     except FutureTimeout:
-        future.add_done_callback(lambda done: recorders.submit(_record_later, then, done))
-        return False
-    then(result)
-    return True
+        future.add_done_callback(lambda done: _submit(recorders, later, done))
+        return None
+
+
+def _submit(recorders: ThreadPoolExecutor, later: Callable[[T], object], done: Future[T]) -> None:
+    try:
+        recorders.submit(_record_later, later, done)
+    except RuntimeError:  # shutting down: the lease runs out and the sweep sends it again
+        logger.warning("worker shutting down; a handed-off attempt is left to its lease")
 
 
 def _record_later(then: Callable[[T], object], done: Future[T]) -> None:
