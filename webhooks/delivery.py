@@ -81,6 +81,13 @@ _FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
 _RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}".replace(
     " WHERE id = %s", "{async_commit} WHERE id = %s"
 )
+# … and the slot handed on to the endpoint's next due delivery, in the same statement.
+_RECORD_AND_PASS_ON_PG = (
+    f"WITH attempt AS ({_INSERT_ATTEMPT}), finish AS (UPDATE {_D} SET {_FINISH_SET}".replace(
+        " WHERE id = %s", "{async_commit} WHERE id = %s"
+    )
+    + f" RETURNING id), {flow.PASS_ON_CTES} {flow.PASS_ON_UPDATE}"
+)
 
 
 def _own_commit(sql: str, *, joined: bool) -> str:
@@ -134,13 +141,15 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[
     `delivery_id` names the endpoint; the delivery claimed is its lowest-sequence due one, so
     waiting deliveries start in sequence order. A ping is claimed by its own id, without a slot.
     """
-    for _ in range(2):
-        claimed = _claim_next(delivery_id, now)
-        if claimed is not None:
-            return claimed
-        if not flow.after_failed_claim(hint_id=delivery_id, now=now):
-            break
-    return _claim_ping(delivery_id, now)
+    claimed = _claim_next(delivery_id, now)
+    if claimed is not None:
+        return claimed
+    then = flow.after_failed_claim(hint_id=delivery_id, now=now)
+    if then == "retry":
+        return _claim_next(delivery_id, now)
+    if then == "ping":
+        return _claim_ping(delivery_id, now)
+    return None
 
 
 def _claim_next(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
@@ -318,7 +327,12 @@ def _start(delivery_id: str, now: datetime | None) -> _Started | None:
         # Disabled while queued: keep it pending; re-enabling resumes it.
         with connection.cursor() as cursor:
             cursor.execute(_RELEASE, [DeliveryState.PENDING, claim_.delivery_id, claim_.token])
-        _pass_slot_on(claim_, claim_.delivery_id, now or timezone.now())
+        if claim_.slot_id is not None:
+            following = flow.pass_on(
+                slot_id=claim_.slot_id, token=claim_.token, delivery_id=claim_.delivery_id, now=now or timezone.now()
+            )
+            if following is not None:
+                deliveries_due.fire_on_commit([following])
         return None
     started_at = timezone.now() if now is None else now
 
@@ -362,29 +376,21 @@ def _finish(
             error=result.error,
             now=finished_at,
         )
-    attempt = _record(
+    attempt, following = _record(
         delivery=started.delivery,
         endpoint=started.endpoint,
         token=claim_.token,
         result=result,
         started_at=started.started_at,
         now=finished_at,
+        slot_id=claim_.slot_id,
     )
-    following = _pass_slot_on(claim_, claim_.delivery_id, finished_at, send_message=not keep_turn)
+    if following is not None and not keep_turn:
+        deliveries_due.fire_on_commit([following])
     if resumed:  # the probe was answered: the endpoint's other slots start again at once
         endpoint_id = started.endpoint.pk
         after_commit(lambda: deliveries_due.fire(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
     return attempt, following
-
-
-def _pass_slot_on(claim_: flow.Claim, delivery_id: str, now: datetime, *, send_message: bool = True) -> str | None:
-    """Hand the slot to the endpoint's next due delivery (its message to the back of the queue); return its id."""
-    if claim_.slot_id is None:
-        return None
-    following = flow.pass_on(slot_id=claim_.slot_id, token=claim_.token, delivery_id=delivery_id, now=now)
-    if following is not None and send_message:
-        deliveries_due.fire_on_commit([following])
-    return following
 
 
 def _record(
@@ -395,7 +401,10 @@ def _record(
     result: transport.HttpResult,
     started_at: datetime,
     now: datetime,
-) -> Attempt:
+    slot_id: int | None = None,
+) -> tuple[Attempt, str | None]:
+    """Record the attempt and the delivery's next step, and hand its slot on; return the attempt and
+    the endpoint's next delivery that the slot now waits for (None when the slot was freed)."""
     number = delivery.attempt_count + 1
     attempt = Attempt(
         delivery_id=delivery.pk,
@@ -446,20 +455,33 @@ def _record(
         token,
     ]
     single_statement = connection.vendor == "postgresql" and not disable_reason
+    following = None
+    pass_on = (
+        flow.pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
+        if slot_id is not None
+        else []
+    )
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
         if single_statement:
             with prepared_cursor() as cursor:
-                cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
+                if slot_id is None:
+                    cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
+                else:
+                    cursor.execute(_own_commit(_RECORD_AND_PASS_ON_PG, joined=False), params + pass_on, prepare=True)
+                    row = cursor.fetchone()
+                    following = (row[0] or None) if row else None
         else:
             with connection.cursor() as cursor:
                 cursor.execute(_INSERT_ATTEMPT, params[:8])
                 cursor.execute(_FINISH, params[8:])
+            if slot_id is not None:
+                following = flow.pass_on(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:
             deliveries_due.fire_on_commit([delivery.pk], delay=enqueued_at - now)
-    return attempt
+    return attempt, following
 
 
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:

@@ -102,7 +102,8 @@ def ensure_slots(*, endpoint_id: str, cap: int | None = None) -> None:
 
 _CLAIM_PG = f"""
 WITH ep AS (
-  SELECT p.id, {CAP_SQL} AS cap FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id WHERE h.id = %s AND p.enabled
+  SELECT p.id, {CAP_SQL} AS cap FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id
+  WHERE h.id = %s AND p.enabled AND NOT h.is_ping
 ), free AS (
   SELECT s.id FROM {_S} s JOIN ep ON s.endpoint_id = ep.id
   WHERE s.number < ep.cap AND ({FREE_SQL} OR (s.state = 'queued' AND s.delivery_id = %s))
@@ -154,7 +155,7 @@ def claim_portable(*, hint_id: str, token: str, now: datetime) -> Claim | None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"SELECT p.id, {CAP_SQL}, p.consecutive_failures FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id "
-            "WHERE h.id = %s AND p.enabled",
+            "WHERE h.id = %s AND p.enabled AND NOT h.is_ping",
             [*cap_params(now), hint_id],
         )
         row = cursor.fetchone()
@@ -193,11 +194,11 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def after_failed_claim(*, hint_id: str, now: datetime) -> bool:
-    """Nothing was claimed for `hint_id`: give back a slot queued for it; say whether slots were missing.
+def after_failed_claim(*, hint_id: str, now: datetime) -> str | None:
+    """Nothing was claimed for `hint_id`: give back a slot queued for it, and say what to try next.
 
-    An endpoint created without its slot rows (or whose cap was raised) gets them here, and the
-    caller tries once more.
+    "ping" when it is a ping (claimed by its own id, without a slot); "retry" when its endpoint
+    lacked slot rows (created without them, or its cap was raised) and has them now; else None.
     """
     with connection.cursor() as cursor:
         cursor.execute(
@@ -205,41 +206,54 @@ def after_failed_claim(*, hint_id: str, now: datetime) -> bool:
             "WHERE delivery_id = %s AND state = 'queued'",
             [hint_id],
         )
+        if cursor.rowcount:  # its endpoint has slots; it was just not this delivery's turn
+            return None
         cursor.execute(
-            f"SELECT p.id, COALESCE(p.max_in_flight, %s), (SELECT count(*) FROM {_S} s WHERE s.endpoint_id = p.id) "
-            f"FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id WHERE h.id = %s AND p.enabled",
+            f"SELECT h.is_ping, p.id, COALESCE(p.max_in_flight, %s), "
+            f"(SELECT count(*) FROM {_S} s WHERE s.endpoint_id = p.id) "
+            f"FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id WHERE h.id = %s",
             [default_cap(), hint_id],
         )
         row = cursor.fetchone()
-    if row is None or row[2] >= row[1]:
-        return False
-    ensure_slots(endpoint_id=row[0], cap=row[1])
-    return True
+    if row is None:
+        return None
+    is_ping, endpoint_id, cap, slots = row
+    if is_ping:
+        return "ping"
+    if slots >= cap:
+        return None
+    ensure_slots(endpoint_id=endpoint_id, cap=cap)
+    return "retry"
 
 
 # --- after the attempt -------------------------------------------------------------------------
 
 # Hand the slot on to the endpoint's next due delivery (queued, with a message), or free it.
-# Parameters: slot id, token, cap params, now (due), delivery id (not itself), queue lease, slot id, token.
-_PASS_ON = f"""
-WITH nxt AS (
+# Parameters (pass_on_params): slot id, token, cap params, now (due), delivery id (not itself),
+# queue lease, slot id, token. The CTEs and the UPDATE are apart so that recording an attempt can
+# prefix its own CTEs and do both in one statement (webhooks/delivery.py).
+PASS_ON_CTES = f"""nxt AS (
   SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id
   WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL}
     AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s
   ORDER BY d.sequence LIMIT 1
-), one AS (SELECT 1 AS x)
-UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'queued' END,
+), one AS (SELECT 1 AS x)"""
+PASS_ON_UPDATE = f"""UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'queued' END,
   delivery_id = COALESCE(nxt.id, ''), claim_token = '',
   leased_until = CASE WHEN nxt.id IS NULL THEN NULL ELSE %s END
 FROM one LEFT JOIN nxt ON true
 WHERE {_S}.id = %s AND {_S}.claim_token = %s
-RETURNING {_S}.delivery_id
-"""
+RETURNING {_S}.delivery_id"""
+_PASS_ON = f"WITH {PASS_ON_CTES} {PASS_ON_UPDATE}"
+
+
+def pass_on_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:
+    return [slot_id, token, *cap_params(now), db_time(now), delivery_id, db_time(now + QUEUE_LEASE), slot_id, token]
 
 
 def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
     """Give the slot to the endpoint's next due delivery and return its id (to send a message), or free it."""
-    params = [slot_id, token, *cap_params(now), db_time(now), delivery_id, db_time(now + QUEUE_LEASE), slot_id, token]
+    params = pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery_id, now=now)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_PASS_ON, params)
