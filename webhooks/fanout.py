@@ -123,7 +123,8 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
 
     Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
     deadlocking; one disabled meanwhile is skipped. Returns the deliveries to send a message for:
-    those whose endpoint has a free in-flight slot (webhooks/flow.py); the others wait their turn.
+    those for which a free in-flight slot of their endpoint was reserved (webhooks/flow.py), so an
+    endpoint never has more messages on their way than slots; the others wait their turn.
     """
     at = timezone.now()
     now = connection.ops.adapt_datetimefield_value(at)
@@ -131,12 +132,11 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
     cursor.execute(
         f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
         f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
-        f"RETURNING id, sequence) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
-        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', "
-        f"CASE WHEN {flow.HAS_FREE_SLOT_SQL} THEN %s::timestamptz END, false, '', %s, %s "
-        f"FROM seq JOIN {_P} p ON p.id = seq.id "
+        f"RETURNING id, sequence), ins AS (INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
+        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', NULL, false, '', %s, %s FROM seq "
         f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
-        "RETURNING id, enqueued_at IS NOT NULL",
+        f"RETURNING id, endpoint_id), {flow.RESERVE_FOR_NEW_CTE} "
+        "SELECT ins.id, woke.delivery_id IS NOT NULL FROM ins LEFT JOIN woke ON woke.delivery_id = ins.id",
         [
             *endpoint_ids,
             _tenant_key(event.tenant_id),
@@ -144,11 +144,10 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             event.type,
             DeliveryState.PENDING,
             now,
-            *flow.has_free_slot_params(at),
-            now,
             now,
             now,
             *(value for pair in pairs for value in pair),
+            *flow.reserve_for_new_params(at),
         ],
         prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
     )
@@ -211,7 +210,7 @@ def _delivery_rows(*, event: Event, sequences: list[tuple[str, int]], is_ping: b
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     tenant_key = _tenant_key(event.tenant_id)
     return [
-        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", now,
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", None,
          is_ping, "", now, now)
         for pk, sequence in sequences
     ]  # fmt: skip

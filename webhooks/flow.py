@@ -337,34 +337,42 @@ def note_outcome(
 
 # --- waking: what recording an event and the sweep send ---------------------------------------
 
-# For the fan-out: does this endpoint (alias p, already joined) have a slot free now? Params: now, cap params.
-HAS_FREE_SLOT_SQL = f"EXISTS (SELECT 1 FROM {_S} s WHERE s.endpoint_id = p.id AND {FREE_SQL} AND s.number < {CAP_SQL})"
+# For the fan-out (after its `ins` CTE of new deliveries): reserve a free slot of each new
+# delivery's endpoint for it, so that at most `cap` messages per endpoint are ever on their way.
+# Parameters (reserve_for_new_params): queue lease, now, cap params.
+RESERVE_FOR_NEW_CTE = f"""woke AS (
+  UPDATE {_S} SET state = 'queued', delivery_id = ins.id, claim_token = '', leased_until = %s
+  FROM ins WHERE {_S}.id = (
+    SELECT s.id FROM {_S} s JOIN {_P} p ON p.id = s.endpoint_id
+    WHERE s.endpoint_id = ins.endpoint_id AND {FREE_SQL} AND s.number < {CAP_SQL}
+    ORDER BY s.number LIMIT 1 FOR UPDATE OF s SKIP LOCKED)
+  RETURNING {_S}.delivery_id
+)"""
+_RESERVE_ONE = f"""UPDATE {_S} SET state = 'queued', delivery_id = %s, claim_token = '', leased_until = %s
+WHERE id = (
+  SELECT s.id FROM {_S} s JOIN {_P} p ON p.id = s.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id
+  WHERE d.id = %s AND {FREE_SQL} AND s.number < {CAP_SQL} ORDER BY s.number LIMIT 1)"""
 
 
-def has_free_slot_params(now: datetime) -> list[Any]:
-    return [db_time(now), *cap_params(now)]
+def reserve_for_new_params(now: datetime) -> list[Any]:
+    return [db_time(now + QUEUE_LEASE), db_time(now), *cap_params(now)]
 
 
 def deliveries_to_wake(delivery_ids: list[str], *, now: datetime | None = None) -> list[str]:
-    """Of new deliveries, those whose endpoint has a free slot (the others wait for their endpoint's turn)."""
-    if not delivery_ids:
-        return []
+    """Reserve a free slot for each new delivery whose endpoint has one; return those (to send messages for).
+
+    The portable twin of RESERVE_FOR_NEW_CTE (SQLite has one writer at a time, so no row locks).
+    """
     now = now or timezone.now()
-    placeholders = ", ".join(["%s"] * len(delivery_ids))
+    woken = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT d.id FROM {_D} d JOIN {_P} p ON p.id = d.endpoint_id WHERE d.id IN ({placeholders}) "
-            f"AND {HAS_FREE_SLOT_SQL}",
-            [*delivery_ids, *has_free_slot_params(now)],
-        )
-        wake = {row[0] for row in cursor.fetchall()}
-        sleeping = [pk for pk in delivery_ids if pk not in wake]
-        if sleeping:
-            # Not woken: the sweep may wake them at once if their endpoint's chain ends before them.
+        for delivery_id in delivery_ids:
             cursor.execute(
-                f"UPDATE {_D} SET enqueued_at = NULL WHERE id IN ({', '.join(['%s'] * len(sleeping))})", sleeping
+                _RESERVE_ONE, [delivery_id, db_time(now + QUEUE_LEASE), delivery_id, db_time(now), *cap_params(now)]
             )
-    return [pk for pk in delivery_ids if pk in wake]
+            if cursor.rowcount == 1:
+                woken.append(delivery_id)
+    return woken
 
 
 def wake_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> list[str]:
@@ -413,9 +421,13 @@ def _reserve(*, endpoint_id: str, now: datetime, stale_before: datetime) -> list
         )
         if not free:
             return []
+        reserved = EndpointSlot.objects.filter(
+            endpoint_id=endpoint_id, state=SlotState.QUEUED, leased_until__gte=now
+        ).values("delivery_id")
         due = list(
             Delivery.objects.filter(endpoint_id=endpoint_id, is_ping=False)
             .filter(_due_q(now) & (_stale_q(stale_before) | _expired_q(now)))
+            .exclude(id__in=reserved)
             .order_by("sequence")
             .values_list("id", flat=True)[: len(free)]
         )
