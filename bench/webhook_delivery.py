@@ -355,7 +355,8 @@ def pipeline_round(receiver: Receiver, producers: Producers, events: int) -> flo
 def drain_round(receiver: Receiver, workers: Workers, producers: Producers, events: int) -> float:
     workers.stop()
     receiver.reset()
-    producers.produce(events)
+    started = producers.produce(events)
+    log(f"  drain: {events:,} events recorded in {time.time() - started:.1f} s ({events / (time.time() - started):,.0f}/s), no worker running")
     workers.start()
     arrivals = receiver.wait_for(events, timeout=180)
     if len(arrivals) < events:
@@ -399,6 +400,7 @@ def main() -> None:
     parser.add_argument("--paced-rate", type=float, default=100.0, help="events/s in the noisy round's latency phase")
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--skip-noisy", action="store_true", help="leave out the noisy-neighbour round")
     args = parser.parse_args()
 
     log(f"== webhook delivery benchmark: {os.cpu_count()} cores, PostgreSQL {PG_URL}/{DATABASE}, broker {BROKER_URL}")
@@ -451,7 +453,7 @@ def main() -> None:
             recorded_ms, last_ms = fan_out[-1]
             log(f"  fan-out round {r + 1}/{args.rounds}: recorded in {recorded_ms:,.0f} ms, last arrival {last_ms:,.0f} ms")
 
-        noisy_results = noisy_rounds(receiver, args)
+        noisy_results = noisy_rounds(receiver, args) if not args.skip_noisy else None
     finally:
         if producers is not None:
             producers.stop()
@@ -484,6 +486,10 @@ def main() -> None:
     row(f"idle latency, recorded -> received (p95 {p95:.1f} ms)", f"{latency:.1f} ms")
     row("1 event -> 1,000 endpoints: recorded and committed", f"{statistics.median(f[0] for f in fan_out):,.0f} ms")
     row("1 event -> 1,000 endpoints: last one received", f"{statistics.median(f[1] for f in fan_out):,.0f} ms")
+    met = "met" if ratio >= 0.4 else "NOT met"
+    print(f"target: pipeline >= 40% of the ceiling ({met}), idle median < 50 ms ({'met' if latency < 50 else 'NOT met'})")
+    if noisy_results is None:
+        return
     healthy_rate = statistics.median(r.throughput for r in noisy_results["healthy"])
     noisy_rate = statistics.median(r.throughput for r in noisy_results["noisy"])
     noisy_ratio = statistics.median(n.throughput / h.throughput for h, n in zip(noisy_results["healthy"], noisy_results["noisy"]))
@@ -500,8 +506,6 @@ def main() -> None:
         f"{statistics.median(r.latency_median_ms for r in noisy_results['healthy']):.0f} / "
         f"{statistics.median(r.latency_median_ms for r in noisy_results['noisy']):.0f} ms",
     )
-    met = "met" if ratio >= 0.4 else "NOT met"
-    print(f"target: pipeline >= 40% of the ceiling ({met}), idle median < 50 ms ({'met' if latency < 50 else 'NOT met'})")
     print(
         f"target: with 10 hanging endpoints, healthy throughput >= 80% of all-healthy "
         f"({'met' if noisy_ratio >= 0.8 else 'NOT met'}), p99 < 2 s ({'met' if noisy_p99 < 2000 else 'NOT met'})"
