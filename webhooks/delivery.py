@@ -307,12 +307,17 @@ def dispatch(*, delivery_id: str) -> None:
         started = _start(next_id, None)
         if started is None:
             return
-        result = sendpool.run(
-            lambda started=started: _post(started),
-            later=lambda result, started=started: _finish(started, result, None),
-        )
-        if result is None:  # handed off: recorded when the answer comes
-            return
+        if next_id == delivery_id:
+            result = sendpool.run(
+                lambda started=started: _post(started),
+                later=lambda result, started=started: _finish(started, result, None),
+            )
+            if result is None:  # handed off: recorded when the answer comes
+                return
+        else:
+            # Within a turn the receiver has just answered at once: no hand-off (it costs two
+            # thread switches per delivery); should it hang now, this thread waits one timeout.
+            result = _post(started)
         keep_turn = time.monotonic() < turn_ends
         following = _finish(started, result, None, keep_turn=keep_turn)[1]
         next_id = following if keep_turn else None
