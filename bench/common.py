@@ -67,10 +67,21 @@ def ensure_database(database: str) -> None:
             conn.execute(f'CREATE DATABASE "{database}"')
 
 
+# BENCH_PORTS=8700-8799 keeps every server a bench starts inside that range (shared machines).
+PORTS = os.environ.get("BENCH_PORTS", "")
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free local port: any, or the first free one in BENCH_PORTS."""
+    candidates = range(int(PORTS.split("-")[0]), int(PORTS.split("-")[1]) + 1) if PORTS else [0]
+    for candidate in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise RuntimeError(f"no free port in {PORTS}")
 
 
 class Server:

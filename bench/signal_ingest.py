@@ -1,14 +1,18 @@
 """Signed signal ingest on PostgreSQL under gunicorn, as ratios to a bare Django JSON view; then resolution.
 
-Measures, in one run and against the same server: the bare view (the ceiling), signed ingest with
-every signal new, with every signal a duplicate of an open need, and forged signatures (which must
-not touch the database); then how long worker processes take to resolve 10,000 queued signals.
+Measures, in one run: the bare view (the ceiling), signed ingest with every signal new, with every
+signal a duplicate of an open need, and forged signatures (which must not touch the database); then
+how fast `manage.py rundramatiq` (its defaults) resolves 10,000 and 100,000 queued signals; then a
+sustained phase: ingest at full rate for 60 s while the workers run, and how long after the last
+request the backlog takes to drain.
 
-Run: make bench-signals   (or .venv/bin/python bench/signal_ingest.py [--seconds S] [--rounds R] [--signals N])
+Run: make bench-signals   (or .venv/bin/python bench/signal_ingest.py [--seconds S] [--rounds R] [--queued N,N] [--sustain S])
+Database, cache and broker: BENCH_SIG_DATABASE, BENCH_SIG_REDIS_URL, BENCH_SIG_BROKER_URL.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import hashlib
 import hmac
 import http.client
@@ -28,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 
-DATABASE = "skillhub_bench_sig"
+DATABASE = os.environ.get("BENCH_SIG_DATABASE", "skillhub_bench_sig")
 PG_URL = common.PG_URL
 CACHE_URL = os.environ.get("BENCH_SIG_REDIS_URL", "redis://127.0.0.1:6379/5")
 BROKER_URL = os.environ.get("BENCH_SIG_BROKER_URL", "redis://127.0.0.1:6379/6")
@@ -36,7 +40,8 @@ SLUG = "bench-signals"
 CLIENTS = 8
 WEB_PROCESSES = 2
 WEB_THREADS = 4
-TARGETS = {"new": 0.25, "duplicate": 0.35, "forged": 0.60}
+TARGETS = {"new": 0.38, "duplicate": 0.40, "forged": 0.60}
+DRAIN_TARGET_SECONDS = 10.0
 P99_TARGET_MS = 20.0
 
 
@@ -203,14 +208,21 @@ def resolve_pending() -> int:
     """Resolve every unresolved signal in this process (no worker runs during the HTTP phases)."""
     from django.db import connection
 
-    from signals_inbox.models import Signal
-    from signals_inbox.services import signal_resolve
+    from signals_inbox.services import signals_resolve_batch
 
-    pending = list(Signal.objects.filter(resolved_at__isnull=True).values_list("id", flat=True))
-    for signal_id in pending:
-        signal_resolve(signal_id=signal_id)
+    resolved = 0
+    while claimed := signals_resolve_batch(limit=500).claimed:
+        resolved += claimed
     connection.close()
-    return len(pending)
+    return resolved
+
+
+def backlog() -> int:
+    """Signals waiting for resolution, counted on the partial index the claim uses."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/{DATABASE}", autocommit=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM signals_inbox_signal WHERE resolved_at IS NULL").fetchone()[0])
 
 
 def http_phases(secret: str, seconds: float, rounds: int) -> dict[str, list[Phase]]:
@@ -234,79 +246,192 @@ def http_phases(secret: str, seconds: float, rounds: int) -> dict[str, list[Phas
     return results
 
 
-def resolution_phase(count: int, processes: int, threads: int) -> tuple[float, int, int]:
-    """Queue `count` signals (ingest service, broker on Redis), then time dramatiq workers resolving them."""
-    from django.db import connection
+def truncate_inbox() -> None:
+    import psycopg
 
-    from signals_inbox.models import Need, Signal
+    with psycopg.connect(f"{PG_URL}/{DATABASE}", autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE signals_inbox_signal, signals_inbox_needassignment, signals_inbox_auditentry, signals_inbox_need, webhooks_event CASCADE"
+        )
+    flush_redis()
+
+
+def queue_signals(count: int) -> None:
+    """Queue `count` signals as the webhook would: its ingest statement per signal (pipelined), then the
+    resolution messages the web processes send (batches of up to 50 ids) on the Redis broker."""
+    import psycopg
+    from django.utils import timezone
+
+    from signals_inbox.actors import resolve_signals
+    from signals_inbox.dispatch import BATCH_SIZE
+    from signals_inbox.models import new_signal_id
     from signals_inbox.parsing import parse_signal
     from signals_inbox.selectors import ingest_context
-    from signals_inbox.services import signal_ingest
+    from signals_inbox.services.ingest import _PG_INGEST
+    from skillhub.ids import uuid7
 
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE signals_inbox_signal, signals_inbox_needassignment, signals_inbox_auditentry, signals_inbox_need, webhooks_event CASCADE")
-    flush_redis()
+    truncate_inbox()
     context = ingest_context(slug=SLUG)
     topics = ["Working at Heights", "manual handling", "Forklift Operations", "Confined Spaces", "Hot Work", "First Aid"]
     started = time.time()
-    for n in range(count):
-        kind = n % 10
-        if kind < 4:
-            data = {"external_worker_id": f"W-{n % 2000}", "topic": topics[n % 6]}
-        elif kind < 6:
-            data = {"email": f"w{n % 2000}@bench.example", "topic": topics[n % 6]}
-        elif kind < 8:
-            data = {"site": f"Site {n % 10}", "topic": f"{topics[n % 6]} {n}"}
-        elif kind < 9:
-            data = {"external_worker_id": f"X-{n}", "topic": topics[n % 6]}  # matches nobody: parked
-        else:
-            data = {"site": f"Site {n % 10}", "topic": "Manual Handling"}  # duplicates of a few open needs
-        body = json.dumps({"event": "signal.incident", "data": {**data, "payload": {"n": n}}}).encode()
-        signal_ingest(tenant_id=context.tenant_id, parsed=parse_signal(body, context.signal_map))
-        if (n + 1) % 2000 == 0:
-            say(f"  queued {n + 1:,}/{count:,} signals ({(n + 1) / (time.time() - started):,.0f}/s)")
-    from signals_inbox.dispatch import flush
+    step = max(count // 10, 1)
+    with psycopg.connect(f"{PG_URL}/{DATABASE}") as conn:
+        for first in range(0, count, step):
+            rows = []
+            for n in range(first, min(first + step, count)):
+                kind = n % 10
+                if kind < 4:
+                    data = {"external_worker_id": f"W-{n % 2000}", "topic": topics[n % 6]}
+                elif kind < 6:
+                    data = {"email": f"w{n % 2000}@bench.example", "topic": topics[n % 6]}
+                elif kind < 8:
+                    data = {"site": f"Site {n % 10}", "topic": f"{topics[n % 6]} {n}"}
+                elif kind < 9:
+                    data = {"external_worker_id": f"X-{n}", "topic": topics[n % 6]}  # matches nobody: parked
+                else:
+                    data = {"site": f"Site {n % 10}", "topic": "Manual Handling"}  # duplicates of a few open needs
+                body = json.dumps({"event": "signal.incident", "data": {**data, "payload": {"n": n}}}).encode()
+                parsed = parse_signal(body, context.signal_map)
+                rows.append({
+                    "need_id": uuid7(), "tenant_id": context.tenant_id, "dedupe_key": parsed.dedupe_key, "type": parsed.type,
+                    "topic": parsed.topic, "topic_key": parsed.topic_key, "category": parsed.category, "severity": parsed.severity,
+                    "worker_ref": parsed.worker_ref, "site_name": parsed.site, "payload": parsed.payload_json,
+                    "now": timezone.now(), "signal_id": new_signal_id(), "event": parsed.event, "data": parsed.data_json,
+                })  # fmt: skip
+            with conn.cursor() as cursor:
+                cursor.executemany(_PG_INGEST, rows)
+            conn.commit()
+            done = min(first + step, count)
+            say(f"  queued {done:,}/{count:,} signals ({done / (time.time() - started):,.0f}/s)")
+        ids = [row[0] for row in conn.execute("SELECT id FROM signals_inbox_signal WHERE resolved_at IS NULL ORDER BY id")]
+    for start in range(0, len(ids), BATCH_SIZE):
+        resolve_signals.send(ids[start : start + BATCH_SIZE])
+    say(f"  {len(ids):,} waiting for resolution, {-(-len(ids) // BATCH_SIZE):,} messages on the broker")
 
-    flush()
-    connection.close()
-    cmd = [sys.executable, "-m", "dramatiq", "skillhub.worker_entry", "--processes", str(processes), "--threads", str(threads), "--queues", "signals"]
-    worker = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(DJANGO_SETTINGS_MODULE="skillhub.settings"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    began = time.time()
-    try:
+
+class Workers:
+    """`manage.py rundramatiq` with its default processes and threads, on the bench database and broker."""
+
+    def __enter__(self) -> Workers:
+        cmd = [sys.executable, "manage.py", "rundramatiq"]
+        env = bench_env(DJANGO_SETTINGS_MODULE="skillhub.settings")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@dataclass
+class Resolution:
+    queued: int
+    needs: int
+    unmatched: int
+    startup: float  # worker start to the first resolved signal
+    seconds: float  # first resolved signal to an empty backlog
+    resolved_in_window: int
+
+    @property
+    def rate(self) -> float:
+        return self.resolved_in_window / self.seconds
+
+
+def resolution_phase(count: int) -> Resolution:
+    """Queue `count` signals with no worker running, then time `rundramatiq` resolving them."""
+    import psycopg
+
+    queue_signals(count)
+    with Workers():
+        began = time.time()
+        first_at = left_at_first = None
+        last_said = 0.0
         while True:
-            left = Signal.objects.filter(resolved_at__isnull=True).count()
-            connection.close()
-            elapsed = time.time() - began
+            left = backlog()
+            now = time.time()
+            if first_at is None and left < count:
+                first_at, left_at_first = now, left
             if left == 0:
                 break
-            if elapsed > 600:
-                raise RuntimeError(f"{left} signals still unresolved after 10 minutes")
-            say(f"  resolving: {count - left:,}/{count:,} after {elapsed:5.1f} s")
-            time.sleep(2 if elapsed > 4 else 0.5)
-        seconds = time.time() - began
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-    return seconds, Need.objects.count(), Need.objects.filter(target="unmatched").count()
+            if now - began > 900:
+                raise RuntimeError(f"{left} signals still unresolved after 15 minutes")
+            if now - last_said >= 2:
+                say(f"  resolving: {count - left:,}/{count:,} after {now - began:5.1f} s")
+                last_said = now
+            time.sleep(0.05)
+        ended = time.time()
+    with psycopg.connect(f"{PG_URL}/{DATABASE}", autocommit=True) as conn:
+        needs, unmatched = conn.execute("SELECT count(*), count(*) FILTER (WHERE target = 'unmatched') FROM signals_inbox_need").fetchone()
+    assert first_at is not None and left_at_first is not None
+    return Resolution(count, needs, unmatched, first_at - began, max(ended - first_at, 1e-3), left_at_first)
+
+
+@dataclass
+class Sustained:
+    seconds: float
+    phase: Phase
+    max_backlog: int
+    drain_seconds: float
+    resolved_during: int
+    samples: list[tuple[float, int, int]]  # (elapsed, signals received, backlog)
+
+
+def sustained_phase(secret: str, seconds: float) -> Sustained:
+    """Ingest all-new signals at full rate for `seconds` while the workers run; time the drain after the last request."""
+    import psycopg
+
+    truncate_inbox()
+    with Workers(), common.Server(bench_env(), workers=WEB_PROCESSES, threads=WEB_THREADS) as server:
+        run_phase(server.port, "new", secret, 1.0)  # warm-up: connections, prepared statements, workers
+        deadline = time.time() + 60
+        while backlog() and time.time() < deadline:
+            time.sleep(0.2)
+        truncate_inbox()
+        with psycopg.connect(f"{PG_URL}/{DATABASE}", autocommit=True) as conn:
+            received = lambda: int(conn.execute("SELECT count(*) FROM signals_inbox_signal").fetchone()[0])  # noqa: E731
+            load = concurrent.futures.ThreadPoolExecutor(1)  # run_phase forks the client processes
+            pending = load.submit(run_phase, server.port, "new", secret, seconds)
+            began = time.time()
+            samples: list[tuple[float, int, int]] = []
+            while not pending.done():
+                time.sleep(1.0)
+                samples.append((time.time() - began, received(), backlog()))
+                elapsed, total, left = samples[-1]
+                say(f"  sustained {elapsed:5.1f} s: {total:,} received, backlog {left:,}")
+            phase = pending.result()
+            load.shutdown()
+            last_request = time.time()
+            left = backlog()
+            while left:
+                if time.time() - last_request > 300:
+                    raise RuntimeError(f"{left} signals still unresolved 5 minutes after the last request")
+                time.sleep(0.1)
+                left = backlog()
+            drain = time.time() - last_request
+            total = received()
+    max_backlog = max((left for _e, _t, left in samples), default=0)
+    return Sustained(seconds, phase, max_backlog, drain, total, samples)
 
 
 def main() -> None:
     global DUPLICATE_KEYS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each timed phase")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each timed HTTP phase")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of the four HTTP phases (medians are reported)")
-    parser.add_argument("--signals", type=int, default=10_000, help="signals queued for the resolution phase")
-    parser.add_argument("--worker-processes", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=8)
+    parser.add_argument("--queued", default="10000,100000", help="backlog sizes of the resolution phases, comma-separated")
+    parser.add_argument("--sustain", type=float, default=60.0, help="seconds of full-rate ingest while the workers run (0: skip)")
     parser.add_argument(
         "--duplicate-keys", type=int, default=DUPLICATE_KEYS,
         help="open needs each client re-sends in the all-duplicate phase (1 = one hot need per client)",
     )
     args = parser.parse_args()
     DUPLICATE_KEYS = args.duplicate_keys
+    queued = [int(n) for n in args.queued.split(",") if n.strip()]
 
     say(f"== signal ingest benchmark: database {DATABASE}, cache {CACHE_URL}, broker {BROKER_URL}")
     common.recreate_database(DATABASE)
@@ -316,10 +441,17 @@ def main() -> None:
     say("seeded: 2,000 learners, 5 published courses, one signal secret")
 
     results = http_phases(secret, args.seconds, args.rounds)
-    say(f"== resolution: {args.signals:,} queued signals, dramatiq {args.worker_processes} processes x {args.worker_threads} threads")
-    resolve_seconds, needs, unmatched = resolution_phase(args.signals, args.worker_processes, args.worker_threads)
+    resolutions = []
+    for count in queued:
+        say(f"== resolution: {count:,} queued signals, `manage.py rundramatiq` defaults ({os.cpu_count()} processes x 8 threads)")
+        resolutions.append(resolution_phase(count))
+    sustained = None
+    if args.sustain > 0:
+        say(f"== sustained: {args.sustain:.0f} s of all-new ingest at full rate ({CLIENTS} clients) while the workers run")
+        sustained = sustained_phase(secret, args.sustain)
 
     bare = statistics.median(p.rps for p in results["bare"])
+    ingest = statistics.median(p.rps for p in results["new"])
     say("")
     # On a shared machine the ceiling moves between rounds; the ratio within each round is the steadier figure.
     say(f"{'phase':<12}{'req/s (median)':>16}{'ratio of medians':>18}{'median ratio/round':>20}{'target':>9}{'p50 ms':>9}{'p99 ms':>9}")
@@ -335,9 +467,21 @@ def main() -> None:
     say(f"forged: all answered 401: {refused}; client database sessions active during forged phases: {touched}")
     ingest_p99 = max(statistics.median(p.percentile(99) for p in results[k]) for k in ("new", "duplicate"))
     say(f"ingest p99 at {CLIENTS} clients: {ingest_p99:.2f} ms (target < {P99_TARGET_MS:.0f} ms)")
+    say("")
+    say(f"{'resolution':<22}{'signals/s':>11}{'of ingest':>11}{'target':>9}{'seconds':>9}{'start-up s':>12}{'needs':>9}{'parked':>8}")
+    for r in resolutions:
+        say(f"{f'{r.queued:,} queued':<22}{r.rate:>11,.0f}{r.rate / ingest:>11.0%}{'>=100%':>9}{r.seconds:>9.1f}{r.startup:>12.1f}{r.needs:>9,}{r.unmatched:>8,}")
+    if sustained is not None:
+        phase = sustained.phase
+        rate = sustained.resolved_during / (sustained.seconds + sustained.drain_seconds)
+        say(
+            f"sustained {sustained.seconds:.0f} s: ingest {phase.rps:,.0f} req/s (p50 {phase.percentile(50):.2f} ms, p99 {phase.percentile(99):.2f} ms, "
+            f"statuses {phase.statuses}), {sustained.resolved_during:,} signals; backlog at most {sustained.max_backlog:,}; "
+            f"drained {sustained.drain_seconds:.1f} s after the last request (target <= {DRAIN_TARGET_SECONDS:.0f} s); "
+            f"resolved {rate:,.0f}/s over the phase and its drain"
+        )
     load = os.getloadavg()
-    say(f"machine load average during the run (1/5/15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
-    say(f"resolution: {args.signals:,} signals in {resolve_seconds:.1f} s ({args.signals / resolve_seconds:,.0f}/s) -> {needs:,} needs ({unmatched:,} unmatched, parked)")
+    say(f"machine load average at the end (1/5/15 min): {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

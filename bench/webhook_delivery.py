@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import common  # noqa: E402
 
-DATABASE = os.environ.get("BENCH_DATABASE", "skillhub_bench_wh")
+DATABASE = os.environ.get("BENCH_WH_DATABASE", "skillhub_bench_wh")
 PG_URL = common.PG_URL
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
@@ -106,7 +106,7 @@ def _receiver_main(port_queue: multiprocessing.Queue) -> None:
         writer.close()
 
     async def main() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+        server = await asyncio.start_server(handle, "127.0.0.1", common.free_port(), backlog=1024)
         port_queue.put(server.sockets[0].getsockname()[1])
         async with server:
             await server.serve_forever()
@@ -199,10 +199,10 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    import webhooks.actors  # noqa: F401  (declares the actor the outbox sends to)
+    import webhooks.actors  # noqa: F401 (declares the actor the outbox sends to)
 
 
-def record(tenant, n: int) -> str:  # noqa: ANN001
+def record(tenant, n: int) -> str:
     """Record one learner.updated-sized event in its own transaction, as a service would."""
     from django.db import transaction
 
@@ -331,7 +331,7 @@ def ceiling(url: str, total: int) -> float:
     return total / (time.time() - started)
 
 
-def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:  # noqa: ANN001
+def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:
     """Record probe events until one arrives: the workers are up and consuming."""
     receiver.reset()
     deadline = time.time() + timeout
@@ -365,7 +365,7 @@ def drain_round(receiver: Receiver, workers: Workers, producers: Producers, even
     return (events - 1) / (times[-1] - times[0])
 
 
-def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:  # noqa: ANN001
+def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:
     receiver.reset()
     latencies = []
     for n in range(samples):
@@ -380,7 +380,7 @@ def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:  # 
     return latencies
 
 
-def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:  # noqa: ANN001
+def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:
     """Return (ms to record the event and its 1,000 deliveries, ms until the 1,000th arrived)."""
     receiver.reset()
     started = time.time()

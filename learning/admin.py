@@ -1,10 +1,13 @@
 """The back office for learners, courses and assignments; writes go through the services."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from learning.models import Assignment, Course, Credential, Learner, OnboardingStep
+from learning.models import Assignment, Course, Learner
 from learning.services import (
     assignment_complete,
     course_create,
@@ -28,7 +31,7 @@ class LearnerAdmin(TenantScopedAdmin):
     autocomplete_fields = ()
     show_full_result_count = False
 
-    def save_model(self, request: HttpRequest, obj: Learner, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data.get(field) for field in _EDITABLE if field in form.cleaned_data}
         site = form.cleaned_data.get("site")
         values["site"] = site.name if site else None
@@ -38,14 +41,14 @@ class LearnerAdmin(TenantScopedAdmin):
             created = learner_create(tenant=obj.tenant, values=values)
             obj.pk = created.pk
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         learner = Learner.objects.get(pk=form.instance.pk)
         learner_update(learner=learner, values={"groups": [g.pk for g in form.cleaned_data.get("groups", [])]})
 
     def delete_model(self, request: HttpRequest, obj: Learner) -> None:
         learner_delete(learner=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for learner in queryset:
             learner_delete(learner=learner)
 
@@ -61,7 +64,7 @@ class CourseAdmin(TenantScopedAdmin):
     readonly_fields = ("status", "created_by", "authored_from_need", "published_at")
     actions = ["publish"]
 
-    def save_model(self, request: HttpRequest, obj: Course, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Course, form: Any, change: bool) -> None:
         values = {key: form.cleaned_data.get(key) for key in ("title", "topic", "category", "outline")}
         if change:
             course_update(course=Course.objects.get(pk=obj.pk), values=values)
@@ -70,7 +73,7 @@ class CourseAdmin(TenantScopedAdmin):
             obj.pk = created.pk
 
     @admin.action(description="Publish the selected courses")
-    def publish(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def publish(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for course in queryset:
             course_publish(course=course)
 
@@ -86,19 +89,9 @@ class AssignmentAdmin(TenantScopedAdmin):
         return False
 
     @admin.action(description="Mark completed")
-    def complete(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def complete(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for assignment in queryset:
             assignment_complete(assignment=assignment)
 
 
-@admin.register(Credential)
-class CredentialAdmin(TenantScopedAdmin):
-    list_display = ("name", "learner", "valid_until", "tenant")
-    list_filter = ("tenant",)
-    raw_id_fields = ("learner",)
-
-
-@admin.register(OnboardingStep)
-class OnboardingStepAdmin(TenantScopedAdmin):
-    list_display = ("name", "site", "position", "tenant")
-    list_filter = ("tenant",)
+from learning.evidence import admin as evidence_admin  # noqa: E402, F401  (skills evidence, credentials, onboarding)

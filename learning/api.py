@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import QuerySet
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -14,9 +14,6 @@ from rest_framework.response import Response
 
 from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner, LearnerStatus
 from learning.selectors import (
-    learner_list_row_json,
-    learner_list_values,
-    learner_page_fetcher,
     assignment_get,
     assignment_json,
     assignment_queryset,
@@ -25,9 +22,13 @@ from learning.selectors import (
     course_queryset,
     learner_get,
     learner_json,
+    learner_list_row_json,
+    learner_list_values,
+    learner_page_fetcher,
     learner_queryset,
     learner_total,
 )
+from learning.serializers import AssignmentOutput, CourseOutput
 from learning.services import (
     LEARNER_FIELDS,
     assignment_complete,
@@ -40,9 +41,9 @@ from learning.services import (
     learner_update,
 )
 from learning.validators import sa_id_number_problem
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, paginated_schema, parse_page_request
+from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, paginated_schema, parse_page_request
 from skillhub.api.serializers import StrictSerializer
-from skillhub.api.views import TenantApiView
+from tenants.api.views import TenantApiView
 
 
 class LearnerFilter(django_filters.FilterSet):
@@ -57,7 +58,7 @@ class LearnerFilter(django_filters.FilterSet):
         model = Learner
         fields: list[str] = []
 
-    def filter_email(self, queryset, name, value):  # noqa: ANN001, ANN201
+    def filter_email(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         return queryset.filter(email=value.strip().lower())
 
 
@@ -193,7 +194,7 @@ class CourseListCreateApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="courses_list", parameters=[OpenApiParameter("status", str, enum=CourseStatus.values)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_list", parameters=[OpenApiParameter("status", str, enum=CourseStatus.values)] + PAGE_OPENAPI_PARAMETERS, responses={200: page_serializer(CourseOutput)})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         status_filter = request.query_params.get("status")
@@ -202,7 +203,7 @@ class CourseListCreateApi(TenantApiView):
         page = paginate(course_queryset(tenant=self.tenant, status=status_filter), page_request)
         return Response(page.body([course_json(c) for c in page.rows]))
 
-    @extend_schema(operation_id="courses_create", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_create", request=CourseInputSerializer, responses={201: CourseOutput})
     def post(self, request: Request, slug: str) -> Response:
         data = CourseInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -231,11 +232,11 @@ class CourseDetailApi(TenantApiView):
             raise Http404
         return course
 
-    @extend_schema(operation_id="courses_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_read", responses={200: CourseOutput})
     def get(self, request: Request, slug: str, course_id: str) -> Response:
         return Response(course_json(self._course(course_id)))
 
-    @extend_schema(operation_id="courses_update", request=CourseInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_update", request=CourseInputSerializer, responses={200: CourseOutput})
     def patch(self, request: Request, slug: str, course_id: str) -> Response:
         course = self._course(course_id)
         data = CourseInputSerializer(data=request.data, partial=True)
@@ -252,7 +253,7 @@ class CoursePublishApi(TenantApiView):
 
     scope = "courses"
 
-    @extend_schema(operation_id="courses_publish", request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="courses_publish", request=None, responses={200: CourseOutput})
     def post(self, request: Request, slug: str, course_id: str) -> Response:
         course = course_get(tenant=self.tenant, course_id=course_id)
         if course is None:
@@ -279,7 +280,7 @@ class AssignmentListCreateApi(TenantApiView):
             OpenApiParameter("status", str, enum=AssignmentStatus.values),
         ]
         + PAGE_OPENAPI_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: page_serializer(AssignmentOutput)},
     )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
@@ -296,7 +297,11 @@ class AssignmentListCreateApi(TenantApiView):
         page = paginate(queryset, page_request)
         return Response(page.body([assignment_json(a) for a in page.rows]))
 
-    @extend_schema(operation_id="assignments_create", request=AssignmentInputSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="assignments_create",
+        request=AssignmentInputSerializer,
+        responses={201: AssignmentOutput, 200: OpenApiResponse(AssignmentOutput, description="Already assigned: the live assignment")},
+    )
     def post(self, request: Request, slug: str) -> Response:
         data = AssignmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -324,7 +329,7 @@ class AssignmentDetailApi(TenantApiView):
             raise Http404
         return assignment
 
-    @extend_schema(operation_id="assignments_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="assignments_read", responses={200: AssignmentOutput})
     def get(self, request: Request, slug: str, assignment_id: str) -> Response:
         return Response(assignment_json(self._assignment(assignment_id)))
 
@@ -334,7 +339,7 @@ class AssignmentCompleteApi(TenantApiView):
 
     scope = "enrollments"
 
-    @extend_schema(operation_id="assignments_complete", request=None, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="assignments_complete", request=None, responses={200: AssignmentOutput})
     def post(self, request: Request, slug: str, assignment_id: str) -> Response:
         assignment = assignment_get(tenant=self.tenant, assignment_id=assignment_id)
         if assignment is None:

@@ -7,3 +7,7 @@ from django.apps import AppConfig
 class LearningConfig(AppConfig):
     name = "learning"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The actors connect the receivers of learning's hooks (exports due), so every process that queues work sends it.
+        from learning import actors  # noqa: F401

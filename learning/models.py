@@ -151,8 +151,14 @@ class Credential(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="credentials")
     name = models.CharField(max_length=200)
     topic = models.CharField(max_length=200, blank=True, default="")
+    issuer = models.CharField(max_length=200, blank=True, default="")
+    issued_on = models.DateField(null=True, blank=True)
     valid_until = models.DateField(null=True, blank=True)
+    evidence = models.ForeignKey(
+        "learning.Evidence", on_delete=models.SET_NULL, null=True, blank=True, related_name="credentials"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["learner_id", "name"]
@@ -179,14 +185,24 @@ class OnboardingStep(models.Model):
 
 
 class OnboardingCompletion(models.Model):
-    """One learner's completion of one onboarding step."""
+    """One learner's completion of one onboarding step, with who and when; an undo is kept, not deleted."""
 
     step = models.ForeignKey(OnboardingStep, on_delete=models.CASCADE, related_name="completions")
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="onboarding_completions")
     completed_at = models.DateTimeField()
+    completed_by = models.CharField(max_length=200, blank=True, default="")
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["step", "learner"], name="onboarding_completion_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["step", "learner"], condition=Q(undone_at__isnull=True), name="onboarding_completion_once"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.learner_id}: {self.step_id}"
+
+
+from learning.evidence.models import *  # noqa: E402, F401, F403  (skills evidence models, one app)

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import orjson
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import QuerySet, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from learning.models import (
@@ -25,7 +24,7 @@ from learning.models import (
 )
 from learning.topics import topic_key
 from skillhub import localcache
-from skillhub.db import IsoTimestamp, prepared_cursor
+from skillhub.db import IsoTimestamp, postgres_statements, prepared_cursor
 from skillhub.formats import iso
 from tenants.models import Group, Tenant
 
@@ -78,15 +77,15 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     The same rows as `learner_list_values`, without compiling the ORM query and planning it again
     on every request: the two most common pages (first page, next cursor) cost a third less.
     """
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         return None
 
     def fetch(after: str | None, offset: int, count: int) -> list[dict[str, Any]]:
         with prepared_cursor() as cursor:
             if after is None:
-                cursor.execute(_LEARNER_PAGE_FROM, (tenant.pk, count, offset), prepare=True)
+                cursor.execute(_LEARNER_PAGE_FROM, (tenant.pk, count, offset))
             else:
-                cursor.execute(_LEARNER_PAGE_AFTER, (tenant.pk, uuid.UUID(after), count), prepare=True)
+                cursor.execute(_LEARNER_PAGE_AFTER, (tenant.pk, uuid.UUID(after), count))
             return [dict(zip(_LEARNER_PAGE_COLUMNS, row)) for row in cursor.fetchall()]
 
     return fetch
@@ -119,7 +118,7 @@ def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]
 def learner_json(learner: Learner) -> dict[str, Any]:
     """Return the representation of one learner instance (plain JSON types, fit for a JSON column)."""
     row = {field: getattr(learner, field) for field in LEARNER_LIST_FIELDS if "__" not in field}
-    row["site__name"] = learner.site.name if learner.site_id else None
+    row["site__name"] = learner.site.name if learner.site is not None else None
     row["created"], row["updated"] = iso(learner.created_at), iso(learner.updated_at)
     return learner_row_json(row, tenant_id=str(learner.tenant_id), groups=list(learner.group_ids or []))
 
@@ -140,17 +139,43 @@ def learner_get(*, tenant: Tenant, learner_id: str | uuid.UUID) -> Learner | Non
 
 def learner_find(*, tenant: Tenant, external_worker_id: str = "", email: str = "", learner_id: str = "") -> Learner | None:
     """Find a learner by external worker id, then email, then id (the signal-inbox order)."""
-    if external_worker_id:
-        found = Learner.objects.filter(tenant=tenant, external_worker_id=external_worker_id.strip()).first()
-        if found:
-            return found
-    if email:
-        found = Learner.objects.filter(tenant=tenant, email=email.strip().lower()).first()
-        if found:
-            return found
-    if learner_id:
-        return learner_get(tenant=tenant, learner_id=learner_id)
-    return None
+    keys = {"external_worker_id": external_worker_id, "email": email, "learner_id": learner_id}
+    return learners_find_many(tenant=tenant, keys=[keys])[0]
+
+
+def learners_find_many(*, tenant: Tenant, keys: Sequence[Mapping[str, str]]) -> list[Learner | None]:
+    """For each set of worker keys, the learner `learner_find` would return; at most one query per key kind.
+
+    Each set is tried by external worker id, then email (case-insensitive), then learner id; a
+    kind is looked up only for the sets still unmatched. Learners come with their site.
+    """
+    found: list[Learner | None] = [None] * len(keys)
+    learners = Learner.objects.select_related("site").filter(tenant=tenant)
+    for kind in ("external_worker_id", "email", "learner_id"):
+        wanted: dict[Any, list[int]] = {}
+        for index, key_set in enumerate(keys):
+            value = _lookup_value(kind, key_set.get(kind) or "") if found[index] is None else None
+            if value is not None:
+                wanted.setdefault(value, []).append(index)
+        if not wanted:
+            continue
+        field = "pk" if kind == "learner_id" else kind
+        for learner in learners.filter(**{f"{field}__in": list(wanted)}):
+            for index in wanted.get(getattr(learner, field), ()):
+                found[index] = learner
+    return found
+
+
+def _lookup_value(kind: str, value: str) -> Any:
+    """Return the value a key kind is looked up by (None when it names nobody)."""
+    value = value.strip()
+    if not value:
+        return None
+    if kind == "email":
+        return value.lower()
+    if kind == "learner_id":
+        return _uuid_or_none(value)
+    return value
 
 
 LEARNER_TOTAL_CACHE_SECONDS = 30
@@ -209,18 +234,35 @@ def course_get(*, tenant: Tenant, course_id: str | uuid.UUID) -> Course | None:
 
 def course_match_topic(*, tenant: Tenant, topic: str) -> tuple[Course | None, str]:
     """Return the published course that fits a topic and how: ("exact" | "tolerant"), or (None, "")."""
+    return course_match_topics(tenant=tenant, topics=[topic]).get(topic, (None, ""))
+
+
+def course_match_topics(*, tenant: Tenant, topics: Iterable[str]) -> dict[str, tuple[Course | None, str]]:
+    """For each topic, the published course that fits it and how ("exact" | "tolerant"), in one query.
+
+    Exact: the course topic equals the topic (trimmed); tolerant: both have the same topic key.
+    Several fits: the most recently published wins. Topics that fit nothing map to (None, "").
+    """
+    labels = {topic: (topic or "").strip() for topic in topics}
+    keys = {topic: topic_key(label) for topic, label in labels.items() if label}
+    matches: dict[str, tuple[Course | None, str]] = {topic: (None, "") for topic in labels}
+    if not keys:
+        return matches
     published = Course.objects.filter(tenant=tenant, status=CourseStatus.PUBLISHED)
-    label = (topic or "").strip()
-    if not label:
-        return None, ""
-    exact = published.filter(topic=label).order_by("-published_at", "id").first()
-    if exact is not None:
-        return exact, "exact"
-    key = topic_key(label)
-    if not key:
-        return None, ""
-    tolerant = published.filter(topic_key=key).order_by("-published_at", "id").first()
-    return (tolerant, "tolerant") if tolerant is not None else (None, "")
+    wanted_labels = {label for label in labels.values() if label}
+    wanted_keys = {key for key in keys.values() if key}
+    candidates = published.filter(Q(topic__in=wanted_labels) | Q(topic_key__in=wanted_keys)).order_by("-published_at", "id")
+    by_label: dict[str, Course] = {}
+    by_key: dict[str, Course] = {}
+    for course in candidates:
+        by_label.setdefault(course.topic, course)
+        by_key.setdefault(course.topic_key, course)
+    for topic, key in keys.items():
+        if labels[topic] in by_label:
+            matches[topic] = (by_label[labels[topic]], "exact")
+        elif key and key in by_key:
+            matches[topic] = (by_key[key], "tolerant")
+    return matches
 
 
 def assignment_json(assignment: Assignment) -> dict[str, Any]:
@@ -249,11 +291,6 @@ def assignment_get(*, tenant: Tenant, assignment_id: str | uuid.UUID) -> Assignm
     """Return the tenant's assignment with this id, or None (also for malformed ids)."""
     pk = _uuid_or_none(assignment_id)
     return Assignment.objects.select_related("learner", "course").filter(tenant=tenant, pk=pk).first() if pk else None
-
-
-def assignments_by_ids(*, tenant: Tenant, assignment_ids: list[Any]) -> list[Assignment]:
-    """Return the tenant's assignments with these ids, in id order."""
-    return list(Assignment.objects.filter(tenant=tenant, pk__in=assignment_ids).order_by("id"))
 
 
 def learners_in_site(*, tenant: Tenant, site_name: str) -> list[Learner]:
@@ -293,7 +330,9 @@ def onboarding_missing_by_learner(*, tenant: Tenant, learners: list[Learner]) ->
     if not steps:
         return {}
     done: set[tuple[Any, int]] = set(
-        OnboardingCompletion.objects.filter(step__tenant=tenant, learner_id__in=[l.pk for l in learners]).values_list(
+        OnboardingCompletion.objects.filter(
+            step__tenant=tenant, learner_id__in=[l.pk for l in learners], undone_at__isnull=True
+        ).values_list(
             "learner_id", "step_id"
         )
     )

@@ -14,12 +14,9 @@ from learning.models import (
     AssignmentStatus,
     Course,
     CourseStatus,
-    Credential,
     Learner,
     LearnerCount,
     LearnerStatus,
-    OnboardingCompletion,
-    OnboardingStep,
 )
 from learning.events import assignment_data, assignment_expired_data, learner_data, learner_updated_data
 from learning.hooks import assignment_completed, learner_saved
@@ -363,35 +360,3 @@ def assignments_expire(*, today: date | None = None, limit: int = 500) -> int:
             )
             expired += 1
     return expired
-
-
-def credential_create(
-    *, tenant: Tenant, learner: Learner, name: str, topic: str = "", valid_until: date | None = None
-) -> Credential:
-    """Record a credential a learner holds."""
-    if not (name or "").strip():
-        raise ValidationFailed({"name": "This field is required"})
-    return Credential.objects.create(
-        tenant=tenant, learner=learner, name=name.strip()[:200], topic=topic_label(topic), valid_until=valid_until
-    )
-
-
-def onboarding_step_create(*, tenant: Tenant, name: str, site_name: str = "", position: int = 0) -> OnboardingStep:
-    """Create an onboarding step for the tenant (or one site), or return the existing one with that name."""
-    if not (name or "").strip():
-        raise ValidationFailed({"name": "This field is required"})
-    site = site_get_or_create(tenant=tenant, name=site_name) if site_name else None
-    step, _ = OnboardingStep.objects.get_or_create(
-        tenant=tenant, name=name.strip()[:200], defaults={"site": site, "position": position}
-    )
-    return step
-
-
-def onboarding_complete(*, step: OnboardingStep, learner: Learner) -> OnboardingCompletion:
-    """Record that a learner completed an onboarding step (once)."""
-    if step.tenant_id != learner.tenant_id:
-        raise NotFoundError("Onboarding step not found")
-    completion, _ = OnboardingCompletion.objects.get_or_create(
-        step=step, learner=learner, defaults={"completed_at": timezone.now()}
-    )
-    return completion

@@ -1,7 +1,7 @@
 """Learning routes under /api/v1/tenants/{slug}/."""
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from learning import api
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("assignments", api.AssignmentListCreateApi.as_view(), name="assignment-list"),
     path("assignments/<str:assignment_id>", api.AssignmentDetailApi.as_view(), name="assignment-detail"),
     path("assignments/<str:assignment_id>/complete", api.AssignmentCompleteApi.as_view(), name="assignment-complete"),
+    path("", include("learning.evidence.urls")),
 ]

@@ -1,13 +1,15 @@
 """The back office for the signal inbox: needs with Offer/Author/Dismiss, the signal map, rejected signals."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from signals_inbox.admin_api import staff_token_create
-from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry, StaffToken
+from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry
 from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess, signal_map_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
@@ -41,7 +43,7 @@ class NeedAdmin(TenantScopedAdmin):
     list_display = ("topic", "type", "status", "severity", "target", "site_name", "action", "recommended_course", "signal_count", "last_seen_at", "tenant")
     list_filter = ("tenant", "status", "severity", "target", "action", "type")
     search_fields = ("topic", "dedupe_key", "worker_ref", "site_name")
-    readonly_fields = [f.name for f in Need._meta.fields] + ["assignment_list"]
+    readonly_fields = (*[f.name for f in Need._meta.fields], "assignment_list")
     fields = readonly_fields
     inlines = [SignalInline]
     action_form = NeedActionForm
@@ -58,7 +60,7 @@ class NeedAdmin(TenantScopedAdmin):
     def assignment_list(self, obj: Need) -> str:
         return ", ".join(f"{a.learner_id}: {a.status}" for a in obj.assignments.all()[:50]) or "—"
 
-    def _each(self, request: HttpRequest, queryset, verb: str, call) -> None:  # noqa: ANN001
+    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Callable[..., Any]) -> None:
         done = 0
         for need in queryset:
             try:
@@ -70,7 +72,7 @@ class NeedAdmin(TenantScopedAdmin):
             messages.success(request, f"{verb} {done} need(s)")
 
     @admin.action(description="Offer (recommended or given course, to the need's worker or site)")
-    def offer(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def offer(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         form = NeedActionForm(request.POST)
         form.is_valid()
         course_id = (form.cleaned_data.get("course_id") or "").strip() or None
@@ -78,11 +80,11 @@ class NeedAdmin(TenantScopedAdmin):
         self._each(request, queryset, "Offered", lambda need: need_offer(need=need, actor=_actor(request), course_id=course_id, due_date=due))
 
     @admin.action(description="Author a draft course from the signals")
-    def author(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def author(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._each(request, queryset, "Authored drafts for", lambda need: need_author(need=need, actor=_actor(request)))
 
     @admin.action(description="Dismiss (give a reason)")
-    def dismiss(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         reason = (request.POST.get("reason") or "").strip()
         if not reason:
             messages.error(request, "Give a reason to dismiss")
@@ -90,12 +92,31 @@ class NeedAdmin(TenantScopedAdmin):
         self._each(request, queryset, "Dismissed", lambda need: need_dismiss(need=need, actor=_actor(request), reason=reason))
 
 
+class SignalResolutionFilter(admin.SimpleListFilter):
+    """Waiting signals are the resolution backlog; those with a retry time failed once and are retried alone."""
+
+    title = "resolution"
+    parameter_name = "resolution"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("waiting", "Waiting (backlog)"), ("retrying", "Failed, retried on its own"), ("resolved", "Resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Signal]) -> QuerySet[Signal]:
+        if self.value() == "waiting":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "retrying":
+            return queryset.filter(resolved_at__isnull=True, retry_at__isnull=False)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
 @admin.register(Signal)
 class SignalAdmin(TenantScopedAdmin):
-    list_display = ("id", "type", "tenant", "need", "deduped", "received_at", "resolved_at")
-    list_filter = ("tenant", "type", "deduped")
+    list_display = ("id", "type", "tenant", "need", "deduped", "received_at", "resolved_at", "retry_at")
+    list_filter = (SignalResolutionFilter, "tenant", "type", "deduped")
     search_fields = ("id",)
-    readonly_fields = ("id", "tenant", "need", "deduped", "event", "type", "data", "received_at", "resolved_at")
+    readonly_fields = ("id", "tenant", "need", "deduped", "event", "type", "data", "received_at", "resolved_at", "retry_at")
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -119,19 +140,19 @@ class InboxSettingsAdmin(TenantScopedAdmin):
     fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly")
     inlines = [SignalMapEntryInline]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None):  # noqa: ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None) -> Any:
         return ("tenant",) if obj else ()
 
-    def save_model(self, request: HttpRequest, obj: InboxSettings, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: InboxSettings, form: Any, change: bool) -> None:
         # The map is saved with the inlines in save_related, through the one service.
         if not change:
             obj.save()
 
-    def construct_change_message(self, request: HttpRequest, form, formsets, add: bool = False) -> list:  # noqa: ANN001
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool = False) -> list:
         # The inline rows are written by the service, not by the formsets, so describe the change plainly.
         return [{"added" if add else "changed": {"fields": ["signal map", *form.changed_data]}}]
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # noqa: ANN001
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         mapping = {}
         for formset in formsets:
             for entry_form in formset.forms:
@@ -168,7 +189,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
         return False
 
     @admin.action(description="Reprocess (after fixing the signal map or the body)")
-    def reprocess(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for rejected in queryset.select_related("tenant"):
             try:
                 result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))
@@ -188,28 +209,3 @@ class AuditEntryAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
-
-
-@admin.register(StaffToken)
-class StaffTokenAdmin(admin.ModelAdmin):
-    """Tokens for the admin API; the raw token is shown once, at creation."""
-
-    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
-    fields = ("user", "name", "prefix", "revoked_at", "created_at")
-    readonly_fields = ("prefix", "created_at")
-
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
-        queryset = super().get_queryset(request)
-        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
-
-    def save_model(self, request: HttpRequest, obj: StaffToken, form, change: bool) -> None:  # noqa: ANN001
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        try:
-            token, raw = staff_token_create(user=obj.user, name=obj.name)
-        except ValueError as exc:
-            messages.error(request, str(exc))
-            return
-        obj.pk = token.pk
-        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from learning.selectors import assignment_json, course_json
 from signals_inbox.models import Need, NeedStatus
 from signals_inbox.selectors import (
+    SIGNAL_STATUSES,
     need_detail_json,
     need_get,
     need_json,
@@ -24,9 +24,21 @@ from signals_inbox.selectors import (
     signal_queryset,
 )
 from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess
-from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate, parse_page_request
+from signals_inbox.serializers import (
+    NeedAuthorOutput,
+    NeedDetailOutput,
+    NeedOfferOutput,
+    NeedOutput,
+    ReadinessRowOutput,
+    ReadinessSiteOutput,
+    RejectedSignalOutput,
+    ReprocessOutput,
+    SignalOutput,
+)
+from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, parse_page_request
 from skillhub.api.serializers import StrictSerializer
-from skillhub.api.views import TenantApiView
+from skillhub.errors import ValidationFailed
+from tenants.api.views import TenantApiView
 
 
 def api_actor(request: Request) -> str:
@@ -39,10 +51,27 @@ class SignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_list", parameters=PAGE_OPENAPI_PARAMETERS + [OpenApiParameter("type", str)], responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="signals_list",
+        parameters=PAGE_OPENAPI_PARAMETERS
+        + [
+            OpenApiParameter("type", str),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(SIGNAL_STATUSES),
+                description="`unresolved`: the resolution backlog (its `pagination.total` is the backlog's size, "
+                "its first row the oldest waiting signal); `resolved`: the rest",
+            ),
+        ],
+        responses={200: page_serializer(SignalOutput)},
+    )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
-        queryset = signal_queryset(tenant=self.tenant)
+        status = request.query_params.get("status", "").strip().lower()
+        if status and status not in SIGNAL_STATUSES:
+            raise ValidationFailed({"status": f"must be one of {', '.join(SIGNAL_STATUSES)}"})
+        queryset = signal_queryset(tenant=self.tenant, status=status)
         if request.query_params.get("type"):
             queryset = queryset.filter(type=request.query_params["type"].strip().lower())
         page = paginate(queryset, page_request)
@@ -54,7 +83,7 @@ class SignalDetailApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="signals_read", responses={200: SignalOutput})
     def get(self, request: Request, slug: str, signal_id: str) -> Response:
         signal = signal_get(tenant=self.tenant, signal_id=signal_id)
         if signal is None:
@@ -67,7 +96,7 @@ class RejectedSignalListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_rejected_list", parameters=PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="signals_rejected_list", parameters=PAGE_OPENAPI_PARAMETERS, responses={200: page_serializer(RejectedSignalOutput)})
     def get(self, request: Request, slug: str) -> Response:
         page = paginate(rejected_signal_queryset(tenant=self.tenant), parse_page_request(request.query_params))
         return Response(page.body([rejected_signal_json(r) for r in page.rows]))
@@ -78,7 +107,7 @@ class RejectedSignalReprocessApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="signals_rejected_reprocess", request=None, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="signals_rejected_reprocess", request=None, responses={200: ReprocessOutput})
     def post(self, request: Request, slug: str, rejected_id: int) -> Response:
         rejected = rejected_signal_queryset(tenant=self.tenant).select_related("tenant").filter(pk=rejected_id).first()
         if rejected is None:
@@ -107,7 +136,7 @@ class NeedListApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="needs_list", parameters=NEED_FILTERS + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="needs_list", parameters=NEED_FILTERS + PAGE_OPENAPI_PARAMETERS, responses={200: page_serializer(NeedOutput)})
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
         filters = NeedFilterSerializer(data={k: v for k, v in request.query_params.items() if k in NeedFilterSerializer().fields})
@@ -129,7 +158,7 @@ class _NeedView(TenantApiView):
 class NeedDetailApi(_NeedView):
     """Read a need with its signals, its recommendation (or "action": "author") and its assignments."""
 
-    @extend_schema(operation_id="needs_read", responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="needs_read", responses={200: NeedDetailOutput})
     def get(self, request: Request, slug: str, need_id: str) -> Response:
         return Response(need_detail_json(self._need(need_id)))
 
@@ -147,7 +176,7 @@ class NeedOfferInput(StrictSerializer):
 class NeedOfferApi(_NeedView):
     """Offer: assign the recommended or a chosen course to the need's worker or site, learners, a group or a site."""
 
-    @extend_schema(operation_id="needs_offer", request=NeedOfferInput, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="needs_offer", request=NeedOfferInput, responses={200: NeedOfferOutput})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         need = self._need(need_id)
         data = NeedOfferInput(data=request.data)
@@ -169,7 +198,7 @@ class NeedOfferApi(_NeedView):
 class NeedAuthorApi(_NeedView):
     """Author: create a draft course on the need's topic, its outline seeded from the need's signals."""
 
-    @extend_schema(operation_id="needs_author", request=None, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="needs_author", request=None, responses={201: NeedAuthorOutput})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         course = need_author(need=self._need(need_id), actor=api_actor(request))
         return Response({**need_json(self._need(need_id)), "course": course_json(course)}, status=201)
@@ -184,7 +213,7 @@ class NeedDismissInput(StrictSerializer):
 class NeedDismissApi(_NeedView):
     """Dismiss a need with a reason."""
 
-    @extend_schema(operation_id="needs_dismiss", request=NeedDismissInput, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="needs_dismiss", request=NeedDismissInput, responses={200: NeedOutput})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
         need = self._need(need_id)
         data = NeedDismissInput(data=request.data)
@@ -198,7 +227,11 @@ class ReadinessApi(TenantApiView):
 
     scope = "needs"
 
-    @extend_schema(operation_id="readiness", parameters=[OpenApiParameter("site", str)] + PAGE_OPENAPI_PARAMETERS, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        operation_id="readiness",
+        parameters=[OpenApiParameter("site", str)] + PAGE_OPENAPI_PARAMETERS,
+        responses={200: page_serializer(ReadinessRowOutput, sites=ReadinessSiteOutput(many=True))},
+    )
     def get(self, request: Request, slug: str) -> Response:
         site = (request.query_params.get("site") or "").strip() or None
         return Response(readiness_board(tenant=self.tenant, site=site, page_request=parse_page_request(request.query_params)))

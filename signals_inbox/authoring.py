@@ -96,7 +96,7 @@ class BuiltinOutlineAuthor:
             title, objectives = _TYPE_MODULES.get(
                 kind, (f"Responding to {kind.replace('_', ' ')}", ["Explain what the {kind} signal means for your work"])
             )
-            module = {
+            module: dict[str, Any] = {
                 "title": title.format(topic=topic, kind=kind),
                 "objectives": [o.format(topic=topic, kind=kind.replace("_", " ")) for o in objectives],
                 "lessons": [{"title": f"{title.format(topic=topic, kind=kind)}: walkthrough", "type": "video"}],
@@ -138,5 +138,5 @@ class BuiltinOutlineAuthor:
 
 def outline_author() -> OutlineAuthor:
     """Return the configured authoring backend (the built-in generator unless a setting names another)."""
-    dotted = getattr(settings, "SIGNALS_OUTLINE_AUTHOR", "")
+    dotted = settings.SIGNALS_OUTLINE_AUTHOR
     return import_string(dotted)() if dotted else BuiltinOutlineAuthor()

@@ -9,13 +9,8 @@ from django.utils import timezone
 
 from learning.models import Course, Credential, Learner
 from learning.selectors import learner_queryset
-from learning.services import (
-    course_create,
-    course_publish,
-    credential_create,
-    onboarding_complete,
-    onboarding_step_create,
-)
+from learning.evidence.services import credential_create, onboarding_complete, onboarding_step_create
+from learning.services import course_create, course_publish
 from signals_inbox.models import Signal
 from signals_inbox.parsing import parse_signal
 from signals_inbox.selectors import forget_ingest_context, ingest_context
@@ -64,9 +59,10 @@ def seed(*, tenant: Tenant, learners: int, log: Callable[[str], None]) -> None:
     induction = onboarding_step_create(tenant=tenant, name="Site induction", position=1)
     onboarding_step_create(tenant=tenant, name="PPE issued", position=2)
     for learner in people[:-3]:
-        onboarding_complete(step=induction, learner=learner)
+        onboarding_complete(step=induction, learner=learner, by="system:seed_demo")
     if not Signal.objects.filter(tenant=tenant).exists():
         context = ingest_context(slug=tenant.slug)
+        assert context is not None  # the tenant exists
         for document in _sample_signals(people):
             result = signal_ingest(tenant_id=context.tenant_id, parsed=parse_signal(json.dumps(document).encode(), context.signal_map))
             signal_resolve(signal_id=result.signal_id)

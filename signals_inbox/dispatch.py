@@ -31,7 +31,7 @@ _flusher: dict[str, object] = {}
 
 
 def _batching() -> bool:
-    return settings.DRAMATIQ_BROKER in ("redis", "amqp") and getattr(settings, "SIGNALS_BATCH_RESOLUTION_SENDS", True)
+    return settings.DRAMATIQ_BROKER in ("redis", "amqp") and settings.SIGNALS_BATCH_RESOLUTION_SENDS
 
 
 @signal_recorded.connect

@@ -3,17 +3,18 @@
 The webhook is machine to machine: its only credential is the HMAC of the body, so sessions,
 authentication, CSRF, messages and frame options have nothing to do for it, yet each would run on
 every push. This middleware sits right after the security and common middleware and answers paths
-under `/api/v1/integration/` that `signals_inbox.integration_urls` routes (the webhook), with the
+under `settings.SIGNALS_INTEGRATION_PREFIX` that `signals_inbox.integration_urls` routes (the webhook), with the
 view that urlconf names; any other path goes on as usual.
 """
 from __future__ import annotations
 
 from typing import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, get_resolver
 
-PREFIX = "/api/v1/integration/"
+PREFIX = settings.SIGNALS_INTEGRATION_PREFIX
 _integration_routes = get_resolver("signals_inbox.integration_urls")
 
 
@@ -24,12 +25,6 @@ def _webhook_match(path: str) -> ResolverMatch | None:
         return _integration_routes.resolve("/" + path[len(PREFIX) :])
     except Resolver404:
         return None
-
-
-def webhook_slug(path: str) -> str | None:
-    """Return the tenant slug of a webhook path, or None when the path is not the webhook's."""
-    match = _webhook_match(path)
-    return match.kwargs["slug"] if match is not None else None
 
 
 class SignalWebhookMiddleware:

@@ -1,7 +1,6 @@
 """Signals, the training needs they become, the signal map, and the audit trail of both."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -119,6 +118,8 @@ class Signal(models.Model):
     data = models.JSONField(default=dict, help_text="The webhook's data object, verbatim")
     received_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Set when resolving this signal failed: batches leave it alone until then (it is retried on its own).
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -221,17 +222,3 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action}"
-
-
-class StaffToken(models.Model):
-    """A bearer token for the admin API (`/api/v1/admin/…`), acting as a staff user; stored hashed."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_tokens")
-    name = models.CharField(max_length=200)
-    prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"

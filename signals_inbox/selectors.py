@@ -1,8 +1,6 @@
 """Reads of signals, needs, the signal map and readiness; every one is given the tenant."""
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +29,7 @@ from signals_inbox.models import (
 from learning.topics import topic_key
 from signals_inbox.parsing import MapEntry
 from skillhub.api.pagination import paginate
+from skillhub import localcache
 from skillhub.formats import iso
 from tenants.models import Tenant
 
@@ -38,8 +37,6 @@ from tenants.models import Tenant
 
 _CONTEXT_CACHE_SECONDS = 300
 _CONTEXT_MEMO_SECONDS = 2.0
-_context_memo: dict[str, tuple[float, "IngestContext | None"]] = {}
-_context_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -54,10 +51,10 @@ def _context_key(slug: str) -> str:
 
 def ingest_context(*, slug: str) -> IngestContext | None:
     """Return what ingest needs about a tenant (id, signal map), from the process memo or the shared cache."""
-    now = time.monotonic()
-    held = _context_memo.get(slug)
-    if held is not None and now - held[0] < _CONTEXT_MEMO_SECONDS:
-        return held[1]
+    return localcache.get_or_load(_context_key(slug), _CONTEXT_MEMO_SECONDS, lambda: _ingest_context_shared(slug))
+
+
+def _ingest_context_shared(slug: str) -> IngestContext | None:
     cached = cache.get(_context_key(slug))
     if cached is None:
         tenant = Tenant.objects.filter(slug=slug).only("id").first()
@@ -67,26 +64,19 @@ def ingest_context(*, slug: str) -> IngestContext | None:
         cached = (str(tenant.pk), [list(row) for row in entries])
         cache.set(_context_key(slug), cached, _CONTEXT_CACHE_SECONDS)
     tenant_id, rows = cached
-    context = IngestContext(
+    return IngestContext(
         tenant_id=uuid.UUID(tenant_id),
         signal_map={kind: MapEntry(topic=topic, category=category, severity=severity) for kind, topic, category, severity in rows},
     )
-    with _context_lock:
-        if len(_context_memo) > 1000:
-            _context_memo.clear()
-        _context_memo[slug] = (now, context)
-    return context
 
 
 def forget_ingest_context(*, slug: str | None = None) -> None:
     """Drop the cached context so a changed signal map applies at once (other processes within seconds)."""
-    with _context_lock:
-        if slug is None:
-            _context_memo.clear()
-        else:
-            _context_memo.pop(slug, None)
-    if slug is not None:
-        cache.delete(_context_key(slug))
+    if slug is None:
+        localcache.forget_prefix(_context_key(""))
+        return
+    localcache.forget(_context_key(slug))
+    cache.delete(_context_key(slug))
 
 
 # --- the signal map -------------------------------------------------------------------------
@@ -137,9 +127,15 @@ def signal_json(signal: Signal) -> dict[str, Any]:
     }
 
 
-def signal_queryset(*, tenant: Tenant) -> QuerySet[Signal]:
-    """Return the tenant's signals, oldest first."""
-    return Signal.objects.filter(tenant=tenant).order_by("id")
+SIGNAL_STATUSES = ("unresolved", "resolved")
+
+
+def signal_queryset(*, tenant: Tenant, status: str = "") -> QuerySet[Signal]:
+    """Return the tenant's signals, oldest first; `unresolved` ones are the resolution backlog."""
+    queryset = Signal.objects.filter(tenant=tenant).order_by("id")
+    if status:
+        queryset = queryset.filter(resolved_at__isnull=status == "unresolved")
+    return queryset
 
 
 def signal_get(*, tenant: Tenant, signal_id: str) -> Signal | None:
@@ -150,8 +146,8 @@ def signal_get(*, tenant: Tenant, signal_id: str) -> Signal | None:
 def need_json(need: Need) -> dict[str, Any]:
     """Return the API (and need.* webhook) representation of a need."""
     recommendation = None
-    if need.recommended_course_id:
-        course = need.recommended_course
+    course = need.recommended_course if need.recommended_course_id else None
+    if course is not None:
         recommendation = {"courseId": str(course.pk), "title": course.title, "match": need.match or None}
     return {
         "id": str(need.pk),
@@ -243,7 +239,7 @@ BLOCKING_SEVERITY = 4
 
 def _open_needs_for(*, tenant: Tenant, learners: list[Learner]) -> tuple[dict[Any, list[Need]], dict[str, list[Need]]]:
     learner_ids = [l.pk for l in learners]
-    sites = {l.site.name for l in learners if l.site_id}
+    sites = {l.site.name for l in learners if l.site is not None}
     rows = Need.objects.filter(tenant=tenant, status__in=ACTIVE_NEED_STATUSES).filter(
         Q(learner_id__in=learner_ids) | Q(target="cohort", site_name__in=sites)
     )
@@ -318,7 +314,7 @@ def readiness_for_learners(*, tenant: Tenant, learners: list[Learner], today: da
     needs_by_learner, needs_by_site = _open_needs_for(tenant=tenant, learners=learners)
     result = []
     for learner in learners:
-        site = learner.site.name if learner.site_id else None
+        site = learner.site.name if learner.site is not None else None
         needs = needs_by_learner.get(learner.pk, []) + (needs_by_site.get(site, []) if site else [])
         reasons = _readiness_rows(
             learner,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from learning.services import assignments_expire
 from signals_inbox import services
-from signals_inbox.actors import close_need_if_complete, resolve_signal
+from signals_inbox.actors import close_need_if_complete, resolve_signals
 from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
 from skillhub.scheduler import sweep
 
@@ -20,14 +20,17 @@ BATCH = 1000
 
 @sweep(every_seconds=30)
 def resend_unresolved_signals() -> int:
-    """Re-send resolution for signals whose message was lost (broker down, worker killed)."""
-    cutoff = timezone.now() - RESOLVE_GRACE
-    ids = list(
-        Signal.objects.filter(resolved_at__isnull=True, received_at__lt=cutoff).order_by("received_at").values_list("pk", flat=True)[:BATCH]
+    """Start a drain when signals wait past the grace time (a lost message, a killed worker); return how many wait."""
+    now = timezone.now()
+    waiting = (
+        Signal.objects.filter(resolved_at__isnull=True, received_at__lt=now - RESOLVE_GRACE)
+        .exclude(retry_at__gt=now)
+        .values_list("pk", flat=True)[:BATCH]
     )
-    for signal_id in ids:
-        resolve_signal.send(signal_id)
-    return len(ids)
+    count = len(waiting)
+    if count:
+        resolve_signals.send([])
+    return count
 
 
 @sweep(every_seconds=300)

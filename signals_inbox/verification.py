@@ -6,15 +6,16 @@ process for a moment, so a flood of forged requests costs neither the database n
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import threading
 import time
+from typing import Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from skillhub import localcache
+from skillhub.crypto import hex_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
 MAX_BODY_BYTES = 256 * 1024
@@ -23,11 +24,9 @@ SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 # than REFRESH_AFTER, so a newly issued secret works within a fraction of a second.
 MEMO_SECONDS = 2.0
 REFRESH_AFTER = 0.25
-_MEMO_LIMIT = 1000
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,63}$")
 
-_memo: dict[str, tuple[float, list[bytes]]] = {}
-_memo_lock = threading.Lock()
+_MEMO_PREFIX = "signal-secrets:"
 
 
 def read_body(request: HttpRequest) -> bytes | None:
@@ -43,26 +42,8 @@ def read_body(request: HttpRequest) -> bytes | None:
     return None if len(body) > MAX_BODY_BYTES else body
 
 
-def _secrets(slug: str, *, fresh: bool) -> tuple[list[bytes], float]:
-    now = time.monotonic()
-    held = _memo.get(slug)
-    if held is not None and not fresh and now - held[0] < MEMO_SECONDS:
-        return held[1], now - held[0]
-    secrets = [s.encode() for s in signal_secrets_for_slug(slug=slug)]
-    with _memo_lock:
-        if len(_memo) >= _MEMO_LIMIT:
-            _memo.clear()  # random slugs must not grow the memo without bound
-        _memo[slug] = (now, secrets)
-    return secrets, 0.0
-
-
-def _matches(secrets: list[bytes], body: bytes, signature: bytes) -> bool:
-    ok = False
-    for secret in secrets:
-        expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
-        # Check every secret, so the time taken does not say which one matched.
-        ok |= hmac.compare_digest(expected, signature)
-    return ok
+def _load_secrets(slug: str) -> Callable[[], list[bytes]]:
+    return lambda: [s.encode() for s in signal_secrets_for_slug(slug=slug)]
 
 
 def signature_valid(*, slug: str, body: bytes, signature_header: str) -> bool:
@@ -70,21 +51,22 @@ def signature_valid(*, slug: str, body: bytes, signature_header: str) -> bool:
     if not signature_header or not _SLUG.match(slug):
         return False
     signature = signature_header.strip().encode("latin-1", "replace")
-    secrets, age = _secrets(slug, fresh=False)
-    if _matches(secrets, body, signature):
+    key = _MEMO_PREFIX + slug
+    secrets, age = localcache.get_or_load_aged(key, MEMO_SECONDS, _load_secrets(slug))
+    if hex_signature_matches(keys=secrets, message=body, signature=signature):
         return True
     if age > REFRESH_AFTER:
-        return _matches(_secrets(slug, fresh=True)[0], body, signature)
+        fresh = localcache.reload(key, MEMO_SECONDS, _load_secrets(slug))
+        return hex_signature_matches(keys=fresh, message=body, signature=signature)
     return False
 
 
 def forget(slug: str | None = None) -> None:
     """Drop the process's memoised secrets (all, or one slug's)."""
-    with _memo_lock:
-        if slug is None:
-            _memo.clear()
-        else:
-            _memo.pop(slug, None)
+    if slug is None:
+        localcache.forget_prefix(_MEMO_PREFIX)
+    else:
+        localcache.forget(_MEMO_PREFIX + slug)
 
 
 # --- counting refusals (never storing them) ---------------------------------------------------
@@ -102,7 +84,7 @@ def _count_key(slug: str, reason: str, hour: int) -> str:
 
 def count_refusal(*, slug: str, reason: str) -> None:
     """Count a refused request (bad_signature, payload_too_large) for the slug; flushed to the cache each second."""
-    bucket = slug if _SLUG.match(slug) and slug in _memo and _memo[slug][1] else "unknown-tenant"
+    bucket = slug if _SLUG.match(slug) and localcache.peek(_MEMO_PREFIX + slug) else "unknown-tenant"
     hour = int(time.time() // 3600)
     key = _count_key(bucket, reason, hour)
     with _counts_lock:

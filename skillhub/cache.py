@@ -5,25 +5,27 @@ cache call; on the API's hot path that cost more than the Redis round trips them
 """
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, object] = {}
 
-    def get_client(self, key=None, *, write=False):  # noqa: ANN001, ANN201
-        pool = self._get_connection_pool(write)
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django internals, unstubbed
         client = self._clients.get(id(pool))
         if client is None:
             # redis.Redis is thread-safe: it takes a connection from the pool per command.
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
 class SkillhubRedisCache(RedisCache):
     @cached_property
     def _cache(self) -> ReusingRedisCacheClient:
-        return ReusingRedisCacheClient(self._servers, **self._options)
+        return ReusingRedisCacheClient(self._servers, **self._options)  # type: ignore[attr-defined]

@@ -1,15 +1,19 @@
 """Start-up checks of the environment-driven configuration."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from skillhub.db import is_postgres
 
 
 @register()
-def check_deployment(app_configs, **kwargs):  # noqa: ANN001, ANN003
+def check_deployment(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Warn about embedded-only settings used against a scaled-out deployment."""
-    problems = []
-    if settings.DATABASE_IS_POSTGRES and settings.DRAMATIQ_BROKER == "embedded":
+    problems: list[CheckMessage] = []
+    if is_postgres() and settings.DRAMATIQ_BROKER == "embedded":
         problems.append(
             Warning(
                 "DATABASE_URL is set but DRAMATIQ_BROKER_URL is not: background work runs only "

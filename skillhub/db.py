@@ -1,13 +1,29 @@
-"""Database expressions shared by the apps' selectors."""
+"""The database helpers every app shares: the one test for PostgreSQL, its prepared statements, expressions.
+
+The hot paths (signal ingest, event fan-out, delivery claim and record, learner pages) each have a
+hand-written PostgreSQL statement and a portable twin that runs anywhere; `postgres_statements()`
+chooses between them, and the parity tests run both on PostgreSQL and compare the rows.
+"""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Func
+
+
+def is_postgres() -> bool:
+    """Say whether the default database is PostgreSQL (no query: it is the configured engine)."""
+    return connection.vendor == "postgresql"
+
+
+def postgres_statements() -> bool:
+    """Say whether hot paths run their PostgreSQL statements (PostgreSQL, `DATABASE_POSTGRES_STATEMENTS` on)."""
+    return is_postgres() and settings.DATABASE_POSTGRES_STATEMENTS
 
 
 class IsoTimestamp(Func):
@@ -28,16 +44,25 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """A server-side-binding cursor whose statements are prepared unless the settings say not to."""
+
+    def execute(self, query: Any, params: Sequence[Any] | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs.setdefault("prepare", settings.DATABASE_PREPARED_STATEMENTS)
+        return super().execute(query, params, **kwargs)
+
+
 @contextmanager
 def prepared_cursor() -> Iterator[Any]:
-    """Yield a server-side-binding cursor on Django's own connection (same transaction).
+    """Yield a server-side-binding cursor on Django's own connection (same transaction), PostgreSQL only.
 
     Django's cursors bind parameters client-side, so PostgreSQL parses and plans every statement
     again; the few statements every event and delivery run are the bulk of the database's CPU.
-    With this cursor, `execute(sql, params, prepare=True)` plans each of them once per connection.
-    (Behind a transaction-pooling PgBouncer, that needs 1.21+ with max_prepared_statements set.)
+    With this cursor each statement is planned once per connection (`DATABASE_PREPARED_STATEMENTS`;
+    turn it off behind a transaction-pooling proxy that cannot keep prepared statements). Errors
+    surface as Django's database exceptions.
     """
     connection.ensure_connection()
     # Django opens its connections with client-side binding cursors, which never prepare.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with connection.wrap_database_errors, _PreparedCursor(connection.connection) as cursor:
         yield cursor

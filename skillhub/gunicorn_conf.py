@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 bind = os.environ.get("SKILLHUB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("SKILLHUB_WEB_PROCESSES", "1"))
@@ -13,14 +14,14 @@ accesslog = os.environ.get("SKILLHUB_ACCESS_LOG") or None
 wsgi_app = "skillhub.wsgi:application"
 
 
-def post_worker_init(worker) -> None:  # noqa: ANN001
+def post_worker_init(worker: Any) -> None:
     if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
         from skillhub import embedded
 
         embedded.start()
 
 
-def worker_exit(server, worker) -> None:  # noqa: ANN001
+def worker_exit(server: Any, worker: Any) -> None:
     if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
         from skillhub import embedded
 

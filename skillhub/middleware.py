@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Callable
 
 from django.conf import settings
@@ -13,7 +14,18 @@ logger = logging.getLogger("skillhub.api")
 
 API_PREFIX = "/api/"
 # The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = ("/api/v1/integration/",)
+OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
+# Evidence uploads stream to a temp file and enforce their own limit part by part
+# (learning/evidence/uploads.py); here they are only held to that limit plus room for the form.
+UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/evidence/?$")
+UPLOAD_FORM_ALLOWANCE = 1024 * 1024
+
+
+def body_limit(path: str) -> int:
+    """Return the largest Content-Length a request to `path` may declare."""
+    if UPLOAD_PATH.match(path):
+        return settings.EVIDENCE_MAX_UPLOAD_BYTES + UPLOAD_FORM_ALLOWANCE
+    return settings.API_MAX_BODY_BYTES
 
 
 class ApiErrorMiddleware:
@@ -33,8 +45,9 @@ class ApiErrorMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return error_response(400, "VALIDATION_ERROR", "Invalid Content-Length header")
-        if length > settings.API_MAX_BODY_BYTES:
-            return error_response(413, "PAYLOAD_TOO_LARGE", f"Request body over {settings.API_MAX_BODY_BYTES} bytes")
+        limit = body_limit(request.path_info)
+        if length > limit:
+            return error_response(413, "PAYLOAD_TOO_LARGE", f"Request body over {limit} bytes")
         response = self.get_response(request)
         is_json = response.get("Content-Type", "").startswith("application/json")
         if response.status_code == 404 and not is_json:

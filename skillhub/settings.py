@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_float, env_list, env_str, env_url
+from skillhub.env import env_bool, env_float, env_int, env_json_object, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -105,7 +105,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "skillhub.sqlite3",
+            "NAME": str(DATA_DIR / "skillhub.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web threads read while the embedded worker writes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
@@ -115,7 +115,11 @@ else:
             "TEST": {"NAME": DATA_DIR / "test-skillhub.sqlite3"},
         }
     }
-DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# On PostgreSQL the hot paths run hand-written statements (off: their portable twins, as on SQLite;
+# the parity tests turn it off), prepared server-side once per connection (off behind a
+# transaction-pooling proxy that cannot keep prepared statements).
+DATABASE_POSTGRES_STATEMENTS = True
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (rate-limit counters live here) -------------------------------------------
@@ -145,13 +149,55 @@ STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
 
+# --- files: evidence uploads and exports go through Django's storage API -----------------
+# Local files under MEDIA_ROOT by default; any backend by setting, e.g. S3 with django-storages:
+# SKILLHUB_STORAGE_BACKEND=storages.backends.s3.S3Storage SKILLHUB_STORAGE_OPTIONS='{"bucket_name": "…"}'
+STORAGES = {
+    "default": {
+        "BACKEND": env_str("SKILLHUB_STORAGE_BACKEND") or "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": env_json_object("SKILLHUB_STORAGE_OPTIONS")
+        or ({} if env_str("SKILLHUB_STORAGE_BACKEND") else {"location": str(MEDIA_ROOT)}),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# An upload over this many bytes is refused with 413 while it streams in; nothing is stored.
+EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
+# Content types accepted for evidence, recognised from the file's bytes (learning/evidence/sniffing.py).
+EVIDENCE_ALLOWED_TYPES = env_list(
+    "EVIDENCE_ALLOWED_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ],
+)
+# Rows an export worker reads per keyset batch (and between progress updates).
+EXPORTS_BATCH_SIZE = env_int("EXPORTS_BATCH_SIZE", 5000, minimum=1)
+# Hours an export file lives when the tenant has not set its own retention.
+EXPORTS_DEFAULT_RETENTION_HOURS = env_int("EXPORTS_DEFAULT_RETENTION_HOURS", 24, minimum=1)
+
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = 1024 * 1024
 
+# The signed signal webhook's path (it answers in its own shape, before the API middleware).
+SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
+# Committed signal ids go to the resolution actor in small batches on a network broker (off: one message each).
+SIGNALS_BATCH_RESOLUTION_SENDS = True
+# Signals a resolution worker claims and resolves per transaction.
+SIGNALS_RESOLVE_BATCH = 250
+# Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
+SIGNALS_OUTLINE_AUTHOR = ""
+
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["skillhub.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["skillhub.api.permissions.HasScope"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["skillhub.api.renderers.OrjsonRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -174,8 +220,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
+        "skillhub.api.openapi.document_errors",
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One component per status vocabulary (several models have a field named `status`).
+    "ENUM_NAME_OVERRIDES": {
+        "LearnerStatusEnum": "learning.models.LearnerStatus.values",
+        "CourseStatusEnum": "learning.models.CourseStatus.values",
+        "AssignmentStatusEnum": "learning.models.AssignmentStatus.values",
+        "NeedStatusEnum": "signals_inbox.models.NeedStatus.values",
+        "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -183,7 +238,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # The signed signal webhook is a plain Django view (no API key, its own answer shapes).
-    "APPEND_PATHS": {"/api/v1/integration/{slug}/webhook": {"post": {
+    "APPEND_PATHS": {SIGNALS_INTEGRATION_PREFIX + "{slug}/webhook": {"post": {
         "operationId": "signals_ingest",
         "summary": "Record a signed signal (HR, credential and incident systems)",
         "description": (

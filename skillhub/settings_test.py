@@ -8,3 +8,16 @@ DRAMATIQ_BROKER = "stub"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = False
 WEBHOOKS_VALIDATE_EVENTS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Uploaded evidence and exports of a test run go to a directory of their own, removed at exit.
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="skillhub-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, True)
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(MEDIA_ROOT)}},
+}

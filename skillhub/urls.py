@@ -1,6 +1,7 @@
 """Top-level routes: the admin, the API (per app) and its OpenAPI spec and docs."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
@@ -21,6 +22,6 @@ urlpatterns = [
     path("api/v1/event-types", include("webhooks.public_urls")),
     path("api/v1/tenants/<slug:slug>/", include(tenant_api)),
     # Answered earlier by signals_inbox.middleware.SignalWebhookMiddleware; kept here for reverse() and OpenAPI.
-    path("api/v1/integration/", include("signals_inbox.integration_urls")),
+    path(settings.SIGNALS_INTEGRATION_PREFIX.lstrip("/"), include("signals_inbox.integration_urls")),
     path("api/v1/admin/tenants/<slug:slug>/", include("signals_inbox.admin_urls")),
 ]

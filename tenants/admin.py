@@ -1,11 +1,14 @@
 """The back office for tenants and their credentials; writes go through the services."""
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tenants.models import ApiKey, Group, SignalSecret, Site, Tenant, TenantMembership
-from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete
+from tenants.models import ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
@@ -13,15 +16,15 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     tenant_field = "tenant"
 
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.tenant_field}__memberships__user": request.user})
+        return queryset.filter(**{f"{self.tenant_field}__memberships__user_id": request.user.pk})
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "tenant" and not request.user.is_superuser:
-            kwargs["queryset"] = Tenant.objects.filter(memberships__user=request.user)
+            kwargs["queryset"] = Tenant.objects.filter(memberships__user_id=cast(int, request.user.pk))  # admin users are saved users
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -34,7 +37,7 @@ class TenantAdmin(admin.ModelAdmin):
     actions = ["issue_signal_secret"]
 
     @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)")
-    def issue_signal_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def issue_signal_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for tenant in queryset:
             secret = signal_secret_issue(tenant=tenant)
             messages.success(request, f"{tenant.slug}: new signal secret {secret.secret} (shown once)")
@@ -62,7 +65,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
     readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
     actions = ["revoke"]
 
-    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -73,7 +76,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
         messages.warning(request, f"New API key (copy it now, it is not shown again): {issued.raw_key}")
 
     @admin.action(description="Revoke the selected keys")
-    def revoke(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
 
@@ -85,7 +88,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
     fields = ("tenant", "prefix", "created_at", "valid_until")
     readonly_fields = ("prefix", "created_at", "valid_until")
 
-    def save_model(self, request: HttpRequest, obj: SignalSecret, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: SignalSecret, form: Any, change: bool) -> None:
         if change:
             return
         secret = signal_secret_issue(tenant=obj.tenant)
@@ -95,7 +98,7 @@ class SignalSecretAdmin(TenantScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: SignalSecret) -> None:
         signal_secrets_delete(signal_secrets=[obj])
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         signal_secrets_delete(signal_secrets=queryset.select_related("tenant"))
 
 
@@ -103,3 +106,28 @@ class SignalSecretAdmin(TenantScopedAdmin):
 class TenantMembershipAdmin(TenantScopedAdmin):
     list_display = ("user", "tenant", "role", "created_at")
     list_filter = ("tenant", "role")
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(admin.ModelAdmin):
+    """Tokens for the admin API; the raw token is shown once, at creation."""
+
+    list_display = ("name", "user", "prefix", "created_at", "revoked_at")
+    fields = ("user", "name", "prefix", "revoked_at", "created_at")
+    readonly_fields = ("prefix", "created_at")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)
+        return queryset if request.user.is_superuser else queryset.filter(user=request.user)
+
+    def save_model(self, request: HttpRequest, obj: StaffToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        try:
+            token, raw = staff_token_create(user=obj.user, name=obj.name)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+            return
+        obj.pk = token.pk
+        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")

@@ -1,12 +1,13 @@
 """Reads for tenants, API keys and signal secrets."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import cache
 from django.utils import timezone
 
 from skillhub import localcache
-
-from tenants.models import ApiKey, SignalSecret, Tenant
+from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
 # signals then costs one query per tenant per period, not one per minute.
@@ -18,14 +19,14 @@ def tenant_get_by_slug(*, slug: str) -> Tenant | None:
     return Tenant.objects.filter(slug=slug).first()
 
 
-def tenants_for_user(*, user) -> list[Tenant]:  # noqa: ANN001
+def tenants_for_user(*, user: Any) -> list[Tenant]:
     """Return the tenants a console user administers (all of them for a superuser)."""
     if user.is_superuser:
         return list(Tenant.objects.all())
     return list(Tenant.objects.filter(memberships__user=user))
 
 
-def user_administers(*, user, tenant: Tenant) -> bool:  # noqa: ANN001
+def user_administers(*, user: Any, tenant: Tenant) -> bool:
     """Say whether a console user may administer the tenant."""
     if not user or not user.is_authenticated or not user.is_active:
         return False
@@ -90,3 +91,11 @@ def signal_secrets_for_slug(*, slug: str) -> list[str]:
 def forget_signal_secrets(*, tenant_slug: str) -> None:
     """Drop the cached secrets so a newly issued one works at once."""
     cache.delete(_secrets_cache_key(tenant_slug))
+
+
+def staff_token_find(*, key_hash: str) -> StaffToken | None:
+    """Return the unrevoked staff token with this hash, with its user, if that user is an active staff user."""
+    token = StaffToken.objects.select_related("user").filter(key_hash=key_hash, revoked_at__isnull=True).first()
+    if token is None or not token.user.is_active or not token.user.is_staff:
+        return None
+    return token

@@ -1,11 +1,11 @@
 """Writes for tenants, sites, groups, API keys, signal secrets and memberships."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -13,18 +13,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from skillhub import localcache
+from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
-from tenants.models import SCOPES, ApiKey, Group, Plan, Role, Site, SignalSecret, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.selectors import api_key_cache_key, forget_signal_secrets
 
 API_KEY_PREFIX = "shk_"
+STAFF_TOKEN_PREFIX = "sht_"
 SIGNAL_SECRET_OVERLAP = timedelta(hours=24)
-
-
-def hash_api_key(raw_key: str) -> str:
-    """Return the stored form of an API key (keys are random, so a plain SHA-256 suffices)."""
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 def tenant_create(*, slug: str, name: str, plan: str = Plan.PILOT) -> tuple[Tenant, bool]:
@@ -82,7 +79,7 @@ def api_key_create(
         role=role,
         scopes=sorted(set(scopes)),
         prefix=raw_key[:12],
-        key_hash=hash_api_key(raw_key),
+        key_hash=token_hash(raw_key),
         expires_at=expires_at,
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
@@ -137,13 +134,13 @@ def signal_secrets_delete(*, signal_secrets: Iterable[SignalSecret]) -> int:
     return deleted
 
 
-def membership_grant(*, tenant: Tenant, user, role: str = Role.ADMIN) -> TenantMembership:  # noqa: ANN001
+def membership_grant(*, tenant: Tenant, user: Any, role: str = Role.ADMIN) -> TenantMembership:
     """Let a console user administer the tenant."""
     membership, _ = TenantMembership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
 
 
-def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = ""):  # noqa: ANN201
+def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "") -> Any:
     """Create (or reset) a staff login that administers the tenant in the console and admin."""
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username, defaults={"email": email})
@@ -152,3 +149,12 @@ def console_admin_create(*, tenant: Tenant, username: str, password: str, email:
     user.save()
     membership_grant(tenant=tenant, user=user, role=Role.ADMIN)
     return user
+
+
+def staff_token_create(*, user: Any, name: str) -> tuple[StaffToken, str]:
+    """Create an admin-API token for a staff user; the raw token is returned once and never stored."""
+    if not user.is_staff:
+        raise ValueError("staff tokens are only for staff users")
+    raw = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = StaffToken.objects.create(user=user, name=name[:200], prefix=raw[:12], key_hash=token_hash(raw))
+    return token, raw

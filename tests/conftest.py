@@ -4,18 +4,18 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from skillhub.db import is_postgres
 from tests.factories import TenantFactory, make_api_key
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
+def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
     for item in items:
-        if "postgres" in item.keywords and not settings.DATABASE_IS_POSTGRES:
+        if "postgres" in item.keywords and not is_postgres():
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(skip_redis)
@@ -31,12 +31,12 @@ def _clean_cache():
 
 
 @pytest.fixture
-def tenant(db):  # noqa: ANN001, ANN201
+def tenant(db):
     return TenantFactory()
 
 
 @pytest.fixture
-def api(tenant):  # noqa: ANN001, ANN201
+def api(tenant):
     """An API client authenticated with an all-scopes admin key of `tenant`."""
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_api_key(tenant)}")
@@ -45,7 +45,7 @@ def api(tenant):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def stub_broker():  # noqa: ANN201
+def stub_broker():
     """The test broker, emptied before and after the test."""
     import dramatiq
 
@@ -56,7 +56,7 @@ def stub_broker():  # noqa: ANN201
 
 
 @pytest.fixture
-def stub_worker(stub_broker):  # noqa: ANN001, ANN201
+def stub_worker(stub_broker):
     """A worker on the stub broker; `stub_broker.join(queue)` then runs what was sent."""
     import dramatiq
 

@@ -46,7 +46,7 @@ class LearnerFactory(factory.django.DjangoModelFactory):
     external_worker_id = factory.Sequence(lambda n: f"W-{n}")
 
 
-def make_api_key(tenant: Tenant, *, role: str = Role.ADMIN, scopes: list[str] | None = None, **kwargs) -> str:  # noqa: ANN003
+def make_api_key(tenant: Tenant, *, role: str = Role.ADMIN, scopes: list[str] | None = None, **kwargs) -> str:
     """Create an API key for the tenant and return the raw bearer key."""
     return api_key_create(
         tenant=tenant, name=kwargs.pop("name", "test key"), role=role, scopes=list(SCOPES) if scopes is None else scopes, **kwargs

@@ -37,10 +37,10 @@ def deliver(delivery_id: str) -> None:
 def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None = None) -> int:
     """Send one delivery message per id; a broker that is down is left to the sweep. Return how many were sent."""
     sent = 0
-    options = {"delay": int(delay.total_seconds() * 1000)} if delay else {}
+    delay_ms = int(delay.total_seconds() * 1000) if delay else None
     try:
         for delivery_id in delivery_ids:
-            deliver.send_with_options(args=(delivery_id,), **options)
+            deliver.send_with_options(args=(delivery_id,), delay=delay_ms)
             sent += 1
     except Exception as exc:  # the rows are in the database; the due-deliveries sweep re-sends them
         logger.warning("broker unavailable, %s delivery messages left to the sweep: %s", type(exc).__name__, exc)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.admin import TenantScopedAdmin
@@ -30,10 +33,10 @@ class _ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -52,7 +55,7 @@ class DeliveryInline(_ReadOnlyInline):
     readonly_fields = fields
     ordering = ("-id",)
 
-    def get_queryset(self, request: HttpRequest):  # noqa: ANN201
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # A busy endpoint has many deliveries; its page shows the latest 50 (the list has the rest).
         queryset = super().get_queryset(request)
         endpoint_id = getattr(request, "_webhook_endpoint_id", None)
@@ -77,8 +80,8 @@ class EndpointForm(forms.ModelForm):
         fields = ("tenant", *_EDITABLE)
         widgets = {"basic_auth_password": forms.PasswordInput(render_value=True)}
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         values = {field: cleaned[field] for field in _EDITABLE if field in cleaned}
         try:
             # The service's own rules (SSRF guard, catalog names, protected headers), as form errors.
@@ -99,17 +102,17 @@ class EndpointAdmin(TenantScopedAdmin):
     inlines = [DeliveryInline]
     actions = ["ping", "rotate_secret", "re_enable"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "tenant") if obj else self.readonly_fields
 
-    def get_inlines(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.inlines if obj is not None else []  # a new endpoint has no deliveries
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):  # noqa: ANN001, ANN201
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
         request._webhook_endpoint_id = object_id  # type: ignore[attr-defined]  # for DeliveryInline
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in _EDITABLE if field in form.cleaned_data}
         if change:
             services.endpoint_update(endpoint=Endpoint.objects.get(pk=obj.pk), values=values)
@@ -121,12 +124,12 @@ class EndpointAdmin(TenantScopedAdmin):
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         services.endpoint_delete(endpoint=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in queryset:
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Ping (send a signed webhook.ping now)")
-    def ping(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def ping(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in queryset:
             try:
                 attempt = services.endpoint_ping(endpoint=endpoint)
@@ -138,13 +141,13 @@ class EndpointAdmin(TenantScopedAdmin):
             messages.add_message(request, level, f"{endpoint.pk}: {outcome} in {attempt.duration_ms} ms")
 
     @admin.action(description="Rotate the secret (the old one signs beside it for 24 h)")
-    def rotate_secret(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in queryset:
             rotated = services.endpoint_rotate_secret(endpoint=endpoint)
             messages.warning(request, f"{endpoint.pk}: new secret (shown once) {rotated.secret}")
 
     @admin.action(description="Re-enable (clears the reason, resumes pending deliveries)")
-    def re_enable(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def re_enable(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in queryset:
             services.endpoint_enable(endpoint=endpoint)
         messages.success(request, f"{queryset.count()} endpoint(s) enabled")
@@ -164,11 +167,11 @@ class DeliveryAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     @admin.action(description="Retry (send again from the start of the schedule)")
-    def retry(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def retry(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for delivery in queryset.select_related("endpoint"):
             try:
                 services.delivery_retry(delivery=delivery)
@@ -184,8 +187,8 @@ class EventAdmin(TenantScopedAdmin):
     readonly_fields = ("id", "tenant", "type", "data", "subject_type", "subject_id", "created_at")
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

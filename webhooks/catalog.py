@@ -50,28 +50,25 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "learner",
     ),
     EventType("learner.deleted", "A learner was deleted; `data` is their last state.", core.LearnerData, "learner"),
-    EventType("evidence.uploaded", "A learner's evidence file was submitted.", evidence.EvidenceUploadedData, "evidence", sent=False),
-    EventType("evidence.reviewed", "Evidence was approved or rejected.", evidence.EvidenceReviewedData, "evidence", sent=False),
+    EventType("evidence.uploaded", "A learner's evidence file was submitted.", evidence.EvidenceUploadedData, "evidence"),
+    EventType("evidence.reviewed", "Evidence was approved or rejected.", evidence.EvidenceReviewedData, "evidence"),
     EventType(
         "assessment.recorded",
         "An assessment outcome was recorded for a learner.",
         evidence.AssessmentRecordedData,
         "assessment",
-        sent=False,
     ),
     EventType(
         "moderation.completed",
         "A moderator upheld or overturned an assessment.",
         evidence.ModerationCompletedData,
         "moderation",
-        sent=False,
     ),
     EventType(
         "export.ready",
         "A requested export finished; `downloadUrl` fetches it with an API key.",
         evidence.ExportReadyData,
         "export",
-        sent=False,
     ),
     EventType(
         "course.enrolled",
@@ -133,7 +130,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         evidence.TaskCreatedData,
         "task",
         ("DASHBOARD_TASK_CREATED",),
-        sent=False,
     ),
     EventType(
         "class.status_changed",

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import prepared_cursor
+from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
 from webhooks import flow, payloads, retry, sendpool, transport
@@ -39,6 +39,7 @@ _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
 _A = Attempt._meta.db_table
 _T = Tenant._meta.db_table
+_DATA = Event._meta.get_field("data")
 
 _COLUMNS = (
     "d.sequence, d.attempt_count, d.is_ping, d.tenant_id, "
@@ -111,7 +112,7 @@ def _aware(value: Any) -> datetime | None:
 
 
 def _json(value: Any) -> Any:
-    return Event._meta.get_field("data").from_db_value(value, None, connection)
+    return _DATA.from_db_value(value, None, connection)  # type: ignore[arg-type]  # no expression: a raw row
 
 
 def claim(*, delivery_id: str, now: datetime, ping: bool = False) -> str | None:
@@ -154,7 +155,7 @@ def _claim_and_load(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[
 
 def _claim_next(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
     token = flow.new_token()
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         claim = flow.claim_portable(hint_id=delivery_id, token=token, now=now)
         if claim is None:
             return None
@@ -170,7 +171,7 @@ def _claim_next(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Deli
         async_commit=async_commit,
     )
     with prepared_cursor() as cursor:
-        cursor.execute(sql, flow.claim_params(delivery_id, token, now), prepare=True)
+        cursor.execute(sql, flow.claim_params(delivery_id, token, now))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -180,7 +181,7 @@ def _claim_next(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Deli
 
 def _claim_ping(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Delivery, Endpoint, Event, str]] | None:
     """A ping tests the endpoint now, whatever its slots or circuit say."""
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         token = claim(delivery_id=delivery_id, now=now, ping=True)
         if token is None:
             return None
@@ -190,9 +191,7 @@ def _claim_ping(delivery_id: str, now: datetime) -> tuple[flow.Claim, tuple[Deli
     else:
         token = uuid.uuid4().hex
         with prepared_cursor() as cursor:
-            cursor.execute(
-                _own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now), prepare=True
-            )
+            cursor.execute(_own_commit(_CLAIM_AND_LOAD_PG, joined=True), _claim_params(delivery_id, token, now))
             row = cursor.fetchone()
     if row is None:
         return None
@@ -235,7 +234,7 @@ def _context(delivery_id: str, row: tuple[Any, ...]) -> tuple[Delivery, Endpoint
         data=_json(data),
         subject_type=subject_type,
         subject_id=subject_id,
-        created_at=_aware(created_at),
+        created_at=_aware(created_at) or timezone.now(),  # never null in the table
     )
     endpoint = Endpoint(
         id=endpoint_id,
@@ -459,7 +458,7 @@ def _record(
         delivery.pk,
         token,
     ]
-    single_statement = connection.vendor == "postgresql" and not disable_reason
+    single_statement = postgres_statements() and not disable_reason
     following = None
     pass_on = (
         flow.pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
@@ -471,9 +470,9 @@ def _record(
         if single_statement:
             with prepared_cursor() as cursor:
                 if slot_id is None:
-                    cursor.execute(_own_commit(_RECORD_PG, joined=False), params, prepare=True)
+                    cursor.execute(_own_commit(_RECORD_PG, joined=False), params)
                 else:
-                    cursor.execute(_own_commit(_RECORD_AND_PASS_ON_PG, joined=False), params + pass_on, prepare=True)
+                    cursor.execute(_own_commit(_RECORD_AND_PASS_ON_PG, joined=False), params + pass_on)
                     row = cursor.fetchone()
                     following = (row[0] or None) if row else None
         else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
-from skillhub.db import prepared_cursor
+from skillhub.db import is_postgres, postgres_statements, prepared_cursor
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
@@ -36,6 +37,7 @@ _INSERT_EVENT = (
     f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
+_INSERT_EVENTS_HEAD = _INSERT_EVENT.partition(" VALUES ")[0] + " VALUES "  # followed by one row per event
 _CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
 _DELIVERY_COLUMNS = (
     "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
@@ -90,11 +92,12 @@ def record(
 ) -> tuple[Event, list[str]]:
     """Write an event and one delivery per enabled endpoint whose filter takes it.
 
-    Returns the event and the deliveries to send a message for: those whose endpoint has a free
-    in-flight slot; the others wait for their endpoint's turn (webhooks/flow.py). On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
+    Returns the event and the deliveries to send a message for: those for which a free in-flight
+    slot of their endpoint was reserved; the others wait for their endpoint's turn (webhooks/flow.py).
+    On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
     the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
-    if connection.vendor != "postgresql":
+    if not postgres_statements():
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
@@ -109,13 +112,77 @@ def record(
             f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
             "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
             [*event_params, event_params[1], json.dumps([event_type])],
-            prepare=True,
         )
         candidates = [row[0] for row in cursor.fetchall()]
         delivery_ids: list[str] = []
         for start in range(0, len(candidates), _INSERT_BATCH):
             delivery_ids += _insert_numbered(cursor, event, candidates[start : start + _INSERT_BATCH])
     return event, delivery_ids
+
+
+def record_many(
+    *, tenant_id: uuid.UUID, event_type: str, items: Sequence[tuple[Mapping[str, Any], str, str]]
+) -> tuple[list[Event], list[str]]:
+    """Write several events of one type, each (data, subject_type, subject_id), and their deliveries.
+
+    The rows are those of calling `record` once per item in order (each endpoint's sequence numbers
+    follow the items' order), in a fixed number of statements: the events in multi-row inserts, the
+    matching endpoints in one query, their sequences raised by the count under one lock, and the
+    deliveries in multi-row inserts.
+    """
+    events: list[Event] = []
+    rows: list[list[Any]] = []
+    for data, subject_type, subject_id in items:
+        event, params = _new_event(
+            tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
+        )
+        events.append(event)
+        rows.append(params)
+    if not events:
+        return [], []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
+            cursor.execute(_INSERT_EVENTS_HEAD + values, [value for row in batch for value in row])
+    endpoint_ids = matching_endpoints(event=events[0])
+    if not endpoint_ids:
+        return events, []
+    last = _raise_sequences(sorted(endpoint_ids), by=len(events))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    tenant_key = _tenant_key(tenant_id)
+    deliveries = [
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, top - len(events) + 1 + index, DeliveryState.PENDING,
+         0, now, "", None, False, "", now, now)
+        for index, event in enumerate(events)
+        for pk, top in last
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        _insert_deliveries(cursor, deliveries)
+    # Messages only for the deliveries a free in-flight slot was reserved for (webhooks/flow.py).
+    return events, flow.deliveries_to_wake([row[0] for row in deliveries], endpoints={row[0]: row[3] for row in deliveries})
+
+
+def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int]]:
+    """Raise each enabled endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
+    placeholders = ", ".join(["%s"] * len(endpoint_ids))
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN "
+                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id FOR UPDATE) "
+                "RETURNING id, sequence",
+                [by, *endpoint_ids],
+            )
+            return sorted(cursor.fetchall())
+        # SQLite has one writer at a time: between these two statements nobody else can write.
+        cursor.execute(
+            f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids]
+        )
+        cursor.execute(
+            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids)
+        )
+        return list(cursor.fetchall())
 
 
 def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list[str]:
@@ -149,7 +216,8 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             *(value for pair in pairs for value in pair),
             *flow.reserve_for_new_params(at),
         ],
-        prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
+        # The statement's shape depends on the count: prepare only the common ones.
+        prepare=len(endpoint_ids) <= 8 and settings.DATABASE_PREPARED_STATEMENTS,
     )
     wake = {row[0] for row in cursor.fetchall() if row[1]}
     return [delivery_id for delivery_id, _ in pairs if delivery_id in wake]
@@ -162,7 +230,7 @@ def matching_endpoints(*, event: Event) -> list[str]:
         rows = cursor.fetchall()
     matching = []
     for pk, events in rows:
-        wanted = _EVENTS.from_db_value(events, None, connection)
+        wanted = _EVENTS.from_db_value(events, None, connection)  # type: ignore[arg-type]  # no expression: a raw row
         if not wanted or event.type in wanted:
             matching.append(pk)
     return matching
@@ -173,7 +241,7 @@ def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tupl
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     enabled = " AND enabled" if only_enabled else ""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgres():
             # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN "

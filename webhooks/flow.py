@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from skillhub.db import postgres_statements
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 logger = logging.getLogger("skillhub.webhooks")
@@ -255,7 +256,7 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
     """Give the slot to the endpoint's next due delivery and return its id (to send a message), or free it."""
     params = pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery_id, now=now)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgres_statements():
             cursor.execute(_PASS_ON, params)
             row = cursor.fetchone()
             return row[0] or None if row else None
@@ -358,20 +359,28 @@ def reserve_for_new_params(now: datetime) -> list[Any]:
     return [db_time(now + QUEUE_LEASE), db_time(now), *cap_params(now)]
 
 
-def deliveries_to_wake(delivery_ids: list[str], *, now: datetime | None = None) -> list[str]:
+def deliveries_to_wake(
+    delivery_ids: list[str], *, endpoints: dict[str, str] | None = None, now: datetime | None = None
+) -> list[str]:
     """Reserve a free slot for each new delivery whose endpoint has one; return those (to send messages for).
 
-    The portable twin of RESERVE_FOR_NEW_CTE (SQLite has one writer at a time, so no row locks).
+    The portable twin of RESERVE_FOR_NEW_CTE. With `endpoints` (delivery id → endpoint id), an
+    endpoint found full is not asked again for the following deliveries.
     """
     now = now or timezone.now()
-    woken = []
+    woken, full = [], set()
     with connection.cursor() as cursor:
         for delivery_id in delivery_ids:
+            endpoint_id = (endpoints or {}).get(delivery_id)
+            if endpoint_id is not None and endpoint_id in full:
+                continue
             cursor.execute(
                 _RESERVE_ONE, [delivery_id, db_time(now + QUEUE_LEASE), delivery_id, db_time(now), *cap_params(now)]
             )
             if cursor.rowcount == 1:
                 woken.append(delivery_id)
+            elif endpoint_id is not None:
+                full.add(endpoint_id)
     return woken
 
 

@@ -10,7 +10,7 @@ lost message, a killed worker or a down broker left behind.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from django.conf import settings
 from django.db import transaction
@@ -49,13 +49,34 @@ def record_event(
         raise RuntimeError("record_event must be called inside the transaction that makes the change")
     name = catalog.canonical(event_type)  # an unknown type is a programming error: UnknownEventType
     check_event_data(name, data)
-    values = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type}
+    values: dict[str, Any] = {"tenant_id": tenant.pk, "event_type": name, "data": data, "subject_type": subject_type, "subject_id": str(subject_id)}
     if not catalog.BY_NAME[name].fan_out:
-        return fanout.insert_event(**values, subject_id=str(subject_id))
-    event, delivery_ids = fanout.record(**values, subject_id=str(subject_id))
+        return fanout.insert_event(**values)
+    event, delivery_ids = fanout.record(**values)
     if delivery_ids:
         deliveries_due.fire_on_commit(delivery_ids)
     return event
+
+
+def record_events(
+    *, tenant: Tenant, event_type: str, items: Sequence[tuple[Mapping[str, Any], str, str]]
+) -> list[Event]:
+    """Record several events of one type, each (data, subject_type, subject_id), in the caller's transaction.
+
+    The same rows as `record_event` once per item, written in a fixed number of statements.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_events must be called inside the transaction that makes the change")
+    name = catalog.canonical(event_type)
+    for data, _subject_type, _subject_id in items:
+        check_event_data(name, data)
+    items = [(data, subject_type, str(subject_id)) for data, subject_type, subject_id in items]
+    if not catalog.BY_NAME[name].fan_out:
+        return [fanout.insert_event(tenant_id=tenant.pk, event_type=name, data=data, subject_type=st, subject_id=si) for data, st, si in items]
+    events, delivery_ids = fanout.record_many(tenant_id=tenant.pk, event_type=name, items=items)
+    if delivery_ids:
+        deliveries_due.fire_on_commit(delivery_ids)
+    return events
 
 
 def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:

@@ -37,7 +37,6 @@ SUBJECT_COLLECTIONS: dict[str, str] = {
     "signal": "signals",
     "webhook": "webhooks",
 }
-SUBJECT_URL_BUILDERS: dict[str, Callable[[str, str], str]] = {}
 
 # Headers an endpoint's additional headers may not set: the signed and framing ones.
 PROTECTED_HEADERS = frozenset(
@@ -60,23 +59,14 @@ PROTECTED_HEADERS = frozenset(
 )
 
 
-def register_subject_url(subject_type: str, builder: Callable[[str, str], str]) -> None:
-    """Let another app say which API path (given tenant slug and id) returns its `subject_type`."""
-    SUBJECT_URL_BUILDERS[subject_type] = builder
-
-
 def subject_url(*, tenant_slug: str, subject_type: str, subject_id: str) -> str | None:
     """Return the absolute API URL of an event's subject, or None when it has none."""
     if not subject_type or not subject_id:
         return None
-    builder = SUBJECT_URL_BUILDERS.get(subject_type)
-    if builder is not None:
-        path = builder(tenant_slug, subject_id)
-    elif subject_type in SUBJECT_COLLECTIONS:
-        path = f"/api/v1/tenants/{tenant_slug}/{SUBJECT_COLLECTIONS[subject_type]}/{subject_id}"
-    else:
+    collection = SUBJECT_COLLECTIONS.get(subject_type)
+    if collection is None:
         return None
-    return settings.SKILLHUB_PUBLIC_URL + path
+    return f"{settings.SKILLHUB_PUBLIC_URL}/api/v1/tenants/{tenant_slug}/{collection}/{subject_id}"
 
 
 def _timestamp(event: Event) -> str:

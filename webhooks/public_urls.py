@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from webhooks import api
+from webhooks.api.event_types import EventTypeListApi
 
 urlpatterns = [
-    path("", api.EventTypeListApi.as_view(), name="event-types"),
+    path("", EventTypeListApi.as_view(), name="event-types"),
 ]

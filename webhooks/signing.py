@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import secrets
+
+from skillhub.crypto import hmac_sha256, hmac_sha256_hex
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -40,13 +40,13 @@ def _key(secret: str) -> bytes:
 def standard_signature(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """Return `v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>` keyed by the decoded secret."""
     to_sign = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(_key(secret), to_sign, hashlib.sha256).digest()
+    digest = hmac_sha256(_key(secret), to_sign)
     return "v1," + base64.b64encode(digest).decode()
 
 
 def hex_signature(*, secret: str, body: bytes) -> str:
     """Return the lowercase hex HMAC-SHA256 of the raw body keyed by the whole secret string."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(secret, body)
 
 
 def signature_headers(*, secrets_: list[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

@@ -78,7 +78,7 @@ def address_problem(address: str) -> str | None:
 def resolve(host: str, port: int) -> list[str]:
     """Return the addresses `host` resolves to, in the resolver's order (the one seam tests patch)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,7 @@ class _PinnedConnectionMixin:
         except TimeoutError as exc:
             raise ConnectTimeoutError(self, f"Connection to {self.pinned_address} timed out") from exc
         except OSError as exc:
-            raise NewConnectionError(self, f"Failed to connect to {self.pinned_address}: {exc}") from exc
+            raise NewConnectionError(self, f"Failed to connect to {self.pinned_address}: {exc}") from exc  # type: ignore[arg-type]
         deadline = getattr(_current, "deadline", None)
         if deadline is not None:
             _watchdog.using(deadline, sock)
@@ -276,7 +276,7 @@ class PinnedAdapter(HTTPAdapter):
         self._pools: OrderedDict[tuple[str, str, int, str], HTTPConnectionPool] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):  # noqa: ANN001, ANN201
+    def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None, cert: Any = None) -> Any:
         target: Target = request.pinned_target
         key = (target.scheme, target.host, target.port, target.address)
         with self._lock:
@@ -360,7 +360,7 @@ def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any)
         return f"timeout: no complete answer within {total:g} s" if deadline.fired else _short(error)
 
     try:
-        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=connect, total=total))
+        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=connect, total=total))  # type: ignore[arg-type]
     except requests.Timeout as exc:
         _watchdog.finish(deadline)
         return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())

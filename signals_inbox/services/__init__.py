@@ -15,13 +15,21 @@ from signals_inbox.services.needs import (
     need_offer,
     needs_close_for_assignment,
 )
-from signals_inbox.services.resolution import needs_rematch_learner, needs_rematch_unmatched, signal_resolve
+from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_unmatched
+from signals_inbox.services.resolution import (
+    BatchOutcome,
+    batch_size,
+    signal_resolve,
+    signals_resolve_batch,
+)
 from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
 
 __all__ = [
+    "BatchOutcome",
     "IngestResult",
     "audit_record",
     "auto_author_maybe",
+    "batch_size",
     "inbox_settings_ensure",
     "map_entry_values",
     "need_author",
@@ -36,4 +44,5 @@ __all__ = [
     "signal_map_put",
     "signal_reject",
     "signal_resolve",
+    "signals_resolve_batch",
 ]

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from django.conf import settings as django_settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -26,6 +24,7 @@ from signals_inbox.selectors import forget_ingest_context, ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
 from skillhub.hooks import Hook
+from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.ids import uuid7
 
 # Called as receiver(signal_id) after a signal that still needs resolving is committed;
@@ -92,19 +91,14 @@ def _ingest_postgres(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
         "event": parsed.event,
         "data": parsed.data_json,
     }
-    if not getattr(django_settings, "SIGNALS_PREPARED_INGEST", True):
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_INGEST, params)
-            return IngestResult(signal_id, *cursor.fetchone())
-    # The hottest statement of the webhook: bind it server-side as a prepared statement, so PostgreSQL
-    # parses and plans it once per connection (turn off behind a transaction-pooling proxy that cannot).
-    # It skips Django's per-request health-check query; a connection found dead is replaced and the
+    # The hottest statement of the webhook, prepared once per connection (skillhub.db). It skips
+    # Django's per-request health-check query; a connection found dead is replaced and the
     # statement tried once more instead.
     for attempt in (1, 2):
         connection.ensure_connection()
         try:
-            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-                cursor.execute(_PG_INGEST, params, prepare=True)
+            with prepared_cursor() as cursor:
+                cursor.execute(_PG_INGEST, params)
                 return IngestResult(signal_id, *cursor.fetchone())
         except OperationalError:
             if attempt == 2 or connection.is_usable():
@@ -138,13 +132,14 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
                     )
                 deduped = settled = False
             except IntegrityError:
-                need = (
+                open_need = (
                     Need.objects.select_for_update()
                     .filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
                     .first()
                 )
-                if need is None:  # the open need closed in between: try again
+                if open_need is None:  # the open need closed in between: try again
                     continue
+                need = open_need
                 settled = need.resolved_at is not None and need.target != Target.UNMATCHED
                 Need.objects.filter(pk=need.pk).update(
                     payload=payload,
@@ -178,7 +173,7 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
     """Record a valid signal and find or create its open need; resolution is sent after commit."""
     now = received_at or timezone.now()
     signal_id = new_signal_id()
-    if django_settings.DATABASE_IS_POSTGRES and not transaction.get_connection().in_atomic_block:
+    if postgres_statements() and not transaction.get_connection().in_atomic_block:
         result = _ingest_postgres(tenant_id, parsed, signal_id, now)
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)

@@ -171,18 +171,18 @@ def _offer_learners(
             raise ValidationFailed({"learner_ids": f"unknown learner id(s): {', '.join(missing[:10])}"})
         return "learners", learners
     if group_id:
-        learners = learners_in_group(tenant=tenant, group_id=group_id)
-        if learners is None:
+        in_group = learners_in_group(tenant=tenant, group_id=group_id)
+        if in_group is None:
             raise ValidationFailed({"group_id": "unknown group"})
-        if not learners:
+        if not in_group:
             raise ValidationFailed({"group_id": "the group has no active learners"})
-        return "group", learners
+        return "group", in_group
     if site:
         learners = learners_in_site(tenant=tenant, site_name=site)
         if not learners:
             raise ValidationFailed({"site": f"no active learners at site {site[:200]!r}"})
         return "site", learners
-    if need.target == Target.WORKER and need.learner_id:
+    if need.target == Target.WORKER and need.learner is not None:
         return "worker", [need.learner]
     if need.target == Target.COHORT and need.site_name:
         learners = learners_in_site(tenant=tenant, site_name=need.site_name)

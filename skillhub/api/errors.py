@@ -5,7 +5,7 @@ import logging
 import re
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -102,6 +102,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         return Response(error_body("FORBIDDEN"), status=403)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("PAYLOAD_TOO_LARGE"), status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return Response(error_body("VALIDATION_ERROR", "Malformed request", {"reason": str(exc)[:200]}), status=400)
     if isinstance(exc, drf.ParseError):
         return Response(error_body("VALIDATION_ERROR", "Malformed request body", {"reason": str(exc.detail)}), status=400)
     if isinstance(exc, drf.ValidationError):
@@ -113,7 +115,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, drf.Throttled):
-        wait = max(1, int(exc.wait or 1))
+        wait = max(1, int(getattr(exc, "wait", None) or 1))
         response = Response(error_body("RATE_LIMITED", f"Rate limit exceeded; retry in {wait} s"), status=429)
         response["Retry-After"] = str(wait)
         return response

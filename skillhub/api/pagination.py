@@ -8,7 +8,10 @@ from typing import Any, Callable, Sequence
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connection
 from django.db.models import QuerySet
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +20,8 @@ from skillhub.errors import ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+# The largest offset accepted (JSON-safe, well inside a 64-bit integer).
+MAX_OFFSET = 2**53 - 1
 # Below this offset a plain OFFSET is cheapest; above it, page through the index alone first.
 DEFERRED_JOIN_OFFSET = 1000
 
@@ -39,7 +44,7 @@ def _decode_cursor(cursor: str) -> tuple[str, int]:
         data = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         after, offset = data["a"], data["o"]
         # A key is short printable text; anything else was not made by us (NUL even breaks PostgreSQL).
-        if not isinstance(after, str) or not isinstance(offset, int) or offset < 0:
+        if not isinstance(after, str) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
         if not after or len(after) > 100 or not after.isprintable():
             raise ValueError
@@ -58,6 +63,8 @@ def _non_negative_int(params: Any, name: str, default: int) -> int:
         raise ValidationFailed({name: "must be an integer"}) from exc
     if value < 0:
         raise ValidationFailed({name: "must not be negative"})
+    if value > MAX_OFFSET:  # beyond what a database integer holds; use the cursor to go deep
+        raise ValidationFailed({name: f"must be at most {MAX_OFFSET}"})
     return value
 
 
@@ -91,6 +98,18 @@ class Page:
         }
 
 
+def _key_value(queryset: QuerySet, key_field: str, raw: str) -> Any:
+    """The cursor's key as the key field's type; ValueError when the database could not hold it."""
+    field = queryset.model._meta.get_field(key_field)
+    value = field.to_python(raw)
+    internal = field.get_internal_type()
+    if internal.endswith(("IntegerField", "AutoField")):
+        low, high = connection.ops.integer_field_range(internal)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"{key_field} out of range")
+    return value
+
+
 def _key_of(row: Any, key_field: str) -> Any:
     return row[key_field] if isinstance(row, dict) else getattr(row, key_field)
 
@@ -115,7 +134,8 @@ def paginate(
             if fetch is not None:
                 rows = fetch(page_request.after, 0, limit + 1)
             else:
-                rows = list(queryset.filter(**{f"{key_field}__gt": page_request.after})[: limit + 1])
+                after = _key_value(queryset, key_field, page_request.after)
+                rows = list(queryset.filter(**{f"{key_field}__gt": after})[: limit + 1])
         except (ValueError, TypeError, DjangoValidationError) as exc:  # a cursor made for another resource
             raise ValidationFailed({"cursor": "Invalid cursor; use the nextCursor of a previous page"}) from exc
     elif offset > DEFERRED_JOIN_OFFSET:
@@ -160,7 +180,7 @@ class LimitOffsetCursorPagination(BasePagination):
 
     page: Page | None = None
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:  # type: ignore[override]  # querysets only
         key_field = getattr(view, "cursor_field", "id")
         get_total = getattr(view, "get_total", None)
         self.page = paginate(
@@ -205,9 +225,28 @@ def paginated_schema(item_schema: dict) -> dict:
 
 PAGE_PARAMETERS = [
     {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "default": 50, "maximum": 1000, "minimum": 1}},
-    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "default": 0, "minimum": 0}},
+    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "default": 0, "minimum": 0, "maximum": MAX_OFFSET}},
     {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}, "description": "nextCursor of the previous page; constant cost at any depth"},
 ]
+
+
+class PaginationInfo(serializers.Serializer):
+    total = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    hasMore = serializers.BooleanField()
+
+
+def page_serializer(item: type[serializers.Serializer], **extra: serializers.Field) -> serializers.Serializer:
+    """Return the documented page of `item` rows (the envelope of every list), plus any `extra` fields."""
+    name = item.__name__.removesuffix("Serializer").removesuffix("Output") + "Page"
+    fields = {
+        "data": item(many=True),
+        "pagination": PaginationInfo(),
+        "nextCursor": serializers.CharField(allow_null=True, help_text="Pass as ?cursor= for the next page"),
+        **extra,
+    }
+    return inline_serializer(name=name, fields=fields)
 
 
 def _openapi_parameters() -> list:
@@ -215,8 +254,8 @@ def _openapi_parameters() -> list:
     from drf_spectacular.utils import OpenApiParameter
 
     return [
-        OpenApiParameter("limit", OpenApiTypes.INT, description="Page size, 1–1000 (default 50; larger values are capped)"),
-        OpenApiParameter("offset", OpenApiTypes.INT, description="Rows to skip (default 0)"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1}, description="Page size, 1–1000 (default 50; larger values are capped)"),
+        OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, description="Rows to skip (default 0)"),
         OpenApiParameter("cursor", OpenApiTypes.STR, description="nextCursor of the previous page; constant cost at any depth"),
     ]
 

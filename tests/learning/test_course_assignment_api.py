@@ -10,7 +10,7 @@ from webhooks.models import Event
 pytestmark = pytest.mark.django_db
 
 
-def _course(api, **body):  # noqa: ANN001, ANN003, ANN202
+def _course(api, **body):
     return api.post(f"/api/v1/tenants/{api.tenant.slug}/courses", {"title": "Ladders", "topic": "Ladder Safety", **body}, format="json")
 
 

@@ -13,7 +13,7 @@ from tests.factories import LearnerFactory
 pytestmark = pytest.mark.django_db
 
 
-def _ids(api, query: str) -> list[str]:  # noqa: ANN001
+def _ids(api, query: str) -> list[str]:
     response = api.get(f"/api/v1/tenants/{api.tenant.slug}/learners{query}")
     assert response.status_code == 200, response.json()
     return [row["id"] for row in response.json()["data"]]

@@ -17,7 +17,7 @@ def _forget_memos():
 
 
 @pytest.fixture
-def secret(tenant):  # noqa: ANN001, ANN201
+def secret(tenant):
     """A signal secret of `tenant`."""
     from tests.signals_inbox.factories import issue_secret
 

@@ -26,7 +26,7 @@ def signal_body(event: str = "signal.credential_expiring", **data: Any) -> bytes
     return json.dumps({"event": event, "data": data}).encode()
 
 
-def post_signal(client: Client, slug: str, body: bytes, *, secret: str | None = None, signature: str | None = None):  # noqa: ANN201
+def post_signal(client: Client, slug: str, body: bytes, *, secret: str | None = None, signature: str | None = None):
     """POST a body to the signal webhook, signed with `secret` unless a signature is given."""
     headers = {}
     if signature is None and secret is not None:
@@ -59,7 +59,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
 __all__ = ["CourseFactory", "LearnerFactory", "TenantFactory", "issue_secret", "post_signal", "published_course", "sign", "signal_body"]
 
 
-def send_and_resolve(client: Client, tenant: Tenant, secret: str, event: str = "signal.credential_expiring", **data: Any):  # noqa: ANN201
+def send_and_resolve(client: Client, tenant: Tenant, secret: str, event: str = "signal.credential_expiring", **data: Any):
     """Send a signed signal, run its resolution as the actor would, and return the need."""
     from signals_inbox.models import Need, Signal
     from signals_inbox.services import signal_resolve

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client):  # noqa: ANN001, ANN201
+def admin_client(client):
     get_user_model().objects.create_superuser(username="root", password="pw-123456", email="r@x.y")
     client.login(username="root", password="pw-123456")
     return client
 
 
-def _act(admin_client, action: str, need: Need, **extra: str):  # noqa: ANN001, ANN202
+def _act(admin_client, action: str, need: Need, **extra: str):
     data = {"action": action, "_selected_action": [str(need.pk)], "index": 0, **extra}
     return admin_client.post("/admin/signals_inbox/need/", data, follow=True)
 
@@ -102,3 +102,15 @@ def test_reprocess_action_accepts_a_fixed_rejected_signal(admin_client, client, 
     rejected.refresh_from_db()
     assert rejected.reprocessed_signal_id
     assert Need.objects.get().topic == "Hazards"
+
+
+def test_the_signal_list_filters_the_resolution_backlog(admin_client, client, tenant, secret):
+    resolved = send_and_resolve(client, tenant, secret, "signal.incident", site="A", topic="Resolved")
+    waiting = post_signal(client, tenant.slug, json.dumps({"event": "signal.incident", "data": {"site": "A", "topic": "Waiting"}}).encode(), secret=secret)
+    waiting_id = waiting.json()["signalId"]
+
+    page = admin_client.get("/admin/signals_inbox/signal/?resolution=waiting").content.decode()
+    done = admin_client.get("/admin/signals_inbox/signal/?resolution=resolved").content.decode()
+
+    assert waiting_id in page and resolved.signals.get().id not in page
+    assert resolved.signals.get().id in done and waiting_id not in done

@@ -11,7 +11,7 @@ from tests.signals_inbox.factories import send_and_resolve
 pytestmark = pytest.mark.django_db
 
 
-def _needs_on(client, tenant, secret, topic: str, count: int, start: int = 0) -> list[Need]:  # noqa: ANN001
+def _needs_on(client, tenant, secret, topic: str, count: int, start: int = 0) -> list[Need]:
     return [send_and_resolve(client, tenant, secret, email=f"w{i}@acme.com", topic=topic) for i in range(start, start + count)]
 
 

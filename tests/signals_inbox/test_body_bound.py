@@ -21,7 +21,7 @@ class CountingStream(io.BytesIO):
         return chunk
 
 
-def _request(stream: CountingStream, content_length: str | None):  # noqa: ANN202
+def _request(stream: CountingStream, content_length: str | None):
     request = RequestFactory().post("/api/v1/integration/x/webhook", data=b"", content_type="application/json")
     request.META["wsgi.input"] = stream
     if content_length is None:

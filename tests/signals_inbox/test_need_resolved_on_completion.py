@@ -12,7 +12,7 @@ from webhooks.models import Event
 pytestmark = pytest.mark.django_db
 
 
-def _complete(api, assignment):  # noqa: ANN001, ANN202
+def _complete(api, assignment):
     return api.post(f"/api/v1/tenants/{assignment.tenant.slug}/assignments/{assignment.pk}/complete")
 
 

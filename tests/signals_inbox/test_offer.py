@@ -16,13 +16,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def worker_need(client, tenant, secret):  # noqa: ANN001, ANN201
+def worker_need(client, tenant, secret):
     LearnerFactory(tenant=tenant, email="jordan@acme.com")
     published_course(tenant, title="WAH refresher", topic="Working at Heights")
     return send_and_resolve(client, tenant, secret, email="jordan@acme.com", topic="Working at Heights")
 
 
-def _offer(api, need, **body):  # noqa: ANN001, ANN003, ANN202
+def _offer(api, need, **body):
     return api.post(f"/api/v1/tenants/{need.tenant.slug}/needs/{need.pk}/offer", body, format="json")
 
 

@@ -6,20 +6,21 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from learning.services import assignment_create, credential_create, onboarding_complete, onboarding_step_create
+from learning.evidence.services import credential_create, onboarding_complete, onboarding_step_create
+from learning.services import assignment_create
 from tests.factories import LearnerFactory, SiteFactory
 from tests.signals_inbox.factories import published_course, send_and_resolve
 
 pytestmark = pytest.mark.django_db
 
 
-def _board(api, **params):  # noqa: ANN001, ANN003, ANN202
+def _board(api, **params):
     response = api.get(f"/api/v1/tenants/{api.tenant.slug}/readiness", params)
     assert response.status_code == 200, response.json()
     return response.json()
 
 
-def _row(board: dict, learner) -> dict:  # noqa: ANN001
+def _row(board: dict, learner) -> dict:
     return next(row for row in board["data"] if row["learnerId"] == str(learner.pk))
 
 

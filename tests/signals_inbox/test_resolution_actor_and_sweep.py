@@ -13,7 +13,7 @@ from tests.signals_inbox.factories import issue_secret, post_signal, signal_body
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _run_queued(broker, queue_name: str = "signals") -> int:  # noqa: ANN001
+def _run_queued(broker, queue_name: str = "signals") -> int:
     """Run every queued message's actor in this thread (a worker's threads would keep DB connections open)."""
     import dramatiq
 

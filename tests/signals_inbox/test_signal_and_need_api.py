@@ -25,7 +25,7 @@ def test_needs_filter_by_status_topic_site_and_severity(api, client, tenant, sec
     send_and_resolve(client, tenant, secret, "signal.incident", site="Site B", topic="Ladders", severity=2)
     url = f"/api/v1/tenants/{tenant.slug}/needs"
 
-    def ids(**params) -> list[str]:  # noqa: ANN003
+    def ids(**params) -> list[str]:
         return [n["id"] for n in api.get(url, params).json()["data"]]
 
     assert ids(site="Site A") == [str(a.pk)]

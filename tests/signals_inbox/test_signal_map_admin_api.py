@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from signals_inbox.admin_api import staff_token_create
+from tenants.services import staff_token_create
 from signals_inbox.models import AuditEntry, Need, Signal
 from tenants.services import membership_grant
 from tests.factories import LearnerFactory, TenantFactory, make_api_key
@@ -22,20 +22,20 @@ MAP_BODY = {
 }
 
 
-def _staff(tenant, *, member: bool = True, username: str = "ops"):  # noqa: ANN001, ANN202
+def _staff(tenant, *, member: bool = True, username: str = "ops"):
     user = get_user_model().objects.create_user(username=username, password="pw-123456", is_staff=True)
     if member:
         membership_grant(tenant=tenant, user=user)
     return user
 
 
-def _token_client(user) -> APIClient:  # noqa: ANN001
+def _token_client(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {staff_token_create(user=user, name='ci')[1]}")
     return client
 
 
-def _url(tenant, suffix: str = "") -> str:  # noqa: ANN001
+def _url(tenant, suffix: str = "") -> str:
     return f"/api/v1/admin/tenants/{tenant.slug}/signal-map{suffix}"
 
 

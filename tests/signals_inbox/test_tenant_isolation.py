@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def theirs(client):  # noqa: ANN001, ANN201
+def theirs(client):
     """Another tenant with a signal, a need, a rejected signal, a course and an assignment."""
     other = TenantFactory()
     secret = issue_secret(other)

@@ -47,11 +47,11 @@ def _invalid_documents():
     )
 
 
-def _post(client, tenant, body: bytes, secret: str, signed: bool):  # noqa: ANN001, ANN202
+def _post(client, tenant, body: bytes, secret: str, signed: bool):
     return post_signal(client, tenant.slug, body, signature=sign(secret, body) if signed else "ab" * 32)
 
 
-def _assert_refused_and_nothing_stored(response) -> None:  # noqa: ANN001
+def _assert_refused_and_nothing_stored(response) -> None:
     assert response.status_code in (400, 401, 413), response.content
     assert response.json()["error"] in ("invalid_payload", "bad_signature", "payload_too_large")
     assert not Signal.objects.exists() and not Need.objects.exists()

@@ -3,24 +3,29 @@ from __future__ import annotations
 
 import pytest
 
-from signals_inbox.middleware import webhook_slug
 from tests.factories import TenantFactory
 from tests.signals_inbox.factories import issue_secret, post_signal, signal_body
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("path", "slug"),
+    ("path", "is_webhook"),
     [
-        ("/api/v1/integration/acme/webhook", "acme"),
-        ("/api/v1/integration/acme-2/webhook", "acme-2"),
-        ("/api/v1/integration//webhook", None),
-        ("/api/v1/integration/acme/other/webhook", None),
-        ("/api/v1/integration/acme/webhook/", None),
-        ("/api/v1/tenants/acme/webhook", None),
+        ("/api/v1/integration/acme/webhook", True),
+        ("/api/v1/integration/acme-2/webhook", True),
+        ("/api/v1/integration//webhook", False),
+        ("/api/v1/integration/acme/other/webhook", False),
+        ("/api/v1/integration/acme/webhook/", False),
+        ("/api/v1/tenants/acme/webhook", False),
     ],
 )
-def test_only_the_webhook_path_is_recognised(path, slug):
-    assert webhook_slug(path) == slug
+def test_only_the_webhook_path_is_answered_as_the_webhook(client, path, is_webhook):
+    response = client.post(path, b"{}", content_type="application/json")
+
+    if is_webhook:
+        assert (response.status_code, response.json()) == (401, {"error": "bad_signature"})
+    else:
+        assert response.status_code in (404, 405) and "bad_signature" not in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -21,7 +21,7 @@ def _client(key: str | None = None) -> APIClient:
     return client
 
 
-def _error(response) -> dict:  # noqa: ANN001
+def _error(response) -> dict:
     body = response.json()
     assert set(body) == {"error"}
     assert {"code", "message"} <= set(body["error"])
@@ -146,7 +146,7 @@ def test_oversized_body_is_payload_too_large(api, settings):
 
 
 def test_unhandled_error_is_server_error_without_trace(api, monkeypatch):
-    def explode(**kwargs):  # noqa: ANN003, ANN202
+    def explode(**kwargs):
         raise RuntimeError("database password is hunter2")
 
     monkeypatch.setattr("learning.api.learner_queryset", explode)

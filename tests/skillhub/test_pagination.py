@@ -12,13 +12,13 @@ from tests.factories import LearnerFactory
 pytestmark = pytest.mark.django_db
 
 
-def _seed(tenant, count: int) -> list[str]:  # noqa: ANN001
+def _seed(tenant, count: int) -> list[str]:
     LearnerFactory.create_batch(count, tenant=tenant)
     learner_count_recompute(tenant=tenant)
     return [str(pk) for pk in Learner.objects.filter(tenant=tenant).order_by("id").values_list("id", flat=True)]
 
 
-def _url(api, query: str = "") -> str:  # noqa: ANN001
+def _url(api, query: str = "") -> str:
     return f"/api/v1/tenants/{api.tenant.slug}/learners{query}"
 
 
@@ -52,7 +52,9 @@ def test_offset_past_the_end_is_an_empty_page_with_the_real_total(api):
     assert body["pagination"] == {"total": 4, "limit": 50, "offset": 100, "hasMore": False}
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=-1", "?limit=abc", "?offset=-5", "?offset=x"])
+@pytest.mark.parametrize(
+    "query", ["?limit=0", "?limit=-1", "?limit=abc", "?offset=-5", "?offset=x", f"?offset={10**20}", f"?limit={10**20}"]
+)
 def test_bad_limit_or_offset_is_validation_error(api, query):
     response = api.get(_url(api, query))
     assert response.status_code == 400
@@ -149,3 +151,14 @@ def test_filtered_list_counts_only_matches(api):
     body = api.get(_url(api, "?status=inactive&limit=10")).json()
     assert body["pagination"]["total"] == 1
     assert body["data"][0]["id"] == str(learner.pk)
+
+
+def test_a_forged_cursor_beyond_an_integer_key_is_validation_error(api):
+    import base64
+
+    import orjson
+
+    cursor = base64.urlsafe_b64encode(orjson.dumps({"a": str(10**20), "o": 1})).rstrip(b"=").decode()
+    response = api.get(f"/api/v1/tenants/{api.tenant.slug}/signals/rejected", {"cursor": cursor})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["field"] == "cursor"

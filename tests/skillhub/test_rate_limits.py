@@ -11,6 +11,16 @@ from tests.factories import TenantFactory, make_api_key
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def mid_minute(monkeypatch):
+    """Hold the clock mid-minute, so a burst of requests cannot straddle a window boundary."""
+    from tenants.api import ratelimit
+
+    start = (int(time.time()) // 60) * 60 + 30
+    monkeypatch.setattr(ratelimit.time, "time", lambda: start)
+    return start
+
+
 def test_every_response_carries_rate_limit_headers(api):
     first = api.get(f"/api/v1/tenants/{api.tenant.slug}/learners")
     second = api.get(f"/api/v1/tenants/{api.tenant.slug}/learners/not-there")
@@ -22,7 +32,7 @@ def test_every_response_carries_rate_limit_headers(api):
     assert time.time() <= reset <= time.time() + 61
 
 
-def test_pilot_plan_is_refused_after_60_requests_a_minute(api):
+def test_pilot_plan_is_refused_after_60_requests_a_minute(api, mid_minute):
     api.tenant.plan = Plan.PILOT
     api.tenant.save()
     url = f"/api/v1/tenants/{api.tenant.slug}/learners"
@@ -35,7 +45,7 @@ def test_pilot_plan_is_refused_after_60_requests_a_minute(api):
     assert refused["X-RateLimit-Remaining"] == "0"
 
 
-def test_limits_are_counted_per_tenant(api):
+def test_limits_are_counted_per_tenant(api, mid_minute):
     api.tenant.plan = Plan.PILOT
     api.tenant.save()
     for _ in range(61):
@@ -45,7 +55,7 @@ def test_limits_are_counted_per_tenant(api):
     assert api.get(f"/api/v1/tenants/{other.slug}/learners").status_code == 200
 
 
-def test_enterprise_tenant_uses_its_own_limits(api):
+def test_enterprise_tenant_uses_its_own_limits(api, mid_minute):
     api.tenant.plan = Plan.ENTERPRISE
     api.tenant.rate_limit_per_minute = 3
     api.tenant.rate_limit_per_day = 50

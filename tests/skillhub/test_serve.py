@@ -39,7 +39,7 @@ class _Receiver(BaseHTTPRequestHandler):
         return
 
 
-def _wait_for(check, seconds: float = 30.0):  # noqa: ANN001, ANN202
+def _wait_for(check, seconds: float = 30.0):
     deadline = time.time() + seconds
     while time.time() < deadline:
         value = check()
@@ -67,7 +67,7 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
         [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        def healthy():  # noqa: ANN202
+        def healthy():
             try:
                 return requests.get(f"{base}/healthz", timeout=5).status_code == 200
             except (requests.ConnectionError, requests.Timeout):
@@ -102,7 +102,7 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
         )
         assert answer.status_code == 200 and answer.json()["deduped"] is False, answer.text
 
-        def resolved_need():  # noqa: ANN202
+        def resolved_need():
             needs = requests.get(f"{base}/api/v1/tenants/demo/needs?topic=Confined%20Spaces", headers=auth, timeout=10).json()
             return [n for n in needs["data"] if n["action"] == "author"]
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, SignalSecret, Tenant
 from tenants.selectors import signal_secrets_for_slug
-from tenants.services import hash_api_key
+from skillhub.crypto import token_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_create_api_key_prints_a_working_key_alone_on_the_last_line():
     key = output.strip().splitlines()[-1]
     assert key.startswith("shk_") and len(key) > 40
     stored = ApiKey.objects.get()
-    assert stored.key_hash == hash_api_key(key) and key not in (stored.key_hash, stored.prefix)
+    assert stored.key_hash == token_hash(key) and key not in (stored.key_hash, stored.prefix)
     assert stored.prefix == key[:12]
     assert stored.scopes == ["learners:read", "learners:write"]
     client = APIClient()

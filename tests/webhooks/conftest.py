@@ -99,14 +99,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def allow_private(settings):  # noqa: ANN001, ANN201
+def allow_private(settings):
     """Let endpoints target the local receiver (http on 127.0.0.1), as the embedded demo does."""
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     return settings
 
 
 @pytest.fixture
-def fake_dns(monkeypatch):  # noqa: ANN001, ANN201
+def fake_dns(monkeypatch):
     """Answer name lookups from a table (IP literals resolve to themselves): the transport's one seam."""
     table: dict[str, list[str]] = {}
     real = transport.resolve

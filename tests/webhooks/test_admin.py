@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(client):  # noqa: ANN001, ANN201
+def staff(client):
     user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
     client.force_login(user)
     return client

@@ -81,13 +81,9 @@ def test_thin_document_url_per_subject_type(tenant, subject_type, path):
     assert url == f"{settings.SKILLHUB_PUBLIC_URL}/api/v1/tenants/{tenant.slug}{path}"
 
 
-def test_other_apps_can_register_a_subject_url(tenant, monkeypatch):
-    monkeypatch.setitem(
-        payloads.SUBJECT_URL_BUILDERS, "badge", lambda slug, pk: f"/api/v1/tenants/{slug}/achievements/{pk}"
-    )
-    url = payloads.subject_url(tenant_slug=tenant.slug, subject_type="badge", subject_id="b1")
-    assert url.endswith(f"/tenants/{tenant.slug}/achievements/b1")
+def test_a_subject_type_without_a_collection_has_no_url(tenant):
     assert payloads.subject_url(tenant_slug=tenant.slug, subject_type="unknown", subject_id="x") is None
+    assert payloads.subject_url(tenant_slug=tenant.slug, subject_type="learner", subject_id="") is None
 
 
 def test_fan_out_beyond_one_insert_batch_reaches_every_endpoint_once(tenant, allow_private):

@@ -18,7 +18,7 @@ from webhooks.models import Attempt, Delivery, DeliveryState
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _learners_url(tenant):  # noqa: ANN001, ANN202
+def _learners_url(tenant):
     return f"/api/v1/tenants/{tenant.slug}/learners"
 
 

@@ -19,7 +19,7 @@ from webhooks.models import Delivery, DeliveryState, Endpoint
 pytestmark = pytest.mark.django_db
 
 
-def _url(api, suffix: str = "") -> str:  # noqa: ANN001
+def _url(api, suffix: str = "") -> str:
     return f"/api/v1/tenants/{api.tenant.slug}/webhooks{suffix}"
 
 

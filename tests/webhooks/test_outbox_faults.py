@@ -23,7 +23,7 @@ from webhooks.sweeps import enqueue_due_deliveries
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _after_grace():  # noqa: ANN202
+def _after_grace():
     return timezone.now() + outbox.ENQUEUE_GRACE + timedelta(seconds=1)
 
 
@@ -54,7 +54,7 @@ def test_events_recorded_while_the_broker_is_down_are_delivered_when_it_returns(
 ):
     make_endpoint(tenant, receiver.url)
 
-    def broker_down(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broker_down(*args, **kwargs):
         raise ConnectionClosed(ConnectionError("broker down"))
 
     with monkeypatch.context() as patch:

@@ -20,11 +20,11 @@ STANDARD_OFFSETS = [timedelta(0), timedelta(minutes=5), timedelta(minutes=30), t
 
 
 @pytest.fixture
-def t0():  # noqa: ANN201
+def t0():
     return timezone.now() + timedelta(seconds=1)
 
 
-def _fail_until_given_up(delivery: Delivery, start):  # noqa: ANN001, ANN202
+def _fail_until_given_up(delivery: Delivery, start):
     """Attempt the delivery each time it is due; return the times of the attempts."""
     times, now = [], start
     while True:
@@ -245,7 +245,7 @@ def test_disabled_endpoint_holds_its_deliveries_and_re_enable_resumes_them(
     assert held.state == DeliveryState.SUCCEEDED
 
 
-def _messages(broker):  # noqa: ANN001, ANN202
+def _messages(broker):
     from dramatiq import Message
 
     return [Message.decode(raw) for raw in list(broker.queues["webhooks"].queue)]
@@ -257,7 +257,7 @@ def test_an_unexpected_error_while_sending_is_a_recorded_failed_attempt(tenant, 
     make_endpoint(tenant, receiver.url)
     make_learner(tenant)
 
-    def broken(**kwargs):  # noqa: ANN003, ANN202
+    def broken(**kwargs):
         raise KeyError("a bug while building headers")
 
     monkeypatch.setattr(payloads, "request_headers", broken)

@@ -26,7 +26,7 @@ ROUTES = [
 
 
 @pytest.fixture
-def victim(receiver, allow_private):  # noqa: ANN001, ANN201
+def victim(receiver, allow_private):
     tenant = TenantFactory()
     endpoint = make_endpoint(tenant, receiver.url)
     make_learner(tenant)

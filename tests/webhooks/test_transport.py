@@ -13,7 +13,7 @@ from webhooks import transport
 
 
 @pytest.fixture
-def trickler():  # noqa: ANN201
+def trickler():
     """A receiver that answers one byte at a time, forever: only a wall-clock limit stops it."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -20,7 +20,12 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
             return _inline(copy.deepcopy(defs[ref.rsplit("/", 1)[-1]]), defs)
-        return {key: _inline(value, defs) for key, value in node.items() if key not in ("title", "$defs")}
+        # Drop pydantic's "title" annotations (strings), never a property that happens to be named "title".
+        return {
+            key: _inline(value, defs)
+            for key, value in node.items()
+            if key != "$defs" and not (key == "title" and isinstance(value, str))
+        }
     if isinstance(node, list):
         return [_inline(item, defs) for item in node]
     return node

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from skillhub.scheduler import load_sweeps, run_due_sweeps, run_forever
 
@@ -12,10 +13,10 @@ from skillhub.scheduler import load_sweeps, run_due_sweeps, run_forever
 class Command(BaseCommand):
     help = "Run the periodic sweeps (due deliveries, unresolved signals, assignment windows)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="run every sweep once and exit")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
             load_sweeps()
             for name, result in run_due_sweeps().items():

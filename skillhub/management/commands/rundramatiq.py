@@ -3,20 +3,21 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
     help = "Run Dramatiq worker processes for every app's actors."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--queues", nargs="*", default=None)
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         if settings.DRAMATIQ_BROKER == "embedded":
             raise CommandError(
                 "No DRAMATIQ_BROKER_URL is set: the embedded broker lives inside `manage.py serve`. "

@@ -6,21 +6,22 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
     help = "Serve the web app under gunicorn with Dramatiq workers and the scheduler (the embedded default when no broker is set)."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         embedded = settings.DRAMATIQ_BROKER == "embedded"
         env = dict(os.environ)
         env["SKILLHUB_BIND"] = f"{options['host']}:{options['port']}"
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
         stopping = False
 
-        def stop_children(signum: int, frame) -> None:  # noqa: ANN001
+        def stop_children(signum: int, frame: Any) -> None:
             nonlocal stopping
             stopping = True
             for child in children:

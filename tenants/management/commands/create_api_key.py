@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from skillhub.errors import ValidationFailed
@@ -14,14 +15,14 @@ from tenants.services import api_key_create
 class Command(BaseCommand):
     help = "Create an API key for a tenant; the key is printed once, alone on the last line."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--role", required=True)
         parser.add_argument("--scopes", required=True, help="comma-separated, e.g. learners:read,learners:write")
         parser.add_argument("--expires-at", default=None, help="YYYY-MM-DD")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_get_by_slug(slug=options["slug"])
         if tenant is None:
             raise CommandError(f"no tenant {options['slug']!r}")

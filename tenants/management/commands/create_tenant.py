@@ -1,7 +1,9 @@
 """Create a tenant (idempotent)."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub.errors import ValidationFailed
 from tenants.models import Plan
@@ -11,12 +13,12 @@ from tenants.services import tenant_create
 class Command(BaseCommand):
     help = "Create a tenant; running it again with the same slug changes nothing."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument("--name", required=True)
         parser.add_argument("--plan", choices=Plan.values, default=Plan.PILOT)
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             tenant, created = tenant_create(slug=options["slug"], name=options["name"], plan=options["plan"])
         except ValidationFailed as exc:

@@ -1,7 +1,9 @@
 """Issue a new signal secret and print it alone on the last line."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tenants.selectors import tenant_get_by_slug
 from tenants.services import signal_secret_issue
@@ -10,10 +12,10 @@ from tenants.services import signal_secret_issue
 class Command(BaseCommand):
     help = "Issue a new signal secret; the previous one stays valid for 24 hours."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_get_by_slug(slug=options["slug"])
         if tenant is None:
             raise CommandError(f"no tenant {options['slug']!r}")

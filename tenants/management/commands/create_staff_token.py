@@ -1,20 +1,22 @@
 """Create an admin-API staff token for a staff user and print it alone on the last line."""
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
 
-from signals_inbox.admin_api import staff_token_create
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tenants.services import staff_token_create
 
 
 class Command(BaseCommand):
     help = "Create a staff token (sht_…) for the admin API (/api/v1/admin/…) acting as a staff user."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="admin API")
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None or not user.is_staff:
             raise CommandError(f"no staff user {options['username']!r}")

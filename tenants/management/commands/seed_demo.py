@@ -4,14 +4,16 @@ from __future__ import annotations
 import importlib
 import json
 import secrets
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
+from skillhub.crypto import token_hash
 from tenants.models import SCOPES, Plan, Role
 from tenants.selectors import api_key_find, signal_secrets_for_slug
-from tenants.services import api_key_create, console_admin_create, hash_api_key, signal_secret_issue, tenant_create
+from tenants.services import api_key_create, console_admin_create, signal_secret_issue, tenant_create
 
 DEMO_SLUG = "demo"
 
@@ -19,10 +21,10 @@ DEMO_SLUG = "demo"
 class Command(BaseCommand):
     help = "Create (or refresh) the demo tenant and print its admin login, API key and signal secret."
 
-    def add_arguments(self, parser) -> None:  # noqa: ANN001
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--learners", type=int, default=40)
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args: Any, **options: Any) -> None:
         tenant, _ = tenant_create(slug=DEMO_SLUG, name="Demo Mining Co", plan=Plan.STANDARD)
         # Each app seeds its own demo rows through its own services (`<app>/demo.py: seed`).
         for config in apps.get_app_configs():
@@ -39,7 +41,7 @@ class Command(BaseCommand):
         password = saved.get("password") or secrets.token_urlsafe(12)
         console_admin_create(tenant=tenant, username="admin", password=password, email="admin@demo.example")
         api_key = saved.get("apiKey")
-        if not api_key or api_key_find(key_hash=hash_api_key(api_key)) is None:
+        if not api_key or api_key_find(key_hash=token_hash(api_key)) is None:
             api_key = api_key_create(tenant=tenant, name="Demo integration", role=Role.ADMIN, scopes=list(SCOPES)).raw_key
         signal_secret = saved.get("signalSecret")
         if not signal_secret or signal_secret not in signal_secrets_for_slug(slug=tenant.slug):

@@ -1,0 +1,1 @@
+"""Skills evidence: evidence files and their review, assessments and moderation, review tasks, credentials and onboarding, exports."""

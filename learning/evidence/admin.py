@@ -1,0 +1,263 @@
+"""The back office for evidence, tasks, assessments, moderations, exports, credentials and onboarding.
+
+Every write goes through the same services as the API: reviewing evidence, moderating, expiring or
+restarting an export, saving a credential or an onboarding step, undoing a completion.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from learning.evidence.models import Assessment, Evidence, Export, ExportPolicy, Moderation, Task
+from learning.evidence.services import (
+    Caller,
+    credential_create,
+    credential_update,
+    evidence_delete,
+    evidence_review,
+    evidence_update,
+    export_expire_now,
+    export_policy_set,
+    export_request,
+    export_restart,
+    moderation_record,
+    onboarding_step_create,
+    onboarding_undo,
+)
+from learning.evidence.services.credentials import credential_errors
+from learning.models import Credential, OnboardingCompletion, OnboardingStep
+from skillhub.errors import DomainError
+from tenants.admin import TenantScopedAdmin
+
+
+def _caller(request: HttpRequest) -> Caller:
+    return Caller(ref=f"user:{request.user.pk}", label=f"user:{request.user.get_username()}"[:200])
+
+
+def _each(request: HttpRequest, queryset, action) -> None:  # noqa: ANN001
+    """Run a service on each selected row; a refused row is reported, the others still go through."""
+    done = 0
+    for obj in queryset:
+        try:
+            action(obj)
+            done += 1
+        except DomainError as exc:
+            messages.error(request, f"{obj}: {exc.message}")
+    if done:
+        messages.success(request, f"{done} done")
+
+
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """Rows written only by services: shown, filtered and acted on, never edited in a form."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+@admin.register(Evidence)
+class EvidenceAdmin(TenantScopedAdmin):
+    list_display = ("title", "learner", "kind", "content_type", "size", "status", "tenant", "created_at")
+    list_filter = ("tenant", "status", "kind")
+    search_fields = ("title", "file_name", "learner__email", "learner__last_name")
+    list_select_related = ("learner", "tenant")
+    fields = ("tenant", "learner", "title", "kind", "course", "assessment", "file_name", "content_type", "size",
+              "sha256", "status", "feedback", "uploaded_by", "reviewed_by", "reviewed_at", "created_at")
+    readonly_fields = ("tenant", "learner", "course", "assessment", "file_name", "content_type", "size", "sha256",
+                       "status", "feedback", "uploaded_by", "reviewed_by", "reviewed_at", "created_at")
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # files arrive through the upload API, which checks their size and bytes
+
+    def save_model(self, request: HttpRequest, obj: Evidence, form, change: bool) -> None:  # noqa: ANN001
+        evidence_update(evidence=Evidence.objects.get(pk=obj.pk), values={k: form.cleaned_data[k] for k in ("title", "kind")})
+
+    def delete_model(self, request: HttpRequest, obj: Evidence) -> None:
+        evidence_delete(evidence=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        for evidence in queryset:
+            evidence_delete(evidence=evidence)
+
+    @admin.action(description="Approve the selected evidence")
+    def approve(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda e: evidence_review(evidence=e, status="approved", caller=_caller(request)))
+
+    @admin.action(description="Reject the selected evidence")
+    def reject(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda e: evidence_review(evidence=e, status="rejected", caller=_caller(request)))
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "status", "learner", "tenant", "created_at", "closed_at", "closed_by")
+    list_filter = ("tenant", "status", "kind")
+    search_fields = ("title",)
+    list_select_related = ("learner", "tenant")
+    actions = ["approve_evidence", "reject_evidence"]
+
+    def _review(self, request: HttpRequest, queryset, decision: str) -> None:  # noqa: ANN001
+        rows = [t.evidence for t in queryset.select_related("evidence") if t.evidence_id]
+        _each(request, rows, lambda e: evidence_review(evidence=e, status=decision, caller=_caller(request)))
+
+    @admin.action(description="Approve the evidence of the selected tasks (closes them)")
+    def approve_evidence(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        self._review(request, queryset, "approved")
+
+    @admin.action(description="Reject the evidence of the selected tasks (closes them)")
+    def reject_evidence(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        self._review(request, queryset, "rejected")
+
+
+class ModerationInline(admin.TabularInline):
+    model = Moderation
+    extra = 0
+    can_delete = False
+    fields = ("decision", "moderator_label", "comments", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    list_display = ("learner", "course", "unit_standard", "outcome", "assessor_label", "assessed_on", "moderation_decision", "tenant")
+    list_filter = ("tenant", "outcome", "moderation_decision")
+    search_fields = ("unit_standard", "learner__email", "learner__last_name", "assessor_label")
+    list_select_related = ("learner", "course", "tenant")
+    inlines = [ModerationInline]
+    actions = ["uphold", "overturn"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+        return obj is None  # the list (and its actions) but no edit form
+
+    @admin.action(description="Moderate: uphold the selected assessments")
+    def uphold(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda a: moderation_record(assessment=a, decision="upheld", caller=_caller(request)))
+
+    @admin.action(description="Moderate: overturn the selected assessments")
+    def overturn(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda a: moderation_record(assessment=a, decision="overturned", caller=_caller(request)))
+
+
+@admin.register(Moderation)
+class ModerationAdmin(ReadOnlyAdmin):
+    list_display = ("assessment", "decision", "moderator_label", "tenant", "created_at")
+    list_filter = ("tenant", "decision")
+    list_select_related = ("assessment", "tenant")
+
+
+@admin.register(Export)
+class ExportAdmin(TenantScopedAdmin):
+    list_display = ("id", "kind", "status", "rows", "total", "attempts", "error", "expires_at", "tenant", "created_at")
+    list_filter = ("tenant", "status", "kind")
+    list_select_related = ("tenant",)
+    fields = ("tenant", "kind", "filters", "status", "rows", "total", "size", "error", "attempts", "requested_by",
+              "started_at", "finished_at", "expires_at")
+    readonly_fields = ("status", "rows", "total", "size", "error", "attempts", "requested_by", "started_at",
+                       "finished_at", "expires_at")
+    actions = ["expire_now", "restart"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+        return (*self.readonly_fields, "tenant", "kind", "filters") if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Export, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            return
+        created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, caller=_caller(request))
+        obj.pk = created.pk
+
+    @admin.action(description="Expire now (delete the file; the link stops working)")
+    def expire_now(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda e: export_expire_now(export=e))
+
+    @admin.action(description="Run again (failed or expired exports)")
+    def restart(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        _each(request, queryset, lambda e: export_restart(export=e))
+
+
+@admin.register(ExportPolicy)
+class ExportPolicyAdmin(TenantScopedAdmin):
+    list_display = ("tenant", "retention_hours", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: ExportPolicy, form, change: bool) -> None:  # noqa: ANN001
+        export_policy_set(tenant=obj.tenant, retention_hours=obj.retention_hours)
+
+
+class CredentialForm(forms.ModelForm):
+    """Checks the values with the service's own rules, so a refusal is a form error, not a crash."""
+
+    _FIELDS = {"name": "name", "expiresOn": "valid_until", "evidenceId": "evidence"}
+
+    class Meta:
+        model = Credential
+        fields = ("tenant", "learner", "name", "topic", "issuer", "issued_on", "valid_until", "evidence")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        learner = cleaned.get("learner")
+        if learner is not None:
+            if cleaned.get("tenant") is not None and learner.tenant_id != cleaned["tenant"].pk:
+                self.add_error("learner", "This learner belongs to another tenant")
+            for field, reason in credential_errors(tenant_id=learner.tenant_id, learner_id=learner.pk, values=cleaned).items():
+                self.add_error(self._FIELDS.get(field), reason)
+        return cleaned
+
+
+@admin.register(Credential)
+class CredentialAdmin(TenantScopedAdmin):
+    form = CredentialForm
+    list_display = ("name", "learner", "issuer", "issued_on", "valid_until", "tenant")
+    list_filter = ("tenant",)
+    search_fields = ("name", "issuer", "learner__email", "learner__last_name")
+    list_select_related = ("learner", "tenant")
+    raw_id_fields = ("learner", "evidence")
+    fields = ("tenant", "learner", "name", "topic", "issuer", "issued_on", "valid_until", "evidence")
+
+    def save_model(self, request: HttpRequest, obj: Credential, form, change: bool) -> None:  # noqa: ANN001
+        values = {k: form.cleaned_data.get(k) for k in ("name", "topic", "issuer", "issued_on", "valid_until", "evidence")}
+        values["topic"] = values["topic"] or ""
+        values["issuer"] = values["issuer"] or ""
+        if change:
+            credential_update(credential=Credential.objects.get(pk=obj.pk), values=values)
+        else:
+            obj.pk = credential_create(tenant=obj.tenant, learner=obj.learner, **values).pk
+
+
+@admin.register(OnboardingStep)
+class OnboardingStepAdmin(TenantScopedAdmin):
+    list_display = ("name", "site", "position", "tenant")
+    list_filter = ("tenant",)
+    search_fields = ("name",)
+
+    def save_model(self, request: HttpRequest, obj: OnboardingStep, form, change: bool) -> None:  # noqa: ANN001
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        site = form.cleaned_data.get("site")
+        obj.pk = onboarding_step_create(
+            tenant=obj.tenant, name=obj.name, site_name=site.name if site else "", position=obj.position
+        ).pk
+
+
+@admin.register(OnboardingCompletion)
+class OnboardingCompletionAdmin(ReadOnlyAdmin):
+    tenant_field = "step__tenant"
+    list_display = ("learner", "step", "completed_at", "completed_by", "undone_at", "undone_by")
+    list_filter = ("step__tenant", "step")
+    search_fields = ("learner__email", "learner__last_name", "step__name")
+    list_select_related = ("learner", "step")
+    actions = ["undo"]
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+        return obj is None
+
+    @admin.action(description="Undo the selected completions")
+    def undo(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+        rows = queryset.filter(undone_at__isnull=True).select_related("step", "learner")
+        _each(request, rows, lambda c: onboarding_undo(step=c.step, learner=c.learner, by=_caller(request).label))

@@ -1,0 +1,4 @@
+"""Periodic sweeps of the learning app (discovered by skillhub.scheduler.load_sweeps)."""
+from __future__ import annotations
+
+from learning.evidence import sweeps as evidence_sweeps  # noqa: F401

@@ -1,0 +1,88 @@
+"""Signal ingest on PostgreSQL is one prepared statement; its portable twin must leave the same rows.
+
+The scenario runs twice on PostgreSQL, once per path (`DATABASE_POSTGRES_STATEMENTS`), outside
+pytest's wrapping transaction (the statement runs only in autocommit), and the rows are compared.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+from django.utils import timezone
+
+from signals_inbox.models import Need, Signal, Target
+from signals_inbox.parsing import parse_signal
+from signals_inbox.services import ingest
+from skillhub import db
+from tests.signals_inbox.factories import signal_body
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@contextmanager
+def _path(settings: Any, monkeypatch: Any, *, fast: bool) -> Iterator[list[int]]:
+    settings.DATABASE_POSTGRES_STATEMENTS = fast
+    uses: list[int] = []
+    real = db.prepared_cursor
+
+    @contextmanager
+    def counting() -> Iterator[Any]:
+        uses.append(1)
+        with real() as cursor:
+            yield cursor
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ingest, "prepared_cursor", counting)
+        yield uses
+
+
+def _send(tenant: Any, now: Any, **data: Any) -> tuple[bool, bool]:
+    parsed = parse_signal(signal_body(**data), {})
+    result = ingest.signal_ingest(tenant_id=tenant.pk, parsed=parsed, received_at=now)
+    return result.deduped, result.needs_resolution
+
+
+def _scenario(tenant: Any, t0: Any) -> list[tuple[bool, bool]]:
+    answers = [
+        _send(tenant, t0, email="a@example.com", topic="Working at Heights", severity=3),
+        _send(tenant, t0 + timedelta(seconds=1), email="a@example.com", topic="Working at Heights", severity=4),
+        _send(tenant, t0 + timedelta(seconds=2), site="Site A", topic="First Aid"),
+    ]
+    # The first need is resolved to its worker: a re-sent data point is stored resolved (nothing left to do).
+    Need.objects.filter(topic="Working at Heights").update(target=Target.WORKER, resolved_at=t0)
+    answers.append(_send(tenant, t0 + timedelta(seconds=3), email="a@example.com", topic="Working at Heights"))
+    return answers
+
+
+def _rows() -> dict[str, Any]:
+    keys = dict(Need.objects.values_list("id", "dedupe_key"))
+    return {
+        "needs": sorted(
+            Need.objects.values_list(
+                "dedupe_key", "status", "type", "topic", "topic_key", "category", "severity", "worker_ref",
+                "site_name", "payload", "signal_count", "first_seen_at", "last_seen_at",
+            )
+        ),
+        "signals": sorted(
+            (keys[s.need_id], s.deduped, s.event, s.type, s.received_at, s.resolved_at) for s in Signal.objects.all()
+        ),
+    }
+
+
+def test_ingest_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatch):
+    t0 = timezone.now().replace(microsecond=0)
+    results = []
+    for fast in (True, False):
+        Signal.objects.all().delete()
+        Need.objects.all().delete()
+        with _path(settings, monkeypatch, fast=fast) as uses:
+            answers = _scenario(tenant, t0)
+        assert bool(uses) is fast
+        results.append((answers, _rows()))
+
+    assert results[0] == results[1]
+    answers, rows = results[0]
+    assert answers == [(False, True), (True, True), (False, True), (True, False)]
+    assert [row[10] for row in rows["needs"]] == [1, 3]  # signal counts: the cohort need, the worker need

@@ -1,0 +1,119 @@
+"""On PostgreSQL the outbound hot paths run hand-written statements; their portable twins must leave the same rows.
+
+Each scenario runs twice on PostgreSQL, once per path (`DATABASE_POSTGRES_STATEMENTS`), outside
+pytest's wrapping transaction (the fast paths run only in autocommit), and the rows are compared.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any, Iterator
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from skillhub import db
+from tests.webhooks.conftest import Reply
+from tests.webhooks.helpers import make_endpoint
+from webhooks import delivery, fanout
+from webhooks.models import Attempt, Delivery, Endpoint, Event
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@contextmanager
+def _path(settings: Any, monkeypatch: Any, module: Any, *, fast: bool) -> Iterator[list[int]]:
+    """Run the PostgreSQL statements (fast) or the portable twins; count prepared-cursor uses in `module`."""
+    settings.DATABASE_POSTGRES_STATEMENTS = fast
+    uses: list[int] = []
+    real = db.prepared_cursor
+
+    @contextmanager
+    def counting() -> Iterator[Any]:
+        uses.append(1)
+        with real() as cursor:
+            yield cursor
+
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "prepared_cursor", counting)
+        yield uses
+
+
+def _fan_out_rows(tenant: Any) -> dict[str, Any]:
+    urls = {pk: url for pk, url in Endpoint.objects.values_list("id", "url")}
+    return {
+        "events": sorted(Event.objects.values_list("type", "subject_type", "subject_id", "data")),
+        "deliveries": sorted(
+            (urls[d.endpoint_id], d.event_type, d.sequence, d.state, d.attempt_count, d.is_ping, d.tenant_id == tenant.pk)
+            for d in Delivery.objects.all()
+        ),
+        "sequences": sorted(Endpoint.objects.values_list("url", "sequence")),
+    }
+
+
+def _fan_out(tenant: Any) -> None:
+    data = {"id": "L1", "firstName": "Thabo"}
+    for event_type, subject_id in (("learner.created", "L1"), ("learner.updated", "L1"), ("course.enrolled", "A1")):
+        with transaction.atomic():
+            fanout.record(
+                tenant_id=tenant.pk, event_type=event_type, data=data, subject_type="learner", subject_id=subject_id
+            )
+
+
+def test_fan_out_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatch, receiver, allow_private):
+    results = []
+    for fast in (True, False):
+        Endpoint.objects.all().delete()
+        Event.objects.all().delete()
+        make_endpoint(tenant, f"{receiver.url}/all")
+        make_endpoint(tenant, f"{receiver.url}/learners", events=["learner.created", "learner.updated"])
+        make_endpoint(tenant, f"{receiver.url}/off", enabled=False)
+        make_endpoint(tenant, f"{receiver.url}/courses", events=["course.enrolled"])
+        with _path(settings, monkeypatch, fanout, fast=fast) as uses:
+            _fan_out(tenant)
+        assert bool(uses) is fast
+        results.append(_fan_out_rows(tenant))
+
+    assert results[0] == results[1]
+    assert len(results[0]["deliveries"]) == 6
+
+
+def _delivery_rows() -> dict[str, Any]:
+    return {
+        "deliveries": sorted(
+            Delivery.objects.values_list(
+                "state", "attempt_count", "next_attempt_at", "enqueued_at", "claimed_until", "claim_token",
+                "last_status_code", "last_error", "delivered_at",
+            )
+        ),
+        "attempts": sorted(
+            Attempt.objects.values_list("number", "started_at", "status_code", "succeeded", "error", "response_body")
+        ),
+    }
+
+
+def test_claim_and_record_attempt_leave_the_same_rows_on_both_paths(
+    tenant, settings, monkeypatch, receiver, allow_private
+):
+    t0 = timezone.now().replace(microsecond=0) + timedelta(seconds=5)
+    results = []
+    for fast in (True, False):
+        Endpoint.objects.all().delete()
+        Event.objects.all().delete()
+        make_endpoint(tenant, receiver.url, retry_policy="standard")
+        with transaction.atomic():
+            fanout.record(tenant_id=tenant.pk, event_type="learner.created", data={"id": "L1"}, subject_type="learner", subject_id="L1")
+        delivery_id = Delivery.objects.get().pk
+        receiver.reply(Reply(status=500, body=b"boom"), Reply(status=200, body=b"ok"))
+        with _path(settings, monkeypatch, delivery, fast=fast) as uses:
+            first = delivery.send(delivery_id=delivery_id, now=t0)
+            assert delivery.send(delivery_id=delivery_id, now=t0) is None  # not due again yet
+            second = delivery.send(delivery_id=delivery_id, now=t0 + timedelta(minutes=5))
+        assert bool(uses) is fast
+        assert (first.status_code, second.status_code) == (500, 200)
+        results.append(_delivery_rows())
+
+    assert results[0] == results[1]
+    assert [row[0] for row in results[0]["deliveries"]] == ["succeeded"]
