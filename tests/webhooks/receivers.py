@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -18,6 +19,17 @@ class Arrival:
     sequence: int
     at: float
     hung: bool
+
+
+def _bind(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A server on the first free port of TEST_RECEIVER_PORTS (e.g. 8900-8999), or any free port."""
+    low, _, high = os.environ.get("TEST_RECEIVER_PORTS", "").partition("-")
+    for port in range(int(low), int(high) + 1) if low and high else ():
+        try:
+            return ThreadingHTTPServer(("127.0.0.1", port), handler)
+        except OSError:
+            continue
+    return ThreadingHTTPServer(("127.0.0.1", 0), handler)
 
 
 class SlowReceiver:
@@ -73,7 +85,7 @@ class SlowReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _bind(Handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
