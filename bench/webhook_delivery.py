@@ -460,7 +460,7 @@ def main() -> None:
             recorded_ms, last_ms = fan_out[-1]
             log(f"  fan-out round {r + 1}/{args.rounds}: recorded in {recorded_ms:,.0f} ms, last arrival {last_ms:,.0f} ms")
 
-        noisy_results = noisy_rounds(receiver, args) if not args.skip_noisy else None
+        noisy_results = noisy_rounds(receiver, workers, args) if not args.skip_noisy else None
     finally:
         if producers is not None:
             producers.stop()
@@ -522,7 +522,7 @@ def main() -> None:
     )
 
 
-def noisy_rounds(receiver: Receiver, args: argparse.Namespace) -> dict[str, list]:
+def noisy_rounds(receiver: Receiver, workers: Workers, args: argparse.Namespace) -> dict[str, list]:
     """All-healthy and noisy rounds alternating, over 1,000 tenants with one endpoint each (bench/webhook_noisy.py)."""
     from bench import webhook_noisy
 
@@ -536,6 +536,7 @@ def noisy_rounds(receiver: Receiver, args: argparse.Namespace) -> dict[str, list
                 result = webhook_noisy.run_round(
                     receiver,
                     producers,
+                    workers,
                     hang=kind == "noisy",
                     events=args.events,
                     paced_rate=args.paced_rate,

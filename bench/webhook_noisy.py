@@ -5,8 +5,9 @@ hundred) point at `/hang/…`, where the receiver holds every request for 15 s (
 while hanging is on. Rounds alternate: all healthy (hanging off), then noisy (hanging on), and each
 round has two phases:
 
-  throughput  events recorded by 4 producer processes as fast as they go, one per tenant in turn;
-              rate = deliveries to healthy endpoints / (last healthy arrival - first record)
+  throughput  events recorded by 4 producer processes, one per tenant in turn, while no worker runs;
+              then the workers start: rate = deliveries to healthy endpoints / (last healthy arrival -
+              first arrival), i.e. delivery capacity with the hanging endpoints in the way
   latency     events recorded at a steady rate (well under capacity), one per tenant in turn;
               latency = commit -> the healthy endpoint got it (median and p99)
 
@@ -152,6 +153,7 @@ def _healthy(recorded: list[tuple[str, float, bool]]) -> dict[str, float]:
 def run_round(
     receiver: Any,
     producers: Producers,
+    workers: Any,
     *,
     hang: bool,
     events: int,
@@ -159,11 +161,14 @@ def run_round(
     paced_seconds: float,
 ) -> RoundResult:
     receiver.set_hang(hang)
+    workers.stop()
     receiver.reset()
-    started, recorded = producers.produce(events)
+    _, recorded = producers.produce(events)
+    workers.start()
     healthy = _healthy(recorded)
     arrivals = _wait_for(receiver, healthy, timeout=180)
-    throughput = len(healthy) / (max(arrivals.values()) - started)
+    times = sorted(arrivals.values())
+    throughput = (len(times) - 1) / (times[-1] - times[0])
 
     receiver.reset()
     _, recorded = producers.produce(int(paced_rate * paced_seconds), rate=paced_rate)
