@@ -25,6 +25,7 @@ _EDITABLE = (
     "basic_auth_username",
     "basic_auth_password",
     "additional_headers",
+    "max_in_flight",
 )
 
 
@@ -95,10 +96,17 @@ class EndpointForm(forms.ModelForm):
 @admin.register(Endpoint)
 class EndpointAdmin(TenantScopedAdmin):
     form = EndpointForm
-    list_display = ("id", "tenant", "url", "enabled", "deactivate_reason", "retry_policy", "payload_style", "sequence")
+    list_display = (
+        "id", "tenant", "url", "enabled", "deactivate_reason", "retry_policy", "payload_style", "sequence",
+        "consecutive_failures", "circuit_open_until",
+    )  # fmt: skip
     list_filter = ("tenant", "enabled", "retry_policy")
     search_fields = ("id", "url", "description")
-    readonly_fields = ("deactivate_reason", "sequence", "created_at", "updated_at")
+    # The circuit breaker's state (webhooks/flow.py): shown, never edited by hand.
+    readonly_fields = (
+        "deactivate_reason", "sequence", "consecutive_failures", "circuit_open_until", "circuit_reason",
+        "created_at", "updated_at",
+    )  # fmt: skip
     inlines = [DeliveryInline]
     actions = ["ping", "rotate_secret", "re_enable"]
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
-from webhooks import flow, payloads, retry, sendpool, transport
+from webhooks import breaker, flow, payloads, retry, sendpool, transport, wake
 from webhooks.events import endpoint_disabled_data
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
 from webhooks.outbox import deliveries_due, record_event
@@ -373,7 +373,7 @@ def _finish(
     claim_ = started.claim
     resumed = False
     if claim_.slot_id is not None:
-        resumed = flow.note_outcome(
+        resumed = breaker.note_outcome(
             endpoint_id=started.endpoint.pk,
             failures_before=claim_.consecutive_failures,
             status_code=result.status_code,
@@ -393,7 +393,7 @@ def _finish(
         deliveries_due.fire_on_commit([following])
     if resumed:  # the probe was answered: the endpoint's other slots start again at once
         endpoint_id = started.endpoint.pk
-        after_commit(lambda: deliveries_due.fire(flow.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
+        after_commit(lambda: deliveries_due.fire(wake.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
     return attempt, following
 
 

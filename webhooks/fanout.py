@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks import flow
+from webhooks import wake
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -102,7 +102,7 @@ def record(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
         delivery_ids = create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
-        return event, flow.deliveries_to_wake(delivery_ids)
+        return event, wake.deliveries_to_wake(delivery_ids)
     event, event_params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
@@ -160,7 +160,7 @@ def record_many(
     with connection.cursor() as cursor:
         _insert_deliveries(cursor, deliveries)
     # Messages only for the deliveries a free in-flight slot was reserved for (webhooks/flow.py).
-    return events, flow.deliveries_to_wake([row[0] for row in deliveries], endpoints={row[0]: row[3] for row in deliveries})
+    return events, wake.deliveries_to_wake([row[0] for row in deliveries], endpoints={row[0]: row[3] for row in deliveries})
 
 
 def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int]]:
@@ -202,7 +202,7 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
         f"RETURNING id, sequence), ins AS (INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
         "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', NULL, false, '', %s, %s FROM seq "
         f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
-        f"RETURNING id, endpoint_id), {flow.RESERVE_FOR_NEW_CTE} "
+        f"RETURNING id, endpoint_id), {wake.RESERVE_FOR_NEW_CTE} "
         "SELECT ins.id, woke.delivery_id IS NOT NULL FROM ins LEFT JOIN woke ON woke.delivery_id = ins.id",
         [
             *endpoint_ids,
@@ -214,13 +214,13 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             now,
             now,
             *(value for pair in pairs for value in pair),
-            *flow.reserve_for_new_params(at),
+            *wake.reserve_for_new_params(at),
         ],
         # The statement's shape depends on the count: prepare only the common ones.
         prepare=len(endpoint_ids) <= 8 and settings.DATABASE_PREPARED_STATEMENTS,
     )
-    wake = {row[0] for row in cursor.fetchall() if row[1]}
-    return [delivery_id for delivery_id, _ in pairs if delivery_id in wake]
+    woken = {row[0] for row in cursor.fetchall() if row[1]}
+    return [delivery_id for delivery_id, _ in pairs if delivery_id in woken]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from skillhub.hooks import Hook
 from tenants.models import Tenant
-from webhooks import catalog, fanout, flow
+from webhooks import catalog, fanout, wake
 from webhooks.contract.schema import validate
 from webhooks.models import Event
 
@@ -86,4 +86,4 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
     (webhooks/flow.py); the rest wait in the database for their endpoint's chain.
     """
     now = now or timezone.now()
-    return sum(sent or 0 for sent in deliveries_due.fire(flow.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)))
+    return sum(sent or 0 for sent in deliveries_due.fire(wake.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)))

@@ -12,7 +12,7 @@ from django.utils import timezone
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
-from webhooks import catalog, fanout, flow, payloads, signing, transport
+from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
 from webhooks.delivery import send as send_delivery
 from webhooks.events import webhook_ping_data
 from webhooks.outbox import check_event_data, deliveries_due
@@ -236,13 +236,13 @@ def _resume_pending(*, endpoint: Endpoint) -> int:
 def _wake(*, endpoint_ids: list[str], now: datetime) -> None:
     """After commit, send messages for these endpoints' due deliveries, as many as they have free slots."""
 
-    def wake() -> None:
+    def send_messages() -> None:
         ids: list[str] = []
         for endpoint_id in endpoint_ids:
-            ids += flow.wake_endpoint(endpoint_id=endpoint_id, now=now)
+            ids += wake.wake_endpoint(endpoint_id=endpoint_id, now=now)
         deliveries_due.fire(ids)
 
-    after_commit(wake)
+    after_commit(send_messages)
 
 
 @transaction.atomic

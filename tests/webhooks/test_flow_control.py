@@ -14,7 +14,7 @@ from django.utils import timezone
 from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import delivery, outbox, selectors
+from webhooks import delivery, selectors, wake
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +95,7 @@ def test_the_sweep_lets_endpoints_take_turns(fast, slow_receiver, stub_broker):
     stub_broker.flush_all()
     EndpointSlot.objects.update(state="free", delivery_id="", leased_until=None)  # every message was lost
 
-    woken = outbox.flow.wake_due(now=timezone.now(), stale_before=timezone.now())
+    woken = wake.wake_due(now=timezone.now(), stale_before=timezone.now())
 
     endpoints = [Delivery.objects.get(pk=pk).endpoint_id for pk in woken]
     assert len(woken) == 3  # two places for the busy endpoint, one delivery for the quiet one
