@@ -60,6 +60,10 @@ class QuickPollMiddleware(dramatiq.Middleware):
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         worker.worker_timeout = min(worker.worker_timeout, self.poll_ms)
+        # A process takes no more messages than it has threads (Dramatiq's default is twice as many):
+        # a worker thread keeps a fast endpoint for a turn, and a message waiting behind it in this
+        # process's buffer would wait for the turn while another process's threads sit idle.
+        worker.queue_prefetch = min(worker.queue_prefetch, worker.worker_threads)
 
 
 class DrainSendsMiddleware(dramatiq.Middleware):
