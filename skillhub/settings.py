@@ -34,6 +34,8 @@ WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0
 WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
 WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
 WEBHOOKS_CLAIM_LEASE = env_float("WEBHOOKS_CLAIM_LEASE", 60.0, minimum=0.1)
+# A place reserved for a delivery's broker message is freed if the message has not come by then.
+WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
 # A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
 WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
 WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))

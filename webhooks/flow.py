@@ -43,8 +43,6 @@ _D = Delivery._meta.db_table
 _P = Endpoint._meta.db_table
 _S = EndpointSlot._meta.db_table
 
-# A queued slot waits this long for its message; then it is free again and the sweep re-sends.
-QUEUE_LEASE = timedelta(seconds=30)
 MAX_IN_FLIGHT_LIMIT = 64
 
 # The slots an endpoint has now: none while its circuit is open, one (the probe) once the
@@ -64,6 +62,11 @@ DUE_SQL = (
 
 def default_cap() -> int:
     return int(settings.WEBHOOKS_MAX_IN_FLIGHT)
+
+
+def queue_lease() -> timedelta:
+    """How long a queued slot waits for its message; then it is free again and the sweep re-sends."""
+    return timedelta(seconds=float(settings.WEBHOOKS_QUEUE_LEASE))
 
 
 def claim_lease() -> timedelta:
@@ -250,7 +253,7 @@ _PASS_ON = f"WITH {PASS_ON_CTES} {PASS_ON_UPDATE}"
 
 
 def pass_on_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:
-    return [slot_id, token, *cap_params(now), db_time(now), delivery_id, db_time(now + QUEUE_LEASE), slot_id, token]
+    return [slot_id, token, *cap_params(now), db_time(now), delivery_id, db_time(now + queue_lease()), slot_id, token]
 
 
 def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
@@ -279,6 +282,6 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
         cursor.execute(
             f"UPDATE {_S} SET state = 'queued', delivery_id = %s, claim_token = '', leased_until = %s "
             "WHERE id = %s AND claim_token = %s",
-            [row[0], db_time(now + QUEUE_LEASE), slot_id, token],
+            [row[0], db_time(now + queue_lease()), slot_id, token],
         )
         return row[0] if cursor.rowcount == 1 else None

@@ -1,7 +1,7 @@
 """Waking deliveries: the messages recording an event, a resumed endpoint and the sweep send.
 
 Each message holds a reservation of one of the endpoint's free in-flight places (a `queued` slot,
-for QUEUE_LEASE), so an endpoint never has more messages on their way than places, however long
+for WEBHOOKS_QUEUE_LEASE), so an endpoint never has more messages on their way than places, however long
 its backlog; a lost message frees its place when the reservation runs out. See webhooks/flow.py.
 """
 
@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks.flow import CAP_SQL, DUE_SQL, FREE_SQL, QUEUE_LEASE, cap_params, db_time, default_cap, effective_cap, ensure_slots
+from webhooks.flow import CAP_SQL, DUE_SQL, FREE_SQL, cap_params, db_time, default_cap, effective_cap, ensure_slots, queue_lease
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 _D = Delivery._meta.db_table
@@ -40,7 +40,7 @@ WHERE id = (
 
 
 def reserve_for_new_params(now: datetime) -> list[Any]:
-    return [db_time(now + QUEUE_LEASE), db_time(now), *cap_params(now)]
+    return [db_time(now + queue_lease()), db_time(now), *cap_params(now)]
 
 
 def deliveries_to_wake(
@@ -59,7 +59,7 @@ def deliveries_to_wake(
             if endpoint_id is not None and endpoint_id in full:
                 continue
             cursor.execute(
-                _RESERVE_ONE, [delivery_id, db_time(now + QUEUE_LEASE), delivery_id, db_time(now), *cap_params(now)]
+                _RESERVE_ONE, [delivery_id, db_time(now + queue_lease()), delivery_id, db_time(now), *cap_params(now)]
             )
             if cursor.rowcount == 1:
                 woken.append(delivery_id)
@@ -126,7 +126,7 @@ def _reserve(*, endpoint_id: str, now: datetime, stale_before: datetime) -> list
         )
         for slot, delivery_id in zip(free, due):
             slot.state, slot.delivery_id, slot.claim_token = SlotState.QUEUED, delivery_id, ""
-            slot.leased_until = now + QUEUE_LEASE
+            slot.leased_until = now + queue_lease()
             slot.save(update_fields=["state", "delivery_id", "claim_token", "leased_until"])
         Delivery.objects.filter(pk__in=due, state=DeliveryState.PENDING).update(enqueued_at=now)
     return due

@@ -31,6 +31,7 @@ def fast(settings):  # noqa: ANN001, ANN201
     settings.WEBHOOKS_CONNECT_TIMEOUT = 0.5
     settings.WEBHOOKS_TOTAL_TIMEOUT = 1.0
     settings.WEBHOOKS_CLAIM_LEASE = 10.0
+    settings.WEBHOOKS_QUEUE_LEASE = 3.0
     settings.WEBHOOKS_BREAKER_THRESHOLD = 3
     settings.WEBHOOKS_BREAKER_COOLDOWN = 1.0
     settings.WEBHOOKS_BREAKER_MAX_COOLDOWN = 2.0
