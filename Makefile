@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports lint clean
+.PHONY: run test install migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -32,7 +32,7 @@ test: install
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 ## Benchmarks on PostgreSQL + Redis (not part of `make test`).
-bench: bench-api bench-webhooks bench-signals bench-exports
+bench: bench-api bench-webhooks bench-signals bench-exports bench-expiry
 
 bench-api: install
 	$(BIN)/python bench/api_pagination.py
@@ -45,6 +45,9 @@ bench-signals: install
 
 bench-exports: install
 	$(BIN)/python bench/export_and_upload.py
+
+bench-expiry: install
+	$(BIN)/python bench/assignment_expiry.py
 
 ## Lint: ruff (ruff.toml) and mypy with the Django and DRF stubs (mypy.ini).
 lint: install

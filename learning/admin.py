@@ -95,3 +95,6 @@ class AssignmentAdmin(TenantScopedAdmin):
 
 
 from learning.evidence import admin as evidence_admin  # noqa: E402, F401  (skills evidence, credentials, onboarding)
+
+
+from learning.training import admin as training_admin  # noqa: E402, F401  (registers the training models)

@@ -11,3 +11,4 @@ class LearningConfig(AppConfig):
     def ready(self) -> None:
         # The actors connect the receivers of learning's hooks (exports due), so every process that queues work sends it.
         from learning import actors  # noqa: F401
+        from learning.training import receivers  # noqa: F401  (connects training to learning's hooks)

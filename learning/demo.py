@@ -6,6 +6,7 @@ from typing import Callable
 
 from learning.models import Learner
 from learning.services import learner_create
+from learning.training import demo as training_demo
 from tenants.models import Tenant
 from tenants.services import site_get_or_create
 
@@ -35,3 +36,4 @@ def seed(*, tenant: Tenant, learners: int, log: Callable[[str], None]) -> None:
         )
         if (index + 1) % 10 == 0 or index + 1 == learners:
             log(f"  learners {index + 1}/{learners}")
+    training_demo.seed(tenant=tenant, log=log)

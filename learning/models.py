@@ -68,6 +68,7 @@ class LearnerCount(models.Model):
 class CourseStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
 
 
 class Course(models.Model):
@@ -122,6 +123,8 @@ class Assignment(models.Model):
     # Set by the first lesson or quiz activity; `assignment.started` is recorded then, once.
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The due date whose expiring window was announced (`assignment.expiring`); a new due date re-arms it.
+    expiring_notice_for = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -138,6 +141,8 @@ class Assignment(models.Model):
         indexes = [
             models.Index(fields=["tenant", "id"], name="assignment_tenant_id"),
             models.Index(fields=["tenant", "status", "due_date"], name="assignment_tenant_due"),
+            # The lifecycle sweep reads live assignments by due date only.
+            models.Index(fields=["due_date"], condition=Q(status__in=["assigned", "started"]), name="assignment_live_due"),
         ]
 
     def __str__(self) -> str:
@@ -206,3 +211,4 @@ class OnboardingCompletion(models.Model):
 
 
 from learning.evidence.models import *  # noqa: E402, F401, F403  (skills evidence models, one app)
+from learning.training.models import *  # noqa: E402, F401, F403  (training management models)

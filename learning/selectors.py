@@ -276,6 +276,7 @@ def assignment_json(assignment: Assignment) -> dict[str, Any]:
         "status": assignment.status,
         "source": assignment.source or None,
         "assignedBy": assignment.assigned_by or None,
+        "startedAt": iso(assignment.started_at),
         "completedAt": iso(assignment.completed_at),
         "createdAt": iso(assignment.created_at),
         "updatedAt": iso(assignment.updated_at),

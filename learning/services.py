@@ -18,8 +18,8 @@ from learning.models import (
     LearnerCount,
     LearnerStatus,
 )
-from learning.events import assignment_data, assignment_expired_data, learner_data, learner_updated_data
-from learning.hooks import assignment_completed, learner_saved
+from learning.events import assignment_data, learner_data, learner_updated_data
+from learning.hooks import assignment_completed, assignment_completing, fire_in_transaction, learner_saved
 from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
@@ -331,32 +331,6 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
             subject_type="assignment",
             subject_id=str(locked.pk),
         )
+        fire_in_transaction(assignment_completing, assignment=locked)
         assignment_completed.fire_on_commit(tenant_id=locked.tenant_id, assignment_id=locked.pk)
     return locked
-
-
-def assignments_expire(*, today: date | None = None, limit: int = 500) -> int:
-    """Expire live assignments whose due date has passed, recording `assignment.expired` for each."""
-    today = today or timezone.localdate()
-    live = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
-    due = list(
-        Assignment.objects.filter(status__in=live, due_date__lt=today).order_by("due_date").values_list("pk", flat=True)[:limit]
-    )
-    expired = 0
-    for pk in due:
-        with transaction.atomic():
-            # The conditional UPDATE claims the row, so concurrent sweeps expire it once.
-            if not Assignment.objects.filter(pk=pk, status__in=live).update(
-                status=AssignmentStatus.EXPIRED, updated_at=timezone.now()
-            ):
-                continue
-            assignment = Assignment.objects.select_related("tenant", "course").get(pk=pk)
-            record_event(
-                tenant=assignment.tenant,
-                event_type="assignment.expired",
-                data=assignment_expired_data(assignment),
-                subject_type="assignment",
-                subject_id=str(assignment.pk),
-            )
-            expired += 1
-    return expired

@@ -2,3 +2,4 @@
 from __future__ import annotations
 
 from learning.evidence import sweeps as evidence_sweeps  # noqa: F401
+from learning.training import sweeps as training_sweeps  # noqa: F401  (the assignment lifecycle sweep)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("assignments/<str:assignment_id>", api.AssignmentDetailApi.as_view(), name="assignment-detail"),
     path("assignments/<str:assignment_id>/complete", api.AssignmentCompleteApi.as_view(), name="assignment-complete"),
     path("", include("learning.evidence.urls")),
+    path("", include("learning.training.urls")),
 ]

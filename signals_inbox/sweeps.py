@@ -7,7 +7,6 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from learning.services import assignments_expire
 from signals_inbox import services
 from signals_inbox.actors import close_need_if_complete, resolve_signals
 from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
@@ -73,10 +72,3 @@ def auto_author_waiting_topics() -> int:
                 if need is not None and services.auto_author_maybe(tenant=need.tenant, need=need) is not None:
                     authored += 1
     return authored
-
-
-@sweep(every_seconds=900)
-def expire_overdue_assignments() -> int:
-    """Expire assignments past their due date (records `assignment.expired`)."""
-    return assignments_expire()
-

@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "learning.models.AssignmentStatus.values",
         "NeedStatusEnum": "signals_inbox.models.NeedStatus.values",
         "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
+        "QuizAttemptStatusEnum": "learning.training.models.QuizAttemptStatus.values",
+        "PurchaseStatusEnum": "learning.training.models.PurchaseStatus.values",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],

@@ -90,7 +90,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         training.LessonCompletedData,
         "lesson",
         ("LESSON_COMPLETION",),
-        sent=False,
     ),
     EventType(
         "path.enrolled",
@@ -98,7 +97,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         training.PathEnrollmentData,
         "path_enrollment",
         ("PATH_ENROLLMENT",),
-        sent=False,
     ),
     EventType(
         "path.completed",
@@ -106,7 +104,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         training.PathEnrollmentData,
         "path_enrollment",
         ("PATH_COMPLETION",),
-        sent=False,
     ),
     EventType(
         "quiz.completed",
@@ -114,7 +111,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         training.QuizCompletedData,
         "quiz_attempt",
         ("QUIZ_COMPLETION",),
-        sent=False,
     ),
     EventType(
         "purchase.fulfilled",
@@ -122,7 +118,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         training.PurchaseFulfilledData,
         "purchase",
         ("PURCHASE_FULFILLMENT",),
-        sent=False,
     ),
     EventType(
         "task.created",
@@ -136,16 +131,14 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "A class changed status (document 002 codes: Scheduled 0 … Completed 7).",
         training.ClassStatusChangedData,
         "class",
-        sent=False,
     ),
     EventType(
         "enrollment.status_changed",
         "A class enrollment changed status (Request 0, Cancel 10, Waitlist 20, Approve 30, Deny 40, Audit 50, Enroll 60).",
         training.EnrollmentStatusChangedData,
         "class_enrollment",
-        sent=False,
     ),
-    EventType("assignment.started", "A learner started an assigned course.", core.AssignmentData, "assignment", sent=False),
+    EventType("assignment.started", "A learner started an assigned course (the first lesson or quiz activity).", core.AssignmentData, "assignment"),
     EventType("assignment.completed", "A learner completed an assigned course.", core.AssignmentData, "assignment"),
     EventType(
         "assignment.expired",
@@ -158,23 +151,20 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "An assignment entered the tenant's expiring window, still incomplete.",
         core.AssignmentExpiringData,
         "assignment",
-        sent=False,
     ),
     EventType(
         "feedback.created",
         "A learner left feedback on a course or a class.",
         training.FeedbackCreatedData,
         "feedback",
-        sent=False,
     ),
     EventType(
         "achievement.earned",
         "A learner earned an achievement.",
         training.AchievementEarnedData,
         "achievement_award",
-        sent=False,
     ),
-    EventType("voucher.redeemed", "A voucher was redeemed.", training.VoucherRedeemedData, "voucher", sent=False),
+    EventType("voucher.redeemed", "A voucher was redeemed.", training.VoucherRedeemedData, "voucher"),
     EventType("need.created", "A training need was opened from inbound signals.", core.NeedData, "need"),
     EventType(
         "need.offered",

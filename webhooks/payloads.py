@@ -36,6 +36,10 @@ SUBJECT_COLLECTIONS: dict[str, str] = {
     "need": "needs",
     "signal": "signals",
     "webhook": "webhooks",
+    "quiz_attempt": "quiz-attempts",
+    "path_enrollment": "path-enrollments",
+    "class_enrollment": "class-enrollments",
+    "achievement_award": "achievement-awards",
 }
 
 # Headers an endpoint's additional headers may not set: the signed and framing ones.

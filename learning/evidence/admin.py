@@ -5,8 +5,11 @@ restarting an export, saving a credential or an onboarding step, undoing a compl
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Iterable
+
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from learning.evidence.models import Assessment, Evidence, Export, ExportPolicy, Moderation, Task
@@ -35,7 +38,7 @@ def _caller(request: HttpRequest) -> Caller:
     return Caller(ref=f"user:{request.user.pk}", label=f"user:{request.user.get_username()}"[:200])
 
 
-def _each(request: HttpRequest, queryset, action) -> None:  # noqa: ANN001
+def _each(request: HttpRequest, queryset: Iterable[Any], action: Callable[..., Any]) -> None:
     """Run a service on each selected row; a refused row is reported, the others still go through."""
     done = 0
     for obj in queryset:
@@ -54,7 +57,7 @@ class ReadOnlyAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -73,22 +76,22 @@ class EvidenceAdmin(TenantScopedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # files arrive through the upload API, which checks their size and bytes
 
-    def save_model(self, request: HttpRequest, obj: Evidence, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Evidence, form: Any, change: bool) -> None:
         evidence_update(evidence=Evidence.objects.get(pk=obj.pk), values={k: form.cleaned_data[k] for k in ("title", "kind")})
 
     def delete_model(self, request: HttpRequest, obj: Evidence) -> None:
         evidence_delete(evidence=obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for evidence in queryset:
             evidence_delete(evidence=evidence)
 
     @admin.action(description="Approve the selected evidence")
-    def approve(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def approve(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda e: evidence_review(evidence=e, status="approved", caller=_caller(request)))
 
     @admin.action(description="Reject the selected evidence")
-    def reject(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def reject(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda e: evidence_review(evidence=e, status="rejected", caller=_caller(request)))
 
 
@@ -100,16 +103,16 @@ class TaskAdmin(ReadOnlyAdmin):
     list_select_related = ("learner", "tenant")
     actions = ["approve_evidence", "reject_evidence"]
 
-    def _review(self, request: HttpRequest, queryset, decision: str) -> None:  # noqa: ANN001
+    def _review(self, request: HttpRequest, queryset: QuerySet[Any], decision: str) -> None:
         rows = [t.evidence for t in queryset.select_related("evidence") if t.evidence_id]
         _each(request, rows, lambda e: evidence_review(evidence=e, status=decision, caller=_caller(request)))
 
     @admin.action(description="Approve the evidence of the selected tasks (closes them)")
-    def approve_evidence(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def approve_evidence(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._review(request, queryset, "approved")
 
     @admin.action(description="Reject the evidence of the selected tasks (closes them)")
-    def reject_evidence(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def reject_evidence(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._review(request, queryset, "rejected")
 
 
@@ -120,7 +123,7 @@ class ModerationInline(admin.TabularInline):
     fields = ("decision", "moderator_label", "comments", "created_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -133,15 +136,15 @@ class AssessmentAdmin(ReadOnlyAdmin):
     inlines = [ModerationInline]
     actions = ["uphold", "overturn"]
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None  # the list (and its actions) but no edit form
 
     @admin.action(description="Moderate: uphold the selected assessments")
-    def uphold(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def uphold(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda a: moderation_record(assessment=a, decision="upheld", caller=_caller(request)))
 
     @admin.action(description="Moderate: overturn the selected assessments")
-    def overturn(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def overturn(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda a: moderation_record(assessment=a, decision="overturned", caller=_caller(request)))
 
 
@@ -163,21 +166,21 @@ class ExportAdmin(TenantScopedAdmin):
                        "finished_at", "expires_at")
     actions = ["expire_now", "restart"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):  # noqa: ANN001, ANN201
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "tenant", "kind", "filters") if obj else self.readonly_fields
 
-    def save_model(self, request: HttpRequest, obj: Export, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Export, form: Any, change: bool) -> None:
         if change:
             return
         created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, caller=_caller(request))
         obj.pk = created.pk
 
     @admin.action(description="Expire now (delete the file; the link stops working)")
-    def expire_now(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def expire_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda e: export_expire_now(export=e))
 
     @admin.action(description="Run again (failed or expired exports)")
-    def restart(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def restart(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         _each(request, queryset, lambda e: export_restart(export=e))
 
 
@@ -185,7 +188,7 @@ class ExportAdmin(TenantScopedAdmin):
 class ExportPolicyAdmin(TenantScopedAdmin):
     list_display = ("tenant", "retention_hours", "updated_at")
 
-    def save_model(self, request: HttpRequest, obj: ExportPolicy, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: ExportPolicy, form: Any, change: bool) -> None:
         export_policy_set(tenant=obj.tenant, retention_hours=obj.retention_hours)
 
 
@@ -198,8 +201,8 @@ class CredentialForm(forms.ModelForm):
         model = Credential
         fields = ("tenant", "learner", "name", "topic", "issuer", "issued_on", "valid_until", "evidence")
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         learner = cleaned.get("learner")
         if learner is not None:
             if cleaned.get("tenant") is not None and learner.tenant_id != cleaned["tenant"].pk:
@@ -219,7 +222,7 @@ class CredentialAdmin(TenantScopedAdmin):
     raw_id_fields = ("learner", "evidence")
     fields = ("tenant", "learner", "name", "topic", "issuer", "issued_on", "valid_until", "evidence")
 
-    def save_model(self, request: HttpRequest, obj: Credential, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: Credential, form: Any, change: bool) -> None:
         values = {k: form.cleaned_data.get(k) for k in ("name", "topic", "issuer", "issued_on", "valid_until", "evidence")}
         values["topic"] = values["topic"] or ""
         values["issuer"] = values["issuer"] or ""
@@ -235,7 +238,7 @@ class OnboardingStepAdmin(TenantScopedAdmin):
     list_filter = ("tenant",)
     search_fields = ("name",)
 
-    def save_model(self, request: HttpRequest, obj: OnboardingStep, form, change: bool) -> None:  # noqa: ANN001
+    def save_model(self, request: HttpRequest, obj: OnboardingStep, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -254,10 +257,10 @@ class OnboardingCompletionAdmin(ReadOnlyAdmin):
     list_select_related = ("learner", "step")
     actions = ["undo"]
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None
 
     @admin.action(description="Undo the selected completions")
-    def undo(self, request: HttpRequest, queryset) -> None:  # noqa: ANN001
+    def undo(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         rows = queryset.filter(undone_at__isnull=True).select_related("step", "learner")
         _each(request, rows, lambda c: onboarding_undo(step=c.step, learner=c.learner, by=_caller(request).label))

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
+from django.db.models import Model
+
 from django.db.models import CharField, DateTimeField, F, Func, QuerySet, Value
 from django.utils.dateparse import parse_datetime
 
@@ -50,13 +52,13 @@ class Filter:
 class ExportSpec:
     """The columns of one export kind and how to read its rows in id order."""
 
-    model: type
+    model: type[Model]
     header: tuple[str, ...]
     fields: tuple[str, ...]
     filters: dict[str, Filter]
 
     def queryset(self, *, tenant_id: Any, filters: dict[str, str]) -> QuerySet:
-        queryset = self.model.objects.filter(tenant_id=tenant_id)
+        queryset = self.model._default_manager.filter(tenant_id=tenant_id)
         for name, raw in filters.items():
             spec = self.filters[name]
             queryset = queryset.filter(**{spec.lookup: spec.value(raw)})
@@ -86,7 +88,7 @@ def copy_batches(spec: ExportSpec, queryset: QuerySet, *, out: Any, size: int) -
     """
     from django.db import connection
 
-    columns = []
+    columns: list[Any] = []
     for name in spec.fields:
         field = None if "__" in name else spec.model._meta.get_field(name)
         if isinstance(field, DateTimeField):

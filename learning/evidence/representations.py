@@ -75,7 +75,7 @@ def moderation_json(moderation: Moderation) -> dict[str, Any]:
 
 
 def assessment_json(assessment: Assessment, *, moderations: list[Moderation] | None = None) -> dict[str, Any]:
-    body = {
+    body: dict[str, Any] = {
         "id": str(assessment.pk),
         "learnerId": str(assessment.learner_id),
         "courseId": _id(assessment.course_id),
@@ -124,7 +124,7 @@ def onboarding_step_json(step: OnboardingStep) -> dict[str, Any]:
     return {
         "id": step.pk,
         "name": step.name,
-        "site": step.site.name if step.site_id else None,
+        "site": step.site.name if step.site is not None else None,
         "position": step.position,
         "createdAt": iso(step.created_at),
     }
@@ -134,7 +134,7 @@ def onboarding_item_json(step: OnboardingStep, completion: OnboardingCompletion 
     return {
         "stepId": step.pk,
         "name": step.name,
-        "site": step.site.name if step.site_id else None,
+        "site": step.site.name if step.site is not None else None,
         "position": step.position,
         "completed": completion is not None,
         "completedAt": iso(completion.completed_at) if completion else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from typing import Any
+from typing import Any, Mapping
 
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
@@ -119,7 +119,7 @@ class EvidenceMultiPartParser(BaseParser):
 
     media_type = "multipart/form-data"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> DataAndFiles:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> DataAndFiles:
         parser_context = parser_context or {}
         request = parser_context["request"]
         encoding = parser_context.get("encoding") or settings.DEFAULT_CHARSET

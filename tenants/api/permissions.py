@@ -31,6 +31,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "onboarding.define": frozenset({ADMIN}),
     "enrollments.write": frozenset({ADMIN, FACILITATOR}),
     "classes.write": frozenset({ADMIN, FACILITATOR}),
+    "quizzes.grade": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
+    "training_settings.write": frozenset({ADMIN}),
     "courses.write": frozenset({ADMIN}),
     "evidence.write": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
     "evidence.review": frozenset({ADMIN, FACILITATOR, ASSESSOR}),
@@ -71,7 +73,7 @@ class HasScope(BasePermission):
             self.message = f"This API key lacks the {needed} scope"
             return False
         if writing:
-            action = view_action(view, request.method)
+            action = view_action(view, request.method or "")
             if not role_may(api_key.role, action):
                 self.message = f"The {api_key.role} role may not do that ({action})"
                 return False

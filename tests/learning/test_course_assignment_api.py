@@ -79,7 +79,8 @@ def test_course_routes_need_the_courses_scope(tenant):
 def test_expiry_sweep_expires_overdue_assignments(tenant):
     from datetime import date
 
-    from learning.services import assignment_create, assignments_expire, course_create, course_publish
+    from learning.services import assignment_create, course_create, course_publish
+    from learning.training.services.lifecycle import assignments_expire
 
     course = course_publish(course=course_create(tenant=tenant, title="X"))
     assignment, _ = assignment_create(tenant=tenant, learner=LearnerFactory(tenant=tenant), course=course, due_date=date(2020, 1, 1))

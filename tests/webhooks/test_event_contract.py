@@ -29,22 +29,9 @@ for module in pkgutil.iter_modules(contract_package.__path__):
     importlib.import_module(f"{contract_package.__name__}.{module.name}")
 
 SENT = [item.name for item in catalog.EVENT_TYPES if item.sent]
-# Part of the published contract, produced by nothing yet. The training-management and
-# skills-evidence work removes names from here as it starts sending them; the goal is empty.
-NOT_SENT_YET = {
-    "lesson.completed",
-    "path.enrolled",
-    "path.completed",
-    "quiz.completed",
-    "purchase.fulfilled",
-    "class.status_changed",
-    "enrollment.status_changed",
-    "assignment.started",
-    "assignment.expiring",
-    "feedback.created",
-    "achievement.earned",
-    "voucher.redeemed",
-}
+# Part of the published contract but produced by nothing yet: a type added to the catalog ahead
+# of its producer is listed here (and `sent=False` in the catalog) until a scenario sends it.
+NOT_SENT_YET: set[str] = set()
 
 
 def test_the_catalog_marks_exactly_the_types_nothing_sends_yet():

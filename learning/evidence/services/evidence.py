@@ -68,10 +68,10 @@ def evidence_upload(
                 kind=kind,
                 course=course,
                 assessment=assessment,
-                file_name=_display_name(upload.name),
+                file_name=_display_name(upload.name or ""),
                 storage_name=stored,
                 content_type=upload.sniffed_type,
-                size=upload.size,
+                size=upload.size or 0,
                 sha256=upload.sha256,
                 uploaded_by=caller.label,
             )

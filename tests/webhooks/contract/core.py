@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from learning.models import Assignment
-from learning.services import assignments_expire
+from learning.training.services.lifecycle import assignments_expire
 from tests.signals_inbox.factories import issue_secret, send_and_resolve
 from tests.webhooks.contract import Context, scenario
 from webhooks.models import Endpoint

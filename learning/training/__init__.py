@@ -1,0 +1,1 @@
+"""Training management: lessons, quizzes, progress, paths, classes, the assignment lifecycle, feedback, achievements, vouchers, purchases."""

@@ -1,0 +1,1 @@
+"""Writes of training management, one module per resource; every change an integrator cares about records its event."""
