@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -45,6 +46,7 @@ class SlowReceiver:
         self.concurrent = 0
         self.max_concurrent = 0
         self.lock = threading.Condition()
+        self.sockets: list[socket.socket] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +55,8 @@ class SlowReceiver:
             def setup(self) -> None:
                 super().setup()
                 self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                with receiver.lock:
+                    receiver.sockets.append(self.connection)
 
             def do_POST(self) -> None:  # noqa: N802
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -108,5 +112,10 @@ class SlowReceiver:
             return True
 
     def close(self) -> None:
+        """Stop serving and cut kept-alive connections, so a later receiver on the same port gets them."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for sock in self.sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)

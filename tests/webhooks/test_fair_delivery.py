@@ -71,15 +71,28 @@ class Sweeper:
         self.thread.join(5)
 
 
+def _forget_stopped_workers(broker: dramatiq.Broker) -> None:
+    """Drop the middleware that stopped workers leave on the broker (Dramatiq never removes it).
+
+    Otherwise a queue declared again (after `flush_all`) gets consumers on every worker an earlier
+    test stopped, and they take messages no thread will ever run.
+    """
+    from dramatiq.worker import _WorkerMiddleware
+
+    broker.middleware[:] = [m for m in broker.middleware if not isinstance(m, _WorkerMiddleware)]
+
+
 @pytest.fixture
 def worker(stub_broker) -> Iterator[dramatiq.Worker]:  # noqa: ANN001
     """Four worker threads: fewer than the deliveries queued for the hanging receiver."""
     from skillhub.tasks import import_actors
 
     import_actors()
+    _forget_stopped_workers(stub_broker)
     running = dramatiq.Worker(stub_broker, worker_timeout=50, worker_threads=4)
     yield running
     running.stop()
+    _forget_stopped_workers(stub_broker)
 
 
 def test_a_hanging_receiver_does_not_delay_another_tenants_deliveries(fast, receivers, stub_broker, worker):
