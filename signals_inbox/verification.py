@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -30,7 +30,13 @@ _MEMO_PREFIX = "signal-secrets:"
 
 
 def read_body(request: HttpRequest) -> bytes | None:
-    """Return the request body, or None when it is over the limit (claimed or actual)."""
+    """Return the request body, or None when it is over the limit (claimed or actual).
+
+    A chunked body has no Content-Length, and Django reads such a body as empty; the server has
+    already undone the chunking, so the decoded stream is read straight from the WSGI input.
+    """
+    if _is_chunked(request):
+        return _read_bounded(request.META["wsgi.input"])
     try:
         claimed = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -40,6 +46,26 @@ def read_body(request: HttpRequest) -> bytes | None:
     # Read one byte past the limit rather than trusting the header alone.
     body = request.read(MAX_BODY_BYTES + 1)
     return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    if request.META.get("CONTENT_LENGTH"):
+        return False
+    encodings = request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return "chunked" in (part.strip() for part in encodings.split(",")) and "wsgi.input" in request.META
+
+
+def _read_bounded(stream: BinaryIO) -> bytes | None:
+    """Read a stream to its end, but never more than one byte past the limit."""
+    parts: list[bytes] = []
+    taken = 0
+    while taken <= MAX_BODY_BYTES:
+        chunk = stream.read(MAX_BODY_BYTES + 1 - taken)
+        if not chunk:
+            break
+        parts.append(chunk)
+        taken += len(chunk)
+    return None if taken > MAX_BODY_BYTES else b"".join(parts)
 
 
 def _load_secrets(slug: str) -> Callable[[], list[bytes]]:

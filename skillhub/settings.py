@@ -20,6 +20,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver
 
 SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or "http://127.0.0.1:8000"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# How long a worker's claim on a delivery lasts; it must outlive the 15 s limit of one POST.
+_LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
+if not _LEASE.isdigit() or int(_LEASE) < 20:
+    raise ImproperlyConfigured(f"WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number of seconds, at least 20; got {_LEASE!r}")
+WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
 # Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
@@ -29,11 +34,10 @@ WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
 WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
 WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
 WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
-# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all) and the lease of a claim, which
-# must outlive the longest POST; tests shorten them.
+# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
+# of a claim (and of its in-flight place) is WEBHOOKS_CLAIM_LEASE_SECONDS above.
 WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
 WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
-WEBHOOKS_CLAIM_LEASE = env_float("WEBHOOKS_CLAIM_LEASE", 60.0, minimum=0.1)
 # A place reserved for a delivery's broker message is freed if the message has not come by then.
 WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
 # A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
@@ -93,6 +97,16 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------
+# Every SQLite database, the embedded default's or one named by DATABASE_URL=sqlite:///…, gets:
+# WAL, so the web threads read while a worker writes; IMMEDIATE transactions, so a transaction
+# takes the write lock when it begins and waits for it (a deferred one that reads and then
+# writes fails at once with "database is locked" when another writer got there first); and a
+# busy timeout to wait in.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 30,
+}
 DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
     try:
@@ -102,18 +116,15 @@ if DATABASE_URL:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(DATA_DIR / "skillhub.sqlite3"),
-            "OPTIONS": {
-                # WAL lets the web threads read while the embedded worker writes.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
             "TEST": {"NAME": DATA_DIR / "test-skillhub.sqlite3"},
         }
     }
@@ -150,6 +161,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
+# Messages live in the server-side session, not in a cookie: the console shows a new API key,
+# signal secret or staff token once as a message, and a signed cookie is readable by anyone who sees it.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- files: evidence uploads and exports go through Django's storage API -----------------
 # Local files under MEDIA_ROOT by default; any backend by setting, e.g. S3 with django-storages:

@@ -13,6 +13,7 @@ from skillhub.errors import DomainError, ValidationFailed
 from tenants.admin import TenantScopedAdmin
 from webhooks import services
 from webhooks.models import Attempt, Delivery, Endpoint, Event
+from webhooks.selectors import MASKED
 
 _EDITABLE = (
     "url",
@@ -74,19 +75,44 @@ class AttemptInline(_ReadOnlyInline):
 
 
 class EndpointForm(forms.ModelForm):
+    """The endpoint form; stored credentials are never rendered back into it."""
+
     url = forms.URLField(max_length=2048, assume_scheme="https")
+    basic_auth_password = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave blank to keep the stored password.",
+    )
+    clear_basic_auth_password = forms.BooleanField(required=False, label="Remove the stored Basic-auth password")
 
     class Meta:
         model = Endpoint
         fields = ("tenant", *_EDITABLE)
-        widgets = {"basic_auth_password": forms.PasswordInput(render_value=True)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            # Header values may be credentials: shown masked, and a masked value sent back keeps the stored one.
+            self.initial["additional_headers"] = {name: MASKED for name in (self.instance.additional_headers or {})}
+            self.initial["basic_auth_password"] = ""
+
+    def service_values(self) -> dict[str, Any]:
+        """The cleaned values to hand to the endpoint services."""
+        cleaned = self.cleaned_data
+        values = {field: cleaned[field] for field in _EDITABLE if field in cleaned}
+        if not self.instance._state.adding:
+            if cleaned.get("clear_basic_auth_password"):
+                values["basic_auth_password"] = ""
+            elif not values.get("basic_auth_password"):
+                values.pop("basic_auth_password", None)  # blank: keep the stored password
+        return values
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        values = {field: cleaned[field] for field in _EDITABLE if field in cleaned}
         try:
             # The service's own rules (SSRF guard, catalog names, protected headers), as form errors.
-            services.endpoint_clean_values(values, creating=self.instance._state.adding)
+            services.endpoint_clean_values(self.service_values(), creating=self.instance._state.adding)
         except ValidationFailed as exc:
             for field, reason in exc.errors.items():
                 self.add_error(field if field in self.fields else None, reason)
@@ -121,7 +147,7 @@ class EndpointAdmin(TenantScopedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
-        values = {field: form.cleaned_data[field] for field in _EDITABLE if field in form.cleaned_data}
+        values = form.service_values()
         if change:
             services.endpoint_update(endpoint=Endpoint.objects.get(pk=obj.pk), values=values)
         else:
@@ -136,17 +162,15 @@ class EndpointAdmin(TenantScopedAdmin):
         for endpoint in queryset:
             services.endpoint_delete(endpoint=endpoint)
 
-    @admin.action(description="Ping (send a signed webhook.ping now)")
+    @admin.action(description="Ping (queue a signed webhook.ping)")
     def ping(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for endpoint in queryset:
             try:
-                attempt = services.endpoint_ping(endpoint=endpoint)
+                delivery = services.endpoint_ping(endpoint=endpoint)
             except DomainError as exc:
                 messages.error(request, f"{endpoint.pk}: {exc.message}")
                 continue
-            outcome = f"HTTP {attempt.status_code}" if attempt.status_code else attempt.error
-            level = messages.SUCCESS if attempt.succeeded else messages.ERROR
-            messages.add_message(request, level, f"{endpoint.pk}: {outcome} in {attempt.duration_ms} ms")
+            messages.info(request, f"{endpoint.pk}: ping queued as delivery {delivery.pk}; its outcome shows in the deliveries")
 
     @admin.action(description="Rotate the secret (the old one signs beside it for 24 h)")
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

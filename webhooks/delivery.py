@@ -31,6 +31,9 @@ from webhooks.outbox import deliveries_due, record_event
 
 logger = logging.getLogger("skillhub.webhooks")
 
+# A claim outlives the longest request (15 s) with room to record it; then the sweep may take over
+# (the time a delivery in flight in a killed worker waits before it is sent again).
+CLAIM_LEASE = timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS)
 # Retries due sooner than this ride a delayed broker message; later ones wait for the sweep.
 DELAYED_MESSAGE_MAX = timedelta(minutes=5)
 
@@ -78,16 +81,24 @@ _FINISH_SET = (
     "delivered_at = COALESCE(%s, delivered_at), updated_at = %s WHERE id = %s AND claim_token = %s"
 )
 _FINISH = f"UPDATE {_D} SET {_FINISH_SET}"
-# PostgreSQL: the attempt row and the delivery's next step in one autocommitted statement.
-_RECORD_PG = f"WITH attempt AS ({_INSERT_ATTEMPT}) UPDATE {_D} SET {_FINISH_SET}".replace(
-    " WHERE id = %s", "{async_commit} WHERE id = %s"
+# PostgreSQL: the delivery's next step and the attempt row in one autocommitted statement. The
+# attempt is written only if the delivery is still there and still ours: an endpoint deleted
+# while its delivery was in flight took the delivery with it, and the answer is dropped.
+_RECORD_PG = (
+    f"WITH finish AS (UPDATE {_D} SET {_FINISH_SET} RETURNING id) ".replace(" WHERE id = %s", "{async_commit} WHERE id = %s")
+    + f"INSERT INTO {_A} (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body) "
+    "SELECT finish.id, %s::integer, %s::timestamptz, %s::integer, %s::integer, %s::boolean, %s::text, %s::text FROM finish"
 )
-# … and the slot handed on to the endpoint's next due delivery, in the same statement.
+# … and the slot handed on to the endpoint's next due delivery, in the same statement; it answers
+# (the next delivery or '', whether the delivery was still ours).
 _RECORD_AND_PASS_ON_PG = (
-    f"WITH attempt AS ({_INSERT_ATTEMPT}), finish AS (UPDATE {_D} SET {_FINISH_SET}".replace(
-        " WHERE id = %s", "{async_commit} WHERE id = %s"
-    )
-    + f" RETURNING id), {flow.PASS_ON_CTES} {flow.PASS_ON_UPDATE}"
+    f"WITH finish AS (UPDATE {_D} SET {_FINISH_SET} RETURNING id), ".replace(" WHERE id = %s", "{async_commit} WHERE id = %s")
+    + f"attempt AS (INSERT INTO {_A} (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body) "
+    "SELECT finish.id, %s::integer, %s::timestamptz, %s::integer, %s::integer, %s::boolean, %s::text, %s::text FROM finish), "
+    + flow.PASS_ON_CTES
+    + " "
+    + flow.PASS_ON_UPDATE
+    + ", (SELECT count(*) FROM finish)"
 )
 
 
@@ -467,20 +478,26 @@ def _record(
     )
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.
     with transaction.atomic() if not single_statement else nullcontext():
-        if single_statement:
-            with prepared_cursor() as cursor:
-                if slot_id is None:
-                    cursor.execute(_own_commit(_RECORD_PG, joined=False), params)
-                else:
-                    cursor.execute(_own_commit(_RECORD_AND_PASS_ON_PG, joined=False), params + pass_on)
-                    row = cursor.fetchone()
-                    following = (row[0] or None) if row else None
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(_INSERT_ATTEMPT, params[:8])
+        with prepared_cursor() if single_statement else connection.cursor() as cursor:
+            if single_statement and slot_id is None:
+                cursor.execute(_own_commit(_RECORD_PG, joined=False), params[8:] + params[1:8])
+                still_ours = cursor.rowcount == 1
+            elif single_statement:
+                cursor.execute(_own_commit(_RECORD_AND_PASS_ON_PG, joined=False), params[8:] + params[1:8] + pass_on)
+                row = cursor.fetchone()
+                still_ours = bool(row and row[1])
+                following = (row[0] or None) if row else None
+            else:
                 cursor.execute(_FINISH, params[8:])
-            if slot_id is not None:
-                following = flow.pass_on(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
+                still_ours = cursor.rowcount == 1
+                if still_ours:
+                    cursor.execute(_INSERT_ATTEMPT, params[:8])
+        if still_ours and slot_id is not None and not single_statement:
+            following = flow.pass_on(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
+        if not still_ours:
+            # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.
+            logger.info("delivery %s was deleted or reclaimed while in flight; its answer is dropped", delivery.pk)
+            return attempt, None
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:

@@ -71,7 +71,7 @@ def queue_lease() -> timedelta:
 
 def claim_lease() -> timedelta:
     """How long a claim and its slot are held: longer than the longest POST and its recording."""
-    return timedelta(seconds=float(settings.WEBHOOKS_CLAIM_LEASE))
+    return timedelta(seconds=float(settings.WEBHOOKS_CLAIM_LEASE_SECONDS))
 
 
 def cap_params(now: datetime) -> list[Any]:

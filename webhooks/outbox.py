@@ -14,13 +14,14 @@ from typing import Any, Mapping, Sequence
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.hooks import Hook
 from tenants.models import Tenant
 from webhooks import catalog, fanout, wake
 from webhooks.contract.schema import validate
-from webhooks.models import Event
+from webhooks.models import Delivery, DeliveryState, Event
 
 # A row whose message was sent this recently is left to that message by the sweep.
 ENQUEUE_GRACE = timedelta(seconds=30)
@@ -86,4 +87,13 @@ def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) ->
     (webhooks/flow.py); the rest wait in the database for their endpoint's chain.
     """
     now = now or timezone.now()
-    return sum(sent or 0 for sent in deliveries_due.fire(wake.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)))
+    woken = wake.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)
+    # A ping holds no place (it may test a disabled endpoint): its message is re-sent as it was.
+    pings = list(
+        Delivery.objects.filter(state=DeliveryState.PENDING, is_ping=True, next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - ENQUEUE_GRACE))
+        .values_list("id", flat=True)[:limit]
+    )
+    if pings:
+        Delivery.objects.filter(pk__in=pings).update(enqueued_at=now)
+    return sum(sent or 0 for sent in deliveries_due.fire(woken + pings))

@@ -13,11 +13,9 @@ from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
 from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
-from webhooks.delivery import send as send_delivery
 from webhooks.events import webhook_ping_data
 from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (
-    Attempt,
     Delivery,
     DeliveryState,
     Endpoint,
@@ -248,6 +246,9 @@ def _wake(*, endpoint_ids: list[str], now: datetime) -> None:
 @transaction.atomic
 def endpoint_delete(*, endpoint: Endpoint) -> None:
     """Delete an endpoint with its deliveries and their attempts."""
+    # Lock the deliveries first: a worker recording an attempt either finishes before the delete
+    # gathers the attempts, or waits and then finds its delivery gone.
+    list(Delivery.objects.select_for_update().filter(endpoint_id=endpoint.pk).values_list("pk", flat=True))
     endpoint.delete()
 
 
@@ -262,8 +263,12 @@ def endpoint_rotate_secret(*, endpoint: Endpoint, now: datetime | None = None) -
     return endpoint
 
 
-def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
-    """Send a signed `webhook.ping` to this endpoint alone, now, and return the attempt."""
+def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
+    """Queue a signed `webhook.ping` to this endpoint alone and return its delivery.
+
+    The ping goes through the delivery pipeline like any other delivery: no web request waits on
+    a receiver, however slow. Its one attempt appears in the endpoint's delivery log.
+    """
     data = webhook_ping_data(endpoint)
     check_event_data("webhook.ping", data)
     with transaction.atomic():
@@ -275,10 +280,10 @@ def endpoint_ping(*, endpoint: Endpoint) -> Attempt:
             subject_id=endpoint.pk,
         )
         delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk], is_ping=True)
-    attempt = send_delivery(delivery_id=delivery_ids[0]) if delivery_ids else None
-    if attempt is None:  # only if the endpoint was deleted meanwhile
-        raise ConflictError("The endpoint changed while it was being pinged; try again")
-    return attempt
+        if not delivery_ids:  # only if the endpoint was deleted meanwhile
+            raise ConflictError("The endpoint changed while it was being pinged; try again")
+        deliveries_due.fire_on_commit(delivery_ids)
+    return Delivery.objects.get(pk=delivery_ids[0])
 
 
 # --- retry and replay ------------------------------------------------------------------

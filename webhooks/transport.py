@@ -34,9 +34,78 @@ USER_AGENT = f"skillhub-webhooks/{skillhub.__version__}"
 BODY_EXCERPT_BYTES = 4096
 MAX_POOLS = 256
 
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+# Every block of the IANA IPv4 and IPv6 Special-Purpose Address Registries, plus multicast,
+# the deprecated site-local block and the cloud metadata addresses. All are refused, including
+# the blocks IANA marks globally reachable: those are anycast protocol services (PCP, TURN,
+# AS112, AMT, 6to4 relays) or translators that embed an IPv4 address, never a webhook receiver.
+# The longest matching prefix names the reason.
+SPECIAL_PURPOSE: tuple[tuple[str, str], ...] = (
+    # IPv4 (RFC 6890 and successors)
+    ("0.0.0.0/8", "a 'this network' address"),
+    ("0.0.0.0/32", "the unspecified address"),
+    ("10.0.0.0/8", "a private address"),
+    ("100.64.0.0/10", "a carrier-grade NAT address"),
+    ("127.0.0.0/8", "a loopback address"),
+    ("169.254.0.0/16", "a link-local address"),
+    ("169.254.169.254/32", "the cloud metadata address"),
+    ("172.16.0.0/12", "a private address"),
+    ("192.0.0.0/24", "an IETF protocol assignment address"),
+    ("192.0.0.0/29", "an IPv4 service continuity address"),
+    ("192.0.0.8/32", "the IPv4 dummy address"),
+    ("192.0.0.9/32", "the PCP anycast address"),
+    ("192.0.0.10/32", "the TURN anycast address"),
+    ("192.0.0.170/32", "a NAT64/DNS64 discovery address"),
+    ("192.0.0.171/32", "a NAT64/DNS64 discovery address"),
+    ("192.0.2.0/24", "a documentation address"),
+    ("192.31.196.0/24", "an AS112 anycast address"),
+    ("192.52.193.0/24", "an AMT anycast address"),
+    ("192.88.99.0/24", "a 6to4 relay anycast address"),
+    ("192.88.99.2/32", "the 6a44 relay anycast address"),
+    ("192.168.0.0/16", "a private address"),
+    ("192.175.48.0/24", "an AS112 anycast address"),
+    ("198.18.0.0/15", "a benchmarking address"),
+    ("198.51.100.0/24", "a documentation address"),
+    ("203.0.113.0/24", "a documentation address"),
+    ("224.0.0.0/4", "a multicast address"),
+    ("240.0.0.0/4", "a reserved address"),
+    ("255.255.255.255/32", "the limited broadcast address"),
+    # IPv6 (RFC 6890 and successors)
+    ("::/8", "a reserved address"),
+    ("::/128", "the unspecified address"),
+    ("::1/128", "a loopback address"),
+    ("::ffff:0:0/96", "an IPv4-mapped IPv6 address"),
+    ("64:ff9b::/96", "an IPv6 address that embeds an IPv4 address (NAT64)"),
+    ("64:ff9b:1::/48", "an IPv6 address that embeds an IPv4 address (local NAT64)"),
+    ("100::/64", "a discard-only address"),
+    ("100:0:0:1::/64", "a dummy IPv6 address"),
+    ("2001::/23", "an IETF protocol assignment address"),
+    ("2001::/32", "an IPv6 address that embeds an IPv4 address (Teredo)"),
+    ("2001:1::1/128", "the PCP anycast address"),
+    ("2001:1::2/128", "the TURN anycast address"),
+    ("2001:1::3/128", "the DNS-SD service registration anycast address"),
+    ("2001:2::/48", "a benchmarking address"),
+    ("2001:3::/32", "an AMT address"),
+    ("2001:4:112::/48", "an AS112 anycast address"),
+    ("2001:10::/28", "a deprecated ORCHID address"),
+    ("2001:20::/28", "an ORCHIDv2 address"),
+    ("2001:30::/28", "a drone remote ID address"),
+    ("2001:db8::/32", "a documentation address"),
+    ("2002::/16", "an IPv6 address that embeds an IPv4 address (6to4)"),
+    ("2620:4f:8000::/48", "an AS112 anycast address"),
+    ("3fff::/20", "a documentation address"),
+    ("5f00::/16", "a segment routing address"),
+    ("fc00::/7", "a private address"),
+    ("fd00:ec2::254/128", "the cloud metadata address"),
+    ("fe80::/10", "a link-local address"),
+    ("fec0::/10", "a site-local address"),
+    ("ff00::/8", "a multicast address"),
+)
+_SPECIAL = sorted(
+    ((ipaddress.ip_network(block), reason) for block, reason in SPECIAL_PURPOSE),
+    key=lambda row: row[0].prefixlen,
+    reverse=True,
+)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 
 
 class TargetRefused(Exception):
@@ -49,28 +118,12 @@ def address_problem(address: str) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return "not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return "an IPv4-mapped IPv6 address"
-        if ip in _NAT64 or ip.sixtofour is not None or ip.teredo is not None:
-            return "an IPv6 address that embeds an IPv4 address"
-    if ip in _METADATA:
-        return "the cloud metadata address"
-    if ip.is_loopback:
-        return "a loopback address"
-    if ip.is_link_local:
-        return "a link-local address"
-    if ip.is_multicast:
-        return "a multicast address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return "a carrier-grade NAT address"
-    if ip.is_unspecified:
-        return "the unspecified address"
-    if ip.is_reserved:
-        return "a reserved address"
-    if ip.is_private:
-        return "a private address"
-    if not ip.is_global:
+    for network, reason in _SPECIAL:
+        if ip.version == network.version and ip in network:
+            return reason
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST_V6:
+        return "a reserved address"  # outside the only IPv6 block IANA allocates for global unicast
+    if not ip.is_global:  # a block the standard library knows of and the table does not, if any
         return "a reserved address"
     return None
 

@@ -86,6 +86,7 @@ def test_admin_actions_ping_rotate_and_re_enable(staff, tenant, receiver, allow_
         )
         assert response.status_code == 200
 
+    send_due()  # the queued ping
     endpoint.refresh_from_db()
     assert len(receiver.wait_for(1)) == 1
     assert endpoint.secret != old_secret and endpoint.previous_secret == old_secret

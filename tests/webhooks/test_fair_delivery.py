@@ -30,7 +30,7 @@ def fast(settings):  # noqa: ANN001, ANN201
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     settings.WEBHOOKS_CONNECT_TIMEOUT = 0.5
     settings.WEBHOOKS_TOTAL_TIMEOUT = 1.0
-    settings.WEBHOOKS_CLAIM_LEASE = 10.0
+    settings.WEBHOOKS_CLAIM_LEASE_SECONDS = 10
     settings.WEBHOOKS_QUEUE_LEASE = 3.0
     settings.WEBHOOKS_BREAKER_THRESHOLD = 3
     settings.WEBHOOKS_BREAKER_COOLDOWN = 1.0

@@ -28,7 +28,7 @@ from webhooks.models import Attempt, Delivery, DeliveryState
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-LEASE = 6.0
+LEASE = 20.0  # the shortest lease the settings accept
 
 
 def _database_url() -> str:
@@ -49,7 +49,7 @@ class WorkerProcess:
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
             "WEBHOOKS_TOTAL_TIMEOUT": "5",
             "WEBHOOKS_CONNECT_TIMEOUT": "1",
-            "WEBHOOKS_CLAIM_LEASE": str(LEASE),
+            "WEBHOOKS_CLAIM_LEASE_SECONDS": str(int(LEASE)),
             "WEBHOOKS_HANDOFF_AFTER": "0.1",
         }
         self.process = subprocess.Popen(
@@ -81,7 +81,7 @@ def redis_deliver(monkeypatch, settings) -> Iterator[dramatiq.Broker]:  # noqa: 
     from dramatiq.brokers.redis import RedisBroker
 
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
-    settings.WEBHOOKS_CLAIM_LEASE = LEASE
+    settings.WEBHOOKS_CLAIM_LEASE_SECONDS = int(LEASE)
     broker = RedisBroker(url=os.environ["DRAMATIQ_BROKER_URL"])
     broker.flush("webhooks")
     bound = dramatiq.Actor(

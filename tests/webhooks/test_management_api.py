@@ -12,7 +12,7 @@ from standardwebhooks import Webhook
 
 from tests.factories import make_api_key
 from tests.webhooks.conftest import Reply
-from tests.webhooks.helpers import make_endpoint, make_learner
+from tests.webhooks.helpers import make_endpoint, make_learner, send_due
 from webhooks.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint
 
@@ -186,28 +186,36 @@ def test_delete_removes_the_endpoint(api, receiver, allow_private):
     assert api.get(_url(api, f"/{endpoint.pk}")).status_code == 404
 
 
-def test_ping_sends_a_signed_webhook_ping_and_returns_the_outcome(api, receiver, allow_private):
+def test_ping_queues_a_signed_webhook_ping_whose_outcome_the_delivery_log_shows(api, receiver, allow_private):
     endpoint = make_endpoint(api.tenant, receiver.url, events=["learner.created"])
 
     response = api.post(_url(api, f"/{endpoint.pk}/ping"))
 
-    assert response.status_code == 200
-    assert response.json()["succeeded"] is True and response.json()["statusCode"] == 200
+    assert response.status_code == 202
+    queued = response.json()
+    assert queued["isPing"] is True and queued["eventType"] == "webhook.ping" and queued["status"] == "pending"
+    send_due()
     (request,) = receiver.wait_for(1)
     body = Webhook(endpoint.secret).verify(request.body, request.headers)
     assert body["type"] == "webhook.ping" and body["data"]["id"] == endpoint.pk
+    logged = api.get(_url(api, f"/deliveries/{queued['id']}")).json()
+    assert logged["status"] == "succeeded" and logged["attempts"][0]["statusCode"] == 200
 
 
-def test_failed_ping_reports_the_status_and_leaves_the_endpoint_alone(api, receiver, allow_private):
+def test_failed_ping_is_logged_with_the_status_and_leaves_the_endpoint_alone(api, receiver, allow_private):
     endpoint = make_endpoint(api.tenant, receiver.url, retry_policy="exponential")
     receiver.reply(Reply(status=404, body=b"no such hook"))
 
-    body = api.post(_url(api, f"/{endpoint.pk}/ping")).json()
+    queued = api.post(_url(api, f"/{endpoint.pk}/ping")).json()
+    send_due()
 
-    assert body["succeeded"] is False and body["statusCode"] == 404 and body["responseBody"] == "no such hook"
+    logged = api.get(_url(api, f"/deliveries/{queued['id']}")).json()
+    (attempt,) = logged["attempts"]
+    assert attempt["succeeded"] is False and attempt["statusCode"] == 404 and attempt["responseBody"] == "no such hook"
     endpoint.refresh_from_db()
     assert endpoint.enabled
     assert Delivery.objects.get(is_ping=True).state == DeliveryState.FAILED
+    assert send_due() == []  # a ping is one attempt
 
 
 def test_a_disabled_endpoint_can_be_pinged_before_re_enabling_it(api, receiver, allow_private):
@@ -215,9 +223,11 @@ def test_a_disabled_endpoint_can_be_pinged_before_re_enabling_it(api, receiver, 
     api.patch(_url(api, f"/{endpoint.pk}"), {"enabled": False}, format="json")
 
     response = api.post(_url(api, f"/{endpoint.pk}/ping"))
+    send_due()
 
-    assert response.status_code == 200 and response.json()["succeeded"] is True
+    assert response.status_code == 202
     assert len(receiver.wait_for(1)) == 1
+    assert Delivery.objects.get(is_ping=True).state == DeliveryState.SUCCEEDED
     endpoint.refresh_from_db()
     assert endpoint.enabled is False
 
@@ -230,6 +240,7 @@ def test_rotate_secret_returns_the_new_secret_and_both_sign(api, receiver, allow
     assert new_secret != endpoint.secret and response.json()["secretRotationEndsAt"]
 
     api.post(_url(api, f"/{endpoint.pk}/ping"))
+    send_due()
 
     (request,) = receiver.wait_for(1)
     Webhook(new_secret).verify(request.body, request.headers)

@@ -14,7 +14,7 @@ from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, PageRequest, pagina
 from skillhub.errors import ValidationFailed
 from tenants.api.views import TenantApiView
 from webhooks import selectors, services
-from webhooks.api.serializers import API_NAMES, EndpointInput, EndpointOutput, PingOutput, ReplayInput, ReplayOutput
+from webhooks.api.serializers import API_NAMES, DeliveryOutput, EndpointInput, EndpointOutput, ReplayInput, ReplayOutput
 from webhooks.models import Endpoint
 
 
@@ -99,12 +99,12 @@ class EndpointDetailApi(EndpointApi):
 
 
 class EndpointPingApi(EndpointApi):
-    """Send a signed `webhook.ping` to the endpoint now and answer with the attempt's outcome."""
+    """Queue a signed `webhook.ping` to the endpoint; 202 with its delivery, whose attempt the delivery log shows."""
 
-    @extend_schema(operation_id="webhooks_ping", request=None, responses={200: PingOutput})
+    @extend_schema(operation_id="webhooks_ping", request=None, responses={202: DeliveryOutput})
     def post(self, request: Request, slug: str, endpoint_id: str) -> Response:
-        attempt = services.endpoint_ping(endpoint=self._endpoint(endpoint_id))
-        return Response({**selectors.attempt_json(attempt), "deliveryId": attempt.delivery_id})
+        delivery = services.endpoint_ping(endpoint=self._endpoint(endpoint_id))
+        return Response(selectors.delivery_json(delivery, attempts=[]), status=status.HTTP_202_ACCEPTED)
 
 
 class EndpointRotateSecretApi(EndpointApi):

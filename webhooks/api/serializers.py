@@ -221,10 +221,6 @@ class AttemptOutput(serializers.Serializer):
     responseBody = serializers.CharField(allow_blank=True, help_text="first 4 KiB")
 
 
-class PingOutput(AttemptOutput):
-    deliveryId = serializers.CharField()
-
-
 class DeliveryOutput(serializers.Serializer):
     id = serializers.CharField()
     endpointId = serializers.CharField()

@@ -1,4 +1,4 @@
-"""Run web + Dramatiq workers + periodic sweeps as one process tree."""
+"""Run web (nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,9 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from skillhub import front as fronts
 
 
 class Command(BaseCommand):
@@ -20,6 +22,18 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
+        parser.add_argument(
+            "--front",
+            choices=("auto", "nginx", "none"),
+            default=os.environ.get("SKILLHUB_FRONT", "auto") or "auto",
+            help="the buffering front before gunicorn: nginx (auto: when installed), or none (gunicorn listens itself)",
+        )
+        parser.add_argument(
+            "--client-timeout",
+            type=int,
+            default=int(os.environ.get("SKILLHUB_CLIENT_TIMEOUT") or fronts.DEFAULT_CLIENT_TIMEOUT),
+            help="seconds a client may take over its request headers, and between reads of its body",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         embedded = settings.DRAMATIQ_BROKER == "embedded"
@@ -30,15 +44,33 @@ class Command(BaseCommand):
         web_processes = 1 if embedded else (options["web_processes"] or (os.cpu_count() or 1) * 2)
         env["SKILLHUB_WEB_PROCESSES"] = str(web_processes)
         env["SKILLHUB_EMBEDDED_WORKER"] = "1" if embedded else "0"
+        nginx = fronts.find_nginx() if options["front"] != "none" else None
+        if options["front"] == "nginx" and nginx is None:
+            raise CommandError("--front nginx: nginx is not installed (apt-get install nginx-light), or set SKILLHUB_NGINX")
+        front = None
+        if nginx is not None:
+            front = fronts.prepare(host=options["host"], port=options["port"], client_timeout=options["client_timeout"])
+            env["SKILLHUB_BIND"] = front.gunicorn_bind
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = [[sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]]
         if not embedded:
             commands.append([*manage, "rundramatiq"])
             commands.append([*manage, "run_scheduler"])
         mode = "embedded (SQLite/in-process workers)" if embedded else f"scaled-out ({settings.DRAMATIQ_BROKER})"
-        self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}", ending="\n")
+        front_text = (
+            f"nginx before gunicorn, client timeout {options['client_timeout']} s"
+            if front
+            else "gunicorn alone: no buffering front, slow clients can hold its threads"
+        )
+        self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}; {front_text}", ending="\n")
         self.stdout.flush()
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
+        if front is not None and nginx is not None:
+            # nginx comes up once gunicorn listens, so the first requests find it.
+            deadline = time.monotonic() + 60
+            while not front.upstream_socket.exists() and time.monotonic() < deadline and children[0].poll() is None:
+                time.sleep(0.1)
+            children.append(subprocess.Popen(front.command(nginx), env=env, cwd=front.directory))
         stopping = False
 
         def stop_children(signum: int, frame: Any) -> None:
@@ -60,4 +92,6 @@ class Command(BaseCommand):
                 exit_code = 1
                 stop_children(signal.SIGTERM, None)
             time.sleep(0.5)
+        if front is not None:
+            front.remove()
         sys.exit(exit_code)
