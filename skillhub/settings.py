@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_int, env_json_object, env_list, env_rate, env_str, env_url
+from skillhub.env import env_bool, env_float, env_int, env_json_object, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -29,6 +29,25 @@ if not _LEASE.isdigit() or int(_LEASE) < 20:
 WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
+# Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
+# the endpoint sets its own `maxInFlight`; the circuit breaker opens after this many consecutive
+# timeouts or connection failures and probes again after the cool-down (doubling up to the maximum).
+WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
+WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
+WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
+WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
+# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
+# of a claim (and of its in-flight place) is WEBHOOKS_CLAIM_LEASE_SECONDS above.
+WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
+WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
+# A place reserved for a delivery's broker message is freed if the message has not come by then.
+WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
+# A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
+WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
+WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
+# A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
+# this long, then queues the next one behind every other endpoint's (a turn of the rotation).
+WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
 
 INSTALLED_APPS = [
     # The Django admin with the console's site (login throttling, console pages).

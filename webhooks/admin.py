@@ -28,6 +28,7 @@ _EDITABLE = (
     "basic_auth_username",
     "basic_auth_password",
     "additional_headers",
+    "max_in_flight",
 )
 
 
@@ -104,7 +105,11 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
     list_display = ("url", "health", "last_attempt", "success_rate", "failures", "events_summary", "retry_policy", "tenant")
     list_filter = ("tenant", "enabled", "retry_policy")
     search_fields = ("id", "url", "description")
-    readonly_fields = ("deactivate_reason", "sequence", "created_at", "updated_at")
+    # The circuit breaker's state (webhooks/flow.py): shown, never edited by hand.
+    readonly_fields = (
+        "deactivate_reason", "sequence", "consecutive_failures", "circuit_open_until", "circuit_reason",
+        "created_at", "updated_at",
+    )  # fmt: skip
     actions = ["ping", "re_enable"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
@@ -72,6 +73,15 @@ class EndpointConsoleMixin(admin.ModelAdmin):
     def health(self, endpoint: Any) -> str:
         if not endpoint.enabled:
             return format_html('<span class="bad">Disabled</span><br><span class="muted">{}</span>', endpoint.deactivate_reason or "by hand")
+        if endpoint.consecutive_failures >= settings.WEBHOOKS_BREAKER_THRESHOLD:
+            # The circuit breaker (webhooks/flow.py) defers its deliveries; a probe decides when to resume.
+            probe = endpoint.circuit_open_until
+            when = timezone.localtime(probe).strftime("%d %b %H:%M:%S") if probe and probe > timezone.now() else "now"
+            return format_html(
+                '<span class="warn">Held back</span><br><span class="muted">{}; next probe {}</span>',
+                endpoint.circuit_reason or "the receiver keeps failing",
+                when,
+            )
         if endpoint.failures_in_a_row:
             return format_html('<span class="warn">{} failure{} in a row</span>', endpoint.failures_in_a_row, "s" if endpoint.failures_in_a_row != 1 else "")
         if endpoint.last_attempt_at is None:
