@@ -8,6 +8,7 @@ unchanged on PostgreSQL and SQLite; table and column names come from the models.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -319,8 +320,8 @@ def dispatch(*, delivery_id: str) -> None:
             return
         if next_id == delivery_id:
             result = sendpool.run(
-                lambda started=started: _post(started),
-                later=lambda result, started=started: _finish(started, result, None),
+                functools.partial(_post, started),
+                later=functools.partial(_finish_later, started),
             )
             if result is None:  # handed off: recorded when the answer comes
                 return
@@ -371,6 +372,11 @@ def _post(started: _Started) -> transport.HttpResult:
         # Recorded as a failed attempt, so the schedule moves on instead of the lease expiring forever.
         logger.exception("delivery %s could not be sent", started.delivery.pk)
         return transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
+
+
+def _finish_later(started: _Started, result: transport.HttpResult) -> tuple[Attempt, str | None]:
+    """Record the answer of a POST that was handed off to a send thread, when it comes."""
+    return _finish(started, result, None)
 
 
 def _finish(

@@ -101,8 +101,8 @@ def record(
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
-        delivery_ids = create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
-        return event, wake.deliveries_to_wake(delivery_ids)
+        created = create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+        return event, wake.deliveries_to_wake(created)
     event, event_params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
