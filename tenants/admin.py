@@ -230,7 +230,19 @@ class StaffTokenAdmin(admin.ModelAdmin):
             return
         obj.pk = token.pk
         obj.user = request.user  # type: ignore[assignment]  # the console login is a saved user
-        messages.warning(request, f"New staff token (copy it now, it is not shown again): {raw}")
+        request._new_staff_token = raw  # type: ignore[attr-defined]  # shown once by response_add
+
+    def response_add(self, request: HttpRequest, obj: StaffToken, post_url_continue: str | None = None) -> HttpResponse:
+        raw = getattr(request, "_new_staff_token", None)
+        if raw is None:
+            return super().response_add(request, obj, post_url_continue)
+        return secret_once_response(
+            request,
+            title=f"Staff token “{obj.name}” created",
+            secret=raw,
+            note="Send it as Authorization: Bearer … to /api/v1/admin/…; it acts as you, within your tenants.",
+            back=reverse("admin:tenants_stafftoken_changelist"),
+        )
 
 
 console_site().add_menu_link("API keys", "tenants_apikey_changelist", order=60)
