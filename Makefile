@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# seed_demo and serve read it: the printed URLs and the listening port follow it.
+export PORT
 
 .PHONY: run test install migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry lint clean
 

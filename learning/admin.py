@@ -25,11 +25,17 @@ _EDITABLE = ("first_name", "last_name", "email", "external_worker_id", "sa_id_nu
 @admin.register(Learner)
 class LearnerAdmin(TenantScopedAdmin):
     list_display = ("first_name", "last_name", "email", "external_worker_id", "site", "status", "tenant", "updated_at")
-    list_filter = ("tenant", "status")
+    list_filter = ("tenant", "status", "site")
+    list_select_related = ("site", "tenant")
     search_fields = ("first_name", "last_name", "email", "external_worker_id")
     fields = ("tenant", *_EDITABLE, "site", "groups")
-    autocomplete_fields = ()
+    autocomplete_fields = ("site", "groups")
     show_full_result_count = False
+
+    def autocomplete_label(self, learner: Learner) -> str:
+        """Names repeat: say which person (worker id or email) wherever a learner is picked."""
+        who = learner.external_worker_id or learner.email
+        return " · ".join(part for part in (str(learner), who) if part)
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data.get(field) for field in _EDITABLE if field in form.cleaned_data}
@@ -49,7 +55,7 @@ class LearnerAdmin(TenantScopedAdmin):
         learner_delete(learner=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for learner in queryset:
+        for learner in self.writable(request, queryset):
             learner_delete(learner=learner)
 
 
@@ -59,6 +65,7 @@ class CourseAdmin(TenantScopedAdmin):
 
     list_display = ("title", "topic", "category", "status", "created_by", "tenant", "updated_at")
     list_filter = ("tenant", "status")
+    list_select_related = ("tenant",)
     search_fields = ("title", "topic")
     fields = ("tenant", "title", "topic", "category", "outline", "status", "created_by", "authored_from_need", "published_at")
     readonly_fields = ("status", "created_by", "authored_from_need", "published_at")
@@ -74,7 +81,7 @@ class CourseAdmin(TenantScopedAdmin):
 
     @admin.action(description="Publish the selected courses")
     def publish(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for course in queryset:
+        for course in self.writable(request, queryset):
             course_publish(course=course)
 
 
@@ -82,6 +89,10 @@ class CourseAdmin(TenantScopedAdmin):
 class AssignmentAdmin(TenantScopedAdmin):
     list_display = ("course", "learner", "status", "due_date", "source", "tenant")
     list_filter = ("tenant", "status")
+    list_select_related = ("course", "learner", "tenant")
+    search_fields = ("learner__first_name", "learner__last_name", "learner__email", "course__title")
+    date_hierarchy = "due_date"
+    show_full_result_count = False
     readonly_fields = ("tenant", "learner", "course", "due_date", "status", "source", "assigned_by", "completed_at")
     actions = ["complete"]
 
@@ -90,7 +101,7 @@ class AssignmentAdmin(TenantScopedAdmin):
 
     @admin.action(description="Mark completed")
     def complete(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for assignment in queryset:
+        for assignment in self.writable(request, queryset):
             assignment_complete(assignment=assignment)
 
 

@@ -1,95 +1,24 @@
-"""The back office for the signal inbox: needs with Offer/Author/Dismiss, the signal map, rejected signals."""
+"""The back office for the signal inbox: signals, the signal map, rejected signals, the audit trail.
+
+The Training needs inbox itself (Offer / Author / Dismiss) is in `signals_inbox.console`.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from signals_inbox.models import AuditEntry, InboxSettings, Need, RejectedSignal, Signal, SignalMapEntry
-from signals_inbox.services import need_author, need_dismiss, need_offer, rejected_signal_reprocess, signal_map_put
+from signals_inbox import console, console_pages  # noqa: F401  (register the inbox and its pages)
+from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry
+from signals_inbox.services import rejected_signal_reprocess, signal_map_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
 
 
 def _actor(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()} (admin)"
-
-
-class NeedActionForm(ActionForm):
-    """Extra inputs on the action bar: a course to offer, a due date, a dismiss reason."""
-
-    course_id = forms.CharField(required=False, label="Course id (Offer; blank = recommended)")
-    due_date = forms.DateField(required=False, label="Due date (Offer)", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(required=False, label="Reason (Dismiss)")
-
-
-class SignalInline(admin.TabularInline):
-    model = Signal
-    fields = ("id", "type", "deduped", "received_at", "resolved_at", "data")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-    ordering = ("-id",)
-
-
-@admin.register(Need)
-class NeedAdmin(TenantScopedAdmin):
-    list_display = ("topic", "type", "status", "severity", "target", "site_name", "action", "recommended_course", "signal_count", "last_seen_at", "tenant")
-    list_filter = ("tenant", "status", "severity", "target", "action", "type")
-    search_fields = ("topic", "dedupe_key", "worker_ref", "site_name")
-    readonly_fields = (*[f.name for f in Need._meta.fields], "assignment_list")
-    fields = readonly_fields
-    inlines = [SignalInline]
-    action_form = NeedActionForm
-    actions = ["offer", "author", "dismiss"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Need | None = None) -> bool:
-        return False
-
-    @admin.display(description="Assignments")
-    def assignment_list(self, obj: Need) -> str:
-        return ", ".join(f"{a.learner_id}: {a.status}" for a in obj.assignments.all()[:50]) or "—"
-
-    def _each(self, request: HttpRequest, queryset: QuerySet[Any], verb: str, call: Callable[..., Any]) -> None:
-        done = 0
-        for need in queryset:
-            try:
-                call(need)
-                done += 1
-            except DomainError as exc:
-                messages.error(request, f"{need.topic}: {exc.reason}")
-        if done:
-            messages.success(request, f"{verb} {done} need(s)")
-
-    @admin.action(description="Offer (recommended or given course, to the need's worker or site)")
-    def offer(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        form = NeedActionForm(request.POST)
-        form.is_valid()
-        course_id = (form.cleaned_data.get("course_id") or "").strip() or None
-        due = form.cleaned_data.get("due_date")
-        self._each(request, queryset, "Offered", lambda need: need_offer(need=need, actor=_actor(request), course_id=course_id, due_date=due))
-
-    @admin.action(description="Author a draft course from the signals")
-    def author(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        self._each(request, queryset, "Authored drafts for", lambda need: need_author(need=need, actor=_actor(request)))
-
-    @admin.action(description="Dismiss (give a reason)")
-    def dismiss(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        reason = (request.POST.get("reason") or "").strip()
-        if not reason:
-            messages.error(request, "Give a reason to dismiss")
-            return
-        self._each(request, queryset, "Dismissed", lambda need: need_dismiss(need=need, actor=_actor(request), reason=reason))
 
 
 class SignalResolutionFilter(admin.SimpleListFilter):
@@ -190,7 +119,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
 
     @admin.action(description="Reprocess (after fixing the signal map or the body)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for rejected in queryset.select_related("tenant"):
+        for rejected in self.writable(request, queryset).select_related("tenant"):
             try:
                 result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))
                 messages.success(request, f"#{rejected.pk} accepted as {result.signal_id}")

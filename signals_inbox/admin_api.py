@@ -3,23 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from learning.selectors import course_match_topic, learner_find
-from signals_inbox.models import ACTIVE_NEED_STATUSES, Need
-from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
+from signals_inbox.selectors import signal_map_json
 from signals_inbox.serializers import SignalMapOutput, SignalMapPreviewOutput, SignalMapReadOutput
-from signals_inbox.selectors import ingest_context, signal_map_json
-from signals_inbox.services import map_entry_values, signal_map_put
+from signals_inbox.services import signal_map_preview, signal_map_put
 from signals_inbox.verification import refusal_counts
 from skillhub.api.serializers import StrictSerializer
+from skillhub.errors import ValidationFailed
 from tenants.api.views import TenantAdminApiView
+from tenants.selectors import user_acts_for
 
 class SignalMapInput(StrictSerializer):
     map = serializers.DictField(child=serializers.JSONField(), allow_empty=True)
@@ -44,6 +42,8 @@ class SignalMapApi(TenantAdminApiView):
 
     @extend_schema(operation_id="admin_signal_map_replace", request=SignalMapInput, responses={200: SignalMapOutput})
     def put(self, request: Request, slug: str) -> Response:
+        if not user_acts_for(user=request.user, tenant=self.tenant):
+            raise PermissionDenied("A console viewer reads the signal map; changing it takes the admin role")
         data = SignalMapInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -67,44 +67,8 @@ class SignalMapPreviewApi(TenantAdminApiView):
         if not isinstance(body, dict):
             raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object: a signal, or {signal, map}"]})
         sample = body.get("signal", body) if "signal" in body else body
-        context = ingest_context(slug=self.tenant.slug)
-        signal_map = dict(context.signal_map) if context else {}
-        if "map" in body and "event" not in body:
-            if not isinstance(body["map"], dict):
-                raise serializers.ValidationError({"map": ["Must be an object"]})
-            signal_map = {}
-            for kind, value in body["map"].items():
-                clean_kind, clean = map_entry_values(kind, value)
-                signal_map[clean_kind] = MapEntry(**clean)
+        mapping = body["map"] if "map" in body and "event" not in body else None
         try:
-            parsed = parse_signal(orjson.dumps(sample), signal_map)
-        except (InvalidSignal, TypeError) as exc:
-            detail = exc.detail if isinstance(exc, InvalidSignal) else "the sample is not JSON-serialisable"
-            return Response({"outcome": "rejected", "detail": detail})
-        learner = learner_find(tenant=self.tenant, **parsed.worker_lookup()) if parsed.worker_key else None
-        target = "cohort" if not parsed.worker_key else ("worker" if learner else "unmatched")
-        course, match = course_match_topic(tenant=self.tenant, topic=parsed.topic)
-        open_need = (
-            Need.objects.filter(tenant=self.tenant, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        return Response(
-            {
-                "outcome": "accepted",
-                "type": parsed.type,
-                "topic": parsed.topic,
-                "category": parsed.category or None,
-                "severity": parsed.severity,
-                "dedupeKey": parsed.dedupe_key,
-                "target": target,
-                "learnerId": str(learner.pk) if learner else None,
-                "workerRef": parsed.worker_ref or None,
-                "site": parsed.site or (learner.site.name if learner and learner.site is not None else None),
-                "action": "offer" if course else "author",
-                "recommendation": {"courseId": str(course.pk), "title": course.title, "match": match} if course else None,
-                "deduped": open_need is not None,
-                "existingNeedId": str(open_need) if open_need else None,
-                "checkedAt": timezone.now(),
-            }
-        )
+            return Response(signal_map_preview(tenant=self.tenant, sample=sample, mapping=mapping))
+        except ValidationFailed as exc:
+            raise serializers.ValidationError({field: [reason] for field, reason in exc.errors.items()}) from exc

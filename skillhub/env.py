@@ -27,6 +27,20 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
 
 
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    """Return the variable as a number of at least `minimum`, or the default when unset."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number; got {raw!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}; got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """Return a comma-separated variable as a list of non-empty items."""
     raw = os.environ.get(name)
@@ -47,8 +61,8 @@ def env_url(name: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    """Return the variable as an integer of at least `minimum`, or the default when unset."""
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Return the variable as an integer of at least `minimum` (and at most `maximum`), or the default when unset."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -58,6 +72,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {value}")
     return value
 
 
@@ -74,4 +90,14 @@ def env_json_object(name: str) -> dict:
         raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
     if not isinstance(value, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object; got {type(value).__name__}")
+    return value
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return a django-ratelimit rate such as `10/10m` or `300/m` (count / optional number + s, m, h or d)."""
+    import re
+
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", value):
+        raise ImproperlyConfigured(f"{name} must look like 10/10m or 300/m (count/period in s, m, h or d); got {value!r}")
     return value

@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from skillhub.env import env_bool, env_int, env_json_object, env_list, env_str, env_url
+from skillhub.env import env_bool, env_float, env_int, env_json_object, env_list, env_rate, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("SKILLHUB_DATA_DIR", str(BASE_DIR / "data")))
@@ -18,7 +18,9 @@ if not DEBUG and not env_str("SECRET_KEY") and env_str("DATABASE_URL"):
     raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver", "[::1]"])
 
-SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or "http://127.0.0.1:8000"
+# The port `make run` / `serve` listens on; printed URLs follow it unless SKILLHUB_PUBLIC_URL says otherwise.
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or f"http://127.0.0.1:{PORT}"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # How long a worker's claim on a delivery lasts; it must outlive the 15 s limit of one POST.
 _LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
@@ -27,9 +29,29 @@ if not _LEASE.isdigit() or int(_LEASE) < 20:
 WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
+# Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
+# the endpoint sets its own `maxInFlight`; the circuit breaker opens after this many consecutive
+# timeouts or connection failures and probes again after the cool-down (doubling up to the maximum).
+WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
+WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
+WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
+WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
+# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
+# of a claim (and of its in-flight place) is WEBHOOKS_CLAIM_LEASE_SECONDS above.
+WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
+WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
+# A place reserved for a delivery's broker message is freed if the message has not come by then.
+WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
+# A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
+WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
+WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
+# A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
+# this long, then queues the next one behind every other endpoint's (a turn of the rotation).
+WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin with the console's site (login throttling, console pages).
+    "skillhub.console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,6 +61,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_ratelimit",
     "skillhub.apps.SkillhubConfig",
     "tenants",
     "learning",
@@ -48,10 +71,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, ReDoc, console) straight from the web process, compressed and cached for a year.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "skillhub.middleware.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Answers the signed signal webhook itself: nothing below applies to a machine-to-machine push.
     "signals_inbox.middleware.SignalWebhookMiddleware",
+    # Unauthenticated floods of /api/ are refused per client address (django-ratelimit, shared cache).
+    "skillhub.console.throttle.AnonymousApiThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -139,7 +166,18 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = Path(env_str("SKILLHUB_STATIC_ROOT", str(DATA_DIR / "static")))
+
+# SkillhubRedisCache is Django's RedisCache with a shared client; django-ratelimit only knows the parent by name.
+# Without REDIS_URL the embedded default serves from one web process, whose local memory is the shared cache.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["django_ratelimit.E003"])]
+
+# --- console throttling (django-ratelimit, counted in the shared cache) ---------------------
+RATELIMIT_USE_CACHE = "default"
+# Failed console logins per username and per client address before further tries are refused.
+CONSOLE_LOGIN_FAILURES = env_rate("CONSOLE_LOGIN_FAILURES", "10/10m")
+# Requests to /api/ without a valid credential, per client address.
+ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
 # Messages live in the server-side session, not in a cookie: the console shows a new API key,
@@ -155,7 +193,8 @@ STORAGES = {
         "OPTIONS": env_json_object("SKILLHUB_STORAGE_OPTIONS")
         or ({} if env_str("SKILLHUB_STORAGE_BACKEND") else {"location": str(MEDIA_ROOT)}),
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names + gzip/brotli copies: WhiteNoise serves them with far-future, immutable caching.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # An upload over this many bytes is refused with 413 while it streams in; nothing is stored.
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)

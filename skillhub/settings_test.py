@@ -20,4 +20,11 @@ atexit.register(shutil.rmtree, MEDIA_ROOT, True)
 STORAGES = {
     **STORAGES,  # noqa: F405
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(MEDIA_ROOT)}},
+    # Tests serve static files from the apps (no collectstatic step), through the same WhiteNoise middleware.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+# The anonymous /api/ limit is tested on its own (tests/console/test_throttling.py, with a small rate);
+# elsewhere the suite's many unauthenticated calls from one address must not trip it.
+ANONYMOUS_API_RATE = "100000/m"

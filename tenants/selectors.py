@@ -33,6 +33,13 @@ def user_administers(*, user: Any, tenant: Tenant) -> bool:
     return user.is_superuser or tenant.memberships.filter(user=user).exists()
 
 
+def user_acts_for(*, user: Any, tenant: Tenant) -> bool:
+    """Say whether a console user may change the tenant's data (a superuser, or a member with the admin role)."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or tenant.memberships.filter(user=user, role="admin").exists()
+
+
 API_KEY_CACHE_SECONDS = 60
 
 

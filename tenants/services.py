@@ -140,14 +140,43 @@ def membership_grant(*, tenant: Tenant, user: Any, role: str = Role.ADMIN) -> Te
     return membership
 
 
-def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "") -> Any:
-    """Create (or reset) a staff login that administers the tenant in the console and admin."""
+# The apps whose models the console shows; a model added to one of them is covered on the next ensure.
+CONSOLE_APPS = ("tenants", "learning", "webhooks", "signals_inbox")
+CONSOLE_ADMIN_GROUP = "console admin"
+CONSOLE_VIEWER_GROUP = "console viewer"
+# Creating tenants and granting access stay with operators (superusers); a tenant admin only reads them.
+_OPERATOR_ONLY = {"add_tenant", "delete_tenant", "add_tenantmembership", "change_tenantmembership", "delete_tenantmembership"}
+
+
+def console_roles_ensure() -> tuple[Any, Any]:
+    """Create or refresh the "console admin" and "console viewer" permission groups; return them."""
+    from django.contrib.auth.models import Group as AuthGroup
+    from django.contrib.auth.models import Permission
+
+    permissions = list(Permission.objects.filter(content_type__app_label__in=CONSOLE_APPS).select_related("content_type"))
+    admin_group, _ = AuthGroup.objects.get_or_create(name=CONSOLE_ADMIN_GROUP)
+    viewer_group, _ = AuthGroup.objects.get_or_create(name=CONSOLE_VIEWER_GROUP)
+    admin_group.permissions.set([p for p in permissions if p.codename not in _OPERATOR_ONLY])
+    viewer_group.permissions.set([p for p in permissions if p.codename.startswith("view_") and p.codename != "view_stafftoken"])
+    return admin_group, viewer_group
+
+
+@transaction.atomic
+def console_admin_create(*, tenant: Tenant, username: str, password: str, email: str = "", role: str = Role.ADMIN) -> Any:
+    """Create (or reset) a staff login for the tenant's console, as an "admin" (acts) or a "viewer" (reads)."""
+    if role not in (Role.ADMIN, Role.VIEWER):
+        raise ValidationFailed({"role": "must be admin or viewer"})
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username, defaults={"email": email})
     user.is_staff = True
     user.set_password(password)
     user.save()
-    membership_grant(tenant=tenant, user=user, role=Role.ADMIN)
+    membership_grant(tenant=tenant, user=user, role=role)
+    admin_group, viewer_group = console_roles_ensure()
+    # Model permissions are global; the per-tenant role is checked row by row (tenants.admin_scoping).
+    acts_somewhere = TenantMembership.objects.filter(user=user, role=Role.ADMIN).exists()
+    user.groups.remove(admin_group, viewer_group)
+    user.groups.add(admin_group if acts_somewhere else viewer_group)
     return user
 
 

@@ -14,7 +14,11 @@ from tests.factories import TenantFactory, make_api_key
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
+    skip_browser = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
+    has_chromium = os.path.exists("/usr/bin/chromium")
     for item in items:
+        if "browser" in item.keywords and not has_chromium:
+            item.add_marker(skip_browser)
         if "postgres" in item.keywords and not is_postgres():
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):

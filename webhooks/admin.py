@@ -8,10 +8,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.admin import TenantScopedAdmin
 from webhooks import services
+from webhooks.console import EndpointConsoleMixin, EventsField
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 from webhooks.selectors import MASKED
 
@@ -26,6 +28,7 @@ _EDITABLE = (
     "basic_auth_username",
     "basic_auth_password",
     "additional_headers",
+    "max_in_flight",
 )
 
 
@@ -39,31 +42,6 @@ class _ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class DeliveryInline(_ReadOnlyInline):
-    model = Delivery
-    fields = (
-        "id",
-        "event_type",
-        "sequence",
-        "state",
-        "attempt_count",
-        "next_attempt_at",
-        "last_status_code",
-        "created_at",
-    )
-    readonly_fields = fields
-    ordering = ("-id",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        # A busy endpoint has many deliveries; its page shows the latest 50 (the list has the rest).
-        queryset = super().get_queryset(request)
-        endpoint_id = getattr(request, "_webhook_endpoint_id", None)
-        if endpoint_id is None:
-            return queryset.none()
-        latest = list(queryset.filter(endpoint_id=endpoint_id).order_by("-id").values_list("id", flat=True)[:50])
-        return queryset.filter(pk__in=latest)
 
 
 class AttemptInline(_ReadOnlyInline):
@@ -84,6 +62,7 @@ class EndpointForm(forms.ModelForm):
         help_text="Leave blank to keep the stored password.",
     )
     clear_basic_auth_password = forms.BooleanField(required=False, label="Remove the stored Basic-auth password")
+    events = EventsField()
 
     class Meta:
         model = Endpoint
@@ -119,24 +98,27 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(TenantScopedAdmin):
+class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
+    """Endpoints with their health; an endpoint's page has its delivery log and buttons (webhooks.console)."""
+
     form = EndpointForm
-    list_display = ("id", "tenant", "url", "enabled", "deactivate_reason", "retry_policy", "payload_style", "sequence")
+    list_display = ("url", "health", "last_attempt", "success_rate", "failures", "events_summary", "retry_policy", "tenant")
     list_filter = ("tenant", "enabled", "retry_policy")
     search_fields = ("id", "url", "description")
-    readonly_fields = ("deactivate_reason", "sequence", "created_at", "updated_at")
-    inlines = [DeliveryInline]
-    actions = ["ping", "rotate_secret", "re_enable"]
+    # The circuit breaker's state (webhooks/flow.py): shown, never edited by hand.
+    readonly_fields = (
+        "deactivate_reason", "sequence", "consecutive_failures", "circuit_open_until", "circuit_reason",
+        "created_at", "updated_at",
+    )  # fmt: skip
+    actions = ["ping", "re_enable"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.readonly_fields, "tenant") if obj else self.readonly_fields
 
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.inlines if obj is not None else []  # a new endpoint has no deliveries
-
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        request._webhook_endpoint_id = object_id  # type: ignore[attr-defined]  # for DeliveryInline
-        return super().change_view(request, object_id, form_url, extra_context)
+    @admin.display(description="Events")
+    def events_summary(self, endpoint: Endpoint) -> str:
+        events = list(endpoint.events or [])
+        return "every event" if not events else ", ".join(events[:3]) + (f" +{len(events) - 3}" if len(events) > 3 else "")
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         values = form.service_values()
@@ -145,18 +127,30 @@ class EndpointAdmin(TenantScopedAdmin):
         else:
             created = services.endpoint_create(tenant=obj.tenant, values=values)
             obj.pk = created.pk
-            messages.warning(request, f"Signing secret (copy it now, it is not shown again): {created.secret}")
+            request._new_endpoint_secret = created.secret  # type: ignore[attr-defined]  # shown once by response_add
+
+    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> HttpResponse:
+        secret = getattr(request, "_new_endpoint_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self.secret_once(
+            request,
+            title="Endpoint created: its signing secret",
+            secret=secret,
+            note="Receivers verify each delivery's webhook-signature with it (Standard Webhooks).",
+            back=reverse("admin:webhooks_endpoint_change", args=[obj.pk]),
+        )
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         services.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             services.endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Ping (queue a signed webhook.ping)")
     def ping(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             try:
                 delivery = services.endpoint_ping(endpoint=endpoint)
             except DomainError as exc:
@@ -164,15 +158,9 @@ class EndpointAdmin(TenantScopedAdmin):
                 continue
             messages.info(request, f"{endpoint.pk}: ping queued as delivery {delivery.pk}; its outcome shows in the deliveries")
 
-    @admin.action(description="Rotate the secret (the old one signs beside it for 24 h)")
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for endpoint in queryset:
-            rotated = services.endpoint_rotate_secret(endpoint=endpoint)
-            messages.warning(request, f"{endpoint.pk}: new secret (shown once) {rotated.secret}")
-
     @admin.action(description="Re-enable (clears the reason, resumes pending deliveries)")
     def re_enable(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for endpoint in queryset:
+        for endpoint in self.writable(request, queryset):
             services.endpoint_enable(endpoint=endpoint)
         messages.success(request, f"{queryset.count()} endpoint(s) enabled")
 
@@ -196,7 +184,7 @@ class DeliveryAdmin(TenantScopedAdmin):
 
     @admin.action(description="Retry (send again from the start of the schedule)")
     def retry(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for delivery in queryset.select_related("endpoint"):
+        for delivery in self.writable(request, queryset).select_related("endpoint"):
             try:
                 services.delivery_retry(delivery=delivery)
             except DomainError as exc:

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks import catalog
+from webhooks import catalog, wake
 from webhooks.models import Delivery, DeliveryState, Endpoint, Event, new_delivery_id, new_event_id
 from webhooks.outbox import check_event_data, deliveries_due
 
@@ -56,7 +56,7 @@ def _insert_deliveries(tenant: Tenant, name: str, deliveries: list[Delivery], no
             "SELECT t.id, %s, t.event_id, t.endpoint_id, %s, t.sequence, %s, 0, %s, '', %s, false, '', %s, %s "
             "FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[]) AS t(id, event_id, endpoint_id, sequence)",
             [
-                tenant.pk, name, DeliveryState.PENDING, now, now, now, now,
+                tenant.pk, name, DeliveryState.PENDING, now, None, now, now,
                 [d.id for d in deliveries], [d.event_id for d in deliveries],
                 [d.endpoint_id for d in deliveries], [d.sequence for d in deliveries],
             ],
@@ -87,11 +87,13 @@ def record_events(*, tenant: Tenant, event_type: str, items: Sequence[tuple[Mapp
     deliveries = [
         Delivery(
             id=new_delivery_id(), tenant=tenant, event=event, endpoint_id=endpoint_id, event_type=name, sequence=last + offset + 1,
-            state=DeliveryState.PENDING, attempt_count=0, next_attempt_at=now, enqueued_at=now,
+            state=DeliveryState.PENDING, attempt_count=0, next_attempt_at=now, enqueued_at=None,
         )
         for endpoint_id, last in locked
         for offset, event in enumerate(events)
     ]
     _insert_deliveries(tenant, name, deliveries, now)
-    deliveries_due.fire_on_commit([d.id for d in deliveries])
+    # Messages only for the deliveries a free in-flight place was reserved for (webhooks/wake.py).
+    woken = wake.deliveries_to_wake([d.id for d in deliveries], endpoints={d.id: d.endpoint_id for d in deliveries})
+    deliveries_due.fire_on_commit(woken)
     return events

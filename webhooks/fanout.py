@@ -12,10 +12,12 @@ import json
 import uuid
 from typing import Any, Mapping, Sequence
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
+from webhooks import wake
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -88,8 +90,10 @@ def insert_event(
 def record(
     *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
 ) -> tuple[Event, list[str]]:
-    """Write an event and one delivery per enabled endpoint whose filter takes it; return both.
+    """Write an event and one delivery per enabled endpoint whose filter takes it.
 
+    Returns the event and the deliveries to send a message for: those for which a free in-flight
+    slot of their endpoint was reserved; the others wait for their endpoint's turn (webhooks/flow.py).
     On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
     the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
@@ -97,7 +101,8 @@ def record(
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
-        return event, create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+        created = create_deliveries(event=event, endpoint_ids=matching_endpoints(event=event))
+        return event, wake.deliveries_to_wake(created)
     event, event_params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
@@ -148,20 +153,21 @@ def record_many(
     tenant_key = _tenant_key(tenant_id)
     deliveries = [
         (new_delivery_id(), tenant_key, event.id, pk, event.type, top - len(events) + 1 + index, DeliveryState.PENDING,
-         0, now, "", now, False, "", now, now)
+         0, now, "", None, False, "", now, now)
         for index, event in enumerate(events)
         for pk, top in last
     ]  # fmt: skip
     with connection.cursor() as cursor:
         _insert_deliveries(cursor, deliveries)
-    return events, [row[0] for row in deliveries]
+    # Messages only for the deliveries a free in-flight slot was reserved for (webhooks/flow.py).
+    return events, wake.deliveries_to_wake([row[0] for row in deliveries], endpoints={row[0]: row[3] for row in deliveries})
 
 
 def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int]]:
     """Raise each enabled endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if is_postgres():
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN "
                 f"(SELECT id FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id FOR UPDATE) "
@@ -183,17 +189,21 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
     """Lock, number and insert the deliveries in one statement: the lock is held from here to commit only.
 
     Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
-    deadlocking; one disabled meanwhile is skipped.
+    deadlocking; one disabled meanwhile is skipped. Returns the deliveries to send a message for:
+    those for which a free in-flight slot of their endpoint was reserved (webhooks/flow.py), so an
+    endpoint never has more messages on their way than slots; the others wait their turn.
     """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    at = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(at)
     pairs = [(new_delivery_id(), pk) for pk in endpoint_ids]
     cursor.execute(
         f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
         f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
-        f"RETURNING id, sequence) INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
-        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', %s, false, '', %s, %s FROM seq "
+        f"RETURNING id, sequence), ins AS (INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
+        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', NULL, false, '', %s, %s FROM seq "
         f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
-        "RETURNING id",
+        f"RETURNING id, endpoint_id), {wake.RESERVE_FOR_NEW_CTE} "
+        "SELECT ins.id, woke.delivery_id IS NOT NULL FROM ins LEFT JOIN woke ON woke.delivery_id = ins.id",
         [
             *endpoint_ids,
             _tenant_key(event.tenant_id),
@@ -203,13 +213,14 @@ def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list
             now,
             now,
             now,
-            now,
             *(value for pair in pairs for value in pair),
+            *wake.reserve_for_new_params(at),
         ],
-        prepare=len(endpoint_ids) <= 8,  # the statement's shape depends on the count: prepare the common ones
+        # The statement's shape depends on the count: prepare only the common ones.
+        prepare=len(endpoint_ids) <= 8 and settings.DATABASE_PREPARED_STATEMENTS,
     )
-    inserted = {row[0] for row in cursor.fetchall()}
-    return [delivery_id for delivery_id, _ in pairs if delivery_id in inserted]
+    woken = {row[0] for row in cursor.fetchall() if row[1]}
+    return [delivery_id for delivery_id, _ in pairs if delivery_id in woken]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:
@@ -267,7 +278,7 @@ def _delivery_rows(*, event: Event, sequences: list[tuple[str, int]], is_ping: b
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     tenant_key = _tenant_key(event.tenant_id)
     return [
-        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", now,
+        (new_delivery_id(), tenant_key, event.id, pk, event.type, sequence, DeliveryState.PENDING, 0, now, "", None,
          is_ping, "", now, now)
         for pk, sequence in sequences
     ]  # fmt: skip

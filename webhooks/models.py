@@ -74,6 +74,13 @@ class Endpoint(models.Model):
     send_secret_header = models.BooleanField(default=False)
     # The last `webhook-sequence` handed out; raised in the fan-out transaction.
     sequence = models.BigIntegerField(default=0)
+    # Deliveries in flight at once; null means settings.WEBHOOKS_MAX_IN_FLIGHT (webhooks/flow.py).
+    max_in_flight = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The circuit breaker: consecutive timeouts or connection failures, and (once they reach the
+    # threshold) when the next single probe may go; cleared by any answer from the receiver.
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    circuit_open_until = models.DateTimeField(null=True, blank=True)
+    circuit_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,10 +137,45 @@ class Delivery(models.Model):
                 condition=models.Q(state__in=["pending", "sending"]),
             ),
             models.Index(fields=["endpoint", "state", "created_at"], name="delivery_endpoint_state"),
+            # The next delivery of an endpoint, in sequence order, among its unfinished ones.
+            models.Index(
+                fields=["endpoint", "sequence"],
+                name="delivery_endpoint_next",
+                condition=models.Q(state__in=["pending", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.id} {self.event_type} → {self.endpoint_id}"
+
+
+class SlotState(models.TextChoices):
+    FREE = "free", "Free"
+    QUEUED = "queued", "Queued (a message is on its way)"
+    SENDING = "sending", "Sending"
+
+
+class EndpointSlot(models.Model):
+    """One of an endpoint's in-flight places: a delivery is sent only while it holds one.
+
+    A slot is held under a lease, so a worker killed mid-request frees it when the lease runs
+    out; slots are rows, so the cap holds across every worker process and machine.
+    """
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="slots", db_index=False)
+    number = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=10, choices=SlotState.choices, default=SlotState.FREE)
+    # The delivery being sent, or the one a queued message was sent for.
+    delivery_id = models.CharField(max_length=40, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["endpoint", "number"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "number"], name="endpoint_slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} slot {self.number} {self.state}"
 
 
 class Attempt(models.Model):

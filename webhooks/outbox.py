@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from skillhub.hooks import Hook
 from tenants.models import Tenant
-from webhooks import catalog, fanout
+from webhooks import catalog, fanout, wake
 from webhooks.contract.schema import validate
 from webhooks.models import Delivery, DeliveryState, Event
 
@@ -81,22 +81,19 @@ def record_events(
 
 
 def deliveries_enqueue_due(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Re-send messages for due deliveries whose message is lost, late or never sent; return how many."""
+    """Send messages for due deliveries whose message is lost, late or never sent; return how many.
+
+    Only as many per endpoint as it has free in-flight slots, endpoints taking turns
+    (webhooks/flow.py); the rest wait in the database for their endpoint's chain.
+    """
     now = now or timezone.now()
-    stale = now - ENQUEUE_GRACE
-    due = (
-        Delivery.objects.filter(state__in=[DeliveryState.PENDING, DeliveryState.SENDING], next_attempt_at__lte=now)
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=stale))
-        .filter(
-            Q(state=DeliveryState.PENDING, endpoint__enabled=True)
-            | Q(state=DeliveryState.PENDING, is_ping=True)  # a ping may test a disabled endpoint
-            | Q(state=DeliveryState.SENDING, claimed_until__lt=now)
-        )
-        .order_by("next_attempt_at")
+    woken = wake.wake_due(now=now, stale_before=now - ENQUEUE_GRACE, limit=limit)
+    # A ping holds no place (it may test a disabled endpoint): its message is re-sent as it was.
+    pings = list(
+        Delivery.objects.filter(state=DeliveryState.PENDING, is_ping=True, next_attempt_at__lte=now)
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - ENQUEUE_GRACE))
         .values_list("id", flat=True)[:limit]
     )
-    ids = list(due)
-    if not ids:
-        return 0
-    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
-    return sum(sent or 0 for sent in deliveries_due.fire(ids))
+    if pings:
+        Delivery.objects.filter(pk__in=pings).update(enqueued_at=now)
+    return sum(sent or 0 for sent in deliveries_due.fire(woken + pings))

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from skillhub.formats import iso
 from tenants.models import Tenant
-from webhooks.models import Attempt, Delivery, Endpoint
+from webhooks import flow
+from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 # Additional header values may be credentials (document 001 shows a client secret): always masked.
 MASKED = "********"
@@ -33,8 +38,106 @@ def endpoint_get(*, tenant: Tenant, endpoint_id: str) -> Endpoint | None:
     return Endpoint.objects.filter(tenant=tenant, pk=endpoint_id).first()
 
 
-def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False) -> dict[str, Any]:
+# Waiting deliveries are counted up to this many (a bounded scan however long the backlog).
+WAITING_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Flow:
+    """How an endpoint's deliveries are moving, and whether (and why) they are held back."""
+
+    max_in_flight: int
+    in_flight: int
+    waiting: int
+    consecutive_failures: int
+    circuit: str  # closed | open | probing
+    next_probe_at: datetime | None
+    held_back_reason: str | None  # disabled | circuit_open | probing | at_capacity
+    held_back_message: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "inFlight": self.in_flight,
+            "waiting": self.waiting,
+            "consecutiveFailures": self.consecutive_failures,
+            "circuit": self.circuit,
+            "nextProbeAt": iso(self.next_probe_at) if self.next_probe_at else None,
+            "heldBack": self.held_back_reason is not None,
+            "heldBackReason": self.held_back_reason,
+            "heldBackMessage": self.held_back_message,
+        }
+
+
+def endpoint_flows(*, tenant: Tenant, endpoints: list[Endpoint], now: datetime | None = None) -> dict[str, Flow]:
+    """Return each of the tenant's endpoints' Flow: a query for the slots, a bounded count per endpoint."""
+    return _flows([endpoint for endpoint in endpoints if endpoint.tenant_id == tenant.pk], now=now or timezone.now())
+
+
+def _flows(endpoints: list[Endpoint], *, now: datetime) -> dict[str, Flow]:
+    ids = [endpoint.pk for endpoint in endpoints]
+    in_flight = dict(
+        EndpointSlot.objects.filter(endpoint_id__in=ids, state=SlotState.SENDING, leased_until__gte=now)
+        .values_list("endpoint_id")
+        .annotate(n=Count("id"))
+        .values_list("endpoint_id", "n")
+    )
+    flows = {}
+    for endpoint in endpoints:
+        waiting = (
+            Delivery.objects.filter(
+                endpoint_id=endpoint.pk, state=DeliveryState.PENDING, is_ping=False, next_attempt_at__lte=now
+            )
+            .values("id")[:WAITING_COUNT_LIMIT]
+            .count()
+        )
+        flows[endpoint.pk] = _flow(endpoint, in_flight=in_flight.get(endpoint.pk, 0), waiting=waiting, now=now)
+    return flows
+
+
+def endpoint_flow(*, tenant: Tenant, endpoint: Endpoint) -> Flow:
+    """Return one endpoint's Flow (see endpoint_flows)."""
+    return endpoint_flows(tenant=tenant, endpoints=[endpoint])[endpoint.pk]
+
+
+def held_back_endpoints(*, tenant: Tenant) -> QuerySet[Endpoint]:
+    """The tenant's enabled endpoints whose circuit breaker holds deliveries back (open or probing)."""
+    return endpoint_queryset(tenant=tenant).filter(
+        enabled=True, consecutive_failures__gte=settings.WEBHOOKS_BREAKER_THRESHOLD
+    )
+
+
+def _flow(endpoint: Endpoint, *, in_flight: int, waiting: int, now: datetime) -> Flow:
+    cap = endpoint.max_in_flight or flow.default_cap()
+    tripped = endpoint.consecutive_failures >= settings.WEBHOOKS_BREAKER_THRESHOLD
+    open_until = endpoint.circuit_open_until
+    circuit = "closed" if not tripped else ("open" if open_until and open_until > now else "probing")
+    reason = message = None
+    if not endpoint.enabled:
+        reason, message = "disabled", endpoint.deactivate_reason or "The endpoint is disabled"
+    elif circuit == "open":
+        reason = "circuit_open"
+        message = f"{endpoint.circuit_reason}; deliveries wait until a probe at {iso(open_until)}"
+    elif circuit == "probing":
+        reason = "probing"
+        message = f"{endpoint.circuit_reason}; one delivery at a time until the receiver answers"
+    elif waiting and in_flight >= cap:
+        reason = "at_capacity"
+        message = f"{in_flight} deliveries in flight (the endpoint's limit); {waiting} waiting in sequence order"
+    return Flow(
+        max_in_flight=cap,
+        in_flight=in_flight,
+        waiting=waiting,
+        consecutive_failures=endpoint.consecutive_failures,
+        circuit=circuit,
+        next_probe_at=open_until if tripped else None,
+        held_back_reason=reason,
+        held_back_message=message,
+    )
+
+
+def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False, flow_state: Flow | None = None) -> dict[str, Any]:
     """Return the API representation of an endpoint; the secret only when just created or rotated."""
+    flow_state = flow_state or _flows([endpoint], now=timezone.now())[endpoint.pk]
     body: dict[str, Any] = {
         "id": endpoint.pk,
         "url": endpoint.url,
@@ -50,6 +153,8 @@ def endpoint_json(endpoint: Endpoint, *, with_secret: bool = False) -> dict[str,
         "additionalHeaders": {name: MASKED for name in (endpoint.additional_headers or {})},
         "secretRotationEndsAt": iso(endpoint.previous_secret_expires_at) if endpoint.previous_secret else None,
         "lastSequence": endpoint.sequence,
+        "maxInFlight": flow_state.max_in_flight,
+        "flow": flow_state.as_json(),
         "createdAt": iso(endpoint.created_at),
         "updatedAt": iso(endpoint.updated_at),
     }
@@ -115,4 +220,32 @@ def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> 
         "isPing": delivery.is_ping,
         "createdAt": iso(delivery.created_at),
         "attempts": [attempt_json(attempt) for attempt in attempts or []],
+    }
+
+
+def endpoint_health_annotations(*, now: Any) -> dict[str, Any]:
+    """Return queryset annotations of each endpoint's health: last attempt, success over 24 h, failures in a row."""
+    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+
+    since = now - timedelta(hours=24)
+    attempts = Attempt.objects.filter(delivery__endpoint=OuterRef("pk"))
+    # Nested one level deeper than `attempts`, so it names the endpoint as OuterRef(OuterRef(...)).
+    last_success = (
+        Attempt.objects.filter(delivery__endpoint=OuterRef(OuterRef("pk")), succeeded=True).order_by("-id").values("id")[:1]
+    )
+
+    def counted(queryset: QuerySet) -> Subquery:
+        return Subquery(
+            queryset.order_by().values("delivery__endpoint").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()
+        )
+
+    return {
+        "last_attempt_at": Subquery(attempts.order_by("-id").values("started_at")[:1]),
+        "last_attempt_status": Subquery(attempts.order_by("-id").values("status_code")[:1]),
+        "attempts_24h": Coalesce(counted(attempts.filter(started_at__gte=since)), 0),
+        "succeeded_24h": Coalesce(counted(attempts.filter(started_at__gte=since, succeeded=True)), 0),
+        "failures_in_a_row": Coalesce(
+            counted(attempts.filter(Q(succeeded=False) & Q(id__gt=Coalesce(Subquery(last_success), 0)))), 0
+        ),
     }

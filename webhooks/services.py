@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.hooks import after_commit
 from tenants.models import Tenant
-from webhooks import catalog, fanout, payloads, signing, transport
+from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
 from webhooks.events import webhook_ping_data
 from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (
@@ -44,6 +45,7 @@ ENDPOINT_FIELDS = (
     "payload_style",
     "retry_policy",
     "send_secret_header",
+    "max_in_flight",
 )
 
 
@@ -123,6 +125,12 @@ def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str
             errors["additional_headers"] = problem
         else:
             clean["additional_headers"] = {str(k): str(v) for k, v in (values["additional_headers"] or {}).items()}
+    if "max_in_flight" in values:
+        cap = values["max_in_flight"]
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= flow.MAX_IN_FLIGHT_LIMIT):
+            errors["max_in_flight"] = f"must be a whole number from 1 to {flow.MAX_IN_FLIGHT_LIMIT}, or null for the default"
+        else:
+            clean["max_in_flight"] = cap
     if errors:
         raise ValidationFailed(errors)
     return clean
@@ -173,7 +181,9 @@ def endpoint_create(*, tenant: Tenant, values: dict[str, Any]) -> Endpoint:
     clean.setdefault("secret", signing.generate_secret())
     if clean.get("enabled") is False:
         clean["deactivate_reason"] = "Created disabled"
-    return Endpoint.objects.create(tenant=tenant, **clean)
+    endpoint = Endpoint.objects.create(tenant=tenant, **clean)
+    flow.ensure_slots(endpoint_id=endpoint.pk, cap=endpoint.max_in_flight or flow.default_cap())
+    return endpoint
 
 
 @transaction.atomic
@@ -199,6 +209,8 @@ def endpoint_update(*, endpoint: Endpoint, values: dict[str, Any]) -> Endpoint:
     if re_enabling:
         endpoint.deactivate_reason = ""
     endpoint.save()
+    if "max_in_flight" in clean:
+        flow.ensure_slots(endpoint_id=endpoint.pk, cap=endpoint.max_in_flight or flow.default_cap())
     if re_enabling:
         _resume_pending(endpoint=endpoint)
     return endpoint
@@ -210,13 +222,25 @@ def endpoint_enable(*, endpoint: Endpoint) -> Endpoint:
 
 
 def _resume_pending(*, endpoint: Endpoint) -> int:
+    """Make the endpoint's pending deliveries due now and wake as many as it has slots for."""
     now = timezone.now()
-    pending = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING)
-    ids = list(pending.values_list("id", flat=True))
-    pending.update(next_attempt_at=now, enqueued_at=now)
-    if ids:
-        deliveries_due.fire_on_commit(ids)
-    return len(ids)
+    resumed = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).update(
+        next_attempt_at=now, enqueued_at=None
+    )
+    _wake(endpoint_ids=[endpoint.pk], now=now)
+    return resumed
+
+
+def _wake(*, endpoint_ids: list[str], now: datetime) -> None:
+    """After commit, send messages for these endpoints' due deliveries, as many as they have free slots."""
+
+    def send_messages() -> None:
+        ids: list[str] = []
+        for endpoint_id in endpoint_ids:
+            ids += wake.wake_endpoint(endpoint_id=endpoint_id, now=now)
+        deliveries_due.fire(ids)
+
+    after_commit(send_messages)
 
 
 @transaction.atomic
@@ -267,16 +291,18 @@ def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
 
 def _restart(queryset: Any, *, now: datetime) -> list[str]:
     ids = list(queryset.values_list("id", flat=True))
-    Delivery.objects.filter(pk__in=ids).exclude(state=DeliveryState.SENDING).update(
+    restarted = Delivery.objects.filter(pk__in=ids).exclude(state=DeliveryState.SENDING)
+    endpoint_ids = sorted(set(restarted.values_list("endpoint_id", flat=True)))
+    restarted.update(
         state=DeliveryState.PENDING,
         attempt_count=0,
         next_attempt_at=now,
-        enqueued_at=now,
+        enqueued_at=None,
         claimed_until=None,
         claim_token="",
     )
-    if ids:
-        deliveries_due.fire_on_commit(ids)
+    if endpoint_ids:
+        _wake(endpoint_ids=endpoint_ids, now=now)
     return ids
 
 

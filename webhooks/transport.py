@@ -31,8 +31,6 @@ from urllib3.util import connection as urllib3_connection
 import skillhub
 
 USER_AGENT = f"skillhub-webhooks/{skillhub.__version__}"
-CONNECT_TIMEOUT = 5.0
-TOTAL_TIMEOUT = 15.0
 BODY_EXCERPT_BYTES = 4096
 MAX_POOLS = 256
 
@@ -205,7 +203,7 @@ class _Deadline:
 
 
 class _Watchdog:
-    """Shut the socket of a POST that outlives TOTAL_TIMEOUT.
+    """Shut the socket of a POST that outlives its total timeout (WEBHOOKS_TOTAL_TIMEOUT).
 
     Socket timeouts bound each read, not the whole answer: a receiver trickling a byte every
     few seconds would otherwise hold a worker thread indefinitely.
@@ -375,6 +373,11 @@ class HttpResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def timeouts() -> tuple[float, float]:
+    """(connect, total) seconds of one POST: SPEC section 3's 5 s and 15 s unless settings shorten them."""
+    return float(settings.WEBHOOKS_CONNECT_TIMEOUT), float(settings.WEBHOOKS_TOTAL_TIMEOUT)
+
+
 def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str] | None = None) -> HttpResult:
     """POST `body` to a checked, pinned target; never raises, never follows redirects."""
     started = time.monotonic()
@@ -394,7 +397,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
     except (requests.RequestException, ValueError) as exc:  # a header or credential requests cannot send
         return HttpResult(None, {}, "", _short(f"invalid request: {type(exc).__name__}"), elapsed())
     prepared.pinned_target = target  # type: ignore[attr-defined]
-    deadline = _watchdog.start(TOTAL_TIMEOUT)
+    deadline = _watchdog.start(timeouts()[1])
     _current.deadline = deadline
     try:
         return _send(prepared, deadline, elapsed)
@@ -404,11 +407,13 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
 
 
 def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any) -> HttpResult:
+    connect, total = timeouts()
+
     def late(error: str) -> str:
-        return f"timeout: no complete answer within {TOTAL_TIMEOUT:g} s" if deadline.fired else _short(error)
+        return f"timeout: no complete answer within {total:g} s" if deadline.fired else _short(error)
 
     try:
-        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=CONNECT_TIMEOUT, total=TOTAL_TIMEOUT))  # type: ignore[arg-type]
+        response = _adapter.send(prepared, stream=True, timeout=Timeout(connect=connect, total=total))  # type: ignore[arg-type]
     except requests.Timeout as exc:
         _watchdog.finish(deadline)
         return HttpResult(None, {}, "", _short(f"timeout: {exc}"), elapsed())

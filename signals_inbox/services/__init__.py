@@ -12,7 +12,9 @@ from signals_inbox.services.needs import (
     need_author,
     need_close_if_complete,
     need_dismiss,
+    OfferPreview,
     need_offer,
+    need_offer_preview,
     needs_close_for_assignment,
 )
 from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_unmatched
@@ -22,7 +24,7 @@ from signals_inbox.services.resolution import (
     signal_resolve,
     signals_resolve_batch,
 )
-from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_put
+from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_preview, signal_map_put
 
 __all__ = [
     "BatchOutcome",
@@ -35,12 +37,15 @@ __all__ = [
     "need_author",
     "need_close_if_complete",
     "need_dismiss",
+    "OfferPreview",
     "need_offer",
+    "need_offer_preview",
     "needs_close_for_assignment",
     "needs_rematch_learner",
     "needs_rematch_unmatched",
     "rejected_signal_reprocess",
     "signal_ingest",
+    "signal_map_preview",
     "signal_map_put",
     "signal_reject",
     "signal_resolve",

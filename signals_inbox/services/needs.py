@@ -1,6 +1,7 @@
 """Acting on needs: Author (by hand and automatically), Offer, Dismiss, and closing them on completion."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -206,6 +207,46 @@ def _offer_course(*, need: Need, course_id: str | None) -> Course:
     if need.authored_course is not None:
         raise ValidationFailed({"course_id": "the authored course is still a draft: publish it, or give courseId"})
     raise ValidationFailed({"course_id": "no course fits this need: give courseId, or Author one"})
+
+
+@dataclass(frozen=True)
+class OfferPreview:
+    """What an Offer would do, worked out before anyone confirms it: nothing is written."""
+
+    need: Need
+    course: Course
+    target: str
+    learners: list[Learner]
+    # Learner id → the status of the assignment of this course they already have (live or completed).
+    already: dict[Any, str]
+
+    @property
+    def new_count(self) -> int:
+        return sum(1 for learner in self.learners if learner.pk not in self.already)
+
+
+def need_offer_preview(
+    *,
+    need: Need,
+    course_id: str | None = None,
+    learner_ids: list[str] | None = None,
+    group_id: str | None = None,
+    site: str | None = None,
+) -> OfferPreview:
+    """Say whom an Offer with these choices would assign, and who already has the course (the same rules as need_offer)."""
+    need = Need.objects.select_related("tenant", "learner", "recommended_course", "authored_course").get(pk=need.pk)
+    if need.status not in ACTIVE_NEED_STATUSES:
+        raise ConflictError(f"A {need.status} need cannot be offered", field="status", reason=need.status)
+    course = _offer_course(need=need, course_id=course_id)
+    kind, learners = _offer_learners(need=need, learner_ids=learner_ids, group_id=group_id, site=site)
+    if len(learners) > MAX_OFFER_LEARNERS:
+        raise ValidationFailed({kind: f"at most {MAX_OFFER_LEARNERS} learners per offer"})
+    held = (
+        Assignment.objects.filter(tenant=need.tenant, course=course, learner_id__in=[l.pk for l in learners])
+        .exclude(status=AssignmentStatus.EXPIRED)
+        .values_list("learner_id", "status")
+    )
+    return OfferPreview(need=need, course=course, target=kind, learners=learners, already=dict(held))
 
 
 def need_offer(

@@ -102,3 +102,62 @@ def inbox_settings_ensure(*, tenant: Tenant) -> InboxSettings:
     """Return the tenant's stored inbox settings, creating the defaults row on first use."""
     row, _ = InboxSettings.objects.get_or_create(tenant=tenant)
     return row
+
+
+# --- the dry run ------------------------------------------------------------------------------
+
+
+def signal_map_preview(*, tenant: Tenant, sample: Any, mapping: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Say what a sample signal would become (topic, worker or cohort, course or author, dedupe key); store nothing.
+
+    `mapping` tries a signal map before saving it; without it the tenant's saved map applies.
+    """
+    import orjson
+    from django.utils import timezone
+
+    from learning.selectors import course_match_topic, learner_find
+    from signals_inbox.models import ACTIVE_NEED_STATUSES, Need
+    from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
+    from signals_inbox.selectors import ingest_context
+
+    if not isinstance(sample, dict):
+        raise ValidationFailed({"signal": "Expected a JSON object: a signal, or {signal, map}"})
+    context = ingest_context(slug=tenant.slug)
+    signal_map = dict(context.signal_map) if context else {}
+    if mapping is not None:
+        if not isinstance(mapping, dict):
+            raise ValidationFailed({"map": "Must be an object"})
+        signal_map = {}
+        for kind, value in mapping.items():
+            clean_kind, clean = map_entry_values(kind, value)
+            signal_map[clean_kind] = MapEntry(**clean)
+    try:
+        parsed = parse_signal(orjson.dumps(sample), signal_map)
+    except (InvalidSignal, TypeError) as exc:
+        detail = exc.detail if isinstance(exc, InvalidSignal) else "the sample is not JSON-serialisable"
+        return {"outcome": "rejected", "detail": detail}
+    learner = learner_find(tenant=tenant, **parsed.worker_lookup()) if parsed.worker_key else None
+    target = "cohort" if not parsed.worker_key else ("worker" if learner else "unmatched")
+    course, match = course_match_topic(tenant=tenant, topic=parsed.topic)
+    open_need = (
+        Need.objects.filter(tenant=tenant, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return {
+        "outcome": "accepted",
+        "type": parsed.type,
+        "topic": parsed.topic,
+        "category": parsed.category or None,
+        "severity": parsed.severity,
+        "dedupeKey": parsed.dedupe_key,
+        "target": target,
+        "learnerId": str(learner.pk) if learner else None,
+        "workerRef": parsed.worker_ref or None,
+        "site": parsed.site or (learner.site.name if learner and learner.site else None),
+        "action": "offer" if course else "author",
+        "recommendation": {"courseId": str(course.pk), "title": course.title, "match": match} if course else None,
+        "deduped": open_need is not None,
+        "existingNeedId": str(open_need) if open_need else None,
+        "checkedAt": timezone.now(),
+    }

@@ -56,7 +56,7 @@ _DESCRIPTIONS = {
     "409": "CONFLICT: the change conflicts with the current state",
     "413": "PAYLOAD_TOO_LARGE: a body over 1 MiB",
     "415": "UNSUPPORTED_MEDIA_TYPE: the body is not JSON (or form fields where accepted)",
-    "429": "RATE_LIMITED: over the plan's limit; Retry-After says when to come back",
+    "429": "RATE_LIMITED: over the plan's limit, or too many requests without a key from one address; Retry-After says when to come back",
 }
 _WRITES = {"post", "put", "patch", "delete"}
 
@@ -65,8 +65,8 @@ def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]
     codes = ["400", "404", "406"]
     if operation.get("security") not in (None, [], [{}]):
         codes += ["401", "403"]
-    if path.startswith("/api/v1/tenants/"):
-        codes.append("429")
+    # Keyed calls count against the plan; calls without a key against their client address.
+    codes.append("429")
     if method in _WRITES:
         codes.append("409")
     if "requestBody" in operation:

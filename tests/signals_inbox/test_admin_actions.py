@@ -48,9 +48,14 @@ def test_offer_author_and_dismiss_actions(admin_client, client, tenant, secret):
     authored = send_and_resolve(client, tenant, secret, email="a@b.c", topic="Confined Spaces")
     dismissed = send_and_resolve(client, tenant, secret, email="a@b.c", topic="Ladders")
 
-    _act(admin_client, "offer", offered)
+    offer_form = _act(admin_client, "offer", offered)
+    assert offer_form.redirect_chain[-1][0].startswith(f"/admin/signals_inbox/need/offer/?ids={offered.pk}")
+    preview = admin_client.post(f"/admin/signals_inbox/need/offer/?ids={offered.pk}", {"target": "need", "preview": "1"})
+    previewed = preview.context["fingerprint"]
+    admin_client.post(f"/admin/signals_inbox/need/offer/?ids={offered.pk}", {"target": "need", "previewed": previewed, "confirm": "1"})
     _act(admin_client, "author", authored)
-    _act(admin_client, "dismiss", dismissed, reason="covered by toolbox talk")
+    dismiss_form = _act(admin_client, "dismiss", dismissed)
+    admin_client.post(dismiss_form.redirect_chain[-1][0], {"reason": "covered by toolbox talk"})
 
     assert Need.objects.get(pk=offered.pk).status == NeedStatus.OFFERED
     assert Assignment.objects.get().learner.email == "a@b.c"
@@ -62,8 +67,9 @@ def test_offer_author_and_dismiss_actions(admin_client, client, tenant, secret):
 def test_dismiss_without_reason_changes_nothing(admin_client, client, tenant, secret):
     need = send_and_resolve(client, tenant, secret, email="a@b.c", topic="Ladders")
 
-    _act(admin_client, "dismiss", need)
+    response = admin_client.post(f"/admin/signals_inbox/need/{need.pk}/dismiss/", {"reason": ""})
 
+    assert response.status_code == 200
     assert Need.objects.get(pk=need.pk).status == NeedStatus.OPEN
 
 

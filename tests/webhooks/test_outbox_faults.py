@@ -17,7 +17,7 @@ from tests.webhooks.helpers import make_endpoint, make_learner
 from webhooks import actors, outbox
 from webhooks.delivery import claim as claim_delivery
 from webhooks.delivery import send as send_delivery
-from webhooks.models import Attempt, Delivery, DeliveryState, Event
+from webhooks.models import Attempt, Delivery, DeliveryState, EndpointSlot, Event
 from webhooks.sweeps import enqueue_due_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -154,7 +154,9 @@ def test_the_sweep_is_registered_and_resends_overdue_deliveries(
     make_endpoint(tenant, receiver.url)
     with dramatiq_paused(stub_broker):
         make_learner(tenant)
-    Delivery.objects.update(enqueued_at=None)  # the message was lost
+    assert enqueue_due_deliveries() == 0  # its message may still be on its way (the slot waits for it)
+    # The message was lost: the slot it held for the delivery is free again once its lease runs out.
+    EndpointSlot.objects.update(leased_until=timezone.now() - timedelta(seconds=1))
 
     assert enqueue_due_deliveries() == 1
     stub_broker.join("webhooks")

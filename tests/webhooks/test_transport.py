@@ -43,8 +43,8 @@ def trickler():
     server.close()
 
 
-def test_a_trickling_receiver_is_cut_off_at_the_total_timeout(trickler, allow_private, monkeypatch):
-    monkeypatch.setattr(transport, "TOTAL_TIMEOUT", 0.5)
+def test_a_trickling_receiver_is_cut_off_at_the_total_timeout(trickler, allow_private):
+    allow_private.WEBHOOKS_TOTAL_TIMEOUT = 0.5
     started = time.monotonic()
 
     result = transport.post(trickler, body=b"{}", headers={"Content-Type": "application/json"})

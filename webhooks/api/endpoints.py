@@ -51,7 +51,10 @@ class EndpointListCreateApi(EndpointApi):
     )
     def get(self, request: Request, slug: str) -> Response:
         page = paginate(selectors.endpoint_queryset(tenant=self.tenant), page_request(request.query_params, "we"))
-        return Response(page.body([selectors.endpoint_json(endpoint) for endpoint in page.rows]))
+        flows = selectors.endpoint_flows(tenant=self.tenant, endpoints=list(page.rows))
+        return Response(
+            page.body([selectors.endpoint_json(endpoint, flow_state=flows[endpoint.pk]) for endpoint in page.rows])
+        )
 
     @extend_schema(operation_id="webhooks_create", request=EndpointInput, responses={201: EndpointOutput})
     def post(self, request: Request, slug: str) -> Response:

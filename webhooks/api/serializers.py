@@ -27,6 +27,7 @@ MODEL_FIELDS = {
     "payloadStyle": "payload_style",
     "retryPolicy": "retry_policy",
     "sendSecretHeader": "send_secret_header",
+    "maxInFlight": "max_in_flight",
 }
 API_NAMES = {model: api for api, model in MODEL_FIELDS.items()}
 # Other accepted input names: aliases and document 001's snake_case names.
@@ -49,6 +50,7 @@ READ_ONLY = {
     "lastSequence",
     "basicAuthPasswordSet",
     "secretRotationEndsAt",
+    "flow",
 }
 
 
@@ -103,6 +105,13 @@ class EndpointInput(StrictSerializer):
     payloadStyle = serializers.ChoiceField(choices=PayloadStyle.values, required=False)
     retryPolicy = serializers.ChoiceField(choices=RetryPolicyName.values, required=False)
     sendSecretHeader = serializers.BooleanField(required=False)
+    maxInFlight = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=64,
+        help_text="deliveries in flight at once (null: the platform default, 4); alias max_in_flight",
+    )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) and not hasattr(data, "getlist"):
@@ -160,6 +169,24 @@ class ReplayInput(StrictSerializer):
     eventTypes = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=True)
 
 
+class EndpointFlowOutput(serializers.Serializer):
+    """How the endpoint's deliveries are moving, and whether (and why) they are held back."""
+
+    inFlight = serializers.IntegerField(help_text="deliveries being sent now")
+    waiting = serializers.IntegerField(help_text="due deliveries not started yet (counted up to 10,000)")
+    consecutiveFailures = serializers.IntegerField(help_text="attempts in a row without an answer")
+    circuit = serializers.ChoiceField(
+        choices=["closed", "open", "probing"],
+        help_text="open: deliveries wait for the next probe; probing: one delivery at a time until an answer",
+    )
+    nextProbeAt = serializers.DateTimeField(allow_null=True)
+    heldBack = serializers.BooleanField()
+    heldBackReason = serializers.ChoiceField(
+        choices=["disabled", "circuit_open", "probing", "at_capacity"], allow_null=True
+    )
+    heldBackMessage = serializers.CharField(allow_null=True)
+
+
 class EndpointOutput(serializers.Serializer):
     """An endpoint as the API shows it; `secret` only in the answers of create and rotate-secret."""
 
@@ -177,6 +204,8 @@ class EndpointOutput(serializers.Serializer):
     additionalHeaders = serializers.DictField(child=serializers.CharField(), help_text="values masked")
     secretRotationEndsAt = serializers.DateTimeField(allow_null=True)
     lastSequence = serializers.IntegerField()
+    maxInFlight = serializers.IntegerField(help_text="deliveries in flight at once (the endpoint's or the default)")
+    flow = EndpointFlowOutput()
     createdAt = serializers.DateTimeField()
     updatedAt = serializers.DateTimeField()
     secret = serializers.CharField(required=False)

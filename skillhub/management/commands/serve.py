@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
+from skillhub.console.staticfiles import collect_if_needed
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=int, default=settings.PORT, help="default: $PORT, else 8000")
         parser.add_argument("--web-processes", type=int, default=None, help="gunicorn workers (scaled-out mode)")
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
         parser.add_argument(
@@ -36,6 +37,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # WhiteNoise serves what collectstatic put in STATIC_ROOT (hashed, compressed): refresh it if the sources moved on.
+        collect_if_needed(lambda line: self.stdout.write(line))
         embedded = settings.DRAMATIQ_BROKER == "embedded"
         env = dict(os.environ)
         env["SKILLHUB_BIND"] = f"{options['host']}:{options['port']}"
@@ -63,6 +66,8 @@ class Command(BaseCommand):
             else "gunicorn alone: no buffering front, slow clients can hold its threads"
         )
         self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}; {front_text}", ending="\n")
+        self.stdout.write(f"  console        {settings.SKILLHUB_PUBLIC_URL}/admin/", ending="\n")
+        self.stdout.write(f"  API docs       {settings.SKILLHUB_PUBLIC_URL}/api/v1/docs", ending="\n")
         self.stdout.flush()
         children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
         if front is not None and nginx is not None:

@@ -1,0 +1,1 @@
+"""The console: the Django admin site extended with tenant pages, login throttling and static assets."""

@@ -1,0 +1,68 @@
+"""Login throttling and anonymous API flood limits, counted by django-ratelimit in the shared cache."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
+
+from skillhub.api.errors import error_response
+
+LOGIN_GROUP = "console-login-failures"
+API_GROUP = "anonymous-api"
+
+
+def _client_address(group: str, request: HttpRequest) -> str:
+    # django-ratelimit's own "ip" key refuses a request without REMOTE_ADDR (a unix socket, some WSGI
+    # harnesses) with an error; such requests share one counter instead of failing.
+    address = (request.META.get("REMOTE_ADDR") or "").strip()
+    try:
+        # One IPv6 client holds a whole /64: count it as one address.
+        return str(ipaddress.ip_network(f"{address}/{64 if ':' in address else 32}", strict=False).network_address)
+    except ValueError:
+        return address[:64] or "unknown"
+
+
+def _username_key(group: str, request: HttpRequest) -> str:
+    return (request.POST.get("username") or "").strip().lower()[:150]
+
+
+def _usages(request: HttpRequest, *, increment: bool) -> list[dict]:
+    rate = settings.CONSOLE_LOGIN_FAILURES
+    found = []
+    for key in (_username_key, _client_address):
+        usage = get_usage(request, group=LOGIN_GROUP, key=key, rate=rate, method="POST", increment=increment)
+        if usage is not None:
+            found.append(usage)
+    return found
+
+
+def login_locked_for(request: HttpRequest) -> int | None:
+    """Return the seconds left if this username or address used up its failed logins, else None."""
+    spent = [u for u in _usages(request, increment=False) if u["count"] >= u["limit"]]
+    return max(max(u["time_left"] for u in spent), 1) if spent else None
+
+
+def login_failed(request: HttpRequest) -> None:
+    """Count one failed login against the username and against the client address."""
+    _usages(request, increment=True)
+
+
+class AnonymousApiThrottleMiddleware:
+    """Refuse requests to /api/ that carry no credential once one address sends too many (429)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith("/api/") or "HTTP_AUTHORIZATION" in request.META:
+            return self.get_response(request)
+        usage = get_usage(request, group=API_GROUP, key=_client_address, rate=settings.ANONYMOUS_API_RATE, increment=True)
+        if usage is not None and usage["should_limit"]:
+            wait = max(int(usage["time_left"]), 1)
+            response = error_response(429, "RATE_LIMITED", f"Too many requests without an API key; retry in {wait} s")
+            response["Retry-After"] = str(wait)
+            return response
+        return self.get_response(request)
