@@ -160,7 +160,9 @@ class OwnRedis:
     """A redis-server of the test's own, without persistence: killing it loses every queued message."""
 
     def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+        # From the top of the range: its port is free while it is down, and the other test
+        # servers take theirs from the bottom.
+        self.port = free_port(8470, 8499)
         self.directory = directory
         self.process: subprocess.Popen | None = None
 
@@ -193,25 +195,30 @@ class OwnRedis:
 
 
 class CuttableProxy:
-    """A TCP forwarder to a broker; `cut()` drops every connection and refuses new ones, as a dead broker would."""
+    """A TCP forwarder to a broker; `cut()` drops every connection and refuses new ones, as a dead broker would.
+
+    The listening port stays bound while cut (each new connection is closed at once), so nothing
+    else can take it in the meantime.
+    """
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = free_port()
-        self.listener: socket.socket | None = None
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        self.down = threading.Event()
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
 
-    def start(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self) -> None:
         while True:
             try:
-                client, _ = listener.accept()
+                client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.down.is_set():
+                client.close()
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
@@ -237,13 +244,7 @@ class CuttableProxy:
                     pass
 
     def cut(self) -> None:
-        if self.listener is not None:
-            try:
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
-            except OSError:
-                pass
-            self.listener.close()
-            self.listener = None
+        self.down.set()
         with self.lock:
             for sock in self.sockets:
                 try:
@@ -252,6 +253,17 @@ class CuttableProxy:
                     pass
                 sock.close()
             self.sockets = []
+
+    def restore(self) -> None:
+        self.down.clear()
+
+    def close(self) -> None:
+        self.cut()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
 
 
 @contextmanager

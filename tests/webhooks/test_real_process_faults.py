@@ -133,7 +133,6 @@ def test_a_redis_broker_killed_for_ten_seconds_loses_no_event(tmp_path, endpoint
 def test_a_rabbitmq_broker_unreachable_for_ten_seconds_loses_no_event(tmp_path, endpoint, receiver, rabbitmq_vhost):
     host, port = RABBITMQ.rsplit(":", 1)
     proxy = CuttableProxy((host, int(port)))
-    proxy.start()
     env = child_env(tmp_path, f"amqp://guest:guest@127.0.0.1:{proxy.port}/{rabbitmq_vhost}")
     try:
         with running(worker(env, tmp_path / "worker.log"), scheduler(env, tmp_path / "scheduler.log")):
@@ -143,7 +142,7 @@ def test_a_rabbitmq_broker_unreachable_for_ten_seconds_loses_no_event(tmp_path, 
             down_at = time.monotonic()
             create_learners(env, slug=endpoint.slug, first=EVENTS // 2, count=EVENTS // 2)
             time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))
-            proxy.start()
+            proxy.restore()
             _assert_every_event_arrived_once_or_in_flight(endpoint, receiver)
     finally:
-        proxy.cut()
+        proxy.close()
