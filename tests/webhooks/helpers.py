@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import hmac
 from datetime import datetime
 from typing import Any
 
+from django.db import close_old_connections, connections
+
 from learning.models import Assignment
 from learning.services import assignment_create, course_create, course_publish, learner_create
 from tenants.models import Tenant
-from webhooks import services
+from webhooks import outbox, services
 from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
 
@@ -47,3 +50,27 @@ def send_due(*, now: datetime | None = None) -> list[Attempt]:
 def hex_hmac(secret: str, body: bytes) -> str:
     """Recompute X-Skillhub-Signature the way a receiver would."""
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class Sweeper:
+    """The periodic due-deliveries sweep every 0.3 s in a thread (run_scheduler does it every 5 s)."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.wait(0.3):
+                close_old_connections()
+                outbox.deliveries_enqueue_due()
+        finally:
+            connections.close_all()
+
+    def __enter__(self) -> Sweeper:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)

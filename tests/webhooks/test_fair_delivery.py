@@ -6,19 +6,16 @@ it, and short timeouts from settings so each test stays within seconds.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 
 import dramatiq
 import pytest
-from django.db import close_old_connections, connections
 
 from tests.factories import TenantFactory
-from tests.webhooks.helpers import make_endpoint, make_learner
+from tests.webhooks.helpers import Sweeper, make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import outbox
 from webhooks.models import Delivery, DeliveryState, Endpoint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -45,30 +42,6 @@ def receivers() -> Iterator[tuple[SlowReceiver, SlowReceiver]]:
     yield a, b
     a.close()
     b.close()
-
-
-class Sweeper:
-    """The periodic sweep, every 0.3 s in a thread (run_scheduler does it every 5 s)."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.wait(0.3):
-                close_old_connections()
-                outbox.deliveries_enqueue_due()
-        finally:
-            connections.close_all()
-
-    def __enter__(self) -> Sweeper:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
 
 def _forget_stopped_workers(broker: dramatiq.Broker) -> None:

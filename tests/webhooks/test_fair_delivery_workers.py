@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,11 +17,11 @@ from pathlib import Path
 
 import dramatiq
 import pytest
-from django.db import close_old_connections, connection, connections
+from django.db import connection
 
-from tests.webhooks.helpers import make_endpoint, make_learner
+from tests.webhooks.helpers import Sweeper, make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import actors, outbox
+from webhooks import actors
 from webhooks.models import Attempt, Delivery, DeliveryState
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -96,30 +95,6 @@ def redis_deliver(monkeypatch, settings) -> Iterator[dramatiq.Broker]:  # noqa: 
     yield broker
     broker.flush("webhooks")
     broker.close()
-
-
-class Sweeper:
-    """The periodic sweep every 0.3 s (run_scheduler does it every 5 s)."""
-
-    def __init__(self) -> None:
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            while not self.stop.wait(0.3):
-                close_old_connections()
-                outbox.deliveries_enqueue_due()
-        finally:
-            connections.close_all()
-
-    def __enter__(self) -> Sweeper:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
 
 @pytest.fixture
