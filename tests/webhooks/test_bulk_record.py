@@ -6,10 +6,9 @@ from django.db import transaction
 
 from learning.events import assignment_expired_data
 from tests.webhooks.helpers import make_assignment, make_endpoint
-from webhooks.bulk import record_events
 from webhooks.contract.schema import EventDataMismatch
 from webhooks.models import Delivery, Event
-from webhooks.outbox import record_event
+from webhooks.outbox import record_event, record_events
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from learning.training.events import assignment_expiring_data
 from learning.training.models import TrainingSettings
 from skillhub.errors import ValidationFailed
 from tenants.models import Tenant
-from webhooks.bulk import record_events
+from webhooks.outbox import record_events
 
 LIVE = (AssignmentStatus.ASSIGNED, AssignmentStatus.STARTED)
 DEFAULT_WINDOW = (0, 8)  # more than 0 and fewer than 8 days left: the last week
