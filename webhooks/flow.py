@@ -105,6 +105,9 @@ def ensure_slots(*, endpoint_id: str, cap: int | None = None) -> None:
 
 # --- claiming ---------------------------------------------------------------------------------
 
+# The endpoint is named by a scalar subquery, never a join: then PostgreSQL knows it is one
+# value and walks `delivery_endpoint_next` in sequence order, stopping at the first due row;
+# joined, it sorted the endpoint's whole backlog on every claim (cost growing with the backlog).
 _CLAIM_PG = f"""
 WITH ep AS (
   SELECT p.id, {CAP_SQL} AS cap FROM {_D} h JOIN {_P} p ON p.id = h.endpoint_id
@@ -114,8 +117,8 @@ WITH ep AS (
   WHERE s.number < ep.cap AND ({FREE_SQL} OR (s.state = 'queued' AND s.delivery_id = %s))
   ORDER BY (s.state = 'queued' AND s.delivery_id = %s) DESC, s.number LIMIT 1 FOR UPDATE OF s SKIP LOCKED
 ), pick AS (
-  SELECT d.id FROM {_D} d JOIN ep ON d.endpoint_id = ep.id
-  WHERE EXISTS (SELECT 1 FROM free) AND {DUE_SQL}
+  SELECT d.id FROM {_D} d
+  WHERE d.endpoint_id = (SELECT id FROM ep) AND EXISTS (SELECT 1 FROM free) AND {DUE_SQL}
   ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
 ), slot AS (
   UPDATE {_S} s SET state = 'sending', delivery_id = pick.id, claim_token = %s, leased_until = %s
@@ -236,10 +239,13 @@ def after_failed_claim(*, hint_id: str, now: datetime) -> str | None:
 # Hand the slot on to the endpoint's next due delivery (queued, with a message), or free it.
 # Parameters (pass_on_params): slot id, token, cap params, now (due), delivery id (not itself),
 # queue lease, slot id, token. The CTEs and the UPDATE are apart so that recording an attempt can
-# prefix its own CTEs and do both in one statement (webhooks/delivery.py).
+# prefix its own CTEs and do both in one statement (webhooks/delivery.py). The endpoint is a scalar
+# subquery for the reason given at _CLAIM_PG.
 PASS_ON_CTES = f"""nxt AS (
-  SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id
-  WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL}
+  SELECT d.id FROM {_D} d
+  WHERE d.endpoint_id = (
+      SELECT p.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id
+      WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL})
     AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s
   ORDER BY d.sequence LIMIT 1
 ), one AS (SELECT 1 AS x)"""
@@ -250,6 +256,35 @@ FROM one LEFT JOIN nxt ON true
 WHERE {_S}.id = %s AND {_S}.claim_token = %s
 RETURNING {_S}.delivery_id"""
 _PASS_ON = f"WITH {PASS_ON_CTES} {PASS_ON_UPDATE}"
+
+
+# Within a turn: the endpoint's next due delivery claimed for the thread that keeps the slot, or
+# the slot freed; one statement with recording the attempt, which must come first as a CTE named
+# `finish` (nothing is claimed unless the finished delivery was still ours). The claiming UPDATE is
+# the caller's, with the joins it reads back; it claims with the slot's own token. The slot row is
+# left alone while its lease has more than half to run: every worker of a busy endpoint writes to
+# the same page of slot rows, and those writes were what its deliveries waited for.
+# Parameters (claim_next_params): slot id, token, cap params, now, now, delivery id (not itself),
+# lease end, slot id, token, renew before.
+CLAIM_NEXT_CTES = f"""ep AS (
+  SELECT p.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id
+  WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} AND EXISTS (SELECT 1 FROM finish)
+), nxt AS (
+  SELECT d.id FROM {_D} d WHERE d.endpoint_id = (SELECT id FROM ep) AND {DUE_SQL} AND d.id <> %s
+  ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
+), one AS (SELECT 1 AS x), slot AS (
+  UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'sending' END,
+    delivery_id = COALESCE(nxt.id, ''), claim_token = CASE WHEN nxt.id IS NULL THEN '' ELSE {_S}.claim_token END,
+    leased_until = CASE WHEN nxt.id IS NULL THEN NULL ELSE %s END
+  FROM one LEFT JOIN nxt ON true
+  WHERE {_S}.id = %s AND {_S}.claim_token = %s AND (nxt.id IS NULL OR {_S}.leased_until < %s)
+)"""
+
+
+def claim_next_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:
+    at, lease = db_time(now), claim_lease()
+    lease_end, renew_before = db_time(now + lease), db_time(now + lease / 2)
+    return [slot_id, token, *cap_params(now), at, at, delivery_id, lease_end, slot_id, token, renew_before]
 
 
 def pass_on_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:

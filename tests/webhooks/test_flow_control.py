@@ -14,7 +14,7 @@ from django.utils import timezone
 from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import delivery, selectors, wake
+from webhooks import claims, delivery, selectors, wake
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,9 +48,9 @@ def test_a_delivery_beyond_the_cap_is_not_started(fast, slow_receiver, tenant, s
     one, two, _, four = _pending(endpoint)  # recording reserved the two places for one and two
     now = timezone.now()
 
-    first = delivery._claim_and_load(two.pk, now)
-    second = delivery._claim_and_load(one.pk, now)
-    third = delivery._claim_and_load(four.pk, now)
+    first = claims.claim_and_load(two.pk, now)
+    second = claims.claim_and_load(one.pk, now)
+    third = claims.claim_and_load(four.pk, now)
 
     assert first is not None and second is not None and third is None
     # Whatever delivery the message named, the endpoint's lowest sequences start first.
@@ -67,11 +67,11 @@ def test_a_lease_that_ran_out_frees_the_place(fast, slow_receiver, tenant, setti
     make_learner(tenant, 2)
     one, two = _pending(endpoint)
     now = timezone.now()
-    assert delivery._claim_and_load(one.pk, now) is not None  # a worker that is then killed
-    assert delivery._claim_and_load(two.pk, now) is None
+    assert claims.claim_and_load(one.pk, now) is not None  # a worker that is then killed
+    assert claims.claim_and_load(two.pk, now) is None
 
     later = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS + 1)
-    taken_over = delivery._claim_and_load(two.pk, later)
+    taken_over = claims.claim_and_load(two.pk, later)
 
     assert taken_over is not None and taken_over[1][0].sequence == 1  # the killed one, sent again
 
@@ -136,8 +136,8 @@ def test_one_probe_after_the_cool_down_and_an_answer_closes_the_circuit(fast, sl
         delivery.send(delivery_id=d.pk)
     after_cool_down = timezone.now() + timedelta(seconds=31)
 
-    probe = delivery._claim_and_load(hint, after_cool_down)
-    assert probe is not None and delivery._claim_and_load(hint, after_cool_down) is None  # a single probe
+    probe = claims.claim_and_load(hint, after_cool_down)
+    assert probe is not None and claims.claim_and_load(hint, after_cool_down) is None  # a single probe
     EndpointSlot.objects.update(state="free", claim_token="", leased_until=None)
     Delivery.objects.filter(state=DeliveryState.SENDING).update(state=DeliveryState.PENDING, claim_token="")
 

@@ -15,7 +15,7 @@ from dramatiq.errors import ConnectionClosed
 from skillhub.scheduler import load_sweeps
 from tests.webhooks.helpers import make_endpoint, make_learner
 from webhooks import actors, outbox
-from webhooks.delivery import claim as claim_delivery
+from webhooks.claims import claim as claim_delivery
 from webhooks.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, EndpointSlot, Event
 from webhooks.sweeps import enqueue_due_deliveries
