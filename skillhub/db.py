@@ -44,6 +44,9 @@ class IsoTimestamp(Func):
         return self.as_sql(compiler, connection, template="replace(%(expressions)s, ' ', 'T') || 'Z'", **extra)
 
 
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
 class _PreparedCursor(psycopg.Cursor):
     """A server-side-binding cursor whose statements are prepared unless the settings say not to."""
 
@@ -63,6 +66,10 @@ def prepared_cursor() -> Iterator[Any]:
     surface as Django's database exceptions.
     """
     connection.ensure_connection()
-    # Django opens its connections with client-side binding cursors, which never prepare.
-    with connection.wrap_database_errors, _PreparedCursor(connection.connection) as cursor:
+    raw = connection.connection
+    if settings.DATABASE_PREPARED_STATEMENTS and raw.prepare_threshold is None:
+        # Django opens connections with preparing off (psycopg then ignores `prepare=True`); turn
+        # it on for the statements run here only: the threshold is one nothing else ever reaches.
+        raw.prepare_threshold = _ONLY_WHEN_ASKED
+    with connection.wrap_database_errors, _PreparedCursor(raw) as cursor:
         yield cursor

@@ -44,10 +44,11 @@ _CLAIM = (
     f"WHERE id = %s AND ((state = %s AND next_attempt_at <= %s) OR (state = %s AND claimed_until < %s))"
 )
 RELEASE = f"UPDATE {_D} SET state = %s, claimed_until = NULL, claim_token = '' WHERE id = %s AND claim_token = %s"
-_LOAD = (
-    f"SELECT {COLUMNS} FROM {_D} d JOIN {_E} e ON e.id = d.event_id JOIN {_P} p ON p.id = d.endpoint_id "
+_ONE_DELIVERY = (
+    f"FROM {_D} d JOIN {_E} e ON e.id = d.event_id JOIN {_P} p ON p.id = d.endpoint_id "
     f"JOIN {_T} t ON t.id = d.tenant_id WHERE d.id = %s"
 )
+_LOAD = f"SELECT {COLUMNS} {_ONE_DELIVERY}"
 # PostgreSQL: claim and read the context in one round trip (UPDATE … FROM locks only the delivery).
 # Each of these autocommitted statements commits asynchronously (`set_config(…, true)` is SET LOCAL
 # for its own transaction): a database crash may forget the last fraction of a second of claims
@@ -228,3 +229,16 @@ def context(delivery_id: str, row: tuple[Any, ...]) -> Context:
     for instance in (event, endpoint, delivery):
         instance._state.adding = False
     return delivery, endpoint, event, slug
+
+
+def load(delivery_id: str | None, *, token: str, slot_id: int) -> Claimed | None:
+    """Read what sending a delivery just claimed with `token` in slot `slot_id` needs (None for no delivery)."""
+    if delivery_id is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.consecutive_failures, {COLUMNS} {_ONE_DELIVERY}", [delivery_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    claim = flow.Claim(delivery_id=delivery_id, token=token, slot_id=slot_id, consecutive_failures=row[0])
+    return claim, context(delivery_id, row[1:])

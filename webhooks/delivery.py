@@ -323,7 +323,13 @@ def _record(
                 still_ours = cursor.rowcount == 1
                 if still_ours:
                     cursor.execute(_INSERT_ATTEMPT, params[:8])
-        if still_ours and slot_id is not None and not single_statement:
+        if still_ours and slot_id is not None and not single_statement and claim_next:
+            claimed = claims.load(
+                flow.claim_next_portable(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now),
+                token=token,
+                slot_id=slot_id,
+            )
+        elif still_ours and slot_id is not None and not single_statement:
             following = flow.pass_on(slot_id=slot_id, token=token, delivery_id=delivery.pk, now=now)
         if not still_ours:
             # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.

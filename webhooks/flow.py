@@ -53,6 +53,14 @@ CAP_SQL = (
 )
 # A slot anyone may take: free, or held under a lease that ran out. Parameter: now.
 FREE_SQL = "(s.state = 'free' OR s.leased_until < %s)"
+# A delivery no message is on its way for (no slot is queued for it). Parameter: now. A worker
+# handing its slot on, or keeping it for a turn, takes only those: one that has a message is
+# sent by that message, and taking it would leave the message to find nothing (a useless message
+# in front of every newer one).
+UNMESSAGED_SQL = (
+    f"NOT EXISTS (SELECT 1 FROM {_S} q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued' "
+    "AND q.delivery_id = d.id AND q.leased_until >= %s)"
+)
 # A delivery that is due to be sent. Parameters: now, now.
 DUE_SQL = (
     "d.state IN ('pending', 'sending') AND NOT d.is_ping AND ((d.state = 'pending' AND d.next_attempt_at <= %s) "
@@ -238,7 +246,7 @@ def after_failed_claim(*, hint_id: str, now: datetime) -> str | None:
 
 # Hand the slot on to the endpoint's next due delivery (queued, with a message), or free it.
 # Parameters (pass_on_params): slot id, token, cap params, now (due), delivery id (not itself),
-# queue lease, slot id, token. The CTEs and the UPDATE are apart so that recording an attempt can
+# now, queue lease, slot id, token. The CTEs and the UPDATE are apart so that recording an attempt can
 # prefix its own CTEs and do both in one statement (webhooks/delivery.py). The endpoint is a scalar
 # subquery for the reason given at _CLAIM_PG.
 PASS_ON_CTES = f"""nxt AS (
@@ -246,7 +254,7 @@ PASS_ON_CTES = f"""nxt AS (
   WHERE d.endpoint_id = (
       SELECT p.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id
       WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL})
-    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s
+    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s AND {UNMESSAGED_SQL}
   ORDER BY d.sequence LIMIT 1
 ), one AS (SELECT 1 AS x)"""
 PASS_ON_UPDATE = f"""UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'queued' END,
@@ -265,12 +273,12 @@ _PASS_ON = f"WITH {PASS_ON_CTES} {PASS_ON_UPDATE}"
 # left alone while its lease has more than half to run: every worker of a busy endpoint writes to
 # the same page of slot rows, and those writes were what its deliveries waited for.
 # Parameters (claim_next_params): slot id, token, cap params, now, now, delivery id (not itself),
-# lease end, slot id, token, renew before.
+# now, lease end, slot id, token, renew before.
 CLAIM_NEXT_CTES = f"""ep AS (
   SELECT p.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id
   WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} AND EXISTS (SELECT 1 FROM finish)
 ), nxt AS (
-  SELECT d.id FROM {_D} d WHERE d.endpoint_id = (SELECT id FROM ep) AND {DUE_SQL} AND d.id <> %s
+  SELECT d.id FROM {_D} d WHERE d.endpoint_id = (SELECT id FROM ep) AND {DUE_SQL} AND d.id <> %s AND {UNMESSAGED_SQL}
   ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
 ), one AS (SELECT 1 AS x), slot AS (
   UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'sending' END,
@@ -284,11 +292,12 @@ CLAIM_NEXT_CTES = f"""ep AS (
 def claim_next_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:
     at, lease = db_time(now), claim_lease()
     lease_end, renew_before = db_time(now + lease), db_time(now + lease / 2)
-    return [slot_id, token, *cap_params(now), at, at, delivery_id, lease_end, slot_id, token, renew_before]
+    return [slot_id, token, *cap_params(now), at, at, delivery_id, at, lease_end, slot_id, token, renew_before]
 
 
 def pass_on_params(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> list[Any]:
-    return [slot_id, token, *cap_params(now), db_time(now), delivery_id, db_time(now + queue_lease()), slot_id, token]
+    at = db_time(now)
+    return [slot_id, token, *cap_params(now), at, delivery_id, at, db_time(now + queue_lease()), slot_id, token]
 
 
 def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
@@ -302,9 +311,9 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
         cursor.execute(
             f"SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id "
             f"WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} "
-            "AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s "
+            f"AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s AND {UNMESSAGED_SQL} "
             "ORDER BY d.sequence LIMIT 1",
-            params[:7],
+            params[:8],
         )
         row = cursor.fetchone()
         if row is None:
@@ -320,3 +329,34 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
             [row[0], db_time(now + queue_lease()), slot_id, token],
         )
         return row[0] if cursor.rowcount == 1 else None
+
+
+def claim_next_portable(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
+    """The portable twin of CLAIM_NEXT_CTES (after recording the attempt): claim the endpoint's next
+    unmessaged due delivery with the slot's token and return it, or free the slot and return None."""
+    at = db_time(now)
+    lease_end, renew_before = db_time(now + claim_lease()), db_time(now + claim_lease() / 2)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id "
+            f"WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} "
+            f"AND {DUE_SQL} AND d.id <> %s AND {UNMESSAGED_SQL} ORDER BY d.sequence LIMIT 1",
+            [slot_id, token, *cap_params(now), at, at, delivery_id, at],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(
+                f"UPDATE {_S} SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL "
+                "WHERE id = %s AND claim_token = %s",
+                [slot_id, token],
+            )
+            return None
+        cursor.execute(
+            f"UPDATE {_S} SET delivery_id = %s, leased_until = %s WHERE id = %s AND claim_token = %s AND leased_until < %s",
+            [row[0], lease_end, slot_id, token, renew_before],
+        )
+        cursor.execute(
+            f"UPDATE {_D} SET state = 'sending', claimed_until = %s, claim_token = %s WHERE id = %s",
+            [lease_end, token, row[0]],
+        )
+    return row[0]

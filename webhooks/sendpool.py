@@ -50,7 +50,10 @@ def run(post: Callable[[], T], *, later: Callable[[T], object]) -> T | None:
     When it does not, `later(result)` runs on a recorder thread once it ends.
     """
     senders, recorders = _pools()
-    future = senders.submit(post)
+    try:
+        future = senders.submit(post)
+    except RuntimeError:  # the process is shutting down (pools drained): send in this thread
+        return post()
     try:
         return future.result(timeout=float(settings.WEBHOOKS_HANDOFF_AFTER))
     except FutureTimeout:

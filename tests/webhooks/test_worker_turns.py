@@ -114,3 +114,22 @@ def test_a_turn_stops_when_the_circuit_opens(statements, tenant, stub_broker, se
     endpoint.refresh_from_db()
     assert endpoint.circuit_open_until is not None
     assert EndpointSlot.objects.get(endpoint=endpoint).state == SlotState.FREE
+
+
+def test_a_turn_leaves_a_delivery_that_has_its_own_message_to_that_message(
+    statements, tenant, receiver, stub_broker, settings
+):
+    settings.WEBHOOKS_TURN_SECONDS = 60.0
+    endpoint = make_endpoint(tenant, receiver.url, max_in_flight=2)
+    ids = _queue(tenant, endpoint, 4)  # the first two were given a place and a message each
+    messages_before = _messages(stub_broker)
+
+    delivery.dispatch(delivery_id=ids[0])
+    assert _sent_ids(receiver) == ["L0", "L2", "L3"]
+    assert Delivery.objects.get(pk=ids[1]).state == DeliveryState.PENDING
+
+    delivery.dispatch(delivery_id=ids[1])  # its message arrives: it finds its delivery, not nothing
+    assert _sent_ids(receiver) == ["L0", "L2", "L3", "L1"]
+    assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SUCCEEDED}
+    assert _messages(stub_broker) == messages_before
+    assert set(EndpointSlot.objects.filter(endpoint=endpoint).values_list("state", flat=True)) == {SlotState.FREE}
