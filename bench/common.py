@@ -71,6 +71,16 @@ def ensure_database(database: str) -> None:
 PORTS = os.environ.get("BENCH_PORTS", "")
 
 
+def stop_producers(jobs: list, processes: list) -> None:
+    """Tell each producer process to finish (a None job), then wait a moment, then terminate stragglers."""
+    for queue in jobs:
+        queue.put(None)
+    for process in processes:
+        process.join(5)
+        if process.is_alive():
+            process.terminate()
+
+
 def free_port() -> int:
     """A free local port: any, or the first free one in BENCH_PORTS."""
     candidates = range(int(PORTS.split("-")[0]), int(PORTS.split("-")[1]) + 1) if PORTS else [0]

@@ -278,12 +278,7 @@ class Producers:
         return started
 
     def stop(self) -> None:
-        for jobs in self.jobs:
-            jobs.put(None)
-        for process in self.processes:
-            process.join(5)
-            if process.is_alive():
-                process.terminate()
+        common.stop_producers(self.jobs, self.processes)
 
 
 # --- phases ----------------------------------------------------------------------------

@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from bench import common
+
 TENANTS = 1000
 HANGING_EVERY = 100  # tenants 0, 100, 200 … hang: 10 of 1,000
 PRODUCERS = 4
@@ -131,12 +133,7 @@ class Producers:
         return started, recorded
 
     def stop(self) -> None:
-        for jobs in self.jobs:
-            jobs.put(None)
-        for process in self.processes:
-            process.join(5)
-            if process.is_alive():
-                process.terminate()
+        common.stop_producers(self.jobs, self.processes)
 
 
 @dataclass

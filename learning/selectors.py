@@ -26,6 +26,7 @@ from learning.topics import topic_key
 from skillhub import localcache
 from skillhub.db import IsoTimestamp, postgres_statements, prepared_cursor
 from skillhub.formats import iso
+from skillhub.ids import uuid_or_none
 from tenants.models import Group, Tenant
 
 # The list projection: timestamps formatted and group ids serialised by the database.
@@ -174,7 +175,7 @@ def _lookup_value(kind: str, value: str) -> Any:
     if kind == "email":
         return value.lower()
     if kind == "learner_id":
-        return _uuid_or_none(value)
+        return uuid_or_none(value)
     return value
 
 
@@ -228,7 +229,7 @@ def course_queryset(*, tenant: Tenant, status: str | None = None) -> QuerySet[Co
 
 def course_get(*, tenant: Tenant, course_id: str | uuid.UUID) -> Course | None:
     """Return the tenant's course with this id, or None (also for malformed ids)."""
-    pk = _uuid_or_none(course_id)
+    pk = uuid_or_none(course_id)
     return Course.objects.filter(tenant=tenant, pk=pk).first() if pk else None
 
 
@@ -290,7 +291,7 @@ def assignment_queryset(*, tenant: Tenant) -> QuerySet[Assignment]:
 
 def assignment_get(*, tenant: Tenant, assignment_id: str | uuid.UUID) -> Assignment | None:
     """Return the tenant's assignment with this id, or None (also for malformed ids)."""
-    pk = _uuid_or_none(assignment_id)
+    pk = uuid_or_none(assignment_id)
     return Assignment.objects.select_related("learner", "course").filter(tenant=tenant, pk=pk).first() if pk else None
 
 
@@ -303,7 +304,7 @@ def learners_in_site(*, tenant: Tenant, site_name: str) -> list[Learner]:
 
 def learners_in_group(*, tenant: Tenant, group_id: str | uuid.UUID) -> list[Learner] | None:
     """Return the active learners of one of the tenant's groups, or None when there is no such group."""
-    pk = _uuid_or_none(group_id)
+    pk = uuid_or_none(group_id)
     if pk is None or not Group.objects.filter(tenant=tenant, pk=pk).exists():
         return None
     return list(Learner.objects.filter(tenant=tenant, groups__id=pk, status=LearnerStatus.ACTIVE).order_by("id"))
@@ -311,7 +312,7 @@ def learners_in_group(*, tenant: Tenant, group_id: str | uuid.UUID) -> list[Lear
 
 def learners_by_ids(*, tenant: Tenant, learner_ids: list[str]) -> tuple[list[Learner], list[str]]:
     """Return the tenant's learners with these ids, and the ids that matched none."""
-    wanted = {str(value): _uuid_or_none(value) for value in learner_ids}
+    wanted = {str(value): uuid_or_none(value) for value in learner_ids}
     found = {str(l.pk): l for l in Learner.objects.filter(tenant=tenant, pk__in=[v for v in wanted.values() if v])}
     missing = [raw for raw, pk in wanted.items() if pk is None or str(pk) not in found]
     return [found[str(pk)] for pk in wanted.values() if pk and str(pk) in found], missing
@@ -362,11 +363,3 @@ def overdue_assignments_by_learner(*, tenant: Tenant, learner_ids: list[Any], to
         result.setdefault(assignment.learner_id, []).append(assignment)
     return result
 
-
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from typing import Any
 
 
 def uuid7() -> uuid.UUID:
@@ -21,3 +22,13 @@ def uuid7() -> uuid.UUID:
 def prefixed_id(prefix: str) -> str:
     """Return a sortable public id such as `evt_0192…` for events, signals and the like."""
     return f"{prefix}_{uuid7().hex}"
+
+
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    """Return `value` as a UUID, or None when it is not one (an id from a URL or a filter)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None

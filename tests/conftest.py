@@ -16,6 +16,9 @@ def pytest_collection_modifyitems(config, items):
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
     skip_browser = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
     has_chromium = os.path.exists("/usr/bin/chromium")
+    # A developer's machine may lack the browser; CI must not skip the console checks silently.
+    if os.environ.get("SKILLHUB_REQUIRE_BROWSER") and not has_chromium:
+        raise pytest.UsageError("SKILLHUB_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
     for item in items:
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(skip_browser)
@@ -27,6 +30,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    """Both caches empty: the shared one and the per-process memo (API keys, signal secrets, ingest contexts)."""
     from skillhub import localcache
 
     cache.clear()

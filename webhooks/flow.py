@@ -61,6 +61,8 @@ UNMESSAGED_SQL = (
     f"NOT EXISTS (SELECT 1 FROM {_S} q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued' "
     "AND q.delivery_id = d.id AND q.leased_until >= %s)"
 )
+# A delivery waiting for its (next) attempt, now due. Parameter: now.
+WAITING_SQL = "d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s"
 # A delivery that is due to be sent. Parameters: now, now.
 DUE_SQL = (
     "d.state IN ('pending', 'sending') AND NOT d.is_ping AND ((d.state = 'pending' AND d.next_attempt_at <= %s) "
@@ -254,7 +256,7 @@ PASS_ON_CTES = f"""nxt AS (
   WHERE d.endpoint_id = (
       SELECT p.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id
       WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL})
-    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s AND {UNMESSAGED_SQL}
+    AND {WAITING_SQL} AND d.id <> %s AND {UNMESSAGED_SQL}
   ORDER BY d.sequence LIMIT 1
 ), one AS (SELECT 1 AS x)"""
 PASS_ON_UPDATE = f"""UPDATE {_S} SET state = CASE WHEN nxt.id IS NULL THEN 'free' ELSE 'queued' END,
@@ -300,6 +302,17 @@ def pass_on_params(*, slot_id: int, token: str, delivery_id: str, now: datetime)
     return [slot_id, token, *cap_params(now), at, delivery_id, at, db_time(now + queue_lease()), slot_id, token]
 
 
+# The portable twins: the slot holder's endpoint's next unmessaged delivery matching `due`
+# (WAITING_SQL or DUE_SQL), and freeing the slot. Parameters: slot id, token, cap params, the due
+# parameters, delivery id (not itself), now.
+_NEXT_FOR_SLOT = (
+    f"SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id "
+    f"WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} "
+    "AND {due} AND d.id <> %s AND " + UNMESSAGED_SQL + " ORDER BY d.sequence LIMIT 1"
+)
+_FREE_SLOT = f"UPDATE {_S} SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL WHERE id = %s AND claim_token = %s"
+
+
 def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
     """Give the slot to the endpoint's next due delivery and return its id (to send a message), or free it."""
     params = pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery_id, now=now)
@@ -308,20 +321,10 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
             cursor.execute(_PASS_ON, params)
             row = cursor.fetchone()
             return row[0] or None if row else None
-        cursor.execute(
-            f"SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id "
-            f"WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} "
-            f"AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s AND d.id <> %s AND {UNMESSAGED_SQL} "
-            "ORDER BY d.sequence LIMIT 1",
-            params[:8],
-        )
+        cursor.execute(_NEXT_FOR_SLOT.replace("{due}", WAITING_SQL), params[:8])
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(
-                f"UPDATE {_S} SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL "
-                "WHERE id = %s AND claim_token = %s",
-                [slot_id, token],
-            )
+            cursor.execute(_FREE_SLOT, [slot_id, token])
             return None
         cursor.execute(
             f"UPDATE {_S} SET state = 'queued', delivery_id = %s, claim_token = '', leased_until = %s "
@@ -338,18 +341,11 @@ def claim_next_portable(*, slot_id: int, token: str, delivery_id: str, now: date
     lease_end, renew_before = db_time(now + claim_lease()), db_time(now + claim_lease() / 2)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT d.id FROM {_S} s0 JOIN {_P} p ON p.id = s0.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id "
-            f"WHERE s0.id = %s AND s0.claim_token = %s AND p.enabled AND s0.number < {CAP_SQL} "
-            f"AND {DUE_SQL} AND d.id <> %s AND {UNMESSAGED_SQL} ORDER BY d.sequence LIMIT 1",
-            [slot_id, token, *cap_params(now), at, at, delivery_id, at],
+            _NEXT_FOR_SLOT.replace("{due}", DUE_SQL), [slot_id, token, *cap_params(now), at, at, delivery_id, at]
         )
         row = cursor.fetchone()
         if row is None:
-            cursor.execute(
-                f"UPDATE {_S} SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL "
-                "WHERE id = %s AND claim_token = %s",
-                [slot_id, token],
-            )
+            cursor.execute(_FREE_SLOT, [slot_id, token])
             return None
         cursor.execute(
             f"UPDATE {_S} SET delivery_id = %s, leased_until = %s WHERE id = %s AND claim_token = %s AND leased_until < %s",

@@ -1,21 +1,15 @@
 """Reads of evidence, tasks, assessments, moderations, credentials, onboarding and exports; always given the tenant."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
 
 from learning.evidence.models import Assessment, Evidence, Export, Moderation, Task
 from learning.models import Credential, Learner, OnboardingCompletion, OnboardingStep
+from skillhub.ids import uuid_or_none
 from tenants.models import Tenant
 
-
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def _int(value: Any) -> int | None:
@@ -35,13 +29,13 @@ def evidence_queryset(*, tenant: Tenant, filters: dict[str, Any] | None = None) 
 
 
 def evidence_get(*, tenant: Tenant, evidence_id: Any) -> Evidence | None:
-    pk = _uuid(evidence_id)
+    pk = uuid_or_none(evidence_id)
     return Evidence.objects.filter(tenant=tenant, pk=pk).first() if pk else None
 
 
 def evidence_many(*, tenant: Tenant, evidence_ids: list[Any]) -> tuple[list[Evidence], list[str]]:
     """Return the tenant's evidence with these ids, and the ids that are not the tenant's (or not ids)."""
-    wanted = {str(raw): _uuid(raw) for raw in evidence_ids}
+    wanted = {str(raw): uuid_or_none(raw) for raw in evidence_ids}
     found = {e.pk: e for e in Evidence.objects.filter(tenant=tenant, pk__in=[v for v in wanted.values() if v])}
     missing = [raw for raw, pk in wanted.items() if pk is None or pk not in found]
     return [found[pk] for pk in dict.fromkeys(v for v in wanted.values() if v in found)], missing
@@ -53,7 +47,7 @@ def task_queryset(*, tenant: Tenant, status: str | None = None) -> QuerySet[Task
 
 
 def task_get(*, tenant: Tenant, task_id: Any) -> Task | None:
-    pk = _uuid(task_id)
+    pk = uuid_or_none(task_id)
     return Task.objects.filter(tenant=tenant, pk=pk).first() if pk else None
 
 
@@ -65,12 +59,12 @@ def assessment_queryset(*, tenant: Tenant, filters: dict[str, Any] | None = None
 
 
 def assessment_get(*, tenant: Tenant, assessment_id: Any) -> Assessment | None:
-    pk = _uuid(assessment_id)
+    pk = uuid_or_none(assessment_id)
     return Assessment.objects.filter(tenant=tenant, pk=pk).prefetch_related("evidence").first() if pk else None
 
 
 def moderation_get(*, tenant: Tenant, moderation_id: Any) -> Moderation | None:
-    pk = _uuid(moderation_id)
+    pk = uuid_or_none(moderation_id)
     return Moderation.objects.filter(tenant=tenant, pk=pk).select_related("assessment").first() if pk else None
 
 
@@ -112,5 +106,5 @@ def export_queryset(*, tenant: Tenant) -> QuerySet[Export]:
 
 
 def export_get(*, tenant: Tenant, export_id: Any) -> Export | None:
-    pk = _uuid(export_id)
+    pk = uuid_or_none(export_id)
     return Export.objects.filter(tenant=tenant, pk=pk).first() if pk else None

@@ -1,7 +1,6 @@
 """Reads of training management, always scoped to a tenant; another tenant's row is simply not found."""
 from __future__ import annotations
 
-import uuid
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -22,6 +21,7 @@ from learning.training.models import (
     TrainingClass,
     Voucher,
 )
+from skillhub.ids import uuid_or_none
 from tenants.models import Tenant
 
 M = TypeVar("M", bound=Model)
@@ -44,14 +44,6 @@ RELATED: dict[type[Model], tuple[str, ...]] = {
 PREFETCH: dict[type[Model], tuple[str, ...]] = {LearningPath: ("path_courses",)}
 
 
-def _pk(value: Any) -> uuid.UUID | None:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
-
 
 def queryset(model: type[M], *, tenant: Tenant) -> QuerySet[M]:
     """Return the tenant's rows of `model` in their stable (id) order."""
@@ -65,7 +57,7 @@ def queryset(model: type[M], *, tenant: Tenant) -> QuerySet[M]:
 
 def get(model: type[M], *, tenant: Tenant, pk: Any) -> M | None:
     """Return the tenant's row of `model` with this id, or None (also for malformed ids)."""
-    key = _pk(pk)
+    key = uuid_or_none(pk)
     return queryset(model, tenant=tenant).filter(pk=key).first() if key else None
 
 

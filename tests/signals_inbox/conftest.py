@@ -1,19 +1,8 @@
-"""Signal-inbox test set-up: no memoised secrets or contexts leak between tests."""
+"""Signal-inbox test set-up. Memoised secrets and ingest contexts live in `skillhub.localcache`,
+which the root conftest clears before every test."""
 from __future__ import annotations
 
 import pytest
-
-from signals_inbox import verification
-from signals_inbox.selectors import forget_ingest_context
-
-
-@pytest.fixture(autouse=True)
-def _forget_memos():
-    verification.forget()
-    forget_ingest_context()
-    yield
-    verification.forget()
-    forget_ingest_context()
 
 
 @pytest.fixture

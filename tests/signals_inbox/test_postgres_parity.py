@@ -5,9 +5,8 @@ pytest's wrapping transaction (the statement runs only in autocommit), and the r
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -15,27 +14,10 @@ from django.utils import timezone
 from signals_inbox.models import Need, Signal, Target
 from signals_inbox.parsing import parse_signal
 from signals_inbox.services import ingest
-from skillhub import db
+from tests.parity import statements_path
 from tests.signals_inbox.factories import signal_body
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@contextmanager
-def _path(settings: Any, monkeypatch: Any, *, fast: bool) -> Iterator[list[int]]:
-    settings.DATABASE_POSTGRES_STATEMENTS = fast
-    uses: list[int] = []
-    real = db.prepared_cursor
-
-    @contextmanager
-    def counting() -> Iterator[Any]:
-        uses.append(1)
-        with real() as cursor:
-            yield cursor
-
-    with monkeypatch.context() as patch:
-        patch.setattr(ingest, "prepared_cursor", counting)
-        yield uses
 
 
 def _send(tenant: Any, now: Any, **data: Any) -> tuple[bool, bool]:
@@ -77,7 +59,7 @@ def test_ingest_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatch
     for fast in (True, False):
         Signal.objects.all().delete()
         Need.objects.all().delete()
-        with _path(settings, monkeypatch, fast=fast) as uses:
+        with statements_path(settings, monkeypatch, ingest, fast=fast) as uses:
             answers = _scenario(tenant, t0)
         assert bool(uses) is fast
         results.append((answers, _rows()))

@@ -6,24 +6,15 @@ import hmac
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.skillhub.serving import ROOT, free_port, wait_for
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -39,15 +30,6 @@ class _Receiver(BaseHTTPRequestHandler):
         return
 
 
-def _wait_for(check, seconds: float = 30.0):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    return None
-
 
 @pytest.mark.slow
 def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_path):
@@ -59,7 +41,7 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     _Receiver.received = []
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {credentials['apiKey']}"}
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
@@ -73,7 +55,7 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
             except (requests.ConnectionError, requests.Timeout):
                 return False
 
-        assert _wait_for(healthy), (tmp_path / "serve.log").read_text()[-3000:]
+        assert wait_for(healthy), (tmp_path / "serve.log").read_text()[-3000:]
 
         # An integrator registers a webhook and a learner is created: the embedded worker delivers it.
         endpoint = requests.post(
@@ -89,7 +71,7 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
             headers=auth,
             timeout=10,
         ).json()
-        assert _wait_for(lambda: [e for e in _Receiver.received if e["type"] == "learner.created" and e["data"]["id"] == learner["id"]])
+        assert wait_for(lambda: [e for e in _Receiver.received if e["type"] == "learner.created" and e["data"]["id"] == learner["id"]])
 
         # An HR system posts a signed signal: the worker resolves it into a need, announced by webhook.
         body = json.dumps({"event": "signal.incident", "data": {"site": "Site A", "topic": "Confined Spaces", "severity": 4}}).encode()
@@ -106,8 +88,8 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
             needs = requests.get(f"{base}/api/v1/tenants/demo/needs?topic=Confined%20Spaces", headers=auth, timeout=10).json()
             return [n for n in needs["data"] if n["action"] == "author"]
 
-        assert _wait_for(resolved_need)
-        assert _wait_for(lambda: [e for e in _Receiver.received if e["type"] == "need.created" and e["data"].get("topic") == "Confined Spaces"])
+        assert wait_for(resolved_need)
+        assert wait_for(lambda: [e for e in _Receiver.received if e["type"] == "need.created" and e["data"].get("topic") == "Confined Spaces"])
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from http.server import ThreadingHTTPServer
+from typing import Iterator
 
 import pytest
 
+from tests.webhooks.receivers import QuietHandler
 from webhooks import transport
 
 
@@ -44,14 +44,7 @@ class Receiver:
         self.arrived = threading.Condition(self.lock)
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out as separate writes; without this, Nagle waits for a delayed ACK.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -65,9 +58,6 @@ class Receiver:
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -22,6 +22,20 @@ class Arrival:
     hung: bool
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that answers without Nagle's delay and logs nothing."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out as separate writes; without this, Nagle waits for a delayed ACK.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        return
+
+
 def _bind(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     """A server on the first free port of TEST_RECEIVER_PORTS (e.g. 8900-8999), or any free port."""
     low, _, high = os.environ.get("TEST_RECEIVER_PORTS", "").partition("-")
@@ -49,12 +63,9 @@ class SlowReceiver:
         self.sockets: list[socket.socket] = []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(QuietHandler):
             def setup(self) -> None:
                 super().setup()
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 with receiver.lock:
                     receiver.sockets.append(self.connection)
 
@@ -86,8 +97,6 @@ class SlowReceiver:
                         receiver.concurrent -= 1
                         receiver.lock.notify_all()
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
 
         self.server = _bind(Handler)
         self.server.daemon_threads = True

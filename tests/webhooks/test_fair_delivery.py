@@ -14,6 +14,7 @@ import dramatiq
 import pytest
 
 from tests.factories import TenantFactory
+from tests.skillhub.serving import wait_for
 from tests.webhooks.helpers import Sweeper, make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
 from webhooks.models import Delivery, DeliveryState, Endpoint
@@ -92,14 +93,14 @@ def test_a_hanging_receiver_does_not_delay_another_tenants_deliveries(fast, rece
         assert max(delays) < 2.0, delays
 
         # A's breaker opens after three timeouts and holds the rest back.
-        assert _wait(lambda: Endpoint.objects.get(pk=endpoint_a.pk).consecutive_failures >= 3)
+        assert _settled(lambda: Endpoint.objects.get(pk=endpoint_a.pk).consecutive_failures >= 3)
         time.sleep(1.5)
         tried = Delivery.objects.filter(endpoint=endpoint_a, attempt_count__gt=0).count()
         assert tried < 10, "deliveries behind an open circuit are deferred, not attempted"
 
         hanging.hang = 0.0  # A recovers
         assert hanging.wait_for(lambda r: len({a.webhook_id for a in r.answered()}) >= 100, timeout=40)
-        assert _wait(lambda: Delivery.objects.filter(endpoint=endpoint_a, state=DeliveryState.SUCCEEDED).count() == 100)
+        assert _settled(lambda: Delivery.objects.filter(endpoint=endpoint_a, state=DeliveryState.SUCCEEDED).count() == 100)
 
     answered = hanging.answered()
     assert Counter(a.webhook_id for a in answered).most_common(1)[0][1] == 1, "none twice"
@@ -127,16 +128,8 @@ def test_the_in_flight_cap_holds_at_the_receiver(fast, receivers, stub_broker, w
         assert slow.wait_for(lambda r: len(r.answered()) >= 12, timeout=20)
     assert slow.max_concurrent == 2
     assert [a.sequence for a in slow.answered()][:2] in ([1, 2], [2, 1])
-    assert _wait(lambda: Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 12)
+    assert _settled(lambda: Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 12)
 
-
-def _wait(condition, timeout: float = 10.0) -> bool:  # noqa: ANN001
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_endpoint_model_default_cap_comes_from_settings(fast, receivers):
@@ -144,3 +137,8 @@ def test_endpoint_model_default_cap_comes_from_settings(fast, receivers):
     endpoint = make_endpoint(TenantFactory(), receivers[0].url)
     assert endpoint.max_in_flight is None
     assert Endpoint.objects.get(pk=endpoint.pk).slots.count() == 6
+
+
+def _settled(condition, seconds: float = 10) -> bool:  # noqa: ANN001
+    """Whether `condition` holds within `seconds`."""
+    return bool(wait_for(condition, seconds, every=0.1))

@@ -19,6 +19,7 @@ import dramatiq
 import pytest
 from django.db import connection
 
+from tests.skillhub.serving import wait_for
 from tests.webhooks.helpers import Sweeper, make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
 from webhooks import actors
@@ -113,7 +114,7 @@ def test_the_cap_holds_across_two_worker_processes(tenant, receiver, redis_deliv
     try:
         with Sweeper():
             assert receiver.wait_for(lambda r: len(r.answered()) >= 30, timeout=45)
-            assert _wait(lambda: Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 30)
+            assert _settled(lambda: Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 30)
     finally:
         for worker in workers:
             worker.stop()
@@ -137,7 +138,7 @@ def test_killing_a_worker_frees_its_slots_within_the_lease(tenant, receiver, red
             second = WorkerProcess()
             assert receiver.wait_for(lambda r: len(r.answered()) > 3, timeout=LEASE + 10)
             resumed_after = receiver.answered()[3].at - killed_at
-            assert _wait(
+            assert _settled(
                 lambda: Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.SUCCEEDED).count() == 9, 40
             )
     finally:
@@ -152,10 +153,6 @@ def test_killing_a_worker_frees_its_slots_within_the_lease(tenant, receiver, red
     assert Attempt.objects.filter(delivery__endpoint=endpoint).count() == 9
 
 
-def _wait(condition, timeout: float = 15.0) -> bool:  # noqa: ANN001
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
+def _settled(condition, seconds: float = 15) -> bool:  # noqa: ANN001
+    """Whether `condition` holds within `seconds`."""
+    return bool(wait_for(condition, seconds, every=0.1))

@@ -6,39 +6,20 @@ pytest's wrapping transaction (the fast paths run only in autocommit), and the r
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from skillhub import db
+from tests.parity import statements_path
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint
 from webhooks import delivery, fanout
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@contextmanager
-def _path(settings: Any, monkeypatch: Any, module: Any, *, fast: bool) -> Iterator[list[int]]:
-    """Run the PostgreSQL statements (fast) or the portable twins; count prepared-cursor uses in `module`."""
-    settings.DATABASE_POSTGRES_STATEMENTS = fast
-    uses: list[int] = []
-    real = db.prepared_cursor
-
-    @contextmanager
-    def counting() -> Iterator[Any]:
-        uses.append(1)
-        with real() as cursor:
-            yield cursor
-
-    with monkeypatch.context() as patch:
-        patch.setattr(module, "prepared_cursor", counting)
-        yield uses
 
 
 def _fan_out_rows(tenant: Any) -> dict[str, Any]:
@@ -71,7 +52,7 @@ def test_fan_out_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatc
         make_endpoint(tenant, f"{receiver.url}/learners", events=["learner.created", "learner.updated"])
         make_endpoint(tenant, f"{receiver.url}/off", enabled=False)
         make_endpoint(tenant, f"{receiver.url}/courses", events=["course.enrolled"])
-        with _path(settings, monkeypatch, fanout, fast=fast) as uses:
+        with statements_path(settings, monkeypatch, fanout, fast=fast) as uses:
             _fan_out(tenant)
         assert bool(uses) is fast
         results.append(_fan_out_rows(tenant))
@@ -107,7 +88,7 @@ def test_claim_and_record_attempt_leave_the_same_rows_on_both_paths(
             fanout.record(tenant_id=tenant.pk, event_type="learner.created", data={"id": "L1"}, subject_type="learner", subject_id="L1")
         delivery_id = Delivery.objects.get().pk
         receiver.reply(Reply(status=500, body=b"boom"), Reply(status=200, body=b"ok"))
-        with _path(settings, monkeypatch, delivery, fast=fast) as uses:
+        with statements_path(settings, monkeypatch, delivery, fast=fast) as uses:
             first = delivery.send(delivery_id=delivery_id, now=t0)
             assert delivery.send(delivery_id=delivery_id, now=t0) is None  # not due again yet
             second = delivery.send(delivery_id=delivery_id, now=t0 + timedelta(minutes=5))
