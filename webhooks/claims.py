@@ -54,7 +54,7 @@ _LOAD = f"SELECT {COLUMNS} {_ONE_DELIVERY}"
 # for its own transaction): a database crash may forget the last fraction of a second of claims
 # and attempts, which only means a delivery is sent again with the same webhook-id (at least once
 # is the contract). The disabling path and everything a caller records stay synchronous.
-ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+_ASYNC_COMMIT = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
 _CLAIM_AND_LOAD_PG = (
     f"UPDATE {_D} d SET state = %s, claimed_until = %s, claim_token = %s FROM {_E} e, {_P} p, {_T} t{{async_commit}} "
     "WHERE d.id = %s AND d.is_ping AND ((d.state = %s AND d.next_attempt_at <= %s) OR (d.state = %s AND d.claimed_until < %s)) "
@@ -66,7 +66,7 @@ def own_commit(sql: str, *, joined: bool) -> str:
     """Let `sql` commit asynchronously, but only as its own transaction, never inside a caller's."""
     if connection.in_atomic_block:
         return sql.replace("{async_commit}", "")
-    return sql.replace("{async_commit}", f", {ASYNC_COMMIT}" if joined else f" FROM {ASYNC_COMMIT}")
+    return sql.replace("{async_commit}", f", {_ASYNC_COMMIT}" if joined else f" FROM {_ASYNC_COMMIT}")
 
 
 def _aware(value: Any) -> datetime | None:
@@ -130,7 +130,7 @@ def _claim_next(delivery_id: str, now: datetime) -> Claimed | None:
             cursor.execute(_LOAD, [claim.delivery_id])
             row = cursor.fetchone()
         return (claim, context(claim.delivery_id, row)) if row is not None else None
-    async_commit = "" if connection.in_atomic_block else f", {ASYNC_COMMIT}"
+    async_commit = "" if connection.in_atomic_block else f", {_ASYNC_COMMIT}"
     sql = flow.claim_sql(
         joins=f", {_E} e, {_P} p, {_T} t",
         join_conditions=" AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id",
