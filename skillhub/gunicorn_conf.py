@@ -21,6 +21,14 @@ def post_worker_init(worker: Any) -> None:
         embedded.start()
 
 
+def child_exit(server: Any, worker: Any) -> None:
+    # A web process that died leaves its counters (they still count); only its live gauges go.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def worker_exit(server: Any, worker: Any) -> None:
     if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
         from skillhub import embedded

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
-from skillhub.api.meta import health
+from skillhub.operations import healthz, metrics_view, readyz
 
 tenant_api = [
     path("", include("learning.urls")),
@@ -16,7 +16,10 @@ tenant_api = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", health, name="health"),
+    # Answered earlier by skillhub.operations.OperationsMiddleware; kept here for reverse().
+    path("healthz", healthz, name="health"),
+    path("readyz", readyz, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
     path("api/v1/event-types", include("webhooks.public_urls")),
