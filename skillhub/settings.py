@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -346,6 +347,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+if LOG_FORMAT == "json":
+    # Python warnings become log records too, so that every line on stderr is one JSON object.
+    logging.captureWarnings(True)
 # Where every process of this machine counts its metrics (prometheus_client's multiprocess mode);
 # `manage.py serve` sets it (under the data directory) for the processes it starts.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
