@@ -122,3 +122,29 @@ def test_sweeps_report_their_last_run_duration_and_failures(client, settings, mo
     assert 0.02 <= value(found, "skillhub_sweep_duration_seconds", sweep="tests.quick") < 5
     assert value(found, "skillhub_sweep_runs_total", sweep="tests.quick", outcome="ok") >= 1
     assert value(found, "skillhub_sweep_runs_total", sweep="tests.broken", outcome="error") >= 1
+
+
+def test_a_scrape_asks_the_database_the_same_few_queries_however_long_the_history(client, settings, tenant):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from webhooks.models import DeliveryState
+
+    settings.SKILLHUB_METRICS_TOKEN = "t"
+    settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
+    for n in range(3):
+        make_endpoint(tenant, f"http://127.0.0.1:9/{n}")
+
+    def scrape_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer t").status_code == 200
+        return len(queries)
+
+    make_learner(tenant, 1)
+    few = scrape_queries()
+    for n in range(2, 40):
+        make_learner(tenant, n)
+    Delivery.objects.filter(pk__in=Delivery.objects.values("pk")[:100]).update(state=DeliveryState.SUCCEEDED)
+    many = scrape_queries()
+
+    assert few == many <= 8
