@@ -160,19 +160,19 @@ class ExportAdmin(TenantScopedAdmin):
     list_display = ("id", "kind", "status", "rows", "total", "attempts", "error", "expires_at", "tenant", "created_at")
     list_filter = ("tenant", "status", "kind")
     list_select_related = ("tenant",)
-    fields = ("tenant", "kind", "filters", "status", "rows", "total", "size", "error", "attempts", "requested_by",
+    fields = ("tenant", "kind", "filters", "raw", "status", "rows", "total", "size", "error", "attempts", "requested_by",
               "started_at", "finished_at", "expires_at")
     readonly_fields = ("status", "rows", "total", "size", "error", "attempts", "requested_by", "started_at",
                        "finished_at", "expires_at")
     actions = ["expire_now", "restart"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return (*self.readonly_fields, "tenant", "kind", "filters") if obj else self.readonly_fields
+        return (*self.readonly_fields, "tenant", "kind", "filters", "raw") if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Export, form: Any, change: bool) -> None:
         if change:
             return
-        created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, caller=_caller(request))
+        created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, raw=obj.raw, caller=_caller(request))
         obj.pk = created.pk
 
     @admin.action(description="Expire now (delete the file; the link stops working)")

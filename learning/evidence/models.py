@@ -194,6 +194,10 @@ class Export(models.Model):
     kind = models.CharField(max_length=20, choices=ExportKind.choices)
     format = models.CharField(max_length=10, default="csv")
     filters = models.JSONField(default=dict, blank=True)
+    # Cells are written as the data holds them, formulas live (for machine consumers); off by default.
+    raw = models.BooleanField(
+        default=False, help_text="Write values exactly as stored, formulas live (for programs); off: safe to open in a spreadsheet"
+    )
     status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows = models.BigIntegerField(default=0)
     total = models.BigIntegerField(null=True, blank=True)

@@ -165,6 +165,7 @@ def export_json(export: Export, *, slug: str) -> dict[str, Any]:
         "kind": export.kind,
         "format": export.format,
         "filters": export.filters,
+        "raw": export.raw,
         "status": export.status,
         "progress": {"rows": export.rows, "total": export.total, "percent": export.percent},
         "rows": export.rows,

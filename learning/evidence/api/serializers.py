@@ -176,6 +176,11 @@ class ExportInputSerializer(StrictSerializer):
         "assessments: outcome, learnerId, courseId, updatedSince; evidence: status, kind, learnerId, courseId, updatedSince",
     )
     format = serializers.ChoiceField(choices=["csv"], required=False, default="csv")
+    raw = serializers.BooleanField(
+        required=False, default=False,
+        help_text="false (default): cells starting with =, +, -, @, TAB or CR get a leading ' and every cell is quoted, "
+        "so a spreadsheet shows them as text; true: values exactly as stored, for machine consumers",
+    )
 
 
 class ExportProgressSerializer(serializers.Serializer):
@@ -189,6 +194,7 @@ class ExportOutputSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text=_one_of(ExportKind.values))
     format = serializers.CharField(help_text="csv")
     filters = serializers.DictField(child=serializers.CharField())
+    raw = serializers.BooleanField(help_text="true when formulas were left live (see the request's raw)")
     status = serializers.CharField(help_text="queued | running | done | failed | expired")
     progress = ExportProgressSerializer()
     rows = serializers.IntegerField()
