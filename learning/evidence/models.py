@@ -136,6 +136,8 @@ class Assessment(models.Model):
     # Who assessed: a stable caller reference ("api-key:<id>", "user:<id>") and a readable label.
     assessor_ref = models.CharField(max_length=100)
     assessor_label = models.CharField(max_length=200, blank=True, default="")
+    # The person behind that caller (the user who minted the key, else the key): never their moderator.
+    assessor_person = models.CharField(max_length=100, blank=True, default="")
     assessed_on = models.DateField()
     comments = models.TextField(blank=True, default="")
     evidence = models.ManyToManyField(Evidence, blank=True, related_name="assessments")
@@ -160,7 +162,12 @@ class Moderation(models.Model):
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="moderations")
     moderator_ref = models.CharField(max_length=100)
     moderator_label = models.CharField(max_length=200, blank=True, default="")
+    moderator_person = models.CharField(max_length=100, blank=True, default="")
     decision = models.CharField(max_length=20, choices=ModerationDecision.choices)
+    # A re-moderation names the moderation it replaces as the assessment's decision; both are kept.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="superseded_by", editable=False
+    )
     comments = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 

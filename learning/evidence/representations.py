@@ -70,6 +70,7 @@ def moderation_json(moderation: Moderation) -> dict[str, Any]:
         "moderator": moderation.moderator_label or None,
         "decision": moderation.decision,
         "comments": moderation.comments or None,
+        "supersedesId": _id(moderation.supersedes_id),
         "createdAt": iso(moderation.created_at),
     }
 

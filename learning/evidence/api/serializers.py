@@ -80,6 +80,11 @@ class AssessmentInputSerializer(StrictSerializer):
 class ModerationInputSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=ModerationDecision.values)
     comments = serializers.CharField(max_length=10000, required=False, allow_blank=True, allow_null=True)
+    remoderate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="moderate an assessment that was moderated before: the new moderation supersedes the last "
+        "(both kept); without it a second moderation is refused with 409",
+    )
 
 
 class ModerationOutputSerializer(serializers.Serializer):
@@ -90,6 +95,7 @@ class ModerationOutputSerializer(serializers.Serializer):
     moderator = serializers.CharField(allow_null=True)
     decision = serializers.CharField(help_text=_one_of(ModerationDecision.values))
     comments = serializers.CharField(allow_null=True)
+    supersedesId = serializers.UUIDField(allow_null=True, help_text="the moderation this re-moderation replaced")
     createdAt = serializers.DateTimeField()
 
 
