@@ -85,6 +85,7 @@ class TaskStatus(models.TextChoices):
 
 class TaskKind(models.TextChoices):
     EVIDENCE_REVIEW = "evidence_review", "Evidence review"
+    QUIZ_REVIEW = "quiz_review", "Quiz grading"
 
 
 class Task(models.Model):
@@ -96,6 +97,9 @@ class Task(models.Model):
     title = models.CharField(max_length=300)
     learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
     evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
+    quiz_attempt = models.ForeignKey(
+        "learning.QuizAttempt", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
     status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -106,7 +110,10 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["evidence", "kind"], condition=Q(status="open"), name="task_one_open_per_evidence_kind"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["quiz_attempt", "kind"], condition=Q(status="open"), name="task_one_open_per_attempt_kind"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "id"], name="task_tenant_status_id")]
 

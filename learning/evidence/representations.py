@@ -55,6 +55,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "status": task.status,
         "learnerId": _id(task.learner_id),
         "evidenceId": _id(task.evidence_id),
+        "quizAttemptId": _id(task.quiz_attempt_id),
         "createdAt": iso(task.created_at),
         "closedAt": iso(task.closed_at),
         "closedBy": task.closed_by or None,

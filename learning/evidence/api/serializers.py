@@ -57,11 +57,12 @@ class EvidenceOutputSerializer(serializers.Serializer):
 
 class TaskOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    kind = serializers.CharField(help_text="evidence_review")
+    kind = serializers.CharField(help_text="evidence_review (closed by reviewing the evidence) | quiz_review (closed by grading the attempt)")
     title = serializers.CharField()
     status = serializers.CharField(help_text="open | closed")
     learnerId = serializers.UUIDField(allow_null=True)
     evidenceId = serializers.UUIDField(allow_null=True)
+    quizAttemptId = serializers.UUIDField(allow_null=True, help_text="the quiz attempt waiting for an assessor (quiz_review)")
     createdAt = serializers.DateTimeField()
     closedAt = serializers.DateTimeField(allow_null=True)
     closedBy = serializers.CharField(allow_null=True)
