@@ -198,6 +198,8 @@ STORAGES = {
 }
 # An upload over this many bytes is refused with 413 while it streams in; nothing is stored.
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
+# A zip-based upload (DOCX, XLSX, PPTX) whose parts declare more than this once inflated is refused (413).
+EVIDENCE_MAX_INFLATED_BYTES = env_int("EVIDENCE_MAX_INFLATED_BYTES", 100 * 1024 * 1024, minimum=1)
 # Content types accepted for evidence, recognised from the file's bytes (learning/evidence/sniffing.py).
 EVIDENCE_ALLOWED_TYPES = env_list(
     "EVIDENCE_ALLOWED_TYPES",
