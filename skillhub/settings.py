@@ -172,10 +172,14 @@ STATIC_ROOT = Path(env_str("SKILLHUB_STATIC_ROOT", str(DATA_DIR / "static")))
 # Without REDIS_URL the embedded default serves from one web process, whose local memory is the shared cache.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["django_ratelimit.E003"])]
 
-# --- console throttling (django-ratelimit, counted in the shared cache) ---------------------
+# --- console throttling (counted in the shared cache) -------------------------------------------
 RATELIMIT_USE_CACHE = "default"
-# Failed console logins per username and per client address before further tries are refused.
-CONSOLE_LOGIN_FAILURES = env_rate("CONSOLE_LOGIN_FAILURES", "10/10m")
+# Failed console sign-ins per username before each further attempt waits a doubling delay, and its cap
+# in seconds (skillhub/console/lockout.py): guessing is slowed, nobody is locked out for long.
+CONSOLE_LOGIN_FREE_FAILURES = env_int("CONSOLE_LOGIN_FREE_FAILURES", 5, minimum=1)
+CONSOLE_LOGIN_MAX_DELAY = env_int("CONSOLE_LOGIN_MAX_DELAY", 60, minimum=1)
+# Different usernames one address may fail on within the period before that address is refused.
+CONSOLE_LOGIN_ADDRESS_USERNAMES = env_rate("CONSOLE_LOGIN_ADDRESS_USERNAMES", "10/10m")
 # Requests to /api/ without a valid credential, per client address.
 ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
