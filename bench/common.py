@@ -141,7 +141,8 @@ class Server:
                     return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        self.__exit__()  # nothing it started outlives it
+        raise RuntimeError(f"the server ({self.front}) did not start")
 
     def __exit__(self, *exc: object) -> None:
         for process in (self.front_process, self.process):

@@ -90,12 +90,13 @@ class BufferedWSGI:
         except ValueError:
             proto.response_bytes(400, [("content-type", "text/plain"), ("connection", "close")], b"Invalid Content-Length\n")
             return
+        chunks = proto.__aiter__()  # the body's one iterator
         try:
             if declared_length is not None and declared_length > limit.max_bytes:
                 raise _TooLarge
-            body, length = await self._read_body(proto, limit.max_bytes)
+            body, length = await self._read_body(chunks, limit.max_bytes)
         except _TooLarge:
-            await self._drain(proto)
+            await self._drain(chunks)
             content_type, message = limit.too_large()
             proto.response_bytes(413, [("content-type", content_type), ("connection", "close")], message)
             return
@@ -123,12 +124,11 @@ class BufferedWSGI:
                 break
             await transport.send_bytes(part)
 
-    async def _read_body(self, proto: Any, max_bytes: int) -> tuple[bytes | IO[bytes] | None, int]:
+    async def _read_body(self, chunks: Any, max_bytes: int) -> tuple[bytes | IO[bytes] | None, int]:
         """Read the whole body, pausing at most the client timeout between reads; (None, 0) if the client left."""
         parts: list[bytes] = []
         spool: IO[bytes] | None = None
         length = 0
-        chunks = proto.__aiter__()
         try:
             while True:
                 try:
@@ -160,9 +160,8 @@ class BufferedWSGI:
             return spool, length
         return b"".join(parts), length
 
-    async def _drain(self, proto: Any) -> None:
+    async def _drain(self, chunks: Any) -> None:
         taken = 0
-        chunks = proto.__aiter__()
         try:
             while taken < DRAIN_BYTES:
                 taken += len(await asyncio.wait_for(chunks.__anext__(), self.client_timeout))
