@@ -100,7 +100,7 @@ def main() -> None:
     reuse = "--reuse" in sys.argv  # the data seeded by a previous run
     if not reuse:
         recreate_database(DATABASE)
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=os.environ, check=True)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=os.environ, check=True)
     import django
 
     django.setup()
