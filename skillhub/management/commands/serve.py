@@ -74,6 +74,10 @@ class Command(BaseCommand):
             env["SKILLHUB_BIND"] = front.gunicorn_bind
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         if options["front"] == "granian":
+            try:
+                fronts.refuse_taken_port(options["host"], options["port"])
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from exc
             web = fronts.granian_command(
                 host=options["host"], port=options["port"], workers=web_processes, client_timeout=options["client_timeout"]
             )
