@@ -4,9 +4,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
+from django.views.decorators.gzip import gzip_page
+from drf_spectacular.views import SpectacularJSONAPIView
 
-from skillhub.api.meta import health
+from skillhub.api.docs import DocsView
+from skillhub.operations import healthz, metrics_view, readyz
 
 tenant_api = [
     path("", include("learning.urls")),
@@ -16,9 +18,13 @@ tenant_api = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", health, name="health"),
-    path("api/v1/openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    path("api/v1/docs", SpectacularRedocView.as_view(url_name="openapi"), name="api-docs"),
+    # Answered earlier by skillhub.operations.OperationsMiddleware; kept here for reverse().
+    path("healthz", healthz, name="health"),
+    path("readyz", readyz, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
+    # Over a megabyte of JSON, a tenth of it gzipped: compressed for clients that accept it.
+    path("api/v1/openapi.json", gzip_page(SpectacularJSONAPIView.as_view()), name="openapi"),
+    path("api/v1/docs", DocsView.as_view(url_name="openapi"), name="api-docs"),
     path("api/v1/event-types", include("webhooks.public_urls")),
     path("api/v1/tenants/<slug:slug>/", include(tenant_api)),
     # Answered earlier by signals_inbox.middleware.SignalWebhookMiddleware; kept here for reverse() and OpenAPI.

@@ -1,4 +1,4 @@
-"""Run web (nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
+"""Run web (granian, or nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
 from skillhub.console.staticfiles import collect_if_needed
+
+
+def prepare_metrics_dir(directory: str | Path) -> Path:
+    """Create the directory every process of the tree counts its metrics in, emptied of a previous run's files.
+
+    Counters start again from zero with the tree (Prometheus's rate() expects that of a restart);
+    files left by processes of a previous run would otherwise be added to this one's forever.
+    """
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
 
 
 class Command(BaseCommand):
@@ -25,9 +39,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
         parser.add_argument(
             "--front",
-            choices=("auto", "nginx", "none"),
-            default=os.environ.get("SKILLHUB_FRONT", "auto") or "auto",
-            help="the buffering front before gunicorn: nginx (auto: when installed), or none (gunicorn listens itself)",
+            choices=("granian", "nginx", "none"),
+            default=os.environ.get("SKILLHUB_FRONT", "granian") or "granian",
+            help="granian (the default: reads each request whole, then runs Django on a thread), "
+            "nginx (nginx before gunicorn on a unix socket; needs nginx installed), "
+            "or none (gunicorn alone: slow clients can hold its threads)",
         )
         parser.add_argument(
             "--client-timeout",
@@ -47,7 +63,9 @@ class Command(BaseCommand):
         web_processes = 1 if embedded else (options["web_processes"] or (os.cpu_count() or 1) * 2)
         env["SKILLHUB_WEB_PROCESSES"] = str(web_processes)
         env["SKILLHUB_EMBEDDED_WORKER"] = "1" if embedded else "0"
-        nginx = fronts.find_nginx() if options["front"] != "none" else None
+        env["SKILLHUB_CLIENT_TIMEOUT"] = str(options["client_timeout"])
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.PROMETHEUS_MULTIPROC_DIR or settings.DATA_DIR / "metrics"))
+        nginx = fronts.find_nginx() if options["front"] == "nginx" else None
         if options["front"] == "nginx" and nginx is None:
             raise CommandError("--front nginx: nginx is not installed (apt-get install nginx-light), or set SKILLHUB_NGINX")
         front = None
@@ -55,16 +73,26 @@ class Command(BaseCommand):
             front = fronts.prepare(host=options["host"], port=options["port"], client_timeout=options["client_timeout"])
             env["SKILLHUB_BIND"] = front.gunicorn_bind
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [[sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]]
+        if options["front"] == "granian":
+            try:
+                fronts.refuse_taken_port(options["host"], options["port"])
+            except OSError as exc:
+                raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc.strerror}") from exc
+            web = fronts.granian_command(
+                host=options["host"], port=options["port"], workers=web_processes, client_timeout=options["client_timeout"]
+            )
+        else:
+            web = [sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]
+        commands = [web]
         if not embedded:
             commands.append([*manage, "rundramatiq"])
             commands.append([*manage, "run_scheduler"])
         mode = "embedded (SQLite/in-process workers)" if embedded else f"scaled-out ({settings.DRAMATIQ_BROKER})"
-        front_text = (
-            f"nginx before gunicorn, client timeout {options['client_timeout']} s"
-            if front
-            else "gunicorn alone: no buffering front, slow clients can hold its threads"
-        )
+        front_text = {
+            "granian": f"granian reads each request whole, client timeout {options['client_timeout']} s",
+            "nginx": f"nginx before gunicorn, client timeout {options['client_timeout']} s",
+            "none": "gunicorn alone: no buffering front, slow clients can hold its threads",
+        }[options["front"]]
         self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}; {front_text}", ending="\n")
         self.stdout.write(f"  console        {settings.SKILLHUB_PUBLIC_URL}/admin/", ending="\n")
         self.stdout.write(f"  API docs       {settings.SKILLHUB_PUBLIC_URL}/api/v1/docs", ending="\n")
