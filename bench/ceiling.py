@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 PATH = "/bench/signal-bare"
-SIGNAL_BODY_LIMIT = 256 * 1024
 
 
 class BareSignalMiddleware:
@@ -18,5 +18,5 @@ class BareSignalMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info != PATH:
             return self.get_response(request)
-        request.read(SIGNAL_BODY_LIMIT + 1)
+        request.read(settings.SIGNAL_MAX_BODY_BYTES + 1)
         return JsonResponse({"ok": True, "applied": True, "signalId": "sig_bare", "deduped": False})
