@@ -228,6 +228,8 @@ SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
 SIGNALS_BATCH_RESOLUTION_SENDS = True
 # Signals a resolution worker claims and resolves per transaction.
 SIGNALS_RESOLVE_BATCH = 250
+# A re-sent data point with an unchanged payload re-opens a dismissed or resolved need only this long after it closed.
+SIGNALS_REOPEN_AFTER_DAYS = env_int("SIGNALS_REOPEN_AFTER_DAYS", 90, minimum=1)
 # Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
 SIGNALS_OUTLINE_AUTHOR = ""
 

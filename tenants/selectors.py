@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from skillhub import localcache
+from skillhub.cache import cache_is_process_local
 from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
@@ -79,20 +80,30 @@ def _secrets_cache_key(tenant_slug: str) -> str:
     return f"signal-secrets:{tenant_slug}"
 
 
-def signal_secrets_for_slug(*, slug: str) -> list[str]:
+def signal_secrets_for_slug(*, slug: str, fresh: bool = False) -> list[str]:
     """Return the secrets that verify signals for a tenant slug right now ([] for none/unknown).
 
-    Cached briefly so that forged or unknown-tenant requests are refused without a query.
+    Cached so that forged or unknown-tenant requests are refused without a query, when the cache is
+    shared by every process. A per-process cache (the embedded default's local memory) cannot be
+    cleared by `manage.py issue_signal_secret` running in another process, so there the database is
+    read instead (callers memoise for a moment); `fresh` reads the database in any case.
     """
     key = _secrets_cache_key(slug)
-    cached = cache.get(key)
+    shared = not cache_is_process_local()
+    cached = cache.get(key) if shared and not fresh else None
     now = timezone.now()
     if cached is None:
         rows = SignalSecret.objects.filter(tenant__slug=slug).values_list("secret", "valid_until")
         cached = [(secret, valid_until.timestamp() if valid_until else None) for secret, valid_until in rows]
-        cache.set(key, cached, _SECRETS_CACHE_SECONDS)
+        if shared:
+            cache.set(key, cached, _SECRETS_CACHE_SECONDS)
     stamp = now.timestamp()
     return [secret for secret, until in cached if until is None or until > stamp]
+
+
+def signal_secrets_verifying(*, tenant: Tenant) -> list[SignalSecret]:
+    """Return the tenant's signal secrets that verify now, newest first (at most two)."""
+    return list(SignalSecret.objects.filter(tenant=tenant).exclude(valid_until__lte=timezone.now()).order_by("-created_at", "-pk"))
 
 
 def forget_signal_secrets(*, tenant_slug: str) -> None:

@@ -116,8 +116,14 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 @transaction.atomic
 def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
-    """Issue a new signal secret; the ones before it stay valid for 24 hours."""
+    """Issue a new signal secret: the current one stays valid for 24 hours, any older one ends now.
+
+    At most two secrets verify at once, so a rotation cannot leave a trail of live secrets behind it.
+    """
+    # Serialise concurrent rotations of one tenant, so two of them cannot both keep their predecessor.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
     now = timezone.now()
+    SignalSecret.objects.filter(tenant=tenant, valid_until__gt=now).update(valid_until=now)
     SignalSecret.objects.filter(tenant=tenant, valid_until__isnull=True).update(valid_until=now + SIGNAL_SECRET_OVERLAP)
     raw = "sig_secret_" + secrets.token_urlsafe(32)
     secret = SignalSecret.objects.create(tenant=tenant, secret=raw, prefix=raw[:16][-12:])
