@@ -17,7 +17,7 @@ from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
-from tenants.selectors import api_key_cache_key, forget_signal_secrets
+from tenants.selectors import api_key_cache_key, forget_signal_secrets, forget_staff_token_miss
 
 API_KEY_PREFIX = "shk_"
 STAFF_TOKEN_PREFIX = "sht_"
@@ -82,6 +82,9 @@ def api_key_create(
         key_hash=token_hash(raw_key),
         expires_at=expires_at,
     )
+    # Unknown hashes are cached as misses; a new key's hash cannot have been seen, but clear it regardless.
+    _forget_api_key(api_key)
+    after_commit(_forget_api_key, api_key)
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -192,4 +195,5 @@ def staff_token_create(*, user: Any, name: str) -> tuple[StaffToken, str]:
         raise ValueError("staff tokens are only for staff users")
     raw = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = StaffToken.objects.create(user=user, name=name[:200], prefix=raw[:12], key_hash=token_hash(raw))
+    forget_staff_token_miss(key_hash=token.key_hash)
     return token, raw

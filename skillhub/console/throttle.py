@@ -1,17 +1,14 @@
-"""Login throttling and anonymous API flood limits, counted by django-ratelimit in the shared cache."""
+"""Login throttling, counted by django-ratelimit in the shared cache (the /api/ flood limit is `tenants.api.throttle`)."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
-from skillhub.api.errors import error_response
 
 LOGIN_GROUP = "console-login-failures"
-API_GROUP = "anonymous-api"
 
 
 def _client_address(group: str, request: HttpRequest) -> str:
@@ -48,21 +45,3 @@ def login_locked_for(request: HttpRequest) -> int | None:
 def login_failed(request: HttpRequest) -> None:
     """Count one failed login against the username and against the client address."""
     _usages(request, increment=True)
-
-
-class AnonymousApiThrottleMiddleware:
-    """Refuse requests to /api/ that carry no credential once one address sends too many (429)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith("/api/") or "HTTP_AUTHORIZATION" in request.META:
-            return self.get_response(request)
-        usage = get_usage(request, group=API_GROUP, key=_client_address, rate=settings.ANONYMOUS_API_RATE, increment=True)
-        if usage is not None and usage["should_limit"]:
-            wait = max(int(usage["time_left"]), 1)
-            response = error_response(429, "RATE_LIMITED", f"Too many requests without an API key; retry in {wait} s")
-            response["Retry-After"] = str(wait)
-            return response
-        return self.get_response(request)
