@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Mapping
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -30,7 +31,8 @@ from skillhub import localcache
 from skillhub.crypto import hex_signature_matches, standard_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
-MAX_BODY_BYTES = 256 * 1024
+# The table of body limits in settings (skillhub/limits.py) holds it; the front enforces it too.
+MAX_BODY_BYTES = settings.SIGNAL_MAX_BODY_BYTES
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 ID_HEADER = "HTTP_WEBHOOK_ID"
 TIMESTAMP_HEADER = "HTTP_WEBHOOK_TIMESTAMP"
