@@ -8,17 +8,13 @@ from datetime import datetime, timezone as dt_timezone
 from django.db import connection, transaction
 from django.utils import timezone
 
+from signals_inbox import verification
 from signals_inbox.models import InboxSettings, SeenWebhookId
 from signals_inbox.selectors import forget_signing_policy
 from signals_inbox.services.audit import audit_record
-from skillhub import localcache
 from skillhub.errors import ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
-
-# The verification memo of a slug (signals_inbox.verification); dropped here so this process applies a change at once.
-_VERIFICATION_MEMO_PREFIX = "signal-secrets:"
-
 
 def signal_signing_put(*, tenant: Tenant, actor: str, require_timestamped_signatures: bool) -> InboxSettings:
     """Require (or stop requiring) timestamped signatures for the tenant's signals; audited, applied at once."""
@@ -42,7 +38,7 @@ def signal_signing_put(*, tenant: Tenant, actor: str, require_timestamped_signat
 
 def _forget(slug: str) -> None:
     forget_signing_policy(slug=slug)
-    localcache.forget(_VERIFICATION_MEMO_PREFIX + slug)
+    verification.forget(slug)  # this process applies the change at once, others within their 2 s memo
 
 
 # One statement on both backends: a fresh id is inserted; an id whose remembered time ran out (not
