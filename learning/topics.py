@@ -27,6 +27,11 @@ def topic_key(topic: str) -> str:
     return " ".join(sorted(words))[:200]
 
 
+def topic_normal(topic: str) -> str:
+    """Return a topic in words order as written, case, spacing, punctuation and simple plurals ironed out."""
+    return " ".join(_singular(w) for w in _WORD.findall((topic or "").casefold()))[:200]
+
+
 def topic_label(topic: str) -> str:
     """Return a topic with its whitespace collapsed, as people wrote it."""
     return " ".join((topic or "").split())[:200]

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from signals_inbox import console, console_pages  # noqa: F401  (register the inbox and its pages)
 from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry
-from signals_inbox.services import rejected_signal_reprocess, signal_map_put
+from signals_inbox.services import rejected_signal_reprocess, signal_map_put, signal_signing_put
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
 
@@ -65,8 +65,8 @@ class SignalMapEntryInline(admin.TabularInline):
 class InboxSettingsAdmin(TenantScopedAdmin):
     """Training needs → automation & signal mapping: the map and auto-author, saved through the service."""
 
-    list_display = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly", "updated_at")
-    fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly")
+    list_display = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly", "require_timestamped_signatures", "updated_at")
+    fields = ("tenant", "auto_author", "auto_author_threshold", "authoring_quota_monthly", "require_timestamped_signatures")
     inlines = [SignalMapEntryInline]
 
     def get_readonly_fields(self, request: HttpRequest, obj: InboxSettings | None = None) -> Any:
@@ -102,6 +102,12 @@ class InboxSettingsAdmin(TenantScopedAdmin):
             )
         except DomainError as exc:
             messages.error(request, f"Signal map not saved: {exc.field}: {exc.reason}")
+            return
+        signal_signing_put(
+            tenant=form.instance.tenant,
+            actor=_actor(request),
+            require_timestamped_signatures=form.cleaned_data["require_timestamped_signatures"],
+        )
 
 
 @admin.register(RejectedSignal)

@@ -1,4 +1,4 @@
-"""The signal inbox's admin API (`/api/v1/admin/tenants/{slug}/signal-map…`): console session or staff token."""
+"""The signal inbox's admin API (`/api/v1/admin/tenants/{slug}/signal-map…`, `…/signal-signing`): console session or staff token."""
 from __future__ import annotations
 
 from typing import Any
@@ -10,9 +10,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from signals_inbox.selectors import signal_map_json
-from signals_inbox.serializers import SignalMapOutput, SignalMapPreviewOutput, SignalMapReadOutput
-from signals_inbox.services import signal_map_preview, signal_map_put
+from signals_inbox.selectors import signal_map_json, signal_signing_json
+from signals_inbox.serializers import SignalMapOutput, SignalMapPreviewOutput, SignalMapReadOutput, SignalSigningOutput
+from signals_inbox.services import signal_map_preview, signal_map_put, signal_signing_put
 from signals_inbox.verification import refusal_counts
 from skillhub.api.serializers import StrictSerializer
 from skillhub.errors import ValidationFailed
@@ -72,3 +72,35 @@ class SignalMapPreviewApi(TenantAdminApiView):
             return Response(signal_map_preview(tenant=self.tenant, sample=sample, mapping=mapping))
         except ValidationFailed as exc:
             raise serializers.ValidationError({field: [reason] for field, reason in exc.errors.items()}) from exc
+
+
+class SignalSigningInput(StrictSerializer):
+    requireTimestampedSignatures = serializers.BooleanField()
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object"]})
+        if "requireTimestampedSignatures" in data and not isinstance(data["requireTimestampedSignatures"], bool):
+            raise serializers.ValidationError({"requireTimestampedSignatures": ["Must be true or false"]})
+        return super().to_internal_value(data)
+
+
+class SignalSigningApi(TenantAdminApiView):
+    """Read the tenant's signal-signing settings, or require (or stop requiring) timestamped signatures."""
+
+    @extend_schema(operation_id="admin_signal_signing_read", responses={200: SignalSigningOutput})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(signal_signing_json(tenant=self.tenant))
+
+    @extend_schema(operation_id="admin_signal_signing_replace", request=SignalSigningInput, responses={200: SignalSigningOutput})
+    def put(self, request: Request, slug: str) -> Response:
+        if not user_acts_for(user=request.user, tenant=self.tenant):
+            raise PermissionDenied("A console viewer reads the signing settings; changing them takes the admin role")
+        data = SignalSigningInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        signal_signing_put(
+            tenant=self.tenant,
+            actor=self.actor(request),
+            require_timestamped_signatures=data.validated_data["requireTimestampedSignatures"],
+        )
+        return Response(signal_signing_json(tenant=self.tenant))

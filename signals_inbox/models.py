@@ -23,6 +23,8 @@ class NeedStatus(models.TextChoices):
 
 # A need in one of these states is "open" for deduplication: a re-sent data point coalesces onto it.
 ACTIVE_NEED_STATUSES = (NeedStatus.OPEN, NeedStatus.OFFERED, NeedStatus.AUTHORING)
+# A closed need's unchanged data point, re-sent by a full sync, does not re-open it (within a window).
+CLOSED_NEED_STATUSES = (NeedStatus.RESOLVED, NeedStatus.DISMISSED)
 
 
 class Target(models.TextChoices):
@@ -97,6 +99,12 @@ class Need(models.Model):
                 fields=["tenant", "topic_key"], condition=Q(status="open", action="author"), name="need_open_author_topic"
             ),
             models.Index(fields=["tenant", "worker_ref"], condition=Q(target="unmatched"), name="need_unmatched_worker"),
+            # A re-sent data point looks up the last closed need of its key; open needs (every ingest insert) stay out.
+            models.Index(
+                fields=["tenant", "dedupe_key", "closed_at"],
+                condition=Q(status__in=["resolved", "dismissed"]),
+                name="need_closed_dedupe_key",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -160,6 +168,12 @@ class InboxSettings(models.Model):
         default=3, help_text="Open needs sharing a topic that no course fits before a draft is authored"
     )
     authoring_quota_monthly = models.PositiveIntegerField(default=5, help_text="Automatic drafts per calendar month")
+    require_timestamped_signatures = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Accept only Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature), "
+        "which cannot be replayed; the plain X-Skillhub-Signature of the body alone is then refused",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -222,3 +236,23 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action}"
+
+
+# How far a signal's webhook-timestamp may be from the server's clock, either way (Standard Webhooks' default).
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+class SeenWebhookId(models.Model):
+    """A `webhook-id` of a timestamped signal, remembered while its timestamp is within tolerance, so it is taken once."""
+
+    # Written once per timestamped signal; the tenant comes from the verified request, so no FK check is needed.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    webhook_id = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "webhook_id"], name="seen_webhook_id_once")]
+        indexes = [models.Index(fields=["expires_at"], name="seen_webhook_id_expiry")]
+
+    def __str__(self) -> str:
+        return self.webhook_id

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import orjson
 
-from learning.topics import topic_key, topic_label
+from learning.topics import topic_key, topic_label, topic_normal
 
 # Built-in meaning of document 004's recognised types; a tenant's signal map and the signal's
 # own fields both override these (explicit field > tenant map > built-in > severity 2).
@@ -142,12 +143,36 @@ def _dumps(value: Any) -> str:
     return text
 
 
+def default_dedupe_key(kind: str, who: str, topic_key: str) -> str:
+    """Return the dedupe key of a signal that names none: type, worker (or site), normalised topic."""
+    dedupe_key = f"{kind}:{who}:{topic_key}"
+    if len(dedupe_key) > _DEDUPE_KEY_LIMIT:
+        dedupe_key = f"{kind}:sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
+    return dedupe_key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for name, _value in pairs:
+        if name in seen:
+            raise InvalidSignal(f"duplicate JSON key {name[:64]!r}: each key may appear once in an object")
+        seen.add(name)
+    return {}  # only the check matters; orjson builds the document
+
+
 def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSignal:
     """Return the validated signal in `body` with map defaults applied, or raise InvalidSignal."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidSignal(f"body is not valid JSON: {str(exc)[:120]}") from exc
+    # orjson keeps the last of duplicate keys silently; a sender that repeats one means something we cannot guess.
+    try:
+        json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
+    except RecursionError as exc:
+        raise InvalidSignal("data is nested too deeply (at most 250 levels)") from exc
+    except ValueError:
+        pass  # orjson accepted it; the standard parser is only here to see repeated keys
     if not isinstance(document, dict):
         raise InvalidSignal("body must be a JSON object with 'event' and 'data'")
     data = document.get("data", {})
@@ -170,9 +195,10 @@ def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSigna
     category = fields["category"] or entry.category or builtin.get("category", "")
     severity = explicit_severity or entry.severity or builtin.get("severity") or DEFAULT_SEVERITY
     worker_value = fields[worker_key] if worker_key else ""
-    dedupe_key = fields["dedupe_key"] or f"{kind}:{worker_value or fields['site']}:{topic.casefold()}"
-    if len(dedupe_key) > _DEDUPE_KEY_LIMIT:
-        dedupe_key = f"{kind}:sha256:{hashlib.sha256(dedupe_key.encode()).hexdigest()}"
+    # The default key forgives what course matching forgives, bar word order: "Chemical Spill Response"
+    # and "chemical spill responses" from one site are one need (case, spacing, punctuation, plurals).
+    who = worker_value or fields["site"].casefold()
+    dedupe_key = fields["dedupe_key"] or default_dedupe_key(kind, who, topic_normal(topic) or topic.casefold())
     payload = data.get("payload", {})
     return ParsedSignal(
         event=event,

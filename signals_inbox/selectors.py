@@ -19,6 +19,7 @@ from learning.selectors import (
     overdue_assignments_by_learner,
 )
 from signals_inbox.models import (
+    SIGNATURE_TOLERANCE_SECONDS,
     ACTIVE_NEED_STATUSES,
     InboxSettings,
     Need,
@@ -30,8 +31,10 @@ from learning.topics import topic_key
 from signals_inbox.parsing import MapEntry
 from skillhub.api.pagination import paginate
 from skillhub import localcache
+from skillhub.cache import cache_is_process_local
 from skillhub.formats import iso
 from tenants.models import Tenant
+from tenants.selectors import signal_secrets_verifying
 
 # --- the ingest context: tenant id + signal map, cached like the secrets ------------------
 
@@ -77,6 +80,49 @@ def forget_ingest_context(*, slug: str | None = None) -> None:
         return
     localcache.forget(_context_key(slug))
     cache.delete(_context_key(slug))
+
+
+# --- the signing policy: which signature forms a tenant accepts ----------------------------
+
+_SIGNING_CACHE_SECONDS = 600
+
+
+def _signing_key(slug: str) -> str:
+    return f"signal-signing:{slug}"
+
+
+def timestamped_signatures_required(*, slug: str, fresh: bool = False) -> bool:
+    """Say whether the tenant with this slug refuses the plain body signature (False for an unknown slug).
+
+    Cached like the signal secrets (`tenants.selectors.signal_secrets_for_slug`): in the shared
+    cache when there is one, read from the database when the cache is per process or `fresh`.
+    """
+    shared = not cache_is_process_local()
+    key = _signing_key(slug)
+    cached = cache.get(key) if shared and not fresh else None
+    if cached is None:
+        cached = InboxSettings.objects.filter(tenant__slug=slug, require_timestamped_signatures=True).exists()
+        if shared:
+            cache.set(key, cached, _SIGNING_CACHE_SECONDS)
+    return bool(cached)
+
+
+def forget_signing_policy(*, slug: str) -> None:
+    """Drop the cached policy so a change applies at once (other processes within seconds)."""
+    cache.delete(_signing_key(slug))
+
+
+def signal_signing_json(*, tenant: Tenant) -> dict[str, Any]:
+    """Return the tenant's signing settings and the secrets that verify now (prefixes only)."""
+    settings = inbox_settings_get(tenant=tenant)
+    return {
+        "requireTimestampedSignatures": settings.require_timestamped_signatures,
+        "timestampToleranceSeconds": SIGNATURE_TOLERANCE_SECONDS,
+        "secrets": [
+            {"prefix": secret.prefix, "createdAt": iso(secret.created_at), "validUntil": iso(secret.valid_until)}
+            for secret in signal_secrets_verifying(tenant=tenant)
+        ],
+    }
 
 
 # --- the signal map -------------------------------------------------------------------------

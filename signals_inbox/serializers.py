@@ -150,3 +150,21 @@ class SignalMapPreviewOutput(serializers.Serializer):
     deduped = serializers.BooleanField(required=False)
     existingNeedId = serializers.UUIDField(required=False, allow_null=True)
     checkedAt = serializers.DateTimeField(required=False)
+
+
+class SignalSecretSummary(serializers.Serializer):
+    """A signal secret that verifies now: never its value, only its prefix and lifetime."""
+
+    prefix = serializers.CharField()
+    createdAt = serializers.DateTimeField()
+    validUntil = serializers.DateTimeField(allow_null=True, help_text="null for the current secret; set for the previous one")
+
+
+class SignalSigningOutput(serializers.Serializer):
+    """How the tenant's senders must sign signals, and the secrets (at most two) that verify now."""
+
+    requireTimestampedSignatures = serializers.BooleanField(
+        help_text="true: only the Standard Webhooks form (webhook-id, webhook-timestamp, webhook-signature) is accepted"
+    )
+    timestampToleranceSeconds = serializers.IntegerField()
+    secrets = SignalSecretSummary(many=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from signals_inbox import services
 from signals_inbox.actors import close_need_if_complete, resolve_signals
 from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
+from signals_inbox.services.signing import webhook_ids_forget_expired
 from skillhub.scheduler import sweep
 
 # A signal younger than this is still in the normal path (its message is in flight).
@@ -72,3 +73,9 @@ def auto_author_waiting_topics() -> int:
                 if need is not None and services.auto_author_maybe(tenant=need.tenant, need=need) is not None:
                     authored += 1
     return authored
+
+
+@sweep(every_seconds=300)
+def forget_expired_webhook_ids() -> int:
+    """Delete the once-only ids of timestamped signals whose timestamps are out of tolerance anyway."""
+    return webhook_ids_forget_expired()

@@ -1,34 +1,75 @@
 """Authenticate an inbound signal: a bounded body read and a constant-time HMAC check, before any parsing.
 
+Two forms are accepted (SPEC section 4): document 004's `X-Skillhub-Signature` (hex HMAC-SHA256 of
+the body alone), and the Standard Webhooks form (`webhook-id`, `webhook-timestamp`,
+`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), which cannot be replayed: its
+timestamp must be within five minutes and its id is taken once (`signals_inbox.services.replay`).
+Both are keyed by the UTF-8 bytes of the signal secret string as issued. A tenant may refuse the
+plain form.
+
 Verification needs the tenant's secrets on every request, including forged ones; they come from
-`tenants.selectors.signal_secrets_for_slug` (shared cache, so no query) and are memoised in the
-process for a moment, so a flood of forged requests costs neither the database nor the cache.
+`tenants.selectors.signal_secrets_for_slug` and are memoised in the process for a moment, so a flood
+of forged requests costs neither the database nor the cache. A signature that matches none of them
+re-reads the database (at most every REFRESH_AFTER seconds per slug), so a secret issued by another
+process, even `manage.py issue_signal_secret` against a per-process cache, works on its first use.
 """
 from __future__ import annotations
 
 import re
 import threading
 import time
-from typing import BinaryIO, Callable
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Mapping
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from signals_inbox.models import SIGNATURE_TOLERANCE_SECONDS
+from signals_inbox.selectors import timestamped_signatures_required
 from skillhub import localcache
-from skillhub.crypto import hex_signature_matches
+from skillhub.crypto import hex_signature_matches, standard_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
 # The table of body limits in settings (skillhub/limits.py) holds it; the front enforces it too.
 MAX_BODY_BYTES = settings.SIGNAL_MAX_BODY_BYTES
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
+ID_HEADER = "HTTP_WEBHOOK_ID"
+TIMESTAMP_HEADER = "HTTP_WEBHOOK_TIMESTAMP"
+STANDARD_SIGNATURE_HEADER = "HTTP_WEBHOOK_SIGNATURE"
 # How long a process trusts its copy of a tenant's secrets; a failed check refreshes a copy older
 # than REFRESH_AFTER, so a newly issued secret works within a fraction of a second.
 MEMO_SECONDS = 2.0
 REFRESH_AFTER = 0.25
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,63}$")
+_WEBHOOK_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+_TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
 
 _MEMO_PREFIX = "signal-secrets:"
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    secrets: list[bytes]
+    require_timestamp: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking a request's signature.
+
+    `detail` is given only once the signature proved that the sender holds a secret; `webhook_id`
+    and `expires_at` (Unix seconds) are set for an accepted timestamped signature, whose id the
+    caller must still take (once) before recording the signal.
+    """
+
+    ok: bool
+    detail: str = ""
+    webhook_id: str = ""
+    expires_at: int = 0
+
+
+REFUSED = Verdict(ok=False)
 
 
 def read_body(request: HttpRequest) -> bytes | None:
@@ -70,23 +111,58 @@ def _read_bounded(stream: BinaryIO) -> bytes | None:
     return None if taken > MAX_BODY_BYTES else b"".join(parts)
 
 
-def _load_secrets(slug: str) -> Callable[[], list[bytes]]:
-    return lambda: [s.encode() for s in signal_secrets_for_slug(slug=slug)]
+def _load_policy(slug: str, *, fresh: bool = False) -> Callable[[], SigningPolicy]:
+    return lambda: SigningPolicy(
+        secrets=[secret.encode() for secret in signal_secrets_for_slug(slug=slug, fresh=fresh)],
+        require_timestamp=timestamped_signatures_required(slug=slug, fresh=fresh),
+    )
 
 
-def signature_valid(*, slug: str, body: bytes, signature_header: str) -> bool:
-    """Say whether `signature_header` is the lowercase hex HMAC-SHA256 of `body` under one of the slug's secrets."""
-    if not signature_header or not _SLUG.match(slug):
-        return False
-    signature = signature_header.strip().encode("latin-1", "replace")
+def verify_signature(*, slug: str, body: bytes, headers: Mapping[str, str], now: float | None = None) -> Verdict:
+    """Check the request's signature (either form) against the slug's secrets and policy."""
+    if not _SLUG.match(slug):
+        return REFUSED
+    standard = any(headers.get(name) for name in (ID_HEADER, TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER))
+    matches: Callable[[list[bytes]], bool]
+    if standard:
+        msg_id, stamp, header = (headers.get(name, "").strip() for name in (ID_HEADER, TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER))
+        if not (_WEBHOOK_ID.match(msg_id) and _TIMESTAMP.match(stamp) and header):
+            return REFUSED
+
+        def matches(keys: list[bytes]) -> bool:
+            return standard_signature_matches(keys=keys, msg_id=msg_id, timestamp=stamp, body=body, header=header)
+
+    else:
+        given = headers.get(SIGNATURE_HEADER, "").strip()
+        if not given:
+            return REFUSED
+        signature = given.encode("latin-1", "replace")
+
+        def matches(keys: list[bytes]) -> bool:
+            return hex_signature_matches(keys=keys, message=body, signature=signature)
+
     key = _MEMO_PREFIX + slug
-    secrets, age = localcache.get_or_load_aged(key, MEMO_SECONDS, _load_secrets(slug))
-    if hex_signature_matches(keys=secrets, message=body, signature=signature):
-        return True
-    if age > REFRESH_AFTER:
-        fresh = localcache.reload(key, MEMO_SECONDS, _load_secrets(slug))
-        return hex_signature_matches(keys=fresh, message=body, signature=signature)
-    return False
+    policy, age = localcache.get_or_load_aged(key, MEMO_SECONDS, _load_policy(slug))
+    if not matches(policy.secrets):
+        if age <= REFRESH_AFTER:
+            return REFUSED
+        # The database, not a cache that another process may be unable to clear, has the last word.
+        policy = localcache.reload(key, MEMO_SECONDS, _load_policy(slug, fresh=True))
+        if not matches(policy.secrets):
+            return REFUSED
+    if not standard:
+        if policy.require_timestamp:
+            return Verdict(
+                ok=False,
+                detail="this tenant accepts only timestamped signatures (webhook-id, webhook-timestamp, webhook-signature)",
+            )
+        return Verdict(ok=True)
+    now_s = int(time.time() if now is None else now)
+    sent = int(stamp)
+    if abs(now_s - sent) > SIGNATURE_TOLERANCE_SECONDS:
+        return Verdict(ok=False, detail=f"webhook-timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} seconds from the server's clock")
+    # Beyond this the timestamp alone refuses the message, so the id need not be remembered longer.
+    return Verdict(ok=True, webhook_id=msg_id, expires_at=sent + SIGNATURE_TOLERANCE_SECONDS + 1)
 
 
 def forget(slug: str | None = None) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.utils.functional import cached_property
 
@@ -29,3 +31,8 @@ class SkillhubRedisCache(RedisCache):
     @cached_property
     def _cache(self) -> ReusingRedisCacheClient:
         return ReusingRedisCacheClient(self._servers, **self._options)  # type: ignore[attr-defined]
+
+
+def cache_is_process_local() -> bool:
+    """Say whether the default cache lives in each process's own memory (no REDIS_URL): not shared, not clearable from outside."""
+    return isinstance(caches["default"], LocMemCache)

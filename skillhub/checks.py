@@ -1,11 +1,13 @@
 """Start-up checks of the environment-driven configuration."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from skillhub.cache import cache_is_process_local
 from skillhub.db import is_postgres
 
 
@@ -24,3 +26,30 @@ def check_deployment(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     if settings.DRAMATIQ_BROKER not in ("embedded", "stub", "redis", "amqp"):
         problems.append(Error(f"Unsupported broker {settings.DRAMATIQ_BROKER!r}", id="skillhub.E001"))
     return problems
+
+
+def per_process_cache_warning(*, web_processes: int, scaled_out: bool) -> str | None:
+    """Say what goes wrong when the cache lives in each process's memory but several processes serve, or None.
+
+    `manage.py serve` knows its number of web processes only once it has parsed its options: it
+    calls this with them; the system check below covers what the environment says.
+    """
+    if not cache_is_process_local() or (web_processes <= 1 and not scaled_out):
+        return None
+    return (
+        f"REDIS_URL is not set, so the cache is each process's own memory: with {web_processes} web process(es)"
+        f"{' and separate workers' if scaled_out else ''}, plan rate limits and the anonymous /api/ limit are counted "
+        f"per process (up to {max(web_processes, 1)}x what the plan allows), and a change made in one process "
+        "(a revoked API key, a signal map) reaches the others only when their cached copy expires. Set REDIS_URL."
+    )
+
+
+@register()
+def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when rate-limit counters would be multiplied by the number of processes."""
+    try:
+        web_processes = int(os.environ.get("SKILLHUB_WEB_PROCESSES") or 1)
+    except ValueError:
+        web_processes = 1
+    problem = per_process_cache_warning(web_processes=web_processes, scaled_out=settings.DRAMATIQ_BROKER in ("redis", "amqp"))
+    return [Warning(problem, id="skillhub.W002")] if problem else []

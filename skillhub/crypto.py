@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 from typing import Iterable
@@ -30,4 +32,27 @@ def hex_signature_matches(*, keys: Iterable[bytes | str], message: bytes, signat
     ok = False
     for key in keys:
         ok |= hmac.compare_digest(hmac_sha256_hex(key, message).encode(), signature)
+    return ok
+
+
+def standard_signature_matches(*, keys: Iterable[bytes | str], msg_id: str, timestamp: str, body: bytes, header: str) -> bool:
+    """Say whether a Standard Webhooks `webhook-signature` header holds a `v1,<base64>` signature of
+    "{msg_id}.{timestamp}.{body}" under any of `keys` (every pair compared, in constant time)."""
+    given: list[bytes] = []
+    for item in header.split()[:8]:
+        version, _, encoded = item.partition(",")
+        if version != "v1" or not encoded:
+            continue
+        try:
+            given.append(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    if not given:
+        return False
+    message = f"{msg_id}.{timestamp}.".encode() + body
+    ok = False
+    for key in keys:
+        expected = hmac_sha256(key, message)
+        for signature in given:
+            ok |= hmac.compare_digest(expected, signature)
     return ok

@@ -83,8 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     # Answers the signed signal webhook itself: nothing below applies to a machine-to-machine push.
     "signals_inbox.middleware.SignalWebhookMiddleware",
-    # Unauthenticated floods of /api/ are refused per client address (django-ratelimit, shared cache).
-    "skillhub.console.throttle.AnonymousApiThrottleMiddleware",
+    # Floods of /api/ without a credential that verifies are refused per client address (django-ratelimit, shared cache).
+    "tenants.api.throttle.AnonymousApiThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -188,6 +188,8 @@ CONSOLE_LOGIN_MAX_DELAY = env_int("CONSOLE_LOGIN_MAX_DELAY", 60, minimum=1)
 CONSOLE_LOGIN_ADDRESS_USERNAMES = env_rate("CONSOLE_LOGIN_ADDRESS_USERNAMES", "10/10m")
 # Requests to /api/ without a valid credential, per client address.
 ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
+# Beyond that limit, database lookups of keys the caches do not know, per client address (then 429 without one).
+ANONYMOUS_API_LOOKUPS = env_rate("ANONYMOUS_API_LOOKUPS", "60/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
 LOGIN_URL = "/admin/login/"
 # Messages live in the server-side session, not in a cookie: the console shows a new API key,
@@ -248,6 +250,8 @@ SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
 SIGNALS_BATCH_RESOLUTION_SENDS = True
 # Signals a resolution worker claims and resolves per transaction.
 SIGNALS_RESOLVE_BATCH = 250
+# A re-sent data point with an unchanged payload re-opens a dismissed or resolved need only this long after it closed.
+SIGNALS_REOPEN_AFTER_DAYS = env_int("SIGNALS_REOPEN_AFTER_DAYS", 90, minimum=1)
 # Dotted path of the class that drafts a course outline for a need; "" is the built-in generator.
 SIGNALS_OUTLINE_AUTHOR = ""
 
@@ -301,13 +305,20 @@ SPECTACULAR_SETTINGS = {
         "summary": "Record a signed signal (HR, credential and incident systems)",
         "description": (
             "Authenticated by `X-Skillhub-Signature`: the lowercase hex HMAC-SHA256 of the exact raw body, "
-            "keyed by the tenant's signal secret. No API key. Answers as soon as the signal is recorded."
+            "keyed by the tenant's signal secret; or, replay-proof, the Standard Webhooks form: `webhook-id`, "
+            "`webhook-timestamp` (Unix seconds, within 5 minutes) and `webhook-signature: v1,<base64 HMAC-SHA256 of "
+            "\"{id}.{timestamp}.{body}\">`, keyed by the UTF-8 bytes of the same secret string; an id is accepted once. "
+            "A tenant can require the timestamped form (`PUT /api/v1/admin/tenants/{slug}/signal-signing`). "
+            "No API key. Answers as soon as the signal is recorded."
         ),
         "tags": ["signals"],
         "security": [],
         "parameters": [
             {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-            {"name": "X-Skillhub-Signature", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            {"name": "X-Skillhub-Signature", "in": "header", "required": False, "description": "the plain form (without the webhook-* headers)", "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+            {"name": "webhook-id", "in": "header", "required": False, "description": "the timestamped form: a message id, accepted once", "schema": {"type": "string", "maxLength": 200}},
+            {"name": "webhook-timestamp", "in": "header", "required": False, "description": "the timestamped form: Unix seconds", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+            {"name": "webhook-signature", "in": "header", "required": False, "description": "the timestamped form: space-separated v1,<base64> signatures", "schema": {"type": "string"}},
         ],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["event"],
@@ -324,12 +335,17 @@ SPECTACULAR_SETTINGS = {
         "responses": {
             "200": {"description": "Recorded", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "ok": {"type": "boolean"}, "applied": {"type": "boolean"}, "signalId": {"type": "string"}, "deduped": {"type": "boolean"},
+                "reason": {"type": "string", "enum": ["open_need", "closed_need_unchanged", "closed_need_changed", "reopen_window_passed"],
+                           "description": "why the signal was (or was not) folded into an existing need; absent for a first signal"},
             }}}}},
             "400": {"description": "invalid_payload; nothing stored", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"error": {"type": "string", "enum": ["invalid_payload"]}, "detail": {"type": "string"}},
             }}}},
-            "401": {"description": "bad_signature (also for an unknown tenant)", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "string", "enum": ["bad_signature"]}},
+            "401": {"description": "bad_signature (also for an unknown tenant, a stale timestamp, a replayed webhook-id)", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "error": {"type": "string", "enum": ["bad_signature"]},
+                    "detail": {"type": "string", "description": "only once the signature itself verified: what else was wrong"},
+                },
             }}}},
             "413": {"description": "payload_too_large (over 256 KiB)", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"error": {"type": "string", "enum": ["payload_too_large"]}},

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from skillhub import localcache
+from skillhub.cache import cache_is_process_local
 from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
@@ -41,6 +42,10 @@ def user_acts_for(*, user: Any, tenant: Tenant) -> bool:
 
 
 API_KEY_CACHE_SECONDS = 60
+# A hash no key has is remembered too, so a flood of made-up keys is answered without a query each.
+# Keys are random: one cannot be presented before it exists, and creating one clears its entry anyway.
+API_KEY_MISS_SECONDS = 60
+_MISS = "no-such-key"
 
 
 def api_key_cache_key(key_hash: str) -> str:
@@ -50,49 +55,76 @@ def api_key_cache_key(key_hash: str) -> str:
 LOCAL_SECONDS = 2
 
 
-def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | None:
+def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | str:
     api_key = cache.get(cache_key)
     if api_key is None:
         api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
-        if api_key is not None:
-            cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
+        if api_key is None:
+            cache.set(cache_key, _MISS, API_KEY_MISS_SECONDS)
+            return _MISS
+        cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
     return api_key
+
+
+def _usable(found: ApiKey | str | None) -> ApiKey | None:
+    if not isinstance(found, ApiKey) or found.revoked_at is not None:
+        return None
+    if found.expires_at is not None and found.expires_at <= timezone.now():
+        return None
+    return found
 
 
 def api_key_find(*, key_hash: str) -> ApiKey | None:
     """Return the usable API key with this hash (not revoked, not expired), or None.
 
-    The key and its tenant are cached for a minute in the shared cache and two seconds in each
-    process; revoking drops both in the revoking process and the shared entry, so other processes
-    refuse the key within two seconds.
+    The key and its tenant (or the fact that no key has this hash) are cached for a minute in the
+    shared cache and two seconds in each process; revoking drops both in the revoking process and
+    the shared entry, so other processes refuse the key within two seconds.
     """
     cache_key = api_key_cache_key(key_hash)
-    api_key = localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash))
-    if api_key is None or api_key.revoked_at is not None:
-        return None
-    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
-        return None
-    return api_key
+    return _usable(localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash)))
+
+
+def api_key_known(*, key_hash: str) -> tuple[bool, ApiKey | None]:
+    """Look a key up in the caches alone, never the database: (whether the caches know the hash, the usable key or None)."""
+    cache_key = api_key_cache_key(key_hash)
+    found = localcache.peek(cache_key)
+    if found is None:
+        found = cache.get(cache_key)
+        if found is None:
+            return False, None
+        localcache.reload(cache_key, LOCAL_SECONDS, lambda: found)
+    return True, _usable(found)
 
 
 def _secrets_cache_key(tenant_slug: str) -> str:
     return f"signal-secrets:{tenant_slug}"
 
 
-def signal_secrets_for_slug(*, slug: str) -> list[str]:
+def signal_secrets_for_slug(*, slug: str, fresh: bool = False) -> list[str]:
     """Return the secrets that verify signals for a tenant slug right now ([] for none/unknown).
 
-    Cached briefly so that forged or unknown-tenant requests are refused without a query.
+    Cached so that forged or unknown-tenant requests are refused without a query, when the cache is
+    shared by every process. A per-process cache (the embedded default's local memory) cannot be
+    cleared by `manage.py issue_signal_secret` running in another process, so there the database is
+    read instead (callers memoise for a moment); `fresh` reads the database in any case.
     """
     key = _secrets_cache_key(slug)
-    cached = cache.get(key)
+    shared = not cache_is_process_local()
+    cached = cache.get(key) if shared and not fresh else None
     now = timezone.now()
     if cached is None:
         rows = SignalSecret.objects.filter(tenant__slug=slug).values_list("secret", "valid_until")
         cached = [(secret, valid_until.timestamp() if valid_until else None) for secret, valid_until in rows]
-        cache.set(key, cached, _SECRETS_CACHE_SECONDS)
+        if shared:
+            cache.set(key, cached, _SECRETS_CACHE_SECONDS)
     stamp = now.timestamp()
     return [secret for secret, until in cached if until is None or until > stamp]
+
+
+def signal_secrets_verifying(*, tenant: Tenant) -> list[SignalSecret]:
+    """Return the tenant's signal secrets that verify now, newest first (at most two)."""
+    return list(SignalSecret.objects.filter(tenant=tenant).exclude(valid_until__lte=timezone.now()).order_by("-created_at", "-pk"))
 
 
 def forget_signal_secrets(*, tenant_slug: str) -> None:
@@ -100,9 +132,30 @@ def forget_signal_secrets(*, tenant_slug: str) -> None:
     cache.delete(_secrets_cache_key(tenant_slug))
 
 
+def _staff_miss_key(key_hash: str) -> str:
+    return f"staff-token-miss:{key_hash}"
+
+
 def staff_token_find(*, key_hash: str) -> StaffToken | None:
-    """Return the unrevoked staff token with this hash, with its user, if that user is an active staff user."""
+    """Return the unrevoked staff token with this hash, with its user, if that user is an active staff user.
+
+    A hash no token has is remembered for a minute, so made-up tokens cost no query each.
+    """
+    if cache.get(_staff_miss_key(key_hash)) is not None:
+        return None
     token = StaffToken.objects.select_related("user").filter(key_hash=key_hash, revoked_at__isnull=True).first()
-    if token is None or not token.user.is_active or not token.user.is_staff:
+    if token is None:
+        cache.set(_staff_miss_key(key_hash), 1, API_KEY_MISS_SECONDS)
+        return None
+    if not token.user.is_active or not token.user.is_staff:
         return None
     return token
+
+
+def staff_token_known_missing(*, key_hash: str) -> bool:
+    """Say whether the cache already knows that no staff token has this hash (no query)."""
+    return cache.get(_staff_miss_key(key_hash)) is not None
+
+
+def forget_staff_token_miss(*, key_hash: str) -> None:
+    cache.delete(_staff_miss_key(key_hash))

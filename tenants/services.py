@@ -17,7 +17,7 @@ from skillhub.crypto import token_hash
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
-from tenants.selectors import api_key_cache_key, forget_signal_secrets
+from tenants.selectors import api_key_cache_key, forget_signal_secrets, forget_staff_token_miss
 
 API_KEY_PREFIX = "shk_"
 STAFF_TOKEN_PREFIX = "sht_"
@@ -90,6 +90,9 @@ def api_key_create(
         created_by_ref=created_by_ref[:100],
         created_by_label=(created_by_label or created_by_ref)[:200],
     )
+    # Unknown hashes are cached as misses; a new key's hash cannot have been seen, but clear it regardless.
+    _forget_api_key(api_key)
+    after_commit(_forget_api_key, api_key)
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
@@ -124,8 +127,14 @@ def api_key_touch(*, api_key: ApiKey) -> None:
 
 @transaction.atomic
 def signal_secret_issue(*, tenant: Tenant) -> SignalSecret:
-    """Issue a new signal secret; the ones before it stay valid for 24 hours."""
+    """Issue a new signal secret: the current one stays valid for 24 hours, any older one ends now.
+
+    At most two secrets verify at once, so a rotation cannot leave a trail of live secrets behind it.
+    """
+    # Serialise concurrent rotations of one tenant, so two of them cannot both keep their predecessor.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
     now = timezone.now()
+    SignalSecret.objects.filter(tenant=tenant, valid_until__gt=now).update(valid_until=now)
     SignalSecret.objects.filter(tenant=tenant, valid_until__isnull=True).update(valid_until=now + SIGNAL_SECRET_OVERLAP)
     raw = "sig_secret_" + secrets.token_urlsafe(32)
     secret = SignalSecret.objects.create(tenant=tenant, secret=raw, prefix=raw[:16][-12:])
@@ -194,4 +203,5 @@ def staff_token_create(*, user: Any, name: str) -> tuple[StaffToken, str]:
         raise ValueError("staff tokens are only for staff users")
     raw = STAFF_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = StaffToken.objects.create(user=user, name=name[:200], prefix=raw[:12], key_hash=token_hash(raw))
+    forget_staff_token_miss(key_hash=token.key_hash)
     return token, raw

@@ -24,6 +24,7 @@ from signals_inbox.services.resolution import (
     signal_resolve,
     signals_resolve_batch,
 )
+from signals_inbox.services.signing import signal_signing_put, webhook_id_release, webhook_id_take
 from signals_inbox.services.signal_map import inbox_settings_ensure, map_entry_values, signal_map_preview, signal_map_put
 
 __all__ = [
@@ -48,6 +49,9 @@ __all__ = [
     "signal_map_preview",
     "signal_map_put",
     "signal_reject",
+    "signal_signing_put",
     "signal_resolve",
     "signals_resolve_batch",
+    "webhook_id_release",
+    "webhook_id_take",
 ]

@@ -9,10 +9,9 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from skillhub.crypto import token_hash
+from tenants.api.throttle import credential
 from tenants.models import ApiKey, StaffToken
-from tenants.selectors import api_key_find, staff_token_find
-from tenants.services import API_KEY_PREFIX, STAFF_TOKEN_PREFIX, api_key_touch
+from tenants.services import STAFF_TOKEN_PREFIX, api_key_touch
 
 
 class ApiKeyUser:
@@ -35,22 +34,14 @@ class ApiKeyAuthentication(BaseAuthentication):
     """Resolve the bearer key to its tenant; unknown, revoked and expired keys get 401."""
 
     def authenticate(self, request: Request) -> tuple[ApiKeyUser, ApiKey] | None:
-        header = get_authorization_header(request).split()
-        if not header:
+        # Looked up once per request, shared with the anonymous flood limit (tenants.api.throttle).
+        found = credential(request._request)
+        if found is None:
             return None
-        if header[0].lower() != b"bearer" or len(header) != 2:
-            raise AuthenticationFailed("Authorization must be 'Bearer <api key>'")
-        try:
-            raw_key = header[1].decode("ascii")
-        except UnicodeDecodeError as exc:
-            raise AuthenticationFailed("Unknown API key") from exc
-        if not raw_key.startswith(API_KEY_PREFIX):
-            raise AuthenticationFailed("Unknown API key")
-        api_key = api_key_find(key_hash=token_hash(raw_key))
-        if api_key is None:
-            raise AuthenticationFailed("Unknown, revoked or expired API key")
-        api_key_touch(api_key=api_key)
-        return ApiKeyUser(api_key), api_key
+        if found.api_key is None:
+            raise AuthenticationFailed(found.problem or "Unknown API key")
+        api_key_touch(api_key=found.api_key)
+        return ApiKeyUser(found.api_key), found.api_key
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -86,7 +77,8 @@ class StaffTokenAuthentication(BaseAuthentication):
         raw = header[1].decode("ascii", "replace")
         if not raw.startswith(STAFF_TOKEN_PREFIX):
             raise AuthenticationFailed("The admin API takes a console session or a staff token, not an API key")
-        token = staff_token_find(key_hash=token_hash(raw))
+        found = credential(request._request)
+        token = found.staff_token if found is not None else None
         if token is None:
             raise AuthenticationFailed("Unknown or revoked staff token")
         return token.user, token

@@ -101,13 +101,13 @@ def test_dismiss_closes_the_need_and_records_it(api, client, tenant, secret):
     assert AuditEntry.objects.get(action="dismissed").details == {"reason": "Licence renewed offline"}
 
 
-def test_same_data_point_after_dismissal_opens_a_new_need(client, tenant, secret):
+def test_a_changed_data_point_after_dismissal_opens_a_new_need(client, tenant, secret):
     from signals_inbox.services import need_dismiss
 
-    first = send_and_resolve(client, tenant, secret, email="a@b.c", topic="WAH")
+    first = send_and_resolve(client, tenant, secret, email="a@b.c", topic="WAH", payload={"expires": "2025-01-31"})
     need_dismiss(need=first, actor="test", reason="handled")
 
-    second = send_and_resolve(client, tenant, secret, email="a@b.c", topic="WAH")
+    second = send_and_resolve(client, tenant, secret, email="a@b.c", topic="WAH", payload={"expires": "2026-01-31"})
 
     assert second.pk != first.pk
     assert Need.objects.filter(status=NeedStatus.OPEN).count() == 1

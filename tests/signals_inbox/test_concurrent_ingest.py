@@ -70,18 +70,22 @@ def test_fifty_different_signals_create_fifty_needs():
     assert Need.objects.filter(tenant=tenant).count() == THREADS
 
 
-def test_signal_after_dismissal_opens_a_new_need():
+def test_after_dismissal_the_same_data_point_stays_closed_and_a_changed_one_opens_a_new_need():
     from signals_inbox.services import need_dismiss
 
     tenant = TenantFactory()
     secret = issue_secret(tenant)
     body = json.dumps({"event": "signal.incident", "data": {"site": "Site A", "topic": "Manual Handling"}}).encode()
+    changed = json.dumps({"event": "signal.incident", "data": {"site": "Site A", "topic": "Manual Handling", "payload": {"n": 2}}}).encode()
     first = _race(tenant.slug, [body], secret)[0]
     need_dismiss(need=Need.objects.get(tenant=tenant), actor="test", reason="handled offline")
 
-    second = _race(tenant.slug, [body], secret)[0]
+    resent = _race(tenant.slug, [body] * 4, secret)
+    second = _race(tenant.slug, [changed], secret)[0]
 
-    assert first["deduped"] is False and second["deduped"] is False
+    assert first["deduped"] is False
+    assert [(a["deduped"], a["reason"]) for a in resent] == [(True, "closed_need_unchanged")] * 4
+    assert (second["deduped"], second["reason"]) == (False, "closed_need_changed")
     assert Need.objects.filter(tenant=tenant).count() == 2
 
 

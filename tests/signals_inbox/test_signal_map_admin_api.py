@@ -131,7 +131,7 @@ def test_preview_answers_what_would_happen_and_stores_nothing(tenant):
     assert (body["topic"], body["category"], body["severity"]) == ("Working at Heights", "Refresher", 3)
     assert (body["target"], body["learnerId"]) == ("worker", str(learner.pk))
     assert body["recommendation"]["courseId"] == str(course.pk)
-    assert body["dedupeKey"] == "license_expiring:jordan@acme.com:working at heights"
+    assert body["dedupeKey"] == "license_expiring:jordan@acme.com:working at height"
     assert body["deduped"] is False
     assert not Signal.objects.exists() and not Need.objects.exists()
 

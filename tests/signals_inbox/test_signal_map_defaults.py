@@ -20,7 +20,7 @@ def test_map_supplies_topic_category_and_severity(client, tenant, secret):
     need = send_and_resolve(client, tenant, secret, "signal.license_expiring", email="a@b.c")
 
     assert (need.topic, need.category, need.severity) == ("Working at Heights", "Refresher", 3)
-    assert need.dedupe_key == "license_expiring:a@b.c:working at heights"
+    assert need.dedupe_key == "license_expiring:a@b.c:working at height"
 
 
 def test_explicit_fields_override_the_map(client, tenant, secret):

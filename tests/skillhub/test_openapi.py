@@ -30,9 +30,15 @@ def test_docs_page_is_served():
 def test_openapi_describes_the_signed_signal_webhook():
     spec = APIClient().get("/api/v1/openapi.json").json()
     operation = spec["paths"]["/api/v1/integration/{slug}/webhook"]["post"]
-    assert {p["name"] for p in operation["parameters"]} == {"slug", "X-Skillhub-Signature"}
+    assert {p["name"] for p in operation["parameters"]} == {
+        "slug", "X-Skillhub-Signature", "webhook-id", "webhook-timestamp", "webhook-signature",
+    }
     assert {"200", "400", "401", "413"} <= set(operation["responses"])
-    assert {"/api/v1/tenants/{slug}/webhooks", "/api/v1/tenants/{slug}/needs/{need_id}/offer"} <= set(spec["paths"])
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    assert "closed_need_unchanged" in answer["reason"]["enum"]
+    assert {
+        "/api/v1/tenants/{slug}/webhooks", "/api/v1/tenants/{slug}/needs/{need_id}/offer", "/api/v1/admin/tenants/{slug}/signal-signing",
+    } <= set(spec["paths"])
 
 
 def _operations(client):
