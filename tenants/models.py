@@ -163,3 +163,31 @@ class StaffToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RetentionPolicy(models.Model):
+    """How long a tenant's history is kept; the retention sweep (tenants/retention.py) removes what has expired.
+
+    Pending deliveries and the signals of open needs are never removed, however old.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True, related_name="retention")
+    # Defaults as webhook platforms keep them: a month of attempts (with the receivers' answers),
+    # a quarter of finished deliveries (with their events), a year of signals, audit trails kept.
+    attempts_days = models.PositiveIntegerField(default=30)
+    deliveries_days = models.PositiveIntegerField(default=90)
+    signals_days = models.PositiveIntegerField(default=365)
+    audit_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: audit events are kept")
+    # The latest cutoff the sweep has applied: records older than it have been removed (null: not yet).
+    attempts_removed_before = models.DateTimeField(null=True, blank=True)
+    deliveries_removed_before = models.DateTimeField(null=True, blank=True)
+    signals_removed_before = models.DateTimeField(null=True, blank=True)
+    audit_removed_before = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "retention policy"
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} retention"
