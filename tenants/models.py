@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from skillhub.ids import uuid7
@@ -174,10 +175,12 @@ class RetentionPolicy(models.Model):
     tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True, related_name="retention")
     # Defaults as webhook platforms keep them: a month of attempts (with the receivers' answers),
     # a quarter of finished deliveries (with their events), a year of signals, audit trails kept.
-    attempts_days = models.PositiveIntegerField(default=30)
-    deliveries_days = models.PositiveIntegerField(default=90)
-    signals_days = models.PositiveIntegerField(default=365)
-    audit_days = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: audit events are kept")
+    attempts_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    deliveries_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    signals_days = models.PositiveIntegerField(default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    audit_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)], help_text="Empty: audit events are kept"
+    )
     # The latest cutoff the sweep has applied: records older than it have been removed (null: not yet).
     attempts_removed_before = models.DateTimeField(null=True, blank=True)
     deliveries_removed_before = models.DateTimeField(null=True, blank=True)
