@@ -6,7 +6,7 @@ PORT ?= 8000
 # seed_demo and serve read it: the printed URLs and the listening port follow it.
 export PORT
 
-.PHONY: run test install migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry lint clean
+.PHONY: run test install migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry bench-history lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -58,3 +58,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) data
+
+bench-history: install
+	$(BIN)/python bench/history.py

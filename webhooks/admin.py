@@ -41,7 +41,8 @@ class BoundedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by().values("pk")[: self.COUNT_LIMIT].count()
+        rows: Any = self.object_list  # the admin hands it a queryset
+        return rows.order_by().values("pk")[: self.COUNT_LIMIT].count()
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -133,6 +134,7 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
     """Endpoints with their health; an endpoint's page has its delivery log and buttons (webhooks.console)."""
 
     form = EndpointForm
+    list_per_page = 50
     list_display = ("url", "health", "last_attempt", "success_rate", "failures", "events_summary", "retry_policy", "tenant")
     list_filter = ("tenant", "enabled", "retry_policy")
     search_fields = ("id", "url", "description")

@@ -8,8 +8,8 @@ from typing import Sequence
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 720, 170
-LEFT, RIGHT, TOP, BOTTOM = 44, 56, 14, 34
+WIDTH, HEIGHT = 720, 180
+LEFT, RIGHT, TOP, BOTTOM = 44, 56, 24, 34
 
 
 @dataclass
@@ -69,7 +69,7 @@ def render(chart: Chart) -> SafeString:
             parts.append(_text(LEFT + plot_w + 4, y + 3, f"{line_top * fraction:g}{chart.line_unit}", anchor="start"))
     for i in range(columns):
         x = LEFT + i * step
-        base = TOP + plot_h
+        base = float(TOP + plot_h)
         for series in chart.bars:
             value = series.values[i] or 0
             if value <= 0:

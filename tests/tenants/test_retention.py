@@ -59,7 +59,7 @@ def test_defaults_keep_a_month_of_attempts_a_quarter_of_deliveries_a_year_of_sig
 
 
 def test_the_sweep_removes_what_expired_and_keeps_the_rest(tenant, history):
-    closed_old = _signal(tenant, days_old=400, status=NeedStatus.RESOLVED, key="a")
+    _signal(tenant, days_old=400, status=NeedStatus.RESOLVED, key="a")
     open_old = _signal(tenant, days_old=400, status=NeedStatus.OPEN, key="b")
     offered_old = _signal(tenant, days_old=500, status=NeedStatus.OFFERED, key="c")
     closed_new = _signal(tenant, days_old=100, status=NeedStatus.DISMISSED, key="d")
