@@ -102,6 +102,52 @@ def seed(tenant_id: str, endpoint_ids: list[str], *, deliveries: int, attempts_p
     return endpoint_ids[0]
 
 
+def partition_round(rows: int) -> dict[str, float]:
+    """Expired rows removed by dropping a month's partition, against batched deletes of a plain table.
+
+    Both tables have the attempts' shape and `rows` expired rows (half of all), made on the server.
+    """
+    import psycopg
+
+    shape = "id bigint, delivery_id varchar(40), number int, started_at timestamptz, duration_ms int, status_code int, succeeded bool, error varchar(500), response_body text"
+    fill = (
+        "SELECT n, 'dlv_' || lpad(to_hex(n), 32, '0'), 1, now() - interval '60 days' + (n * (interval '59 days' / %s)), 40, 200, true, '', 'ok' "
+        "FROM generate_series(1, %s) AS n"
+    )
+    out: dict[str, float] = {}
+    with psycopg.connect(f"{common.PG_URL}/{DATABASE}", autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_part, bench_plain")
+        conn.execute(f"CREATE TABLE bench_part ({shape}) PARTITION BY RANGE (started_at)")
+        conn.execute("CREATE TABLE bench_part_old PARTITION OF bench_part FOR VALUES FROM ('-infinity') TO (now() - interval '30 days')")
+        conn.execute("CREATE TABLE bench_part_new PARTITION OF bench_part FOR VALUES FROM (now() - interval '30 days') TO ('infinity')")
+        conn.execute(f"CREATE TABLE bench_plain ({shape}, PRIMARY KEY (id))")
+        for table in ("bench_part", "bench_plain"):
+            conn.execute(f"INSERT INTO {table} {fill}", (rows * 2, rows * 2))
+        conn.execute("CREATE INDEX ON bench_part (id)")
+        conn.execute("ANALYZE bench_part; ANALYZE bench_plain")
+        expired = conn.execute("SELECT count(*) FROM bench_part_old").fetchone()[0]
+        started = time.perf_counter()
+        conn.execute("DROP TABLE bench_part_old")
+        out["partition drop seconds"] = time.perf_counter() - started
+        out["partition rows"] = expired
+        started = time.perf_counter()
+        removed, after = 0, 0
+        while True:
+            got = conn.execute(
+                "WITH gone AS (DELETE FROM bench_plain WHERE id IN (SELECT id FROM bench_plain WHERE id > %s "
+                "AND started_at < now() - interval '30 days' ORDER BY id LIMIT 5000) RETURNING id) SELECT count(*), max(id) FROM gone",
+                (after,),
+            ).fetchone()
+            removed += got[0]
+            if got[0] < 5000:
+                break
+            after = got[1]
+        out["batched delete seconds"] = time.perf_counter() - started
+        out["batched rows"] = removed
+        conn.execute("DROP TABLE IF EXISTS bench_part, bench_plain")
+    return out
+
+
 def timed_loads(fetch, loads: int = LOADS) -> float:  # noqa: ANN001
     """Median milliseconds of `loads` calls of `fetch` (after one warm-up)."""
     fetch()
@@ -162,7 +208,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-samples", type=int, default=50)
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--partition-rows", type=int, default=1_000_000, help="expired rows of the partition round (0: skip)")
+    parser.add_argument("--partition-only", action="store_true", help="run only the partition-drop vs batched-delete round")
     args = parser.parse_args()
+    if args.partition_only:
+        common.recreate_database(DATABASE)
+        try:
+            part = partition_round(args.partition_rows)
+        finally:
+            common.drop_database(DATABASE)
+        print_partition(part)
+        return
 
     import redis
 
@@ -256,6 +312,9 @@ def main() -> None:
             "pipeline during": statistics.median(during) if during else 0.0,
             "expected": expired,
         }
+        if args.partition_rows:
+            log(f"  partition round: {args.partition_rows:,} expired rows …")
+            results["partition"] = partition_round(args.partition_rows)
     finally:
         if producers is not None:
             producers.stop()
@@ -286,7 +345,17 @@ def main() -> None:
         f"{swept['seconds']:.1f} s = {swept['rate']:,.0f} rows/s (target >= 50,000); pipeline beside it "
         f"{swept['pipeline during']:,.0f}/s = {swept['pipeline during'] / full['pipeline']:.0%} of without (target >= 80%)"
     )
+    if "partition" in results:
+        print_partition(results["partition"])
     print("/metrics scrape: not measured (no /metrics endpoint on this branch's main yet)")
+
+
+def print_partition(part: dict[str, float]) -> None:
+    print(
+        f"partition drop vs batched delete: dropping a month's partition of {part['partition rows']:,.0f} rows took "
+        f"{part['partition drop seconds'] * 1000:.0f} ms; deleting {part['batched rows']:,.0f} rows in batches of 5,000 took "
+        f"{part['batched delete seconds']:.1f} s = {part['batched rows'] / max(part['batched delete seconds'], 1e-9):,.0f} rows/s"
+    )
 
 
 if __name__ == "__main__":

@@ -271,3 +271,4 @@ class RetentionPolicyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: RetentionPolicy, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in ("attempts_days", "deliveries_days", "signals_days", "audit_days")}
         policy_update(tenant=obj.tenant, values=values)
+console_site().add_menu_link("Retention", "tenants_retentionpolicy_changelist", order=80)

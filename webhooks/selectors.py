@@ -180,9 +180,18 @@ def delivery_queryset(
 DELIVERY_COUNT_LIMIT = 10_000
 
 
-def delivery_total(queryset: QuerySet[Delivery]) -> tuple[int, bool]:
-    """Count a delivery log's rows up to DELIVERY_COUNT_LIMIT; return the count and whether it is exact."""
-    count = queryset.order_by().values("id")[: DELIVERY_COUNT_LIMIT + 1].count()
+def delivery_total(*, endpoint: Endpoint, state: str | None = None, event_type: str | None = None) -> tuple[int, bool]:
+    """Count an endpoint's delivery log up to DELIVERY_COUNT_LIMIT; return the count and whether it is exact.
+
+    The endpoint is already the caller's tenant's; ordering by id keeps PostgreSQL on the
+    (endpoint, id) index instead of scanning the table for the first matches.
+    """
+    queryset = Delivery.objects.filter(endpoint_id=endpoint.pk)
+    if state:
+        queryset = queryset.filter(state=state)
+    if event_type:
+        queryset = queryset.filter(event_type=event_type)
+    count = queryset.order_by("id").values("id")[: DELIVERY_COUNT_LIMIT + 1].count()
     return min(count, DELIVERY_COUNT_LIMIT), count <= DELIVERY_COUNT_LIMIT
 
 

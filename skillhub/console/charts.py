@@ -107,6 +107,6 @@ def render(chart: Chart) -> SafeString:
         parts.append(_text(x + 18, legend_y + 1, series.label, anchor="start", color="#374151"))
         x += 26 + 6.2 * len(series.label)
     if chart.bar_unit:
-        parts.append(_text(4, TOP - 4, chart.bar_unit, anchor="start"))
+        parts.append(_text(4, TOP - 12, chart.bar_unit, anchor="start"))
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every text above is escaped

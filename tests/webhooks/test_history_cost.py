@@ -56,6 +56,8 @@ def test_each_page_makes_as_many_queries_with_100000_attempts_as_with_10(console
         assert count == small[name][0], f"{name}: {small[name][0]} queries with 10 attempts, {count} with 100,000\n{sql}"
         # No query reads the attempts of more than the page's own deliveries.
         assert "GROUP BY" not in sql.split("webhooks_attempt")[-1] or "webhooks_endpointhour" in sql, name
+    pagination = api.get(pages["api delivery log"]).json()["pagination"]
+    assert (pagination["total"], pagination["totalExact"], pagination["hasMore"]) == (10_000, False, True)
 
 
 def test_health_columns_come_from_counters_kept_as_attempts_are_recorded(console, tenant, receiver, allow_private):

@@ -62,7 +62,7 @@ class EndpointDeliveriesApi(EndpointApi):
         counted: list[bool] = []
 
         def total() -> int:
-            count, exact = selectors.delivery_total(queryset)
+            count, exact = selectors.delivery_total(endpoint=endpoint, state=state, event_type=event_type)
             counted.append(exact)
             return count
 
