@@ -147,10 +147,12 @@ def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
         ("audit", "audit_days", inbound.remove_audit),
     ]
     removed: dict[str, int] = defaultdict(int)
+    tenants = Tenant.objects.count()
     for kind, field, remover in removers:
         for days, tenant_ids in _groups(field).items():
             cutoff = now - timedelta(days=days)
-            count = remover(tenant_ids=tenant_ids, before=cutoff, batch=batch)
+            extra = {"every_tenant": len(tenant_ids) == tenants} if kind == "attempts" else {}
+            count = remover(tenant_ids=tenant_ids, before=cutoff, batch=batch, **extra)
             removed[kind] += count
             if count and kind != "events":
                 _stamp(field, tenant_ids, cutoff)
