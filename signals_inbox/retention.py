@@ -16,6 +16,7 @@ from signals_inbox.models import AuditEntry, Need, NeedStatus, RejectedSignal, S
 from skillhub.db import is_postgres
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
+from tenants.retention import remover
 from webhooks.flow import db_time
 
 _S = Signal._meta.db_table
@@ -50,7 +51,8 @@ def _batches(statement: str, params: list[Any], batch: int, *, key_position: int
         after = max(removed)
 
 
-def remove_signals(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000) -> int:
+@remover("signals", field="signals_days", order=40)
+def remove_signals(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000, every_tenant: bool = False) -> int:
     """Remove these tenants' signals received before `before` whose need is closed; return how many."""
     if not tenant_ids:
         return 0
@@ -73,7 +75,8 @@ def remove_signals(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 
     return removed
 
 
-def remove_audit(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000) -> int:
+@remover("audit", field="audit_days", order=50)
+def remove_audit(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000, every_tenant: bool = False) -> int:
     """Remove these tenants' inbox audit entries made before `before`; return how many."""
     if not tenant_ids:
         return 0

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.errors import ValidationFailed
+from skillhub.tasks import import_app_modules
 from skillhub.formats import iso
 from tenants.models import RetentionPolicy, Tenant
 
@@ -114,6 +115,34 @@ class SweepResult:
         return sum(self.removed.values())
 
 
+@dataclass(frozen=True)
+class Remover:
+    """One kind of record an app removes: `func(tenant_ids=…, before=…, batch=…)` for the tenants of a policy group.
+
+    With no `field` the kind is not per tenant: `func(before=now - keep)` runs once.
+    """
+
+    kind: str
+    field: str | None
+    func: Callable[..., int]
+    order: int
+    keep: timedelta = timedelta(0)
+
+
+# Filled by each app's `retention` module (found by name, like the sweeps), so this module imports none of them.
+REMOVERS: dict[str, Remover] = {}
+
+
+def remover(kind: str, *, field: str | None, order: int, keep: timedelta = timedelta(0)) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Register an app's function removing one kind of expired record (see Remover)."""
+
+    def register(func: Callable[..., int]) -> Callable[..., int]:
+        REMOVERS[kind] = Remover(kind=kind, field=field, func=func, order=order, keep=keep)
+        return func
+
+    return register
+
+
 def _groups(field: str) -> dict[int, list[Any]]:
     groups: dict[int, list[Any]] = defaultdict(list)
     for tenant_id, days in RetentionPolicy.objects.exclude(**{f"{field}__isnull": True}).values_list("tenant_id", field):
@@ -130,35 +159,29 @@ def _stamp(field: str, tenant_ids: list[Any], cutoff: datetime) -> None:
 
 def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
     """Remove every tenant's expired history, kind by kind, in batches; safe to run on several machines at once."""
-    from signals_inbox import retention as inbound
-    from webhooks import health
-    from webhooks import retention as outbound
-
+    import_app_modules("retention")
     started = time.monotonic()
     now = now or timezone.now()
     # Every tenant gets its policy row (the defaults), so it can be grouped and stamped.
     missing = Tenant.objects.filter(retention__isnull=True).values_list("pk", flat=True)
     RetentionPolicy.objects.bulk_create([RetentionPolicy(tenant_id=pk) for pk in missing], ignore_conflicts=True)
-    removers: list[tuple[str, str, Callable[..., int]]] = [
-        ("deliveries", "deliveries_days", outbound.remove_deliveries),
-        ("events", "deliveries_days", outbound.remove_events),
-        ("attempts", "attempts_days", outbound.remove_attempts),
-        ("signals", "signals_days", inbound.remove_signals),
-        ("audit", "audit_days", inbound.remove_audit),
-    ]
-    removed: dict[str, int] = defaultdict(int)
     tenants = Tenant.objects.count()
-    for kind, field, remover in removers:
-        for days, tenant_ids in _groups(field).items():
+    removed: dict[str, int] = defaultdict(int)
+    for item in sorted(REMOVERS.values(), key=lambda r: r.order):
+        if item.field is None:
+            removed[item.kind] += item.func(before=now - item.keep)
+            continue
+        for days, tenant_ids in _groups(item.field).items():
             cutoff = now - timedelta(days=days)
-            extra = {"every_tenant": len(tenant_ids) == tenants} if kind == "attempts" else {}
-            count = remover(tenant_ids=tenant_ids, before=cutoff, batch=batch, **extra)
-            removed[kind] += count
-            if count and kind != "events":
-                _stamp(field, tenant_ids, cutoff)
-    # The hourly buckets behind the endpoint charts are needed for a day.
-    removed["endpoint_hours"] = health.prune_hours(before=now - timedelta(days=2))
+            count = item.func(tenant_ids=tenant_ids, before=cutoff, batch=batch, every_tenant=len(tenant_ids) == tenants)
+            removed[item.kind] += count
+            if count and item.kind in STAMPED:
+                _stamp(item.field, tenant_ids, cutoff)
     result = SweepResult(removed=dict(removed), seconds=time.monotonic() - started)
     if result.total:
         logger.info("retention sweep removed %s in %.1f s", result.removed, result.seconds)
     return result
+
+
+# The kinds whose cutoff the API and the console report (events go with their deliveries).
+STAMPED = ("attempts", "deliveries", "signals", "audit")

@@ -19,6 +19,8 @@ from django.db import IntegrityError, connection, transaction
 from skillhub.db import is_postgres
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
+from tenants.retention import remover
+from webhooks import health
 from webhooks.flow import db_time
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 
@@ -85,6 +87,7 @@ def _before(value: Any, cutoff: datetime) -> bool:
     return bool(moment < cutoff)
 
 
+@remover("attempts", field="attempts_days", order=30)
 def remove_attempts(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000, every_tenant: bool = False) -> int:
     """Remove the attempts of these tenants' finished deliveries started before `before`; return how many.
 
@@ -124,7 +127,8 @@ def remove_attempts(*, tenant_ids: Sequence[Any], before: datetime, batch: int =
     return total
 
 
-def remove_deliveries(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 2000) -> int:
+@remover("deliveries", field="deliveries_days", order=10)
+def remove_deliveries(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 2000, every_tenant: bool = False) -> int:
     """Remove these tenants' finished deliveries made before `before`, with their attempts; return how many."""
     if not tenant_ids:
         return 0
@@ -163,7 +167,8 @@ def remove_deliveries(*, tenant_ids: Sequence[Any], before: datetime, batch: int
     return total
 
 
-def remove_events(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 2000) -> int:
+@remover("events", field="deliveries_days", order=20)
+def remove_events(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 2000, every_tenant: bool = False) -> int:
     """Remove these tenants' events made before `before` (less a day) that no delivery refers to any more.
 
     Call it after `remove_deliveries` with the same cutoff: then the deliveries left between an old
@@ -208,3 +213,9 @@ def _delete_events(ids: list[str]) -> int:
             except IntegrityError:
                 logger.info("retention: event %s is still referred to by a delivery; kept", event_id)
         return removed
+
+
+@remover("endpoint_hours", field=None, order=90, keep=timedelta(days=2))
+def remove_endpoint_hours(*, before: datetime) -> int:
+    """The hourly buckets behind the endpoint charts are needed for a day; older ones go."""
+    return health.prune_hours(before=before)

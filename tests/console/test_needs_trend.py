@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from signals_inbox.models import NeedStatus
 from signals_inbox.trends import need_days_record
-from tenants.sweeps import count_need_days
+from signals_inbox.sweeps import count_need_days
 from tests.console.factories import PASSWORD, console_user, need_row
 from tests.factories import TenantFactory
 
