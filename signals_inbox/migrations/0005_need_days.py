@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('signals_inbox', '0004_signal_retry_at'),
-        ('tenants', '0003_retention_policy'),
+        ('tenants', '0004_retention_policy'),
     ]
 
     operations = [
