@@ -24,6 +24,7 @@ from signals_inbox.console import SEVERITY_LABELS, actor
 from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, RejectedSignal, Target
 from signals_inbox.selectors import readiness_for_learners, readiness_learners, readiness_site_summary, signal_map_json
 from signals_inbox.services import rejected_signal_reprocess, signal_map_preview, signal_map_put
+from signals_inbox.trends import need_days_chart
 from tenants.console import ConsoleTenant, console_tenant
 from skillhub.console.site import console_site
 from skillhub.errors import DomainError, ValidationFailed
@@ -117,6 +118,7 @@ def readiness_view(request: HttpRequest) -> HttpResponse:
         previous_url=f"?{urlencode({**base, 'page': page - 1})}" if page > 1 else "",
         severity_labels=SEVERITY_LABELS,
         here=request.get_full_path(),
+        needs_chart=need_days_chart(tenant=scope.tenant),
     )
     return TemplateResponse(request, "admin/console/readiness.html", context)
 

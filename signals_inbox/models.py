@@ -256,3 +256,20 @@ class SeenWebhookId(models.Model):
 
     def __str__(self) -> str:
         return self.webhook_id
+
+
+class NeedDay(models.Model):
+    """How a tenant's needs moved on one day: opened, closed, and still open at its end (kept by a sweep)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="need_days", db_index=False)
+    day = models.DateField()
+    opened = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    open_at_end = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["tenant_id", "day"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "day"], name="need_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.day}"

@@ -8,10 +8,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from signals_inbox import services
+from signals_inbox import trends
 from signals_inbox.actors import close_need_if_complete, resolve_signals
 from signals_inbox.models import InboxSettings, Need, NeedAction, NeedAssignment, NeedStatus, Signal
 from signals_inbox.services.signing import webhook_ids_forget_expired
 from skillhub.scheduler import sweep
+from tenants.models import Tenant
 
 # A signal younger than this is still in the normal path (its message is in flight).
 RESOLVE_GRACE = timedelta(seconds=30)
@@ -79,3 +81,12 @@ def auto_author_waiting_topics() -> int:
 def forget_expired_webhook_ids() -> int:
     """Delete the once-only ids of timestamped signals whose timestamps are out of tolerance anyway."""
     return webhook_ids_forget_expired()
+
+
+@sweep(every_seconds=3600)
+def count_need_days() -> int:
+    """Recount each tenant's last 30 days of needs for the readiness board's chart; return the tenants counted."""
+    tenants = list(Tenant.objects.filter(needs__isnull=False).distinct())
+    for tenant in tenants:
+        trends.need_days_record(tenant=tenant)
+    return len(tenants)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 
@@ -17,6 +18,17 @@ def uuid7() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """Return the smallest UUID version 7 of `moment`'s millisecond: every id made at or after it sorts after."""
+    millis = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=((millis & ((1 << 48) - 1)) << 80) | (0x7 << 76) | (0b10 << 62))
+
+
+def prefixed_floor(prefix: str, moment: datetime) -> str:
+    """Return the id bound of `moment` for ids like `prefixed_id(prefix)`: older ids sort below it."""
+    return f"{prefix}_{uuid7_floor(moment).hex}"
 
 
 def prefixed_id(prefix: str) -> str:

@@ -14,7 +14,8 @@ from django.utils.html import format_html
 from skillhub.console.site import console_site
 from skillhub.console.secrets import secret_once_response
 from tenants.admin_scoping import TenantScopedAdmin
-from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, Group, RetentionPolicy, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.retention import policy_update, removal_note
 from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
 
@@ -253,3 +254,27 @@ class StaffTokenAdmin(admin.ModelAdmin):
 
 console_site().add_menu_link("API keys", "tenants_apikey_changelist", order=60)
 console_site().add_menu_link("Signal secrets", "tenants_signalsecret_changelist", order=70)
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(TenantScopedAdmin):
+    """How long each tenant's history is kept; the retention sweep removes what has expired."""
+
+    list_display = ("tenant", "attempts_days", "deliveries_days", "signals_days", "audit_days", "removed")
+    fields = ("tenant", "attempts_days", "deliveries_days", "signals_days", "audit_days", "removed")
+    readonly_fields = ("removed",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("tenant", "removed") if obj else ("removed",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Removed so far")
+    def removed(self, policy: RetentionPolicy) -> str:
+        return removal_note(policy, kinds=("attempts", "deliveries", "signals", "audit")) or "nothing yet"
+
+    def save_model(self, request: HttpRequest, obj: RetentionPolicy, form: Any, change: bool) -> None:
+        values = {field: form.cleaned_data[field] for field in ("attempts_days", "deliveries_days", "signals_days", "audit_days")}
+        policy_update(tenant=obj.tenant, values=values)
+console_site().add_menu_link("Retention", "tenants_retentionpolicy_changelist", order=80)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from skillhub.ids import uuid7
@@ -168,3 +169,33 @@ class StaffToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RetentionPolicy(models.Model):
+    """How long a tenant's history is kept; the retention sweep (tenants/retention.py) removes what has expired.
+
+    Pending deliveries and the signals of open needs are never removed, however old.
+    """
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, primary_key=True, related_name="retention")
+    # Defaults as webhook platforms keep them: a month of attempts (with the receivers' answers),
+    # a quarter of finished deliveries (with their events), a year of signals, audit trails kept.
+    attempts_days = models.PositiveIntegerField(default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    deliveries_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    signals_days = models.PositiveIntegerField(default=365, validators=[MinValueValidator(1), MaxValueValidator(3650)])
+    audit_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(3650)], help_text="Empty: audit events are kept"
+    )
+    # The latest cutoff the sweep has applied: records older than it have been removed (null: not yet).
+    attempts_removed_before = models.DateTimeField(null=True, blank=True)
+    deliveries_removed_before = models.DateTimeField(null=True, blank=True)
+    signals_removed_before = models.DateTimeField(null=True, blank=True)
+    audit_removed_before = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "retention policy"
+        verbose_name_plural = "retention policies"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} retention"

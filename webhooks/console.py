@@ -21,7 +21,9 @@ from skillhub.console.secrets import secret_once_response
 from skillhub.errors import DomainError, ValidationFailed
 from webhooks import catalog, services
 from webhooks.models import Endpoint
-from webhooks.selectors import attempts_by_delivery, delivery_get, delivery_queryset, endpoint_health_annotations
+from tenants import retention
+from webhooks.health import endpoint_day_chart
+from webhooks.selectors import attempts_by_delivery, delivery_get, delivery_log, endpoint_health_annotations
 
 LOG_PAGE = 50
 EXCERPT = 300
@@ -197,18 +199,17 @@ class EndpointConsoleMixin(admin.ModelAdmin):
         endpoint = self.get_object(request, unquote(object_id))
         if endpoint is None:
             raise Http404("Not found")
-        try:
-            page = max(1, int(request.GET.get("log_page") or 1))
-        except ValueError:
-            page = 1
-        start = (page - 1) * LOG_PAGE
-        rows = list(delivery_queryset(tenant=endpoint.tenant, endpoint=endpoint).order_by("-id")[start : start + LOG_PAGE + 1])
+        log = delivery_log(
+            tenant=endpoint.tenant, endpoint=endpoint, before=request.GET.get("before"), after=request.GET.get("after"), limit=LOG_PAGE
+        )
         extra = {
             "endpoint": endpoint,
-            "deliveries": _attempt_rows(rows[:LOG_PAGE]),
-            "log_page": page,
-            "log_next": page + 1 if len(rows) > LOG_PAGE else None,
-            "log_previous": page - 1 if page > 1 else None,
+            "deliveries": _attempt_rows(log.rows),
+            "log_older": log.older,
+            "log_newer": log.newer,
+            "log_paged": bool(request.GET.get("before") or request.GET.get("after")),
+            "day_chart": endpoint_day_chart(endpoint_id=endpoint.pk),
+            "retention_note": retention.removal_note(retention.policy_get(tenant=endpoint.tenant)),
             "replay_form": ReplayForm(initial={"since": (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}),
             "can_act": self.has_change_permission(request, endpoint),
             "is_nav_sidebar_enabled": False,

@@ -22,7 +22,7 @@ from skillhub import logcontext, metrics
 from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
-from webhooks import breaker, claims, flow, payloads, retry, sendpool, transport, wake
+from webhooks import breaker, claims, flow, health, payloads, retry, sendpool, transport, wake
 from webhooks.claims import own_commit
 from webhooks.events import endpoint_disabled_data
 from webhooks.flow import db_time
@@ -85,6 +85,10 @@ _RECORD_AND_CLAIM_NEXT_PG = (
     f"RETURNING d.id, p.consecutive_failures AS failures, {claims.COLUMNS}) "
     "SELECT (SELECT count(*) FROM finish), claimed.* FROM one LEFT JOIN claimed ON true"
 )
+
+
+# How a recorded attempt counts in the endpoint's health (webhooks/health.py), by the delivery's next state.
+_OUTCOMES = {DeliveryState.SUCCEEDED: "delivered", DeliveryState.PENDING: "retrying", DeliveryState.FAILED: "failed"}
 
 
 @dataclass
@@ -351,6 +355,13 @@ def _record(
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:
             deliveries_due.fire_on_commit([delivery.pk], delay=enqueued_at - now)
+        health.note_attempt(
+            endpoint_id=endpoint.pk,
+            started_at=started_at,
+            duration_ms=attempt.duration_ms,
+            status_code=attempt.status_code,
+            outcome=_OUTCOMES[state],
+        )
     return attempt, following, claimed
 
 

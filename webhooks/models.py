@@ -103,9 +103,9 @@ class Delivery(models.Model):
     """One event on its way to one endpoint: the unit that is claimed, sent and retried."""
 
     id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_deliveries", db_index=False)
     # Each claim and attempt rewrites the row's index entries, so only the indexes reads need:
-    # (endpoint, state, created_at) also serves the endpoint foreign key; no read looks up by event.
+    # (endpoint, id) and (tenant, id) also serve the foreign keys; no read looks up by event.
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     event_type = models.CharField(max_length=64)
@@ -136,7 +136,10 @@ class Delivery(models.Model):
                 name="delivery_due",
                 condition=models.Q(state__in=["pending", "sending"]),
             ),
-            models.Index(fields=["endpoint", "state", "created_at"], name="delivery_endpoint_state"),
+            # An endpoint's delivery log, newest or oldest first from any point, at the same cost
+            # however long its history (ids are time-ordered, so a time is also an id bound).
+            models.Index(fields=["endpoint", "id"], name="delivery_endpoint_log"),
+            models.Index(fields=["tenant", "id"], name="delivery_tenant_log"),
             # The next delivery of an endpoint, in sequence order, among its unfinished ones.
             models.Index(
                 fields=["endpoint", "sequence"],
@@ -195,3 +198,57 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id} #{self.number} {self.status_code or self.error}"
+
+
+class EndpointHealth(models.Model):
+    """An endpoint's health as its attempts happen (webhooks/health.py), so no page counts its history."""
+
+    endpoint = models.OneToOneField(Endpoint, on_delete=models.CASCADE, primary_key=True, related_name="health_row")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # Attempts that failed since the last one that succeeded (any cause, unlike the breaker's count).
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} health"
+
+
+# Upper bounds (ms) of the latency histogram kept per endpoint and hour; one more bucket holds the rest.
+LATENCY_BOUNDS_MS = (25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
+
+
+class EndpointHour(models.Model):
+    """One endpoint's attempts in one hour: how each ended, and a latency histogram for its median and p95."""
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="hours", db_index=False)
+    hour = models.DateTimeField()
+    delivered = models.PositiveIntegerField(default=0)
+    retrying = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    lat_0 = models.PositiveIntegerField(default=0)
+    lat_1 = models.PositiveIntegerField(default=0)
+    lat_2 = models.PositiveIntegerField(default=0)
+    lat_3 = models.PositiveIntegerField(default=0)
+    lat_4 = models.PositiveIntegerField(default=0)
+    lat_5 = models.PositiveIntegerField(default=0)
+    lat_6 = models.PositiveIntegerField(default=0)
+    lat_7 = models.PositiveIntegerField(default=0)
+    lat_8 = models.PositiveIntegerField(default=0)
+    lat_9 = models.PositiveIntegerField(default=0)
+    lat_10 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["endpoint_id", "hour"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "hour"], name="endpoint_hour_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_id} {self.hour:%Y-%m-%d %H}:00"
+
+    @property
+    def attempts(self) -> int:
+        return self.delivered + self.retrying + self.failed
+
+    def latencies(self) -> list[int]:
+        return [getattr(self, f"lat_{i}") for i in range(len(LATENCY_BOUNDS_MS) + 1)]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from skillhub.formats import iso
 from tenants.models import Tenant
 from webhooks import flow
-from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
+from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointHour, EndpointSlot, SlotState
 
 # Additional header values may be credentials (document 001 shows a client secret): always masked.
 MASKED = "********"
@@ -175,6 +175,57 @@ def delivery_queryset(
     return queryset
 
 
+# An endpoint's deliveries are counted up to this many: the count is a bounded index range,
+# however long the history; beyond it the log says the total is at least this.
+DELIVERY_COUNT_LIMIT = 10_000
+
+
+def delivery_total(*, endpoint: Endpoint, state: str | None = None, event_type: str | None = None) -> tuple[int, bool]:
+    """Count an endpoint's delivery log up to DELIVERY_COUNT_LIMIT; return the count and whether it is exact.
+
+    The endpoint is already the caller's tenant's; ordering by id keeps PostgreSQL on the
+    (endpoint, id) index instead of scanning the table for the first matches.
+    """
+    queryset = Delivery.objects.filter(endpoint_id=endpoint.pk)
+    if state:
+        queryset = queryset.filter(state=state)
+    if event_type:
+        queryset = queryset.filter(event_type=event_type)
+    count = queryset.order_by("id").values("id")[: DELIVERY_COUNT_LIMIT + 1].count()
+    return min(count, DELIVERY_COUNT_LIMIT), count <= DELIVERY_COUNT_LIMIT
+
+
+@dataclass
+class LogPage:
+    """A page of an endpoint's delivery log, newest first, and where the next pages start."""
+
+    rows: list[Delivery]
+    older: str | None  # the `before` of the next older page
+    newer: str | None  # the `after` of the next newer page
+
+
+def delivery_log(
+    *, tenant: Tenant, endpoint: Endpoint, before: str | None = None, after: str | None = None, limit: int = 50
+) -> LogPage:
+    """Return one page of the endpoint's delivery log, newest first, by keyset: the same cost at any depth."""
+    queryset = Delivery.objects.filter(tenant=tenant, endpoint=endpoint)
+    if after and is_id(after, "dlv"):
+        rows = list(queryset.filter(id__gt=after).order_by("id")[: limit + 1])
+        more_newer = len(rows) > limit
+        rows = list(reversed(rows[:limit]))
+        return LogPage(rows=rows, older=rows[-1].pk if rows else None, newer=rows[0].pk if rows and more_newer else None)
+    if before and is_id(before, "dlv"):
+        queryset = queryset.filter(id__lt=before)
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    more_older = len(rows) > limit
+    rows = rows[:limit]
+    return LogPage(
+        rows=rows,
+        older=rows[-1].pk if rows and more_older else None,
+        newer=rows[0].pk if rows and before and is_id(before, "dlv") else None,
+    )
+
+
 def delivery_get(*, tenant: Tenant, delivery_id: str) -> Delivery | None:
     """Return the tenant's delivery with this id, or None (also for malformed ids)."""
     if not is_id(delivery_id, "dlv"):
@@ -224,28 +275,27 @@ def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> 
 
 
 def endpoint_health_annotations(*, now: Any) -> dict[str, Any]:
-    """Return queryset annotations of each endpoint's health: last attempt, success over 24 h, failures in a row."""
-    from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+    """Return queryset annotations of each endpoint's health: last attempt, success over 24 h, failures in a row.
+
+    Read from the rows webhooks/health.py keeps as attempts happen (a join on the endpoint's key
+    and at most 25 hourly buckets), never from the endpoint's history of attempts.
+    """
+    from django.db.models import F, IntegerField, OuterRef, Subquery, Sum
     from django.db.models.functions import Coalesce
 
-    since = now - timedelta(hours=24)
-    attempts = Attempt.objects.filter(delivery__endpoint=OuterRef("pk"))
-    # Nested one level deeper than `attempts`, so it names the endpoint as OuterRef(OuterRef(...)).
-    last_success = (
-        Attempt.objects.filter(delivery__endpoint=OuterRef(OuterRef("pk")), succeeded=True).order_by("-id").values("id")[:1]
-    )
+    from webhooks.health import hour_of
 
-    def counted(queryset: QuerySet) -> Subquery:
+    hours = EndpointHour.objects.filter(endpoint=OuterRef("pk"), hour__gte=hour_of(now - timedelta(hours=23))).order_by()
+
+    def summed(expression: Any) -> Subquery:
         return Subquery(
-            queryset.order_by().values("delivery__endpoint").annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()
+            hours.values("endpoint").annotate(n=Sum(expression)).values("n")[:1], output_field=IntegerField()
         )
 
     return {
-        "last_attempt_at": Subquery(attempts.order_by("-id").values("started_at")[:1]),
-        "last_attempt_status": Subquery(attempts.order_by("-id").values("status_code")[:1]),
-        "attempts_24h": Coalesce(counted(attempts.filter(started_at__gte=since)), 0),
-        "succeeded_24h": Coalesce(counted(attempts.filter(started_at__gte=since, succeeded=True)), 0),
-        "failures_in_a_row": Coalesce(
-            counted(attempts.filter(Q(succeeded=False) & Q(id__gt=Coalesce(Subquery(last_success), 0)))), 0
-        ),
+        "last_attempt_at": F("health_row__last_attempt_at"),
+        "last_attempt_status": F("health_row__last_status_code"),
+        "attempts_24h": Coalesce(summed(F("delivered") + F("retrying") + F("failed")), 0),
+        "succeeded_24h": Coalesce(summed(F("delivered")), 0),
+        "failures_in_a_row": Coalesce(F("health_row__failures_in_a_row"), 0),
     }

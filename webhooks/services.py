@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
+from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
 from webhooks.events import webhook_ping_data
@@ -330,8 +331,13 @@ def endpoint_replay(
 ) -> int:
     """Send again every failed delivery of the endpoint created since `since` (optionally of some types)."""
     _require_enabled(endpoint)
+    # The id bound keeps the scan to the endpoint's deliveries since then (ids are time-ordered).
     failed = Delivery.objects.filter(
-        endpoint=endpoint, state=DeliveryState.FAILED, is_ping=False, created_at__gte=since
+        endpoint=endpoint,
+        id__gte=prefixed_floor("dlv", since - timedelta(seconds=1)),
+        state=DeliveryState.FAILED,
+        is_ping=False,
+        created_at__gte=since,
     )
     if event_types:
         try:

@@ -41,6 +41,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "exports.write": frozenset({ADMIN, FACILITATOR}),
     "webhooks.write": frozenset({ADMIN}),
     "needs.write": frozenset({ADMIN}),
+    "retention.write": frozenset({ADMIN}),
 }
 
 

@@ -49,6 +49,8 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "webhooks/<str:endpoint_id>/rotate-secret"): ONLY_ADMIN,
     ("POST", "webhooks/<str:endpoint_id>/replay"): ONLY_ADMIN,
     ("POST", "webhooks/deliveries/<str:delivery_id>/retry"): ONLY_ADMIN,
+    ("PUT", "retention"): ONLY_ADMIN,
+    ("PATCH", "retention"): ONLY_ADMIN,
     ("POST", "signals/rejected/<int:rejected_id>/reprocess"): ONLY_ADMIN,
     ("POST", "needs/<str:need_id>/offer"): ONLY_ADMIN,
     ("POST", "needs/<str:need_id>/author"): ONLY_ADMIN,
