@@ -19,6 +19,8 @@ from skillhub.crypto import hex_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
 MAX_BODY_BYTES = 256 * 1024
+# The most of a refused body read and dropped to keep the connection (the buffering front's own limit).
+DISCARD_BYTES = 8 * 1024 * 1024
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 # How long a process trusts its copy of a tenant's secrets; a failed check refreshes a copy older
 # than REFRESH_AFTER, so a newly issued secret works within a fraction of a second.
@@ -36,16 +38,37 @@ def read_body(request: HttpRequest) -> bytes | None:
     already undone the chunking, so the decoded stream is read straight from the WSGI input.
     """
     if _is_chunked(request):
-        return _read_bounded(request.META["wsgi.input"])
+        body = _read_bounded(request.META["wsgi.input"])
+        if body is None:
+            _discard(request.META["wsgi.input"])
+        return body
     try:
         claimed = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         claimed = 0
     if claimed > MAX_BODY_BYTES:
+        _discard(request)
         return None
     # Read one byte past the limit rather than trusting the header alone.
     body = request.read(MAX_BODY_BYTES + 1)
-    return None if len(body) > MAX_BODY_BYTES else body
+    if len(body) > MAX_BODY_BYTES:
+        _discard(request)
+        return None
+    return body
+
+
+def _discard(stream: HttpRequest | BinaryIO) -> None:
+    """Read and drop what is left of a refused body (up to DISCARD_BYTES), so the 413 leaves the connection usable.
+
+    The server announced keep-alive; a body left unread would be taken for the next request, or
+    make the server close the connection under the client. Past the cap the server closes it.
+    """
+    left = DISCARD_BYTES
+    while left > 0:
+        chunk = stream.read(min(64 * 1024, left))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def _is_chunked(request: HttpRequest) -> bool:
