@@ -11,6 +11,7 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -18,8 +19,9 @@ from skillhub import localcache
 from skillhub.crypto import hex_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
-MAX_BODY_BYTES = 256 * 1024
-# The most of a refused body read and dropped to keep the connection (the buffering front's own limit).
+# The table of body limits in settings (skillhub/limits.py) holds it; the front enforces it too.
+MAX_BODY_BYTES = settings.SIGNAL_MAX_BODY_BYTES
+# The most of a refused body read and dropped to keep the connection alive.
 DISCARD_BYTES = 8 * 1024 * 1024
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 # How long a process trusts its copy of a tenant's secrets; a failed check refreshes a copy older

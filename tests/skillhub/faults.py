@@ -1,8 +1,8 @@
 """Dependencies of the fault tests' own, to stop and start at will: a PostgreSQL cluster, a Redis.
 
 Never the machine's shared servers: a throwaway cluster (initdb + pg_ctl in a temporary directory,
-on a free port) and a redis-server of the test's own. Tests that need them are skipped when the
-programs are missing, unless SKILLHUB_REQUIRE_FAULT_PROGRAMS is set (CI): then a missing program fails.
+on a free port) and a redis-server of the test's own. Tests that use them carry the `pg_ctl` and
+`redis_server` markers (skipped where the program is missing, unless SKILLHUB_REQUIRE_… says otherwise).
 """
 from __future__ import annotations
 
@@ -25,18 +25,11 @@ import requests
 
 from tests.skillhub.serving import free_port, wait_for
 
-PG_BIN = Path(os.environ.get("SKILLHUB_PG_BIN", "/usr/lib/postgresql/15/bin"))
-HAVE_POSTGRES = (PG_BIN / "initdb").exists() and (PG_BIN / "pg_ctl").exists()
-HAVE_REDIS = shutil.which("redis-server") is not None
-REQUIRED = bool(os.environ.get("SKILLHUB_REQUIRE_FAULT_PROGRAMS"))
+def _pg_bin() -> Path:
+    from tests.conftest import _postgres_bin
 
-
-def needs(*, postgres: bool = False, redis: bool = False) -> pytest.MarkDecorator:
-    """Skip unless the programs are installed (or fail, when SKILLHUB_REQUIRE_FAULT_PROGRAMS is set)."""
-    missing = [name for name, wanted, have in (("PostgreSQL 15 binaries", postgres, HAVE_POSTGRES), ("redis-server", redis, HAVE_REDIS)) if wanted and not have]
-    if missing and REQUIRED:
-        raise pytest.UsageError(f"SKILLHUB_REQUIRE_FAULT_PROGRAMS is set but {', '.join(missing)} missing")
-    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing) or 'nothing'} for the fault tests")
+    found = _postgres_bin()
+    return Path(found).parent if found else Path("/usr/lib/postgresql/15/bin")
 
 
 class OwnPostgres:
@@ -53,7 +46,7 @@ class OwnPostgres:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 
     def _run(self, program: str, *args: str) -> None:
-        argv = [*self._as_owner, str(PG_BIN / program), *args]
+        argv = [*self._as_owner, str(_pg_bin() / program), *args]
         result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{program}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
 

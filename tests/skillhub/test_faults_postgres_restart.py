@@ -14,10 +14,10 @@ import time
 import pytest
 import requests
 
-from tests.skillhub.faults import needs, signed_signal
+from tests.skillhub.faults import signed_signal
 from tests.skillhub.serving import demo_env, serve
 
-pytestmark = [pytest.mark.slow, needs(postgres=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.pg_ctl]
 
 OUTAGE_SECONDS = 10
 

@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from tests.skillhub.faults import ApiClient, Probe, needs, scaled_out_env, until
+from tests.skillhub.faults import ApiClient, Probe, scaled_out_env, until
 from tests.skillhub.serving import serve
 from tests.webhooks.processes import CountingReceiver
 
-pytestmark = [pytest.mark.slow, needs(postgres=True, redis=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.pg_ctl, pytest.mark.redis_server]
 
 OUTAGE_SECONDS = 30
 

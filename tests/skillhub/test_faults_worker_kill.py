@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.skillhub.faults import ApiClient, Probe, needs, scaled_out_env, until
+from tests.skillhub.faults import ApiClient, Probe, scaled_out_env, until
 from tests.skillhub.serving import serve
 from tests.webhooks.processes import CountingReceiver
 
-pytestmark = [pytest.mark.slow, needs(postgres=True, redis=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.pg_ctl, pytest.mark.redis_server]
 
 WORKER_THREADS = 8  # rundramatiq's default threads per process: the most deliveries one process has in flight
 
