@@ -49,7 +49,8 @@ def read_body(request: HttpRequest) -> bytes | None:
     except ValueError:
         claimed = 0
     if claimed > MAX_BODY_BYTES:
-        _discard(request)
+        if claimed <= DISCARD_BYTES:  # a claim past the cap is not read at all: the server closes instead
+            _discard(request)
         return None
     # Read one byte past the limit rather than trusting the header alone.
     body = request.read(MAX_BODY_BYTES + 1)

@@ -44,7 +44,8 @@ def test_the_api_answers_and_no_delivery_is_lost_while_redis_is_down(tmp_path, o
         ok = [s for s in during if isinstance(s, int) and 200 <= s < 300]
         print(
             f"\nredis outage {OUTAGE_SECONDS} s: {len(ok)}/{len(during)} API calls 2xx during it; {created} learners created, "
-            f"{receiver.unique()} learner.created received, {len(receiver.duplicates())} duplicated"
+            f"{receiver.unique()} learner.created received, {len(receiver.duplicates())} duplicated; "
+            f"children restarted by serve: {[line for line in output.splitlines() if 'supervisor:' in line]}"
         )
         assert during and ok == during, sorted({str(s) for s in during})
         assert arrived, f"{receiver.unique()} of {created} events arrived\n{output[-3000:]}"
