@@ -42,7 +42,10 @@ class OwnPostgres:
         self._as_owner: list[str] = []
         if os.geteuid() == 0:  # initdb refuses to run as root
             shutil.chown(self.directory, "postgres", "postgres")
-            self._as_owner = ["runuser", "-u", "postgres", "--"]
+            runuser = shutil.which("runuser") or next(
+                (path for path in ("/usr/sbin/runuser", "/sbin/runuser", "/usr/bin/runuser") if os.path.exists(path)), "runuser"
+            )
+            self._as_owner = [runuser, "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 
     def _run(self, program: str, *args: str) -> None:
