@@ -33,6 +33,8 @@ from tenants.selectors import signal_secrets_for_slug
 
 # The table of body limits in settings (skillhub/limits.py) holds it; the front enforces it too.
 MAX_BODY_BYTES = settings.SIGNAL_MAX_BODY_BYTES
+# The most of a refused body read and dropped to keep the connection alive.
+DISCARD_BYTES = 8 * 1024 * 1024
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 ID_HEADER = "HTTP_WEBHOOK_ID"
 TIMESTAMP_HEADER = "HTTP_WEBHOOK_TIMESTAMP"
@@ -79,16 +81,38 @@ def read_body(request: HttpRequest) -> bytes | None:
     already undone the chunking, so the decoded stream is read straight from the WSGI input.
     """
     if _is_chunked(request):
-        return _read_bounded(request.META["wsgi.input"])
+        body = _read_bounded(request.META["wsgi.input"])
+        if body is None:
+            _discard(request.META["wsgi.input"])
+        return body
     try:
         claimed = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         claimed = 0
     if claimed > MAX_BODY_BYTES:
+        if claimed <= DISCARD_BYTES:  # a claim past the cap is not read at all: the server closes instead
+            _discard(request)
         return None
     # Read one byte past the limit rather than trusting the header alone.
     body = request.read(MAX_BODY_BYTES + 1)
-    return None if len(body) > MAX_BODY_BYTES else body
+    if len(body) > MAX_BODY_BYTES:
+        _discard(request)
+        return None
+    return body
+
+
+def _discard(stream: HttpRequest | BinaryIO) -> None:
+    """Read and drop what is left of a refused body (up to DISCARD_BYTES), so the 413 leaves the connection usable.
+
+    The server announced keep-alive; a body left unread would be taken for the next request, or
+    make the server close the connection under the client. Past the cap the server closes it.
+    """
+    left = DISCARD_BYTES
+    while left > 0:
+        chunk = stream.read(min(64 * 1024, left))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def _is_chunked(request: HttpRequest) -> bool:

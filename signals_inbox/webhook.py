@@ -10,7 +10,7 @@ import logging
 import uuid
 
 import orjson
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -21,6 +21,9 @@ from signals_inbox.services.signing import webhook_id_release, webhook_id_take
 from signals_inbox.verification import count_refusal, read_body, verify_signature
 
 logger = logging.getLogger("skillhub.signals")
+
+# What a 503 asks the sender to wait before sending the signal again.
+RETRY_AFTER_SECONDS = 30
 
 
 def _answer(status: int, body: dict) -> HttpResponse:
@@ -38,21 +41,49 @@ def signal_webhook(request: HttpRequest, slug: str) -> HttpResponse:
     if body is None:
         count_refusal(slug=slug, reason="payload_too_large")
         return _answer(413, {"error": "payload_too_large"})
+    for attempt in (1, 2):
+        try:
+            return _verify_and_record(request, slug, body)
+        except (DatabaseError, InterfaceError):
+            if attempt == 1 and _replaced_dead_connection():
+                continue  # a connection that died with a database restart: once more on a fresh one
+            # Not the sender's fault: ask for a retry rather than pretending the signal was bad.
+            logger.warning("could not record a signal for %s: the database is unavailable", slug, exc_info=True)
+            response = _answer(503, {"error": "unavailable"})
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+    raise AssertionError("unreachable")
+
+
+def _replaced_dead_connection() -> bool:
+    """Close the database connection if it is dead (True), so the next query opens a fresh one."""
+    if connection.connection is None or connection.in_atomic_block:
+        return False
+    try:
+        usable = connection.is_usable()
+    except Exception:
+        usable = False
+    if usable:
+        return False
+    connection.close()
+    return True
+
+
+def _verify_and_record(request: HttpRequest, slug: str, body: bytes) -> HttpResponse:
     verdict = verify_signature(slug=slug, body=body, headers=request.META)
     if not verdict.ok:
         count_refusal(slug=slug, reason="bad_signature")
         return _answer(401, {"error": "bad_signature", **({"detail": verdict.detail} if verdict.detail else {})})
+    context = ingest_context(slug=slug)
+    if context is None:  # the tenant was deleted while its secrets were still cached
+        return _answer(401, {"error": "bad_signature"})
     taken = False
-    context = None
+    if verdict.webhook_id:
+        if not webhook_id_take(tenant_id=context.tenant_id, webhook_id=verdict.webhook_id, expires_at=verdict.expires_at):
+            count_refusal(slug=slug, reason="bad_signature")
+            return _answer(401, {"error": "bad_signature", "detail": "this webhook-id was already received (a replay)"})
+        taken = True
     try:
-        context = ingest_context(slug=slug)
-        if context is None:  # the tenant was deleted while its secrets were still cached
-            return _answer(401, {"error": "bad_signature"})
-        if verdict.webhook_id:
-            if not webhook_id_take(tenant_id=context.tenant_id, webhook_id=verdict.webhook_id, expires_at=verdict.expires_at):
-                count_refusal(slug=slug, reason="bad_signature")
-                return _answer(401, {"error": "bad_signature", "detail": "this webhook-id was already received (a replay)"})
-            taken = True
         try:
             parsed = parse_signal(body, context.signal_map)
         except InvalidSignal as exc:
@@ -60,14 +91,9 @@ def signal_webhook(request: HttpRequest, slug: str) -> HttpResponse:
             _release(context.tenant_id, verdict.webhook_id, taken)
             return _answer(400, {"error": "invalid_payload", "detail": exc.detail})
         result = signal_ingest(tenant_id=context.tenant_id, parsed=parsed)
-    except DatabaseError:
-        # Not the sender's fault: ask for a retry rather than pretending the signal was bad.
-        logger.exception("could not record a signal for %s", slug)
-        if taken and context is not None:
-            _release(context.tenant_id, verdict.webhook_id, taken)
-        response = _answer(503, {"error": "unavailable"})
-        response["Retry-After"] = "30"
-        return response
+    except (DatabaseError, InterfaceError):
+        _release(context.tenant_id, verdict.webhook_id, taken)
+        raise
     answer = {"ok": True, "applied": True, "signalId": result.signal_id, "deduped": result.deduped}
     if result.reason:
         answer["reason"] = result.reason
@@ -80,5 +106,5 @@ def _release(tenant_id: uuid.UUID, webhook_id: str, taken: bool) -> None:
         return
     try:
         webhook_id_release(tenant_id=tenant_id, webhook_id=webhook_id)
-    except DatabaseError:
+    except (DatabaseError, InterfaceError):
         logger.warning("could not release webhook-id of a signal that was not recorded")

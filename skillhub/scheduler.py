@@ -26,6 +26,17 @@ class Sweep:
     every_seconds: float
     func: Callable[[], int | None]
     last_run: float = 0.0
+    # Consecutive failures; each doubles the wait before the next try (a database that is down).
+    failures: int = 0
+
+    def wait_seconds(self) -> float:
+        if not self.failures:
+            return self.every_seconds
+        return min(self.every_seconds * 2**self.failures, max(MAX_BACKOFF_SECONDS, self.every_seconds))
+
+
+# The longest a failing sweep waits between tries.
+MAX_BACKOFF_SECONDS = 60.0
 
 
 SWEEPS: dict[str, Sweep] = {}
@@ -52,32 +63,56 @@ def load_sweeps() -> dict[str, Sweep]:
 
 
 def run_due_sweeps(now: float | None = None) -> dict[str, int | None]:
-    """Run every sweep whose interval has passed; return what each reported."""
+    """Run every sweep whose interval has passed; return what each reported.
+
+    Never raises: a sweep that fails (its database or broker away) is tried again after a wait
+    that doubles with each failure, and the others go on.
+    """
     now = time.time() if now is None else now
     results: dict[str, int | None] = {}
     for item in list(SWEEPS.values()):
-        if now - item.last_run < item.every_seconds:
+        if now - item.last_run < item.wait_seconds():
             continue
         item.last_run = now
-        window = int(now // max(item.every_seconds, 1))
-        if not cache.add(f"sweep-lock:{item.name}:{window}", 1, timeout=max(int(item.every_seconds), 1)):
-            continue  # another scheduler ran this sweep in this window
+        try:
+            window = int(now // max(item.every_seconds, 1))
+            if not cache.add(f"sweep-lock:{item.name}:{window}", 1, timeout=max(int(item.every_seconds), 1)):
+                continue  # another scheduler ran this sweep in this window
+        except Exception as exc:  # no lock to be had: sweeps are idempotent, so run it anyway
+            logger.warning("sweep %s: no lock (%s); running it anyway", item.name, type(exc).__name__)
         started, ok = time.perf_counter(), False
         try:
             results[item.name] = item.func()
             ok = True
-        except Exception:  # one failing sweep must not stop the others
-            logger.exception("sweep %s failed", item.name)
+        except Exception as exc:  # one failing sweep must not stop the others
+            item.failures += 1
+            if item.failures == 1:
+                logger.exception("sweep %s failed; retrying with backoff", item.name)
+            else:
+                logger.warning(
+                    "sweep %s failed %d times in a row (%s); next try in %.0f s",
+                    item.name, item.failures, type(exc).__name__, item.wait_seconds(),
+                )
+        else:
+            if item.failures:
+                logger.warning("sweep %s runs again after %d failures", item.name, item.failures)
+            item.failures = 0
         finally:
             metrics.sweep_ran(name=item.name, seconds=time.perf_counter() - started, ok=ok)
-            close_old_connections()
+            try:
+                close_old_connections()
+            except Exception:  # closing a connection to a database that is gone
+                logger.debug("closing old connections failed", exc_info=True)
     return results
 
 
 def run_forever(stop: threading.Event, tick_seconds: float = 1.0) -> None:
-    """Run sweeps until `stop` is set."""
+    """Run sweeps until `stop` is set; nothing a dependency does ends the loop."""
     load_sweeps()
     logger.info("scheduler running %d sweeps: %s", len(SWEEPS), ", ".join(sorted(SWEEPS)))
     while not stop.is_set():
-        run_due_sweeps()
+        try:
+            run_due_sweeps()
+        except Exception:
+            logger.exception("scheduler tick failed")
         stop.wait(tick_seconds)

@@ -12,7 +12,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -205,30 +205,77 @@ def _finish(
     finished_at = timezone.now() if now is None else now
     claim_ = started.claim
     resumed = False
-    if claim_.slot_id is not None:
-        resumed = breaker.note_outcome(
-            endpoint_id=started.endpoint.pk,
-            failures_before=claim_.consecutive_failures,
-            status_code=result.status_code,
-            error=result.error,
-            now=finished_at,
-        )
-    attempt, following, claimed = _record(
-        delivery=started.delivery,
-        endpoint=started.endpoint,
-        token=claim_.token,
-        result=result,
-        started_at=started.started_at,
-        now=finished_at,
-        slot_id=claim_.slot_id,
-        claim_next=keep_turn,
-    )
+    try:
+        with _savepoint():
+            if claim_.slot_id is not None:
+                resumed = breaker.note_outcome(
+                    endpoint_id=started.endpoint.pk,
+                    failures_before=claim_.consecutive_failures,
+                    status_code=result.status_code,
+                    error=result.error,
+                    now=finished_at,
+                )
+            attempt, following, claimed = _record(
+                delivery=started.delivery,
+                endpoint=started.endpoint,
+                token=claim_.token,
+                result=result,
+                started_at=started.started_at,
+                now=finished_at,
+                slot_id=claim_.slot_id,
+                claim_next=keep_turn,
+            )
+    except Exception as exc:
+        # Whatever the answer held, the attempt must end: a delivery left `sending` would be sent
+        # again each time its lease ran out, forever, and its endpoint never counted as failing.
+        logger.exception("delivery %s: the attempt could not be recorded as answered", started.delivery.pk)
+        attempt, following, claimed = _record_unrecordable(started, result, finished_at, exc)
+        keep_turn = False
     if following is not None and not keep_turn:
         deliveries_due.fire_on_commit([following])
     if resumed:  # the probe was answered: the endpoint's other slots start again at once
         endpoint_id = started.endpoint.pk
         after_commit(lambda: deliveries_due.fire(wake.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
     return attempt, following, claimed
+
+
+def _savepoint() -> Any:
+    """A savepoint inside a caller's transaction (so a failed statement leaves it usable), else nothing."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _record_unrecordable(
+    started: _Started, result: transport.HttpResult, now: datetime, exc: Exception
+) -> tuple[Attempt, str | None, claims.Claimed | None]:
+    """Record an attempt whose answer could not be recorded, as an error saying why.
+
+    First with the receiver's status kept (a 2xx was delivered, whatever its body), then as no
+    answer at all. When even that fails (the database is gone), the claim's lease runs out and
+    the delivery is sent again later: at least once, never lost.
+    """
+    reason = transport.safe_text(f"the answer could not be recorded: {type(exc).__name__}")
+    fallbacks = (
+        transport.HttpResult(result.status_code, {}, "", reason, result.duration_ms),
+        transport.HttpResult(None, {}, "", reason, result.duration_ms),
+    )
+    claim_ = started.claim
+    last: Exception = exc
+    for fallback in fallbacks:
+        try:
+            with _savepoint():
+                return _record(
+                    delivery=started.delivery,
+                    endpoint=started.endpoint,
+                    token=claim_.token,
+                    result=fallback,
+                    started_at=started.started_at,
+                    now=now,
+                    slot_id=claim_.slot_id,
+                )
+        except Exception as again:
+            last = again
+            logger.warning("delivery %s: recording the attempt as an error failed too: %s", started.delivery.pk, type(again).__name__)
+    raise last
 
 
 def _record(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import re
 import ipaddress
 import itertools
 import socket
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,9 @@ import skillhub
 
 USER_AGENT = f"skillhub-webhooks/{skillhub.__version__}"
 BODY_EXCERPT_BYTES = 4096
+# Compressed bytes read for the excerpt: enough for 4 KiB of any sane compression, and a bound on
+# what a receiver's compressed answer can cost, however far it would inflate.
+COMPRESSED_READ_BYTES = 64 * 1024
 MAX_POOLS = 256
 
 # Every block of the IANA IPv4 and IPv6 Special-Purpose Address Registries, plus multicast,
@@ -420,13 +425,15 @@ def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any)
     except (requests.RequestException, OSError, ValueError) as exc:  # UnicodeError is a ValueError
         _watchdog.finish(deadline)
         return HttpResult(None, {}, "", late(f"{type(exc).__name__}: {exc}"), elapsed())
+    except Exception as exc:  # whatever else the receiver's bytes provoke is its answer, not our crash
+        _watchdog.finish(deadline)
+        return HttpResult(None, {}, "", late(f"unreadable answer: {type(exc).__name__}: {exc}"), elapsed())
     error = ""
     try:
-        raw = response.raw.read(BODY_EXCERPT_BYTES + 1, decode_content=True)
-        complete = len(raw) <= BODY_EXCERPT_BYTES
+        raw, complete = _read_excerpt(response)
     except Exception as exc:  # a broken body still leaves a status to act on
         raw, complete = b"", False
-        error = late(f"reading the response failed: {exc}")
+        error = late(f"reading the response failed: {type(exc).__name__}: {exc}")
     _watchdog.finish(deadline)  # before the connection can go back to the pool
     if complete and not deadline.fired:
         response.raw.release_conn()
@@ -437,12 +444,58 @@ def _send(prepared: requests.PreparedRequest, deadline: _Deadline, elapsed: Any)
         error = late("")
     return HttpResult(
         response.status_code,
-        {k.lower(): v for k, v in response.headers.items()},
-        raw[:BODY_EXCERPT_BYTES].decode("utf-8", errors="replace"),
+        {safe_text(k.lower()): safe_text(v) for k, v in response.headers.items()},
+        _decode(raw[:BODY_EXCERPT_BYTES]),
         error,
         elapsed(),
     )
 
 
+def _read_excerpt(response: requests.Response) -> tuple[bytes, bool]:
+    """Read the first BODY_EXCERPT_BYTES of the answer's body, decompressed within a bound.
+
+    Return them and whether the whole body was read (the connection may then be kept). A gzip or
+    deflate body is inflated here, never by urllib3, so that a small compressed answer cannot
+    inflate past the excerpt; a body that does not decompress is described instead.
+    """
+    encoding = (response.headers.get("content-encoding") or "").strip().lower()
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raw = response.raw.read(BODY_EXCERPT_BYTES + 1, decode_content=False)
+        return raw, len(raw) <= BODY_EXCERPT_BYTES
+    compressed = response.raw.read(COMPRESSED_READ_BYTES + 1, decode_content=False)
+    complete = len(compressed) <= COMPRESSED_READ_BYTES
+    if not compressed:
+        return b"", complete
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    try:
+        try:
+            inflated = zlib.decompressobj(wbits).decompress(compressed, BODY_EXCERPT_BYTES + 1)
+        except zlib.error:
+            if encoding != "deflate":
+                raise
+            # Some servers send raw deflate without the zlib wrapper.
+            inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed, BODY_EXCERPT_BYTES + 1)
+    except zlib.error as exc:
+        return f"[a {encoding} body that does not decompress ({exc}); {len(compressed)} bytes]".encode(), complete
+    return inflated, complete
+
+
 def _short(text: str) -> str:
+    text = safe_text(text)
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """Return `text` fit for any database text column: NUL and lone surrogates replaced by U+FFFD.
+
+    A receiver's answer is arbitrary bytes; PostgreSQL refuses NUL in text, and a lone surrogate
+    cannot be encoded as UTF-8 at all.
+    """
+    return _UNSAFE.sub("\ufffd", text)
+
+
+def _decode(raw: bytes) -> str:
+    return safe_text(raw.decode("utf-8", errors="replace"))

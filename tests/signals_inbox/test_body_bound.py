@@ -5,7 +5,7 @@ import io
 
 from django.test import RequestFactory
 
-from signals_inbox.verification import MAX_BODY_BYTES, read_body
+from signals_inbox.verification import DISCARD_BYTES, MAX_BODY_BYTES, read_body
 
 
 class CountingStream(io.BytesIO):
@@ -33,11 +33,19 @@ def _request(stream: CountingStream, content_length: str | None):
     return WSGIRequest(request.META)
 
 
-def test_claimed_size_over_the_limit_is_refused_without_reading():
+def test_claimed_size_far_over_the_limit_is_refused_without_reading():
+    claimed = DISCARD_BYTES + 1
+    stream = CountingStream(b"x" * 1024)
+
+    assert read_body(_request(stream, str(claimed))) is None
+    assert stream.taken == 0
+
+
+def test_claimed_size_over_the_limit_is_refused_and_drained_for_keep_alive():
     stream = CountingStream(b"x" * (MAX_BODY_BYTES + 10))
 
     assert read_body(_request(stream, str(MAX_BODY_BYTES + 10))) is None
-    assert stream.taken == 0
+    assert stream.taken == MAX_BODY_BYTES + 10  # read and dropped, never kept
 
 
 def test_understated_content_length_reads_no_more_than_claimed():

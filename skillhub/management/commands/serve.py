@@ -1,6 +1,7 @@
 """Run web (granian, or nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
+from skillhub.supervisor import Supervisor
 from skillhub.console.staticfiles import collect_if_needed
 
 
@@ -83,10 +85,10 @@ class Command(BaseCommand):
             )
         else:
             web = [sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]
-        commands = [web]
+        commands = {"web": web}
         if not embedded:
-            commands.append([*manage, "rundramatiq"])
-            commands.append([*manage, "run_scheduler"])
+            commands["worker"] = [*manage, "rundramatiq"]
+            commands["scheduler"] = [*manage, "run_scheduler"]
         mode = "embedded (SQLite/in-process workers)" if embedded else f"scaled-out ({settings.DRAMATIQ_BROKER})"
         front_text = {
             "granian": f"granian reads each request whole, client timeout {options['client_timeout']} s",
@@ -97,34 +99,20 @@ class Command(BaseCommand):
         self.stdout.write(f"  console        {settings.SKILLHUB_PUBLIC_URL}/admin/", ending="\n")
         self.stdout.write(f"  API docs       {settings.SKILLHUB_PUBLIC_URL}/api/v1/docs", ending="\n")
         self.stdout.flush()
-        children = [subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR) for cmd in commands]
+        supervisor = Supervisor(log=lambda line: (self.stderr.write(line), self.stderr.flush()))
+        for name, command in commands.items():
+            supervisor.start(name, functools.partial(subprocess.Popen, command, env=env, cwd=settings.BASE_DIR))
         if front is not None and nginx is not None:
             # nginx comes up once gunicorn listens, so the first requests find it.
+            web_child = supervisor.children[0]
             deadline = time.monotonic() + 60
-            while not front.upstream_socket.exists() and time.monotonic() < deadline and children[0].poll() is None:
+            while not front.upstream_socket.exists() and time.monotonic() < deadline and web_child.exit_code() is None:
                 time.sleep(0.1)
-            children.append(subprocess.Popen(front.command(nginx), env=env, cwd=front.directory))
-        stopping = False
-
-        def stop_children(signum: int, frame: Any) -> None:
-            nonlocal stopping
-            stopping = True
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
-
-        signal.signal(signal.SIGTERM, stop_children)
-        signal.signal(signal.SIGINT, stop_children)
-        exit_code = 0
-        while True:
-            codes = [child.poll() for child in children]
-            if all(code is not None for code in codes):
-                break
-            if not stopping and any(code is not None for code in codes):
-                # One part died: stop the rest, so a supervisor restarts the whole tree.
-                exit_code = 1
-                stop_children(signal.SIGTERM, None)
-            time.sleep(0.5)
+            supervisor.start("front", functools.partial(subprocess.Popen, front.command(nginx), env=env, cwd=front.directory))
+        # A child that dies is started again (within a limit); SIGTERM/SIGINT stop them all.
+        signal.signal(signal.SIGTERM, supervisor.stop)
+        signal.signal(signal.SIGINT, supervisor.stop)
+        exit_code = supervisor.run()
         if front is not None:
             front.remove()
         sys.exit(exit_code)
