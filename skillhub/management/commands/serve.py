@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
-from skillhub.supervisor import Supervisor
+from skillhub.checks import per_process_cache_warning
 from skillhub.console.staticfiles import collect_if_needed
+from skillhub.supervisor import Supervisor
 
 
 def prepare_metrics_dir(directory: str | Path) -> Path:
@@ -64,6 +65,9 @@ class Command(BaseCommand):
         # In the embedded mode the in-process broker is shared by one web process and its workers.
         web_processes = 1 if embedded else (options["web_processes"] or (os.cpu_count() or 1) * 2)
         env["SKILLHUB_WEB_PROCESSES"] = str(web_processes)
+        warning = per_process_cache_warning(web_processes=web_processes, scaled_out=not embedded)
+        if warning:
+            self.stderr.write(f"warning: {warning}")
         env["SKILLHUB_EMBEDDED_WORKER"] = "1" if embedded else "0"
         env["SKILLHUB_CLIENT_TIMEOUT"] = str(options["client_timeout"])
         env["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.PROMETHEUS_MULTIPROC_DIR or settings.DATA_DIR / "metrics"))
