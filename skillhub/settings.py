@@ -226,7 +226,15 @@ EXPORTS_DEFAULT_RETENTION_HOURS = env_int("EXPORTS_DEFAULT_RETENTION_HOURS", 24,
 
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The request body limits, in one table (skillhub/limits.py): the application, the front `serve`
+# starts and the nginx configuration it writes all enforce these, each answering 413 in the shape
+# of the path (the API's error envelope, or the signal webhook's own).
 API_MAX_BODY_BYTES = 1024 * 1024
+SIGNAL_MAX_BODY_BYTES = 256 * 1024
+# Room for the multipart envelope around an evidence file (EVIDENCE_MAX_UPLOAD_BYTES above).
+UPLOAD_FORM_ALLOWANCE = 1024 * 1024
+# Console forms and anything else outside /api/ (Django's own form limits still apply within it).
+OTHER_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 # The signed signal webhook's path (it answers in its own shape, before the API middleware).
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
