@@ -88,6 +88,21 @@ class ScopedRelatedFieldListFilter(RelatedFieldListFilter):
         return bool(self.used_parameters) or super().has_output()
 
 
+_APPLIED: dict[type, type] = {}
+
+
+def _applied_when_set(filter_class: type[admin.SimpleListFilter]) -> type[admin.SimpleListFilter]:
+    """Return the filter class changed to apply a value it was given even when it offers no choices."""
+    if filter_class not in _APPLIED:
+
+        def has_output(self: admin.SimpleListFilter) -> bool:
+            return self.value() is not None or filter_class.has_output(self)
+
+        attributes = {"has_output": has_output, "__module__": filter_class.__module__}
+        _APPLIED[filter_class] = type(filter_class.__name__, (filter_class,), attributes)
+    return _APPLIED[filter_class]
+
+
 def _object_tenant_id(obj: models.Model, path: str) -> Any:
     if path == "pk":
         return obj.pk
@@ -151,6 +166,9 @@ class TenantScopedAdmin(admin.ModelAdmin):
     def get_list_filter(self, request: HttpRequest) -> Any:
         scoped: list[Any] = []
         for item in super().get_list_filter(request):
+            if isinstance(item, type) and issubclass(item, admin.SimpleListFilter):
+                scoped.append(_applied_when_set(item))
+                continue
             if isinstance(item, str):
                 try:
                     field = get_fields_from_path(self.model, item)[-1]

@@ -71,3 +71,14 @@ def test_every_scoped_list_filtered_to_an_unknown_tenant_is_empty(client, alpha_
         return
     assert response.status_code == 200
     assert response.context["cl"].result_count == 0
+
+
+def test_a_choice_filter_given_a_value_it_does_not_offer_shows_no_rows(client, alpha_admin):  # noqa: ANN001
+    from tests.console.factories import need_row
+
+    mine, theirs, _ = alpha_admin
+    need_row(mine, topic="Working at Heights")  # no site: the site filter offers no choices
+    need_row(theirs, topic="Confined Spaces", site_name="Bravo plant")
+    listing = client.get(reverse("admin:signals_inbox_need_changelist"), {"site": "Bravo plant"})
+    assert listing.status_code == 200
+    assert listing.context["cl"].result_count == 0
