@@ -19,12 +19,16 @@ OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
 # (learning/evidence/uploads.py); here they are only held to that limit plus room for the form.
 UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/evidence/?$")
 UPLOAD_FORM_ALLOWANCE = 1024 * 1024
+# A bulk learner import carries up to 10,000 rows.
+BULK_PATH = re.compile(r"^/api/v1/tenants/[^/]+/learners/bulk/?$")
 
 
 def body_limit(path: str) -> int:
     """Return the largest Content-Length a request to `path` may declare."""
     if UPLOAD_PATH.match(path):
         return settings.EVIDENCE_MAX_UPLOAD_BYTES + UPLOAD_FORM_ALLOWANCE
+    if BULK_PATH.match(path):
+        return settings.LEARNER_BULK_MAX_BODY_BYTES
     return settings.API_MAX_BODY_BYTES
 
 

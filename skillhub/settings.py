@@ -221,6 +221,8 @@ EXPORTS_DEFAULT_RETENTION_HOURS = env_int("EXPORTS_DEFAULT_RETENTION_HOURS", 24,
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 API_MAX_BODY_BYTES = 1024 * 1024
+# POST /learners/bulk: 10,000 rows of a few hundred bytes each.
+LEARNER_BULK_MAX_BODY_BYTES = 8 * 1024 * 1024
 
 # The signed signal webhook's path (it answers in its own shape, before the API middleware).
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
