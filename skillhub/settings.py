@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "learning",
     "webhooks",
     "signals_inbox",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
