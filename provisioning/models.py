@@ -59,6 +59,8 @@ class LearnerImport(models.Model):
     created_by = models.CharField(max_length=200, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Moved by every chunk written: the sweep re-sends an import whose worker stopped.
+    touched_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
