@@ -59,7 +59,8 @@ def learner_import_view(request: HttpRequest) -> HttpResponse:
 
 
 def _job(request: HttpRequest, scope: ConsoleTenant, import_id: str) -> LearnerImport:
-    job = LearnerImport.objects.defer("rows").filter(tenant=scope.tenant, pk=uuid_or_none(import_id)).first()
+    pk = uuid_or_none(import_id)
+    job = LearnerImport.objects.defer("rows").filter(tenant=scope.tenant, pk=pk).first() if pk else None
     if job is None:
         raise Http404("No such import")
     return job
