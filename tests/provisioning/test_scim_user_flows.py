@@ -200,3 +200,15 @@ def test_bad_payloads_are_scim_errors(scim_client):
 
 def scim_client_user() -> str:
     return USER
+
+
+def test_a_user_created_over_scim_takes_the_needs_parked_for_them(scim_client, client, django_capture_on_commit_callbacks):
+    from signals_inbox.models import Target
+    from tests.signals_inbox.factories import issue_secret, send_and_resolve
+
+    need = send_and_resolve(client, scim_client.tenant, issue_secret(scim_client.tenant), external_worker_id="701984", topic="WAH")
+    assert need.target == Target.UNMATCHED
+    with django_capture_on_commit_callbacks(execute=True):
+        created = scim_client.post("Users", barbara()).json()
+    need.refresh_from_db()
+    assert need.target == Target.WORKER and str(need.learner_id) == created["id"]
