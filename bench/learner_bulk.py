@@ -27,7 +27,7 @@ class PatientServer(Server):
 
     def __enter__(self) -> PatientServer:
         self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while time.time() < deadline:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)

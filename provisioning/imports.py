@@ -17,7 +17,8 @@ from skillhub.hooks import Hook
 from tenants.models import Tenant
 
 MAX_IMPORT_ROWS = 50_000
-MAX_FILE_BYTES = 20 * 1024 * 1024
+# Below the front's limit for console forms (OTHER_MAX_BODY_BYTES), so the page can say why.
+MAX_FILE_BYTES = 8 * 1024 * 1024
 CHUNK_ROWS = 1_000
 KEPT_ERRORS = 500
 # A queued or running import whose row has not moved for this long has lost its worker or message.

@@ -76,8 +76,14 @@ def api_key_create(
     role: str,
     scopes: list[str],
     expires_at: datetime | None = None,
+    created_by_ref: str = "",
+    created_by_label: str = "",
 ) -> IssuedApiKey:
-    """Create an API key; the raw key is returned here once and never stored."""
+    """Create an API key; the raw key is returned here once and never stored.
+
+    `created_by_ref` names the person minting it ("user:<id>"): what the key does is then done by that
+    person (one person may not moderate their own assessment through any of their keys).
+    """
     errors: dict[str, str] = {}
     if role not in Role.values:
         errors["role"] = f"must be one of {', '.join(Role.values)}"
@@ -97,6 +103,8 @@ def api_key_create(
         prefix=raw_key[:12],
         key_hash=token_hash(raw_key),
         expires_at=expires_at,
+        created_by_ref=created_by_ref[:100],
+        created_by_label=(created_by_label or created_by_ref)[:200],
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
