@@ -26,6 +26,8 @@ class PatientServer(Server):
     """The bench server, given longer to start on a busy machine and stopped if it never answers."""
 
     def __enter__(self) -> PatientServer:
+        # A 10,000-row call may take longer than gunicorn's default 30 s worker timeout on a loaded machine.
+        self.cmd += ["--timeout", "300"]
         self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
         deadline = time.time() + 300
         while time.time() < deadline:

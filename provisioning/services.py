@@ -132,9 +132,11 @@ def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
     try:
         with transaction.atomic():
             learner = learner_create(tenant=tenant, values=values)
-            saved = _save_profile(tenant=tenant, learner=learner, values=profile, key=key)
+            saved = ScimUser.objects.create(learner=learner, tenant=tenant, user_name_key=key, **profile)
     except DomainError as exc:
         raise scim_error(exc) from exc
+    except IntegrityError as exc:  # the same userName claimed by a concurrent request since the check
+        raise scim.UniquenessException(detail="userName: a user with this userName already exists") from exc
     return learner, saved
 
 

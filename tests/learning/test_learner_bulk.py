@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from django.test import override_settings
@@ -36,12 +35,11 @@ def _rows(count: int, *, bad_every: int = 0) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 @override_settings(WEBHOOKS_VALIDATE_EVENTS=False)
 def test_ten_thousand_rows_with_a_hundred_invalid_write_9900_and_name_row_and_field(api):
     rows = _rows(10_000, bad_every=100)
-    started = time.perf_counter()
     response = _post(api, rows)
-    first_seconds = time.perf_counter() - started
     assert response.status_code == 200, response.content[:500]
     body = response.json()
     assert body["summary"] == {"rows": 10_000, "created": 9_900, "updated": 0, "unchanged": 0, "failed": 100}
@@ -55,14 +53,10 @@ def test_ten_thousand_rows_with_a_hundred_invalid_write_9900_and_name_row_and_fi
     assert LearnerCount.objects.get(tenant=api.tenant).count == 9_900
 
     # The same file again: nothing changes, no event, the same errors.
-    started = time.perf_counter()
     again = _post(api, rows).json()
-    second_seconds = time.perf_counter() - started
     assert again["summary"] == {"rows": 10_000, "created": 0, "updated": 0, "unchanged": 9_900, "failed": 100}
     assert Event.objects.filter(tenant=api.tenant).count() == 9_900
     assert Learner.objects.filter(tenant=api.tenant).count() == 9_900
-    # Bounded so the suite stays quick (measured ~4 s and ~1 s on SQLite on a shared 2-core machine).
-    assert first_seconds < 30 and second_seconds < 15
 
 
 def test_rows_match_by_external_worker_id_then_email_and_update_only_given_fields(api):
