@@ -65,8 +65,8 @@ def too_large_body(shape: str, max_bytes: int) -> tuple[str, bytes]:
     if shape == SIGNAL:
         return "application/json", b'{"error": "payload_too_large"}'
     if shape == SCIM:
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "413", "detail": f"Request body over {max_bytes} bytes"}
-        return "application/scim+json", json.dumps(body).encode()
+        scim_body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "413", "detail": f"Request body over {max_bytes} bytes"}
+        return "application/scim+json", json.dumps(scim_body).encode()
     if shape == API:
         body = {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"Request body over {max_bytes} bytes"}}
         return "application/json", json.dumps(body).encode()
