@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: a PostgreSQL database, a gunicorn server, a keep-alive load generator."""
+"""Shared benchmark plumbing: a PostgreSQL database, a gunicorn server, the one keep-alive load generator."""
 from __future__ import annotations
 
 import http.client
@@ -12,8 +12,9 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -168,12 +169,18 @@ def _nginx_front(env: dict[str, str], port: int) -> tuple[str, str, list[str]]:
     return directory, bind, command
 
 
+OK_STATUSES = frozenset(range(200, 300))
+
+
 @dataclass
 class LoadResult:
-    requests: int
+    """What a load phase got back: only answers with an expected status count as done."""
+
+    requests: int  # answers with an expected status
     seconds: float
-    errors: int
-    latencies_ms: list[float]
+    errors: int  # connection failures and answers with any other status
+    latencies_ms: list[float]  # of the expected answers
+    statuses: dict[int, int] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -186,66 +193,94 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
 
 
-def _client(args: tuple) -> tuple[int, int, list[float]]:
-    port, method, paths, headers, bodies, seconds, start_at = args
+Request = tuple[str, str, "bytes | None", dict[str, str]]  # method, path, body, headers
+
+
+@dataclass(frozen=True)
+class FixedRequests:
+    """The same method and headers over a list of paths (and bodies), each client taking its own slice."""
+
+    method: str
+    paths: tuple[str, ...]
+    headers: tuple[dict[str, str], ...] = ({},)
+    bodies: tuple[bytes, ...] = ()
+
+    def __call__(self, client: int, clients: int, n: int) -> Request:
+        # Client c takes items c, c + clients, c + 2·clients …, so inputs meant to be unique stay unique.
+        index = client + n * clients
+        body = self.bodies[index % len(self.bodies)] if self.bodies else None
+        return self.method, self.paths[index % len(self.paths)], body, self.headers[index % len(self.headers)]
+
+
+def _client(args: tuple) -> tuple[int, int, list[float], dict[int, int]]:
+    port, make_request, client, clients, expect, seconds, start_at = args
     while time.time() < start_at:
         time.sleep(0.001)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     done = errors = 0
+    statuses: dict[int, int] = {}
     latencies: list[float] = []
     end = start_at + seconds
-    index = 0
+    n = 0
     while time.time() < end:
-        path = paths[index % len(paths)]
-        body = bodies[index % len(bodies)] if bodies else None
-        item_headers = headers[index % len(headers)] if isinstance(headers, list) else headers
-        index += 1
+        method, path, body, headers = make_request(client, clients, n)
+        n += 1
         began = time.perf_counter()
         try:
-            conn.request(method, path, body=body, headers=item_headers)
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             response.read()
-            if response.status >= 500:
-                errors += 1
         except (OSError, http.client.HTTPException):
             errors += 1
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             continue
+        statuses[response.status] = statuses.get(response.status, 0) + 1
+        if response.status not in expect:
+            errors += 1
+            continue
         latencies.append((time.perf_counter() - began) * 1000)
         done += 1
     conn.close()
-    return done, errors, latencies
+    return done, errors, latencies, statuses
 
 
 def load(
     port: int,
-    paths: list[str],
+    make_request: Callable[[int, int, int], Request],
     *,
     seconds: float = 5.0,
     clients: int = 8,
-    method: str = "GET",
-    headers: dict[str, str] | list[dict[str, str]] | None = None,
-    bodies: list[bytes] | None = None,
+    expect: frozenset[int] = OK_STATUSES,
 ) -> LoadResult:
-    """Run `clients` keep-alive client processes against the server for `seconds`; count answers."""
+    """Run `clients` keep-alive client processes for `seconds`; only answers in `expect` count as done.
+
+    `make_request(client, clients, n)` returns the n-th request of a client; it must be picklable
+    (a module-level function or a FixedRequests).
+    """
     start_at = time.time() + 0.5
-    # Each client gets its own slice of the inputs so that "all-new" inputs stay unique.
-    jobs = []
-    for n in range(clients):
-        my_paths = paths[n::clients] or paths
-        my_bodies = bodies[n::clients] if bodies else None
-        my_headers = headers[n::clients] if isinstance(headers, list) else (headers or {})
-        jobs.append((port, method, my_paths, my_headers, my_bodies, seconds, start_at))
+    jobs = [(port, make_request, client, clients, expect, seconds, start_at) for client in range(clients)]
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         results = pool.map(_client, jobs)
+    statuses: dict[int, int] = {}
+    for result in results:
+        for status, count in result[3].items():
+            statuses[status] = statuses.get(status, 0) + count
     return LoadResult(
         requests=sum(r[0] for r in results),
         seconds=seconds,
         errors=sum(r[1] for r in results),
         latencies_ms=[lat for r in results for lat in r[2]],
+        statuses=statuses,
     )
 
 
 def median_of(runs: list[float]) -> float:
     return statistics.median(runs)
+
+
+def median_ratio(measured: list[float], ceilings: list[float]) -> float:
+    """The ratio of each round to that round's own ceiling, then the median of those ratios."""
+    if len(measured) != len(ceilings) or not measured:
+        raise ValueError("one ceiling per measured round")
+    return statistics.median(m / c for m, c in zip(measured, ceilings))

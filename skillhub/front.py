@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +25,17 @@ from skillhub import limits
 DEFAULT_CLIENT_TIMEOUT = 10
 # granian's header read timeout is given in milliseconds, at most a minute.
 GRANIAN_MAX_HEADER_TIMEOUT_MS = 60_000
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """Raise OSError if host:port is taken.
+
+    granian listens with SO_REUSEPORT, so a second server on a port in use would start and silently
+    share its connections instead of failing; a plain bind is refused the way a user expects.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, port))
 
 
 def granian_command(*, host: str, port: int, workers: int, client_timeout: int) -> list[str]:

@@ -98,3 +98,20 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
     output = (tmp_path / "serve.log").read_text()
     assert "embedded worker" in output and "scheduler running" in output
     assert server.returncode == 0
+
+
+def test_serve_refuses_a_port_another_server_holds(tmp_path):
+    import socket
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DRAMATIQ_BROKER_URL"}}
+    env.update(SKILLHUB_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="skillhub.settings")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        # granian itself would share the port (SO_REUSEPORT) and split the connections between two servers.
+        started = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+    assert started.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in started.stderr
