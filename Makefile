@@ -53,6 +53,7 @@ bench: bench-api bench-webhooks bench-signals bench-exports bench-expiry
 
 bench-api: install-dev
 	$(BIN)/python bench/api_pagination.py
+	$(BIN)/python bench/learner_bulk.py
 
 bench-webhooks: install-dev
 	@if [ -f bench/webhook_delivery.py ]; then $(BIN)/python bench/webhook_delivery.py; fi

@@ -4,14 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from learning.bulk import MAX_ROWS, learners_bulk_upsert
 from learning.models import Assignment, AssignmentStatus, Course, CourseStatus, Learner, LearnerStatus
 from learning.selectors import (
     assignment_get,
@@ -176,6 +181,97 @@ class LearnerDetailApi(TenantApiView):
     def delete(self, request: Request, slug: str, learner_id: str) -> Response:
         learner_delete(learner=self._learner(learner_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LearnerBulkRowSerializer(serializers.Serializer):
+    """One row of a bulk import: matched by externalWorkerId, then email; only the fields given change."""
+
+    firstName = serializers.CharField(max_length=100, required=False, help_text="Required when the row creates a learner")
+    lastName = serializers.CharField(max_length=100, required=False, help_text="Required when the row creates a learner")
+    email = serializers.EmailField(max_length=254, required=False, allow_null=True)
+    externalWorkerId = serializers.CharField(max_length=100, required=False, allow_null=True)
+    saIdNumber = serializers.CharField(max_length=13, required=False, allow_null=True)
+    site = serializers.CharField(max_length=200, required=False, allow_null=True)
+    role = serializers.CharField(max_length=100, required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=LearnerStatus.values, required=False)
+
+
+class LearnerBulkInputSerializer(serializers.Serializer):
+    learners = serializers.ListField(child=LearnerBulkRowSerializer(), max_length=MAX_ROWS)
+
+
+class LearnerBulkErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class LearnerBulkResultSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="1-based position of the row in `learners`")
+    status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
+    id = serializers.UUIDField(allow_null=True)
+    changedFields = serializers.ListField(child=serializers.CharField(), required=False)
+    error = LearnerBulkErrorSerializer(required=False, help_text="The SPEC error shape, for this row alone")
+
+
+class LearnerBulkSummarySerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class LearnerBulkOutputSerializer(serializers.Serializer):
+    dryRun = serializers.BooleanField()
+    summary = LearnerBulkSummarySerializer()
+    results = LearnerBulkResultSerializer(many=True)
+
+
+def _read_json_body(request: Request, *, limit: int) -> Any:
+    """Parse a JSON body of up to `limit` bytes (past Django's form-sized DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    if request.content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(request.content_type)
+    raw = request._request.read(limit + 1)
+    if len(raw) > limit:
+        raise RequestDataTooBig(f"Request body over {limit} bytes")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class LearnerBulkApi(TenantApiView):
+    """Create or update up to 10,000 learners in one call, one result per row; counts once against the rate limit."""
+
+    scope = "learners"
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="learners_bulk_upsert",
+        parameters=[OpenApiParameter("dryRun", bool, description="Check and match every row, write nothing")],
+        request={"application/json": LearnerBulkInputSerializer},
+        responses={200: LearnerBulkOutputSerializer},
+        description=(
+            "Each row is matched to a learner by `externalWorkerId`, then by `email`: a match is updated with the "
+            "fields the row gives, no match is created (`firstName` and `lastName` then required). Every row is "
+            "written whole or not at all; a row that fails gets its own error and the others are still written. "
+            "A row that changes nothing writes nothing and records no event, so re-sending the same rows is harmless."
+        ),
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        body = _read_json_body(request, limit=settings.LEARNER_BULK_MAX_BODY_BYTES)
+        rows = body.get("learners") if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise ValidationError({"learners": ["Expected a list of learner rows"]})
+        unknown = sorted(set(body) - {"learners"})
+        if unknown:
+            raise ValidationError({name: ["Unknown field"] for name in unknown})
+        if len(rows) > MAX_ROWS:
+            raise ValidationError({"learners": [f"At most {MAX_ROWS} rows per call"]})
+        dry_run = request.query_params.get("dryRun", "").lower() in ("1", "true", "yes")
+        outcome = learners_bulk_upsert(tenant=self.tenant, rows=rows, dry_run=dry_run)
+        return Response(outcome.as_json())
 
 
 # --- courses and assignments ------------------------------------------------------------

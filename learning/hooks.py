@@ -8,6 +8,8 @@ from skillhub.hooks import Hook
 
 # Called as receiver(tenant_id=…, learner_id=…) after a learner was created or changed.
 learner_saved = Hook("learning.learner_saved")
+# Called as receiver(tenant_id=…, learner_ids=[…]) after many learners were written at once (bulk imports).
+learners_saved = Hook("learning.learners_saved")
 # Called as receiver(tenant_id=…, assignment_id=…) after an assignment was completed.
 assignment_completed = Hook("learning.assignment_completed")
 # Called as receiver(assignment=…) inside the transaction that completes an assignment, so what it

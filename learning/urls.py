@@ -7,6 +7,7 @@ from learning import api
 
 urlpatterns = [
     path("learners", api.LearnerListCreateApi.as_view(), name="learner-list"),
+    path("learners/bulk", api.LearnerBulkApi.as_view(), name="learner-bulk"),
     path("learners/<str:learner_id>", api.LearnerDetailApi.as_view(), name="learner-detail"),
     path("courses", api.CourseListCreateApi.as_view(), name="course-list"),
     path("courses/<str:course_id>", api.CourseDetailApi.as_view(), name="course-detail"),

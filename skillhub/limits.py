@@ -16,6 +16,7 @@ from django.conf import settings
 API = "api"
 SIGNAL = "signal"
 PLAIN = "plain"
+SCIM = "scim"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ def table() -> list[BodyLimit]:
     return [
         BodyLimit("signal webhook", f"^{signal_prefix}", settings.SIGNAL_MAX_BODY_BYTES, SIGNAL),
         BodyLimit("evidence upload", r"^/api/v1/tenants/[^/]+/evidence/?$", evidence, API),
+        BodyLimit("bulk learner import", r"^/api/v1/tenants/[^/]+/learners/bulk/?$", settings.LEARNER_BULK_MAX_BODY_BYTES, API),
+        BodyLimit("SCIM", r"^/scim/", settings.API_MAX_BODY_BYTES, SCIM),
         BodyLimit("API JSON", r"^/api/", settings.API_MAX_BODY_BYTES, API),
         BodyLimit("everything else", r"^/", settings.OTHER_MAX_BODY_BYTES, PLAIN),
     ]
@@ -61,6 +64,9 @@ def too_large_body(shape: str, max_bytes: int) -> tuple[str, bytes]:
     """Return the content type and body of a 413 in the given shape (SPEC sections 2 and 4)."""
     if shape == SIGNAL:
         return "application/json", b'{"error": "payload_too_large"}'
+    if shape == SCIM:
+        scim_body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "413", "detail": f"Request body over {max_bytes} bytes"}
+        return "application/scim+json", json.dumps(scim_body).encode()
     if shape == API:
         body = {"error": {"code": "PAYLOAD_TOO_LARGE", "message": f"Request body over {max_bytes} bytes"}}
         return "application/json", json.dumps(body).encode()

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "learning",
     "webhooks",
     "signals_inbox",
+    "provisioning",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 # starts and the nginx configuration it writes all enforce these, each answering 413 in the shape
 # of the path (the API's error envelope, or the signal webhook's own).
 API_MAX_BODY_BYTES = 1024 * 1024
+# POST /learners/bulk: 10,000 rows of a few hundred bytes each.
+LEARNER_BULK_MAX_BODY_BYTES = 8 * 1024 * 1024
 SIGNAL_MAX_BODY_BYTES = 256 * 1024
 # Room for the multipart envelope around an evidence file (EVIDENCE_MAX_UPLOAD_BYTES above).
 UPLOAD_FORM_ALLOWANCE = 1024 * 1024

@@ -31,4 +31,5 @@ urlpatterns = [
     # Answered earlier by signals_inbox.middleware.SignalWebhookMiddleware; kept here for reverse() and OpenAPI.
     path(settings.SIGNALS_INTEGRATION_PREFIX.lstrip("/"), include("signals_inbox.integration_urls")),
     path("api/v1/admin/tenants/<slug:slug>/", include("signals_inbox.admin_urls")),
+    path("scim/v2/tenants/<slug:slug>/", include("provisioning.urls")),
 ]

@@ -94,7 +94,7 @@ SCOPES: tuple[str, ...] = tuple(
     f"{resource}:{mode}"
     for resource in ("learners", "evidence", "assessments", "courses", "enrollments", "exports", "webhooks", "needs")
     for mode in ("read", "write")
-)
+) + ("scim",)  # SCIM 2.0 provisioning (/scim/v2/…): reads and writes users and groups
 
 
 class ApiKey(models.Model):

@@ -47,6 +47,22 @@ def group_create(*, tenant: Tenant, name: str) -> Group:
         raise ConflictError(f"A group named {name!r} already exists", field="name") from exc
 
 
+def group_rename(*, group: Group, name: str) -> Group:
+    """Rename a learner group; the name stays unique in the tenant."""
+    try:
+        with transaction.atomic():
+            group.name = name.strip()
+            group.save(update_fields=["name"])
+    except IntegrityError as exc:
+        raise ConflictError(f"A group named {name!r} already exists", field="name") from exc
+    return group
+
+
+def group_delete(*, group: Group) -> None:
+    """Delete a learner group (callers take it off its learners first, so their group lists stay true)."""
+    group.delete()
+
+
 @dataclass(frozen=True)
 class IssuedApiKey:
     api_key: ApiKey
@@ -158,7 +174,7 @@ def membership_grant(*, tenant: Tenant, user: Any, role: str = Role.ADMIN) -> Te
 
 
 # The apps whose models the console shows; a model added to one of them is covered on the next ensure.
-CONSOLE_APPS = ("tenants", "learning", "webhooks", "signals_inbox")
+CONSOLE_APPS = ("tenants", "learning", "webhooks", "signals_inbox", "provisioning")
 CONSOLE_ADMIN_GROUP = "console admin"
 CONSOLE_VIEWER_GROUP = "console viewer"
 # Creating tenants and granting access stay with operators (superusers); a tenant admin only reads them.

@@ -17,7 +17,7 @@ from signals_inbox.services.needs import (
     need_offer_preview,
     needs_close_for_assignment,
 )
-from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_unmatched
+from signals_inbox.services.rematch import needs_rematch_learner, needs_rematch_learners, needs_rematch_unmatched
 from signals_inbox.services.resolution import (
     BatchOutcome,
     batch_size,
@@ -43,6 +43,7 @@ __all__ = [
     "need_offer_preview",
     "needs_close_for_assignment",
     "needs_rematch_learner",
+    "needs_rematch_learners",
     "needs_rematch_unmatched",
     "rejected_signal_reprocess",
     "signal_ingest",

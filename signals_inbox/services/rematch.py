@@ -45,6 +45,21 @@ def needs_rematch_learner(*, tenant_id: Any, learner_id: Any) -> int:
     return matched
 
 
+def needs_rematch_learners(*, tenant_id: Any, learner_ids: list[Any]) -> int:
+    """Attach parked needs to any of many learners just written at once; return how many."""
+    parked_any = Need.objects.filter(tenant_id=tenant_id, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
+    if not parked_any.exists():
+        return 0  # one query for the whole import in the usual case
+    refs = set(parked_any.values_list("worker_ref", flat=True))
+    matched = 0
+    for start in range(0, len(learner_ids), 500):
+        for learner in Learner.objects.filter(tenant_id=tenant_id, pk__in=learner_ids[start : start + 500]):
+            mine = {f"learner_id:{learner.pk}", f"external_worker_id:{learner.external_worker_id}", f"email:{learner.email}"}
+            if mine & refs:
+                matched += needs_rematch_learner(tenant_id=tenant_id, learner_id=learner.pk)
+    return matched
+
+
 def needs_rematch_unmatched(*, limit: int = 200) -> int:
     """Retry every parked need's worker lookup with all the keys its signals gave (the sweep's backstop)."""
     matched = 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first: a module may import its own layer and the layers before it, never one after.
-LAYERS = ("skillhub", "tenants", "webhooks", "learning", "signals_inbox")
+LAYERS = ("skillhub", "tenants", "webhooks", "learning", "signals_inbox", "provisioning")
 
 
 def _module_name(path: Path) -> str:

@@ -23,6 +23,7 @@ ONLY_ADMIN = {ADMIN}
 # (method, route) → roles that may call it (with every scope on the key).
 MATRIX: dict[tuple[str, str], set[str]] = {
     ("POST", "learners"): MANAGES_LEARNERS,
+    ("POST", "learners/bulk"): MANAGES_LEARNERS,
     ("PATCH", "learners/<str:learner_id>"): MANAGES_LEARNERS,
     ("DELETE", "learners/<str:learner_id>"): MANAGES_LEARNERS,
     ("POST", "learners/<str:learner_id>/credentials"): MANAGES_LEARNERS,
