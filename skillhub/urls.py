@@ -12,6 +12,7 @@ tenant_api = [
     path("", include("learning.urls")),
     path("", include("webhooks.urls")),
     path("", include("signals_inbox.urls")),
+    path("", include("tenants.urls")),
 ]
 
 urlpatterns = [

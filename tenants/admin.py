@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from skillhub.console.site import console_site
 from skillhub.console.secrets import secret_once_response
 from tenants.admin_scoping import TenantScopedAdmin
-from tenants.models import SCOPES, ApiKey, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.models import SCOPES, ApiKey, AuditEvent, Group, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
 
@@ -247,3 +247,30 @@ class StaffTokenAdmin(admin.ModelAdmin):
 
 console_site().add_menu_link("API keys", "tenants_apikey_changelist", order=60)
 console_site().add_menu_link("Signal secrets", "tenants_signalsecret_changelist", order=70)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantScopedAdmin):
+    """The audit log: every write through the API, SCIM, the console and operator commands; read-only."""
+
+    list_display = ("created_at", "actor", "action", "object_type", "object_id", "changed", "tenant")
+    list_filter = ("tenant", "actor_kind", "object_type", "action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=object_id", "=actor")
+    date_hierarchy = None
+    show_full_result_count = False
+    ordering = ("-id",)
+    fields = ("created_at", "tenant", "actor", "actor_kind", "object_type", "object_id", "action", "changed_fields", "details")
+    readonly_fields = fields
+
+    @admin.display(description="changed fields")
+    def changed(self, event: AuditEvent) -> str:
+        return ", ".join(event.changed_fields or [])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

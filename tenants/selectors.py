@@ -1,13 +1,15 @@
 """Reads for tenants, API keys and signal secrets."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from skillhub import localcache
-from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
+from tenants.models import ApiKey, AuditEvent, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
 # signals then costs one query per tenant per period, not one per minute.
@@ -106,3 +108,29 @@ def staff_token_find(*, key_hash: str) -> StaffToken | None:
     if token is None or not token.user.is_active or not token.user.is_staff:
         return None
     return token
+
+
+def audit_event_queryset(
+    *,
+    tenant: Tenant,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    actor_kind: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Return the tenant's audit events, oldest first, narrowed by whichever filters are given."""
+    rows = AuditEvent.objects.filter(tenant=tenant)
+    filters: dict[str, Any] = {
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor": actor,
+        "actor_kind": actor_kind,
+        "action": action,
+        "created_at__gte": since,
+        "created_at__lt": until,
+    }
+    rows = rows.filter(**{lookup: value for lookup, value in filters.items() if value not in (None, "")})
+    return rows.order_by("id")
