@@ -107,6 +107,11 @@ class ApiKey(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    # After a rotation the previous secret keeps working until `previous_valid_until`.
+    previous_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    previous_prefix = models.CharField(max_length=12, blank=True)
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from skillhub import localcache
+from skillhub.ids import uuid_or_none
 from tenants.models import ApiKey, AuditEvent, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
@@ -55,7 +56,8 @@ LOCAL_SECONDS = 2
 def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | None:
     api_key = cache.get(cache_key)
     if api_key is None:
-        api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
+        matches = ApiKey.objects.select_related("tenant")
+        api_key = matches.filter(key_hash=key_hash).first() or matches.filter(previous_key_hash=key_hash).first()
         if api_key is not None:
             cache.set(cache_key, api_key, API_KEY_CACHE_SECONDS)
     return api_key
@@ -72,8 +74,11 @@ def api_key_find(*, key_hash: str) -> ApiKey | None:
     api_key = localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash))
     if api_key is None or api_key.revoked_at is not None:
         return None
-    if api_key.expires_at is not None and api_key.expires_at <= timezone.now():
+    now = timezone.now()
+    if api_key.expires_at is not None and api_key.expires_at <= now:
         return None
+    if api_key.key_hash != key_hash and (api_key.previous_valid_until is None or api_key.previous_valid_until <= now):
+        return None  # the secret a rotation replaced, after its overlap
     return api_key
 
 
@@ -134,3 +139,14 @@ def audit_event_queryset(
     }
     rows = rows.filter(**{lookup: value for lookup, value in filters.items() if value not in (None, "")})
     return rows.order_by("id")
+
+
+def api_key_queryset(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    """Return the tenant's API keys (revoked ones too), oldest first."""
+    return ApiKey.objects.filter(tenant=tenant).order_by("id")
+
+
+def api_key_get(*, tenant: Tenant, key_id: Any) -> ApiKey | None:
+    """Return the tenant's API key with this id, or None."""
+    pk = uuid_or_none(key_id)
+    return ApiKey.objects.filter(tenant=tenant, pk=pk).first() if pk else None

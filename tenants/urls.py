@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tenants.api import audit
+from tenants.api import audit, keys
 
 urlpatterns = [
     path("audit-events", audit.AuditEventListApi.as_view(), name="audit-event-list"),
+    path("api-keys", keys.ApiKeyListCreateApi.as_view(), name="api-key-list"),
+    path("api-keys/<str:key_id>", keys.ApiKeyDetailApi.as_view(), name="api-key-detail"),
+    path("api-keys/<str:key_id>/rotate", keys.ApiKeyRotateApi.as_view(), name="api-key-rotate"),
 ]

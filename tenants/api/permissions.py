@@ -41,6 +41,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "exports.write": frozenset({ADMIN, FACILITATOR}),
     "webhooks.write": frozenset({ADMIN}),
     "needs.write": frozenset({ADMIN}),
+    # Issue, rotate and revoke keys; never one with more rights than the calling key (tenants.services).
+    "keys.write": frozenset({ADMIN, FACILITATOR}),
+    "groups.write": frozenset({ADMIN, FACILITATOR}),
+    "sites.write": frozenset({ADMIN}),
 }
 
 

@@ -66,7 +66,8 @@ class TenantApiView(APIView):
         if tenant.slug != kwargs.get("slug"):
             raise Http404()
         self.tenant = tenant
-        audit.set_actor(audit.api_key_actor(request.auth))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):  # reads write nothing: no change tracking
+            audit.set_actor(audit.api_key_actor(request.auth))
         self.rate_usage = consume(tenant=tenant)
         if self.rate_usage.retry_after is not None:
             raise Throttled(wait=self.rate_usage.retry_after)
@@ -160,7 +161,8 @@ class TenantAdminApiView(APIView):
         if tenant is None or not user_administers(user=request.user, tenant=tenant):
             raise Http404
         self.tenant = tenant
-        audit.set_actor(audit.console_actor(request.user))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            audit.set_actor(audit.console_actor(request.user))
 
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
         raise NotAuthenticated("A console session or staff token of a staff user is required")
