@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -97,19 +99,39 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the project (plus the bare ceiling view) on a free local port."""
 
-    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 1) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 2, threads: int = 1, front: str | None = None) -> None:
         self.port = free_port()
-        self.env = env
+        self.env = dict(env)
+        # BENCH_FRONT: gunicorn alone (the default), or a buffering front `manage.py serve` can start:
+        # granian (its default) or nginx before gunicorn, with the same processes and threads.
+        self.front = front or os.environ.get("BENCH_FRONT", "gunicorn")
+        bind = f"127.0.0.1:{self.port}"
+        self.front_dir: str | None = None
+        self.front_cmd: list[str] | None = None
+        if self.front == "nginx":
+            self.front_dir, bind, self.front_cmd = _nginx_front(self.env, self.port)
         self.cmd = [
             sys.executable, "-m", "gunicorn", "skillhub.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
+            "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread" if threads > 1 else "sync", "--log-level", "warning",
             "--keep-alive", "30",
         ]
+        if self.front == "granian":
+            from skillhub.front import granian_command
+
+            self.env["SKILLHUB_WEB_THREADS"] = str(threads)
+            self.cmd = granian_command(host="127.0.0.1", port=self.port, workers=workers, client_timeout=10)
         self.process: subprocess.Popen | None = None
+        self.front_process: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env)
+        if self.front_cmd is not None and self.front_dir is not None:
+            socket_path = Path(self.front_dir) / "gunicorn.sock"
+            deadline = time.time() + 30
+            while not socket_path.exists() and time.time() < deadline:
+                time.sleep(0.1)
+            self.front_process = subprocess.Popen(self.front_cmd, cwd=self.front_dir, env=self.env)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -119,15 +141,31 @@ class Server:
                     return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        self.__exit__()  # nothing it started outlives it
+        raise RuntimeError(f"the server ({self.front}) did not start")
 
     def __exit__(self, *exc: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        for process in (self.front_process, self.process):
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        if self.front_dir:
+            shutil.rmtree(self.front_dir, ignore_errors=True)
+
+
+def _nginx_front(env: dict[str, str], port: int) -> tuple[str, str, list[str]]:
+    """Render serve's nginx configuration for the port (in a process with the app's settings)."""
+    code = (
+        "import django, json; django.setup(); from skillhub import front; "
+        f"f = front.prepare(host='127.0.0.1', port={port}, client_timeout=10); "
+        "print(json.dumps([str(f.directory), f.gunicorn_bind, f.command(front.find_nginx() or 'nginx')]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    directory, bind, command = json.loads(out.stdout.strip().splitlines()[-1])
+    return directory, bind, command
 
 
 @dataclass

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -18,7 +19,8 @@ from skillhub import localcache
 from skillhub.crypto import hex_signature_matches
 from tenants.selectors import signal_secrets_for_slug
 
-MAX_BODY_BYTES = 256 * 1024
+# The table of body limits in settings (skillhub/limits.py) holds it; the front enforces it too.
+MAX_BODY_BYTES = settings.SIGNAL_MAX_BODY_BYTES
 SIGNATURE_HEADER = "HTTP_X_SKILLHUB_SIGNATURE"
 # How long a process trusts its copy of a tenant's secrets; a failed check refreshes a copy older
 # than REFRESH_AFTER, so a newly issued secret works within a fraction of a second.

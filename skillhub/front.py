@@ -1,25 +1,69 @@
-"""The buffering front that `manage.py serve` puts before gunicorn: nginx, configured here.
+"""The buffering fronts `manage.py serve` can start: granian (the default), or nginx before gunicorn.
 
 gunicorn's threads block while they read a request: a client that trickles its headers or stops
 half-way through a body holds a thread for as long as it likes, and a few such clients hold them
-all. nginx reads every request whole, event-driven (thousands of slow connections cost it a few
-kilobytes each, no thread), closes a client that takes longer than the client timeout, and only
-then hands the complete request to gunicorn over a private unix socket. It also turns a chunked
-request body into one with a Content-Length. This is the arrangement gunicorn's own deployment
-guide asks for.
+all. Either front reads each request whole first. granian runs skillhub/front_app.py (see there);
+its command line is built here. nginx, configured here, reads every request event-driven
+(thousands of slow connections cost it a few kilobytes each, no thread), closes a client that takes
+longer than the client timeout, and only then hands the complete request to gunicorn over a
+private unix socket. It also turns a chunked request body into one with a Content-Length. This is
+the arrangement gunicorn's own deployment guide asks for.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from skillhub import limits
+
 # Seconds a client may take to send its request headers, and between two reads of its body.
 DEFAULT_CLIENT_TIMEOUT = 10
-# Above the API's own 1 MiB limit, so the application answers 413 in its own shape.
-MAX_BODY = "8m"
+# granian's header read timeout is given in milliseconds, at most a minute.
+GRANIAN_MAX_HEADER_TIMEOUT_MS = 60_000
+
+
+def granian_command(*, host: str, port: int, workers: int, client_timeout: int) -> list[str]:
+    """Return the command that serves skillhub/front_app.py under granian on host:port."""
+    header_timeout = min(max(client_timeout * 1000, 1), GRANIAN_MAX_HEADER_TIMEOUT_MS)
+    return [
+        sys.executable, "-m", "granian",
+        "--interface", "rsgi",
+        "--host", host,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--http", "1",
+        "--no-ws",
+        "--backlog", "1024",
+        "--http1-header-read-timeout", str(header_timeout),
+        "--log-level", "warning",
+        *(["--access-log"] if os.environ.get("SKILLHUB_ACCESS_LOG") else []),
+        "skillhub.front_app:application",
+    ]
+
+
+def _limit_locations() -> str:
+    """nginx locations holding each path of the table of body limits to its size, answering 413 in its shape."""
+    blocks = []
+    for number, limit in enumerate(limits.table()):
+        content_type, body = limit.too_large()
+        escaped = body.decode().replace("\\", "\\\\").replace("'", "\\'").strip()
+        blocks.append(
+            f"""        # {limit.name}
+        location ~ {limit.pattern} {{
+            client_max_body_size {limit.max_bytes};
+            error_page 413 @too_large_{number};
+            proxy_pass http://skillhub;
+        }}
+        location @too_large_{number} {{
+            default_type "{content_type}";
+            return 413 '{escaped}';
+        }}"""
+        )
+    return "\n".join(blocks)
 
 
 @dataclass(frozen=True)
@@ -42,11 +86,11 @@ class Front:
 
 
 def find_nginx() -> str | None:
-    """Return the nginx executable (SKILLHUB_NGINX, or nginx on PATH or in /usr/sbin), or None."""
+    """Return the nginx executable (SKILLHUB_NGINX, or nginx on PATH), or None."""
     named = os.environ.get("SKILLHUB_NGINX", "").strip()
     if named:
         return named
-    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    return shutil.which("nginx")
 
 
 def prepare(*, host: str, port: int, client_timeout: int, connections: int = 4096) -> Front:
@@ -81,7 +125,6 @@ http {{
     send_timeout {max(client_timeout, 30)}s;
     keepalive_timeout 30s;
     reset_timedout_connection on;
-    client_max_body_size {MAX_BODY};
     client_body_buffer_size 256k;
     large_client_header_buffers 4 16k;
     upstream skillhub {{
@@ -90,19 +133,18 @@ http {{
     }}
     server {{
         listen {listen} backlog=1024;
-        location / {{
-            proxy_pass http://skillhub;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Real-IP $remote_addr;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            # The whole request is read before gunicorn sees it (a chunked body gets a Content-Length).
-            proxy_request_buffering on;
-            proxy_buffering on;
-            proxy_read_timeout 120s;
-        }}
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Real-IP $remote_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        # The whole request is read before gunicorn sees it (a chunked body gets a Content-Length).
+        proxy_request_buffering on;
+        proxy_buffering on;
+        proxy_read_timeout 120s;
+        # The table of body limits (settings, skillhub/limits.py), most specific path first.
+{_limit_locations()}
     }}
 }}
 """

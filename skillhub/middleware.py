@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from skillhub import limits
 from skillhub.api.errors import error_response
 
 logger = logging.getLogger("skillhub.api")
@@ -15,17 +15,15 @@ logger = logging.getLogger("skillhub.api")
 API_PREFIX = "/api/"
 # The signed signal webhook answers in its own documented shape.
 OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
-# Evidence uploads stream to a temp file and enforce their own limit part by part
-# (learning/evidence/uploads.py); here they are only held to that limit plus room for the form.
-UPLOAD_PATH = re.compile(r"^/api/v1/tenants/[^/]+/evidence/?$")
-UPLOAD_FORM_ALLOWANCE = 1024 * 1024
 
 
 def body_limit(path: str) -> int:
-    """Return the largest Content-Length a request to `path` may declare."""
-    if UPLOAD_PATH.match(path):
-        return settings.EVIDENCE_MAX_UPLOAD_BYTES + UPLOAD_FORM_ALLOWANCE
-    return settings.API_MAX_BODY_BYTES
+    """Return the largest Content-Length a request to `path` may declare (settings' table of limits).
+
+    Evidence uploads stream to a temp file and enforce their own limit part by part
+    (learning/evidence/uploads.py); here they are only held to that limit plus room for the form.
+    """
+    return limits.limit_for(path).max_bytes
 
 
 class ApiErrorMiddleware:

@@ -174,10 +174,14 @@ STATIC_ROOT = Path(env_str("SKILLHUB_STATIC_ROOT", str(DATA_DIR / "static")))
 # Without REDIS_URL the embedded default serves from one web process, whose local memory is the shared cache.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["django_ratelimit.E003"])]
 
-# --- console throttling (django-ratelimit, counted in the shared cache) ---------------------
+# --- console throttling (counted in the shared cache) -------------------------------------------
 RATELIMIT_USE_CACHE = "default"
-# Failed console logins per username and per client address before further tries are refused.
-CONSOLE_LOGIN_FAILURES = env_rate("CONSOLE_LOGIN_FAILURES", "10/10m")
+# Failed console sign-ins per username before each further attempt waits a doubling delay, and its cap
+# in seconds (skillhub/console/lockout.py): guessing is slowed, nobody is locked out for long.
+CONSOLE_LOGIN_FREE_FAILURES = env_int("CONSOLE_LOGIN_FREE_FAILURES", 5, minimum=1)
+CONSOLE_LOGIN_MAX_DELAY = env_int("CONSOLE_LOGIN_MAX_DELAY", 60, minimum=1)
+# Different usernames one address may fail on within the period before that address is refused.
+CONSOLE_LOGIN_ADDRESS_USERNAMES = env_rate("CONSOLE_LOGIN_ADDRESS_USERNAMES", "10/10m")
 # Requests to /api/ without a valid credential, per client address.
 ANONYMOUS_API_RATE = env_rate("ANONYMOUS_API_RATE", "300/m")
 MEDIA_ROOT = Path(env_str("SKILLHUB_MEDIA_ROOT", str(DATA_DIR / "media")))
@@ -200,6 +204,8 @@ STORAGES = {
 }
 # An upload over this many bytes is refused with 413 while it streams in; nothing is stored.
 EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1)
+# A zip-based upload (DOCX, XLSX, PPTX) whose parts declare more than this once inflated is refused (413).
+EVIDENCE_MAX_INFLATED_BYTES = env_int("EVIDENCE_MAX_INFLATED_BYTES", 100 * 1024 * 1024, minimum=1)
 # Content types accepted for evidence, recognised from the file's bytes (learning/evidence/sniffing.py).
 EVIDENCE_ALLOWED_TYPES = env_list(
     "EVIDENCE_ALLOWED_TYPES",
@@ -222,7 +228,15 @@ EXPORTS_DEFAULT_RETENTION_HOURS = env_int("EXPORTS_DEFAULT_RETENTION_HOURS", 24,
 
 # Bodies above this are refused with 413 before anything is parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+# The request body limits, in one table (skillhub/limits.py): the application, the front `serve`
+# starts and the nginx configuration it writes all enforce these, each answering 413 in the shape
+# of the path (the API's error envelope, or the signal webhook's own).
 API_MAX_BODY_BYTES = 1024 * 1024
+SIGNAL_MAX_BODY_BYTES = 256 * 1024
+# Room for the multipart envelope around an evidence file (EVIDENCE_MAX_UPLOAD_BYTES above).
+UPLOAD_FORM_ALLOWANCE = 1024 * 1024
+# Console forms and anything else outside /api/ (Django's own form limits still apply within it).
+OTHER_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 # The signed signal webhook's path (it answers in its own shape, before the API middleware).
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"

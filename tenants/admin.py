@@ -84,8 +84,8 @@ class ApiKeyAdmin(TenantScopedAdmin):
     list_display_links = ("prefix_code", "name")
     list_filter = ("tenant", "role")
     search_fields = ("prefix", "name")
-    fields = ("tenant", "name", "role", "scopes", "expires_at", "prefix", "revoked_at", "last_used_at", "created_at")
-    readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_at")
+    fields = ("tenant", "name", "role", "scopes", "expires_at", "prefix", "revoked_at", "last_used_at", "created_by_label", "created_at")
+    readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_by_label", "created_at")
     actions = ["revoke"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
@@ -117,7 +117,13 @@ class ApiKeyAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         issued = api_key_create(
-            tenant=obj.tenant, name=obj.name, role=obj.role, scopes=list(form.cleaned_data.get("scopes") or []), expires_at=obj.expires_at
+            tenant=obj.tenant,
+            name=obj.name,
+            role=obj.role,
+            scopes=list(form.cleaned_data.get("scopes") or []),
+            expires_at=obj.expires_at,
+            created_by_ref=f"user:{request.user.pk}",
+            created_by_label=f"user:{request.user.get_username()}",
         )
         obj.pk = issued.api_key.pk
         request._new_api_key = issued.raw_key  # type: ignore[attr-defined]  # shown once by response_add

@@ -81,6 +81,12 @@ class ScopedRelatedFieldListFilter(RelatedFieldListFilter):
         queryset = scope_queryset(request, related._default_manager.all())
         return [(obj.pk, str(obj)) for obj in queryset[:500]]
 
+    def has_output(self) -> bool:
+        # Django drops a filter with fewer than two choices, and the value it consumed with it: a user of one
+        # tenant given `?tenant__id__exact=<another>` would see (and "select all" would act on) every own row.
+        # A filter that holds a value always applies it; a foreign or unknown one matches nothing.
+        return bool(self.used_parameters) or super().has_output()
+
 
 def _object_tenant_id(obj: models.Model, path: str) -> Any:
     if path == "pk":

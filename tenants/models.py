@@ -115,6 +115,11 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The person who minted the key, as a stable reference ("user:<id>"), kept if the user is removed;
+    # blank when no person is known (the key then stands for itself). The label is for people to read,
+    # e.g. "user:alice" or the operator account of a command-line key.
+    created_by_ref = models.CharField(max_length=100, blank=True, default="", editable=False)
+    created_by_label = models.CharField("created by", max_length=200, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

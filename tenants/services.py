@@ -60,8 +60,14 @@ def api_key_create(
     role: str,
     scopes: list[str],
     expires_at: datetime | None = None,
+    created_by_ref: str = "",
+    created_by_label: str = "",
 ) -> IssuedApiKey:
-    """Create an API key; the raw key is returned here once and never stored."""
+    """Create an API key; the raw key is returned here once and never stored.
+
+    `created_by_ref` names the person minting it ("user:<id>"): what the key does is then done by that
+    person (one person may not moderate their own assessment through any of their keys).
+    """
     errors: dict[str, str] = {}
     if role not in Role.values:
         errors["role"] = f"must be one of {', '.join(Role.values)}"
@@ -81,6 +87,8 @@ def api_key_create(
         prefix=raw_key[:12],
         key_hash=token_hash(raw_key),
         expires_at=expires_at,
+        created_by_ref=created_by_ref[:100],
+        created_by_label=(created_by_label or created_by_ref)[:200],
     )
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
@@ -111,7 +119,17 @@ def api_key_issue(
 ) -> IssuedApiKey:
     """Create a key on behalf of another key of the same tenant, with no more rights than it has."""
     api_key_check_delegation(issuer=issuer, role=role, scopes=scopes)
-    return api_key_create(tenant=issuer.tenant, name=name, role=role, scopes=scopes, expires_at=expires_at)
+    # The new key acts for whoever the issuing key acts for, so a key cannot mint itself a second person
+    # (one person may not moderate their own assessment through any of their keys).
+    return api_key_create(
+        tenant=issuer.tenant,
+        name=name,
+        role=role,
+        scopes=scopes,
+        expires_at=expires_at,
+        created_by_ref=issuer.created_by_ref or f"api-key:{issuer.pk}",
+        created_by_label=issuer.created_by_label or f"api-key:{issuer.prefix}",
+    )
 
 
 API_KEY_ROTATION_OVERLAP = timedelta(hours=24)

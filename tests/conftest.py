@@ -1,7 +1,9 @@
 """Shared test set-up: a clean cache, API clients with keys, service markers."""
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 
 import pytest
 from django.core.cache import cache
@@ -11,17 +13,40 @@ from skillhub.db import is_postgres
 from tests.factories import TenantFactory, make_api_key
 
 
+def chromium_path() -> str | None:
+    """Debian's chromium, found on PATH (Playwright never downloads a browser here)."""
+    return shutil.which("chromium")
+
+
+def _postgres_bin() -> str | None:
+    return shutil.which("pg_ctl") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))), None)
+
+
+# marker: (what finds the program, the variable that makes it required, how to get it)
+SYSTEM_PROGRAMS = {
+    "browser": (chromium_path, "SKILLHUB_REQUIRE_BROWSER", "Debian's chromium on PATH (apt-get install -y chromium)"),
+    "nginx": (lambda: shutil.which("nginx"), "SKILLHUB_REQUIRE_NGINX", "nginx on PATH (apt-get install -y nginx-light)"),
+    "redis_server": (lambda: shutil.which("redis-server"), "SKILLHUB_REQUIRE_REDIS_SERVER", "redis-server on PATH (apt-get install -y redis-server)"),
+    "rabbitmq": (lambda: shutil.which("rabbitmqctl"), "SKILLHUB_REQUIRE_RABBITMQCTL", "a running RabbitMQ and rabbitmqctl on PATH"),
+    "pg_ctl": (_postgres_bin, "SKILLHUB_REQUIRE_PG_CTL", "PostgreSQL's initdb and pg_ctl (apt-get install -y postgresql)"),
+}
+
+
 def pytest_collection_modifyitems(config, items):
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL")
     skip_redis = pytest.mark.skip(reason="needs Redis: set REDIS_URL and DRAMATIQ_BROKER_URL=redis://…")
-    skip_browser = pytest.mark.skip(reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
-    has_chromium = os.path.exists("/usr/bin/chromium")
-    # A developer's machine may lack the browser; CI must not skip the console checks silently.
-    if os.environ.get("SKILLHUB_REQUIRE_BROWSER") and not has_chromium:
-        raise pytest.UsageError("SKILLHUB_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+    # A test that needs a system program is skipped where it is missing, so `make test` needs only
+    # Python; CI sets SKILLHUB_REQUIRE_<PROGRAM> so that it never skips one silently.
+    for marker, (find, required, how) in SYSTEM_PROGRAMS.items():
+        needing = [item for item in items if marker in item.keywords]
+        if not needing or find():
+            continue
+        if os.environ.get(required):
+            raise pytest.UsageError(f"{required} is set but this needs {how}, which is missing")
+        skip = pytest.mark.skip(reason=f"needs {how}; {required}=1 makes its absence fail the run")
+        for item in needing:
+            item.add_marker(skip)
     for item in items:
-        if "browser" in item.keywords and not has_chromium:
-            item.add_marker(skip_browser)
         if "postgres" in item.keywords and not is_postgres():
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):

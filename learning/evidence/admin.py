@@ -120,7 +120,7 @@ class ModerationInline(admin.TabularInline):
     model = Moderation
     extra = 0
     can_delete = False
-    fields = ("decision", "moderator_label", "comments", "created_at")
+    fields = ("decision", "moderator_label", "comments", "supersedes", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -134,23 +134,35 @@ class AssessmentAdmin(ReadOnlyAdmin):
     search_fields = ("unit_standard", "learner__email", "learner__last_name", "assessor_label")
     list_select_related = ("learner", "course", "tenant")
     inlines = [ModerationInline]
-    actions = ["uphold", "overturn"]
+    actions = ["uphold", "overturn", "remoderate_uphold", "remoderate_overturn"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None  # the list (and its actions) but no edit form
 
+    def _moderate(self, request: HttpRequest, queryset: QuerySet[Any], decision: str, *, remoderate: bool = False) -> None:
+        caller = _caller(request)
+        _each(request, queryset, lambda a: moderation_record(assessment=a, decision=decision, remoderate=remoderate, caller=caller))
+
     @admin.action(description="Moderate: uphold the selected assessments")
     def uphold(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        _each(request, queryset, lambda a: moderation_record(assessment=a, decision="upheld", caller=_caller(request)))
+        self._moderate(request, queryset, "upheld")
 
     @admin.action(description="Moderate: overturn the selected assessments")
     def overturn(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        _each(request, queryset, lambda a: moderation_record(assessment=a, decision="overturned", caller=_caller(request)))
+        self._moderate(request, queryset, "overturned")
+
+    @admin.action(description="Re-moderate: uphold (replaces an earlier moderation, which is kept)")
+    def remoderate_uphold(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._moderate(request, queryset, "upheld", remoderate=True)
+
+    @admin.action(description="Re-moderate: overturn (replaces an earlier moderation, which is kept)")
+    def remoderate_overturn(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._moderate(request, queryset, "overturned", remoderate=True)
 
 
 @admin.register(Moderation)
 class ModerationAdmin(ReadOnlyAdmin):
-    list_display = ("assessment", "decision", "moderator_label", "tenant", "created_at")
+    list_display = ("assessment", "decision", "moderator_label", "supersedes", "tenant", "created_at")
     list_filter = ("tenant", "decision")
     list_select_related = ("assessment", "tenant")
 
@@ -160,19 +172,19 @@ class ExportAdmin(TenantScopedAdmin):
     list_display = ("id", "kind", "status", "rows", "total", "attempts", "error", "expires_at", "tenant", "created_at")
     list_filter = ("tenant", "status", "kind")
     list_select_related = ("tenant",)
-    fields = ("tenant", "kind", "filters", "status", "rows", "total", "size", "error", "attempts", "requested_by",
+    fields = ("tenant", "kind", "filters", "raw", "status", "rows", "total", "size", "error", "attempts", "requested_by",
               "started_at", "finished_at", "expires_at")
     readonly_fields = ("status", "rows", "total", "size", "error", "attempts", "requested_by", "started_at",
                        "finished_at", "expires_at")
     actions = ["expire_now", "restart"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return (*self.readonly_fields, "tenant", "kind", "filters") if obj else self.readonly_fields
+        return (*self.readonly_fields, "tenant", "kind", "filters", "raw") if obj else self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Export, form: Any, change: bool) -> None:
         if change:
             return
-        created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, caller=_caller(request))
+        created = export_request(tenant=obj.tenant, kind=obj.kind, filters=obj.filters or {}, raw=obj.raw, caller=_caller(request))
         obj.pk = created.pk
 
     @admin.action(description="Expire now (delete the file; the link stops working)")

@@ -81,6 +81,7 @@ def task_created_data(task: Task) -> TaskCreatedData:
         "title": task.title,
         "learnerId": _id(task.learner_id),
         "evidenceId": _id(task.evidence_id),
+        "quizAttemptId": _id(task.quiz_attempt_id),
         "createdAt": iso(task.created_at) or "",
     }
 

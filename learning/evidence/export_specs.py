@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterable
 
 from django.db.models import Model
 
-from django.db.models import CharField, DateTimeField, F, Func, QuerySet, Value
+from django.db.models import Case, CharField, DateTimeField, F, Func, QuerySet, TextField, Value, When
+from django.db.models.functions import Concat
 from django.utils.dateparse import parse_datetime
 
 from learning.evidence.models import Assessment, Evidence, EvidenceKind, EvidenceStatus, Outcome
@@ -76,25 +77,55 @@ class ExportSpec:
             last = rows[-1][0]
 
 
+# A spreadsheet evaluates a cell that starts with one of these as a formula (OWASP, "CSV Injection"):
+# `=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`, `-2+3`, and a leading TAB or CR that some strip before parsing.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START_RE = "^[-=+@\t\r]"
+
+
+def neutralise(text: str) -> str:
+    """Return a text cell a spreadsheet shows as text: a leading `'` before any formula start."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _field(model: type[Model], path: str) -> Any:
+    field: Any = None
+    for part in path.split("__"):
+        field = model._meta.get_field(part)
+        if field.is_relation:
+            model = field.related_model
+    return field
+
+
 # PostgreSQL renders times as the Python path does (ISO 8601, UTC, `Z`); the connection runs in UTC.
 _ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
-def copy_batches(spec: ExportSpec, queryset: QuerySet, *, out: Any, size: int) -> Iterable[int]:
+def copy_batches(spec: ExportSpec, queryset: QuerySet, *, out: Any, size: int, safe: bool = True) -> Iterable[int]:
     """PostgreSQL: write rows as CSV with `COPY … TO STDOUT`, one keyset batch at a time; yield rows per batch.
 
     The database formats every cell, so the worker only moves bytes: each batch is the rows up to the
-    `size`-th next id (found on the index), copied straight into `out`.
+    `size`-th next id (found on the index), copied straight into `out`. `safe` neutralises formulas in
+    text cells and quotes every cell, as the Python path does.
     """
     from django.db import connection
 
     columns: list[Any] = []
     for name in spec.fields:
-        field = None if "__" in name else spec.model._meta.get_field(name)
+        field = _field(spec.model, name)
         if isinstance(field, DateTimeField):
             columns.append(Func(F(name), Value(_ISO_UTC), function="to_char", output_field=CharField()))
+        elif safe and isinstance(field, (CharField, TextField)):
+            columns.append(
+                Case(
+                    When(**{f"{name}__regex": _FORMULA_START_RE}, then=Concat(Value("'"), F(name), output_field=TextField())),
+                    default=F(name),
+                    output_field=TextField(),
+                )
+            )
         else:
             columns.append(F(name))
+    options = "FORMAT csv, FORCE_QUOTE *" if safe else "FORMAT csv"
     last = None
     while True:
         window = queryset.filter(pk__gt=last) if last is not None else queryset
@@ -102,7 +133,7 @@ def copy_batches(spec: ExportSpec, queryset: QuerySet, *, out: Any, size: int) -
         batch = window.filter(pk__lte=boundary) if boundary is not None else window
         sql, params = batch.order_by("pk").values_list(*columns).query.sql_with_params()
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH ({options})", params) as copy:
                 for data in copy:
                     out.write(data)
             written = cursor.cursor.rowcount
@@ -113,12 +144,14 @@ def copy_batches(spec: ExportSpec, queryset: QuerySet, *, out: Any, size: int) -
         last = boundary
 
 
-def cell(value: Any) -> Any:
-    """Return a value as a CSV cell: ISO 8601 times, plain ids, empty for None."""
+def cell(value: Any, *, safe: bool = True) -> Any:
+    """Return a value as a CSV cell: ISO 8601 times, plain ids, empty for None, formulas neutralised when `safe`."""
     if value is None:
         return ""
     if isinstance(value, (datetime, date)):
         return iso(value)
+    if safe and isinstance(value, str):
+        return neutralise(value)
     return value
 
 

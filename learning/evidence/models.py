@@ -85,6 +85,7 @@ class TaskStatus(models.TextChoices):
 
 class TaskKind(models.TextChoices):
     EVIDENCE_REVIEW = "evidence_review", "Evidence review"
+    QUIZ_REVIEW = "quiz_review", "Quiz grading"
 
 
 class Task(models.Model):
@@ -96,6 +97,9 @@ class Task(models.Model):
     title = models.CharField(max_length=300)
     learner = models.ForeignKey("learning.Learner", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
     evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks")
+    quiz_attempt = models.ForeignKey(
+        "learning.QuizAttempt", on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
     status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -106,7 +110,10 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["evidence", "kind"], condition=Q(status="open"), name="task_one_open_per_evidence_kind"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["quiz_attempt", "kind"], condition=Q(status="open"), name="task_one_open_per_attempt_kind"
+            ),
         ]
         indexes = [models.Index(fields=["tenant", "status", "id"], name="task_tenant_status_id")]
 
@@ -136,6 +143,8 @@ class Assessment(models.Model):
     # Who assessed: a stable caller reference ("api-key:<id>", "user:<id>") and a readable label.
     assessor_ref = models.CharField(max_length=100)
     assessor_label = models.CharField(max_length=200, blank=True, default="")
+    # The person behind that caller (the user who minted the key, else the key): never their moderator.
+    assessor_person = models.CharField(max_length=100, blank=True, default="")
     assessed_on = models.DateField()
     comments = models.TextField(blank=True, default="")
     evidence = models.ManyToManyField(Evidence, blank=True, related_name="assessments")
@@ -160,7 +169,12 @@ class Moderation(models.Model):
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, related_name="moderations")
     moderator_ref = models.CharField(max_length=100)
     moderator_label = models.CharField(max_length=200, blank=True, default="")
+    moderator_person = models.CharField(max_length=100, blank=True, default="")
     decision = models.CharField(max_length=20, choices=ModerationDecision.choices)
+    # A re-moderation names the moderation it replaces as the assessment's decision; both are kept.
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="superseded_by", editable=False
+    )
     comments = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -194,6 +208,10 @@ class Export(models.Model):
     kind = models.CharField(max_length=20, choices=ExportKind.choices)
     format = models.CharField(max_length=10, default="csv")
     filters = models.JSONField(default=dict, blank=True)
+    # Cells are written as the data holds them, formulas live (for machine consumers); off by default.
+    raw = models.BooleanField(
+        default=False, help_text="Write values exactly as stored, formulas live (for programs); off: safe to open in a spreadsheet"
+    )
     status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows = models.BigIntegerField(default=0)
     total = models.BigIntegerField(null=True, blank=True)

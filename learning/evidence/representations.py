@@ -55,6 +55,7 @@ def task_json(task: Task) -> dict[str, Any]:
         "status": task.status,
         "learnerId": _id(task.learner_id),
         "evidenceId": _id(task.evidence_id),
+        "quizAttemptId": _id(task.quiz_attempt_id),
         "createdAt": iso(task.created_at),
         "closedAt": iso(task.closed_at),
         "closedBy": task.closed_by or None,
@@ -70,6 +71,7 @@ def moderation_json(moderation: Moderation) -> dict[str, Any]:
         "moderator": moderation.moderator_label or None,
         "decision": moderation.decision,
         "comments": moderation.comments or None,
+        "supersedesId": _id(moderation.supersedes_id),
         "createdAt": iso(moderation.created_at),
     }
 
@@ -165,6 +167,7 @@ def export_json(export: Export, *, slug: str) -> dict[str, Any]:
         "kind": export.kind,
         "format": export.format,
         "filters": export.filters,
+        "raw": export.raw,
         "status": export.status,
         "progress": {"rows": export.rows, "total": export.total, "percent": export.percent},
         "rows": export.rows,

@@ -1,8 +1,10 @@
 """Streaming evidence uploads: one file per request, counted and recognised chunk by chunk, kept in a temp file.
 
 The upload handler refuses a body over the size limit as soon as it passes it (413) and bytes that
-are no allowed type as soon as the first 16 KiB are in (400); either way the temp file is removed
-and nothing reaches storage. The parser refuses a file name that carries a path.
+are no allowed type as soon as the first 16 KiB are in (400); a zip-based Office file whose directory
+declares more inflated bytes than EVIDENCE_MAX_INFLATED_BYTES once it is whole (413; an unreadable
+directory 400). Either way the temp file is removed and nothing reaches storage. The parser refuses a
+file name that carries a path.
 """
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, DataAndFiles
 
-from learning.evidence.sniffing import SNIFF_BYTES, sniff
+from learning.evidence.sniffing import SNIFF_BYTES, ZIP_BASED, ArchiveRefused, ArchiveTooLarge, check_archive, sniff
 from skillhub.errors import DomainError, ValidationFailed
 
 FILE_FIELD = "file"
+# Parts a zip-based Office file may hold; real documents hold tens to a few thousand.
+MAX_ARCHIVE_ENTRIES = 10_000
 
 
 class PayloadTooLarge(DomainError):
@@ -40,9 +44,10 @@ class EvidenceUploadHandler(FileUploadHandler):
 
     chunk_size = 64 * 1024
 
-    def __init__(self, request: Any = None, *, max_bytes: int, allowed_types: list[str]) -> None:
+    def __init__(self, request: Any = None, *, max_bytes: int, allowed_types: list[str], max_inflated: int) -> None:
         super().__init__(request)
         self.max_bytes = max_bytes
+        self.max_inflated = max_inflated
         self.allowed_types = set(allowed_types)
         self.file: SniffedUpload | None = None
         self.size = 0
@@ -80,6 +85,8 @@ class EvidenceUploadHandler(FileUploadHandler):
             raise ValidationFailed({FILE_FIELD: "the file is empty"})
         if not self.checked:
             self._check_type()
+        if self.file.sniffed_type in ZIP_BASED:
+            self._check_archive()
         self.file.seek(0)
         self.file.size = file_size
         self.file.sha256 = self.hasher.hexdigest()
@@ -99,6 +106,19 @@ class EvidenceUploadHandler(FileUploadHandler):
         assert self.file is not None
         self.file.sniffed_type = kind
         self.file.content_type = kind
+
+    def _check_archive(self) -> None:
+        assert self.file is not None
+        self.file.flush()
+        self.file.seek(0)
+        try:
+            check_archive(self.file, max_inflated=self.max_inflated, max_entries=MAX_ARCHIVE_ENTRIES)
+        except ArchiveTooLarge as exc:
+            self.discard()
+            raise PayloadTooLarge(str(exc).capitalize(), field=FILE_FIELD, reason=str(exc)) from exc
+        except ArchiveRefused as exc:
+            self.discard()
+            raise ValidationFailed({FILE_FIELD: str(exc)}) from exc
 
     def discard(self) -> None:
         """Close and remove the temp file (TemporaryUploadedFile deletes itself on close)."""
@@ -126,7 +146,10 @@ class EvidenceMultiPartParser(BaseParser):
         meta = request.META.copy()
         meta["CONTENT_TYPE"] = media_type
         handler = EvidenceUploadHandler(
-            request, max_bytes=settings.EVIDENCE_MAX_UPLOAD_BYTES, allowed_types=settings.EVIDENCE_ALLOWED_TYPES
+            request,
+            max_bytes=settings.EVIDENCE_MAX_UPLOAD_BYTES,
+            allowed_types=settings.EVIDENCE_ALLOWED_TYPES,
+            max_inflated=settings.EVIDENCE_MAX_INFLATED_BYTES,
         )
         try:
             data, files = _PathRefusingMultiPartParser(meta, stream, [handler], encoding).parse()

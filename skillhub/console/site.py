@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from skillhub.console.throttle import login_failed, login_locked_for
+from skillhub.console.lockout import login_failed, login_succeeded, login_wait
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,9 @@ class ConsoleAdminSite(admin.AdminSite):
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.method == "POST":
-            wait = login_locked_for(request)
+            wait = login_wait(request)
             if wait is not None:
-                minutes = max(1, (wait + 59) // 60)
+                when = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{(wait + 59) // 60} minutes"
                 context = {
                     **self.each_context(request),
                     "title": "Log in",
@@ -92,13 +92,17 @@ class ConsoleAdminSite(admin.AdminSite):
                     "username": request.user.get_username(),
                     "throttled_message": (
                         "Too many failed sign-in attempts for this user or from this address. "
-                        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+                        f"Try again in {when}."
                     ),
                     **(extra_context or {}),
                 }
-                return TemplateResponse(request, "admin/console/login_throttled.html", context, status=429)
+                refused = TemplateResponse(request, "admin/console/login_throttled.html", context, status=429)
+                refused["Retry-After"] = str(wait)
+                return refused
             response = super().login(request, extra_context)
-            if not request.user.is_authenticated:
+            if request.user.is_authenticated:
+                login_succeeded(request, response)
+            else:
                 login_failed(request)
             return response
         return super().login(request, extra_context)

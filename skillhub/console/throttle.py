@@ -1,4 +1,4 @@
-"""Login throttling and anonymous API flood limits, counted by django-ratelimit in the shared cache."""
+"""Anonymous API flood limits, counted by django-ratelimit in the shared cache; the client address both throttles key on."""
 from __future__ import annotations
 
 import ipaddress
@@ -10,7 +10,6 @@ from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
 from skillhub.api.errors import error_response
 
-LOGIN_GROUP = "console-login-failures"
 API_GROUP = "anonymous-api"
 
 
@@ -23,31 +22,6 @@ def _client_address(group: str, request: HttpRequest) -> str:
         return str(ipaddress.ip_network(f"{address}/{64 if ':' in address else 32}", strict=False).network_address)
     except ValueError:
         return address[:64] or "unknown"
-
-
-def _username_key(group: str, request: HttpRequest) -> str:
-    return (request.POST.get("username") or "").strip().lower()[:150]
-
-
-def _usages(request: HttpRequest, *, increment: bool) -> list[dict]:
-    rate = settings.CONSOLE_LOGIN_FAILURES
-    found = []
-    for key in (_username_key, _client_address):
-        usage = get_usage(request, group=LOGIN_GROUP, key=key, rate=rate, method="POST", increment=increment)
-        if usage is not None:
-            found.append(usage)
-    return found
-
-
-def login_locked_for(request: HttpRequest) -> int | None:
-    """Return the seconds left if this username or address used up its failed logins, else None."""
-    spent = [u for u in _usages(request, increment=False) if u["count"] >= u["limit"]]
-    return max(max(u["time_left"] for u in spent), 1) if spent else None
-
-
-def login_failed(request: HttpRequest) -> None:
-    """Count one failed login against the username and against the client address."""
-    _usages(request, increment=True)
 
 
 class AnonymousApiThrottleMiddleware:

@@ -1,7 +1,8 @@
 """The console in a real browser (Debian's chromium through Playwright), on the `make run` demo data.
 
 Every page's resources must load: any response of 4xx/5xx (a missing stylesheet, script or image)
-fails the test. Screenshots of each page land in test-artifacts/.
+fails the test, and so does any request to another host (a font service, a CDN): the console and
+the API docs work on a machine without internet. Screenshots of each page land in test-artifacts/.
 """
 from __future__ import annotations
 
@@ -12,16 +13,17 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 
 from learning.services import learner_create
+from tests.conftest import chromium_path
 from tests.webhooks.helpers import send_due
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -33,7 +35,7 @@ def browser() -> Iterator[object]:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield chromium
         chromium.close()
     if previous is None:
@@ -50,7 +52,13 @@ class Console:
         self.base = base
         self.failures: list[str] = []
         page.on("response", lambda response: self.failures.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+        page.on("request", self._same_host_only)
         page.set_default_timeout(20_000)
+
+    def _same_host_only(self, request) -> None:  # noqa: ANN001
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != urlsplit(self.base).netloc:
+            self.failures.append(f"request to another host: {request.url}")
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -77,6 +85,9 @@ def demo(live_server, settings, tmp_path):  # noqa: ANN001, ANN201
 def console(browser, demo) -> Iterator[Console]:  # noqa: ANN001
     base, password = demo
     context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # Nothing leaves the machine: a request to another host is refused (and recorded as a failure).
+    own = urlsplit(base).netloc
+    context.route(lambda url: urlsplit(url).scheme in ("http", "https") and urlsplit(url).netloc != own, lambda route: route.abort())
     tab = Console(context.new_page(), base)
     tab.go("/admin/login/")
     tab.page.fill("#id_username", "admin")
@@ -85,7 +96,7 @@ def console(browser, demo) -> Iterator[Console]:  # noqa: ANN001
     tab.page.wait_for_url(re.compile(r".*/admin/signals_inbox/need/.*"))
     yield tab
     context.close()
-    assert tab.failures == [], f"resources answered 4xx/5xx: {tab.failures}"
+    assert tab.failures == [], f"resources answered 4xx/5xx or came from another host: {tab.failures}"
 
 
 def _row(tab: Console, topic: str):  # noqa: ANN202

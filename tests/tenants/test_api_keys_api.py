@@ -126,3 +126,13 @@ def test_another_tenants_key_is_not_found(tenant):  # noqa: ANN001
     assert admin.delete(f"{KEYS}/{theirs.pk}").status_code == 404
     assert admin.post(f"{KEYS}/{theirs.pk}/rotate", {}, format="json").status_code == 404
     assert admin.get(f"{KEYS}/not-an-id").status_code == 404
+
+
+def test_a_key_issued_by_a_key_acts_for_the_same_person(tenant):  # noqa: ANN001
+    admin_raw = make_api_key(tenant)
+    issuer = ApiKey.objects.get(prefix=admin_raw[:12])
+    issued = _client(admin_raw).post(KEYS, {"name": "child", "role": "viewer", "scopes": []}, format="json").json()
+    child = ApiKey.objects.get(pk=issued["id"])
+    assert child.created_by_ref == f"api-key:{issuer.pk}"
+    grandchild = _client(issued["key"]).post(KEYS, {"name": "grandchild", "role": "viewer", "scopes": []}, format="json")
+    assert grandchild.status_code == 403  # the child holds no keys:write scope

@@ -109,14 +109,17 @@ def _kill_worker_mid_run(tmp_path, tenant, receiver, broker_url: str) -> None:  
             _assert_every_event_arrived_once_or_in_flight(tenant, receiver)
 
 
+@pytest.mark.redis_server
 def test_a_sigkilled_redis_worker_loses_no_event(tmp_path, endpoint, receiver, own_redis):
     _kill_worker_mid_run(tmp_path, endpoint, receiver, own_redis.url)
 
 
+@pytest.mark.rabbitmq
 def test_a_sigkilled_rabbitmq_worker_loses_no_event(tmp_path, endpoint, receiver, rabbitmq_vhost):
     _kill_worker_mid_run(tmp_path, endpoint, receiver, f"amqp://guest:guest@{RABBITMQ}/{rabbitmq_vhost}")
 
 
+@pytest.mark.redis_server
 def test_a_redis_broker_killed_for_ten_seconds_loses_no_event(tmp_path, endpoint, receiver, own_redis):
     env = child_env(tmp_path, own_redis.url)
     with running(worker(env, tmp_path / "worker.log"), scheduler(env, tmp_path / "scheduler.log")):
@@ -130,6 +133,7 @@ def test_a_redis_broker_killed_for_ten_seconds_loses_no_event(tmp_path, endpoint
         _assert_every_event_arrived_once_or_in_flight(endpoint, receiver)
 
 
+@pytest.mark.rabbitmq
 def test_a_rabbitmq_broker_unreachable_for_ten_seconds_loses_no_event(tmp_path, endpoint, receiver, rabbitmq_vhost):
     host, port = RABBITMQ.rsplit(":", 1)
     proxy = CuttableProxy((host, int(port)))

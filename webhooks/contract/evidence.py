@@ -69,6 +69,7 @@ class TaskCreatedData(TypedDict):
     title: str
     learnerId: Uuid | None
     evidenceId: Uuid | None
+    quizAttemptId: Uuid | None
     createdAt: DateTime
 
 

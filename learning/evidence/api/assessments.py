@@ -110,9 +110,11 @@ class AssessmentModerationApi(TenantApiView):
     @extend_schema(
         operation_id="assessments_moderate",
         request=ModerationInputSerializer,
-        responses={201: ModerationOutputSerializer, **errors(400, 404)},
+        responses={201: ModerationOutputSerializer, **errors(400, 403, 404, 409)},
         description="`upheld` or `overturned` (an overturned assessment then shows `overturned: true`). "
-        "Refused with 403 when the caller recorded the assessment. Records `moderation.completed`.",
+        "Refused with 403 when the caller's person recorded the assessment (through any key that person minted, "
+        "or in the console); with 409 when it was moderated before, unless `remoderate: true`, which records a "
+        "new moderation superseding the last (both kept). Records `moderation.completed`.",
     )
     def post(self, request: Request, slug: str, assessment_id: str) -> Response:
         assessment = found(selectors.assessment_get(tenant=self.tenant, assessment_id=assessment_id))
@@ -122,6 +124,7 @@ class AssessmentModerationApi(TenantApiView):
             assessment=assessment,
             decision=data.validated_data["decision"],
             comments=data.validated_data.get("comments") or "",
+            remoderate=data.validated_data.get("remoderate", False),
             caller=Caller.from_request(request),
         )
         return Response(moderation_json(moderation), status=status.HTTP_201_CREATED)

@@ -57,6 +57,7 @@ class ExportListCreateApi(TenantApiView):
             kind=values["kind"],
             filters=values.get("filters") or {},
             format=values.get("format") or "csv",
+            raw=values.get("raw", False),
             caller=Caller.from_request(request),
         )
         return Response(export_json(export, slug=slug), status=status.HTTP_202_ACCEPTED)

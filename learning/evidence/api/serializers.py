@@ -57,11 +57,12 @@ class EvidenceOutputSerializer(serializers.Serializer):
 
 class TaskOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    kind = serializers.CharField(help_text="evidence_review")
+    kind = serializers.CharField(help_text="evidence_review (closed by reviewing the evidence) | quiz_review (closed by grading the attempt)")
     title = serializers.CharField()
     status = serializers.CharField(help_text="open | closed")
     learnerId = serializers.UUIDField(allow_null=True)
     evidenceId = serializers.UUIDField(allow_null=True)
+    quizAttemptId = serializers.UUIDField(allow_null=True, help_text="the quiz attempt waiting for an assessor (quiz_review)")
     createdAt = serializers.DateTimeField()
     closedAt = serializers.DateTimeField(allow_null=True)
     closedBy = serializers.CharField(allow_null=True)
@@ -80,6 +81,11 @@ class AssessmentInputSerializer(StrictSerializer):
 class ModerationInputSerializer(StrictSerializer):
     decision = serializers.ChoiceField(choices=ModerationDecision.values)
     comments = serializers.CharField(max_length=10000, required=False, allow_blank=True, allow_null=True)
+    remoderate = serializers.BooleanField(
+        required=False, default=False,
+        help_text="moderate an assessment that was moderated before: the new moderation supersedes the last "
+        "(both kept); without it a second moderation is refused with 409",
+    )
 
 
 class ModerationOutputSerializer(serializers.Serializer):
@@ -90,6 +96,7 @@ class ModerationOutputSerializer(serializers.Serializer):
     moderator = serializers.CharField(allow_null=True)
     decision = serializers.CharField(help_text=_one_of(ModerationDecision.values))
     comments = serializers.CharField(allow_null=True)
+    supersedesId = serializers.UUIDField(allow_null=True, help_text="the moderation this re-moderation replaced")
     createdAt = serializers.DateTimeField()
 
 
@@ -176,6 +183,11 @@ class ExportInputSerializer(StrictSerializer):
         "assessments: outcome, learnerId, courseId, updatedSince; evidence: status, kind, learnerId, courseId, updatedSince",
     )
     format = serializers.ChoiceField(choices=["csv"], required=False, default="csv")
+    raw = serializers.BooleanField(
+        required=False, default=False,
+        help_text="false (default): cells starting with =, +, -, @, TAB or CR get a leading ' and every cell is quoted, "
+        "so a spreadsheet shows them as text; true: values exactly as stored, for machine consumers",
+    )
 
 
 class ExportProgressSerializer(serializers.Serializer):
@@ -189,6 +201,7 @@ class ExportOutputSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text=_one_of(ExportKind.values))
     format = serializers.CharField(help_text="csv")
     filters = serializers.DictField(child=serializers.CharField())
+    raw = serializers.BooleanField(help_text="true when formulas were left live (see the request's raw)")
     status = serializers.CharField(help_text="queued | running | done | failed | expired")
     progress = ExportProgressSerializer()
     rows = serializers.IntegerField()

@@ -10,7 +10,7 @@ from learning.evidence.events import assessment_recorded_data, moderation_comple
 from learning.evidence.models import Assessment, Evidence, Moderation, ModerationDecision, Outcome
 from learning.evidence.services.callers import Caller
 from learning.models import Course, Learner
-from skillhub.errors import ForbiddenError, ValidationFailed
+from skillhub.errors import ConflictError, ForbiddenError, ValidationFailed
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
@@ -56,6 +56,7 @@ def assessment_record(
         outcome=outcome,
         assessor_ref=caller.ref,
         assessor_label=caller.label,
+        assessor_person=caller.person,
         assessed_on=assessed_on or timezone.localdate(),
         comments=(comments or "").strip(),
     )
@@ -72,20 +73,35 @@ def assessment_record(
 
 
 @transaction.atomic
-def moderation_record(*, assessment: Assessment, decision: str, comments: str = "", caller: Caller) -> Moderation:
-    """Uphold or overturn an assessment; the assessor may never moderate their own assessment."""
+def moderation_record(
+    *, assessment: Assessment, decision: str, comments: str = "", remoderate: bool = False, caller: Caller
+) -> Moderation:
+    """Uphold or overturn an assessment, never by the person who assessed it (through any of their keys).
+
+    An assessment is moderated once; moderating it again needs `remoderate`, which records a new
+    moderation that supersedes the last one (both kept) and becomes the assessment's decision.
+    """
     if decision not in ModerationDecision.values:
         raise ValidationFailed({"decision": f"must be one of {', '.join(ModerationDecision.values)}"})
     assessment = Assessment.objects.select_for_update().select_related("tenant").get(pk=assessment.pk)
-    if assessment.assessor_ref == caller.ref:
-        raise ForbiddenError("A moderator may not moderate their own assessment")
+    assessor = {assessment.assessor_ref, assessment.assessor_person or assessment.assessor_ref}
+    if caller.ref in assessor or caller.person in assessor:
+        raise ForbiddenError("A moderator may not moderate their own assessment (through any of their keys)")
+    latest = Moderation.objects.filter(assessment=assessment).order_by("-id").first()
+    if latest is not None and not remoderate:
+        raise ConflictError(
+            f"This assessment was already moderated ({latest.decision}); send remoderate: true to moderate it again",
+            field="remoderate",
+        )
     moderation = Moderation.objects.create(
         tenant=assessment.tenant,
         assessment=assessment,
         moderator_ref=caller.ref,
         moderator_label=caller.label,
+        moderator_person=caller.person,
         decision=decision,
         comments=(comments or "").strip(),
+        supersedes=latest,
     )
     assessment.moderation_decision = decision
     assessment.save(update_fields=["moderation_decision", "updated_at"])

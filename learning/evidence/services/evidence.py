@@ -11,6 +11,7 @@ from learning.evidence import storage
 from learning.evidence.events import evidence_reviewed_data, evidence_uploaded_data
 from learning.evidence.models import Assessment, Evidence, EvidenceKind, EvidenceStatus
 from learning.evidence.services.callers import Caller
+from learning.evidence.sniffing import safe_file_name
 from learning.evidence.services.tasks import review_task_open, review_tasks_close
 from learning.evidence.uploads import SniffedUpload
 from learning.models import Course, Learner
@@ -22,11 +23,6 @@ from webhooks.outbox import record_event
 logger = logging.getLogger("skillhub.evidence")
 
 REVIEW_DECISIONS = (EvidenceStatus.APPROVED.value, EvidenceStatus.REJECTED.value)
-
-
-def _display_name(name: str) -> str:
-    cleaned = "".join(ch for ch in (name or "") if ch.isprintable() and ch not in '"\\/').strip()
-    return cleaned[-200:] or "evidence"
 
 
 def evidence_upload(
@@ -68,7 +64,7 @@ def evidence_upload(
                 kind=kind,
                 course=course,
                 assessment=assessment,
-                file_name=_display_name(upload.name or ""),
+                file_name=safe_file_name(upload.name or "", upload.sniffed_type),
                 storage_name=stored,
                 content_type=upload.sniffed_type,
                 size=upload.size or 0,

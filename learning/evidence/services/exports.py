@@ -62,9 +62,12 @@ exports_due = Hook("learning.exports_due")
 
 @transaction.atomic
 def export_request(
-    *, tenant: Tenant, kind: str, filters: Any = None, format: str = "csv", caller: Caller  # noqa: A002
+    *, tenant: Tenant, kind: str, filters: Any = None, format: str = "csv", raw: bool = False, caller: Caller  # noqa: A002
 ) -> Export:
-    """Queue an export of the tenant's rows of `kind`; the actor is sent once this commits."""
+    """Queue an export of the tenant's rows of `kind`; the actor is sent once this commits.
+
+    Cells a spreadsheet would run as formulas are neutralised unless `raw` (for machine consumers).
+    """
     errors: dict[str, str] = {}
     if kind not in SPECS:
         errors["kind"] = f"must be one of {', '.join(SPECS)}"
@@ -74,10 +77,12 @@ def export_request(
     if kind in SPECS:
         clean, filter_errors = clean_filters(kind, filters)
         errors.update(filter_errors)
+    if not isinstance(raw, bool):
+        errors["raw"] = "must be true or false"
     if errors:
         raise ValidationFailed(errors)
     export = Export.objects.create(
-        tenant=tenant, kind=kind, format=format, filters=clean, requested_by=caller.label, enqueued_at=timezone.now()
+        tenant=tenant, kind=kind, format=format, filters=clean, raw=raw, requested_by=caller.label, enqueued_at=timezone.now()
     )
     exports_due.fire_on_commit([str(export.pk)])
     return export
@@ -141,9 +146,12 @@ def _write(export: Export, token: str, batch_size: int) -> str:
     rows = 0
     with tempfile.TemporaryFile(mode="w+b", prefix="skillhub-export-") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True)
-        writer = csv.writer(text)
+        safe = not export.raw
+        # Safe exports quote every cell, so a spreadsheet that splits on another separator (`;`) cannot
+        # start a new, unneutralised cell in the middle of one.
+        writer = csv.writer(text, quoting=csv.QUOTE_ALL if safe else csv.QUOTE_MINIMAL)
         writer.writerow(spec.header)
-        for written in _batches(spec, queryset, raw=raw, writer=writer, size=batch_size):
+        for written in _batches(spec, queryset, raw=raw, writer=writer, size=batch_size, safe=safe):
             rows += written
             renewed = _owned(export, token).update(rows=rows, lease_until=timezone.now() + LEASE)
             if not renewed:
@@ -157,13 +165,13 @@ def _write(export: Export, token: str, batch_size: int) -> str:
     return _finish(export, token, stored=stored, rows=rows, size=size)
 
 
-def _batches(spec: Any, queryset: Any, *, raw: Any, writer: Any, size: int) -> Iterator[int]:
+def _batches(spec: Any, queryset: Any, *, raw: Any, writer: Any, size: int, safe: bool) -> Iterator[int]:
     """Yield the rows written per batch: by `COPY` on PostgreSQL, through the csv module elsewhere."""
     if connection.vendor == "postgresql":
-        yield from copy_batches(spec, queryset, out=raw, size=size)
+        yield from copy_batches(spec, queryset, out=raw, size=size, safe=safe)
         return
     for batch in spec.batches(queryset, size=size):
-        writer.writerows([cell(value) for value in row] for row in batch)
+        writer.writerows([cell(value, safe=safe) for value in row] for row in batch)
         yield len(batch)
 
 

@@ -1,5 +1,7 @@
-"""Writes of dashboard tasks: a review task opens with the evidence and closes with its review."""
+"""Writes of dashboard tasks: a review task opens with the evidence (or a quiz attempt to grade) and closes with its review."""
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,5 +35,32 @@ def review_task_open(*, evidence: Evidence) -> Task:
 def review_tasks_close(*, evidence: Evidence, closed_by: str) -> int:
     """Close the open review tasks of a piece of evidence; return how many."""
     return Task.objects.filter(evidence=evidence, kind=TaskKind.EVIDENCE_REVIEW, status=TaskStatus.OPEN).update(
+        status=TaskStatus.CLOSED, closed_at=timezone.now(), closed_by=closed_by[:200]
+    )
+
+
+@transaction.atomic
+def quiz_review_task_open(*, attempt: Any) -> Task:
+    """Open the grading task of a quiz attempt waiting for an assessor (one open at a time); record `task.created`."""
+    existing = Task.objects.filter(quiz_attempt=attempt, kind=TaskKind.QUIZ_REVIEW, status=TaskStatus.OPEN).first()
+    if existing is not None:
+        return existing
+    task = Task.objects.create(
+        tenant_id=attempt.tenant_id,
+        kind=TaskKind.QUIZ_REVIEW,
+        title=f"Grade the quiz “{attempt.quiz.title}” of {attempt.learner}"[:300],
+        learner_id=attempt.learner_id,
+        quiz_attempt=attempt,
+    )
+    record_event(
+        tenant=attempt.tenant, event_type="task.created", data=task_created_data(task), subject_type="task", subject_id=str(task.pk)
+    )
+    return task
+
+
+@transaction.atomic
+def quiz_review_tasks_close(*, attempt: Any, closed_by: str) -> int:
+    """Close the open grading tasks of a quiz attempt; return how many."""
+    return Task.objects.filter(quiz_attempt=attempt, kind=TaskKind.QUIZ_REVIEW, status=TaskStatus.OPEN).update(
         status=TaskStatus.CLOSED, closed_at=timezone.now(), closed_by=closed_by[:200]
     )

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from learning.events import assignment_data
+from learning.evidence.services.tasks import quiz_review_task_open, quiz_review_tasks_close
 from learning.models import Assignment, AssignmentStatus
 from learning.services import assignment_complete
 from learning.training.events import lesson_completed_data, quiz_completed_data
@@ -114,6 +115,7 @@ def quiz_attempt_submit(*, assignment: Assignment, answers: Any, task_response: 
             attempt.status = QuizAttemptStatus.PENDING_REVIEW
             attempt.task_response = task_response[:20000]
             attempt.save()
+            quiz_review_task_open(attempt=attempt)
             return attempt
         attempt.status = QuizAttemptStatus.GRADED
         attempt.passed = score >= quiz.pass_mark
@@ -138,6 +140,7 @@ def quiz_attempt_grade(*, attempt: QuizAttempt, task_passed: bool, reviewer: str
         locked.review_comment = (comment or "").strip()[:5000]
         locked.completed_at = timezone.now()
         locked.save()
+        quiz_review_tasks_close(attempt=locked, closed_by=locked.reviewed_by or "grading")
         record(tenant=assignment.tenant, event_type="quiz.completed", data=quiz_completed_data(locked), subject_type="quiz_attempt")
         _complete_if_done(assignment)
     return locked

@@ -1,4 +1,4 @@
-"""Run web (nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
+"""Run web (granian, or nginx before gunicorn) + Dramatiq workers + periodic sweeps as one process tree."""
 from __future__ import annotations
 
 import os
@@ -25,9 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8, help="threads per web process")
         parser.add_argument(
             "--front",
-            choices=("auto", "nginx", "none"),
-            default=os.environ.get("SKILLHUB_FRONT", "auto") or "auto",
-            help="the buffering front before gunicorn: nginx (auto: when installed), or none (gunicorn listens itself)",
+            choices=("granian", "nginx", "none"),
+            default=os.environ.get("SKILLHUB_FRONT", "granian") or "granian",
+            help="granian (the default: reads each request whole, then runs Django on a thread), "
+            "nginx (nginx before gunicorn on a unix socket; needs nginx installed), "
+            "or none (gunicorn alone: slow clients can hold its threads)",
         )
         parser.add_argument(
             "--client-timeout",
@@ -47,7 +49,8 @@ class Command(BaseCommand):
         web_processes = 1 if embedded else (options["web_processes"] or (os.cpu_count() or 1) * 2)
         env["SKILLHUB_WEB_PROCESSES"] = str(web_processes)
         env["SKILLHUB_EMBEDDED_WORKER"] = "1" if embedded else "0"
-        nginx = fronts.find_nginx() if options["front"] != "none" else None
+        env["SKILLHUB_CLIENT_TIMEOUT"] = str(options["client_timeout"])
+        nginx = fronts.find_nginx() if options["front"] == "nginx" else None
         if options["front"] == "nginx" and nginx is None:
             raise CommandError("--front nginx: nginx is not installed (apt-get install nginx-light), or set SKILLHUB_NGINX")
         front = None
@@ -55,16 +58,22 @@ class Command(BaseCommand):
             front = fronts.prepare(host=options["host"], port=options["port"], client_timeout=options["client_timeout"])
             env["SKILLHUB_BIND"] = front.gunicorn_bind
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = [[sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]]
+        if options["front"] == "granian":
+            web = fronts.granian_command(
+                host=options["host"], port=options["port"], workers=web_processes, client_timeout=options["client_timeout"]
+            )
+        else:
+            web = [sys.executable, "-m", "gunicorn", "-c", "python:skillhub.gunicorn_conf"]
+        commands = [web]
         if not embedded:
             commands.append([*manage, "rundramatiq"])
             commands.append([*manage, "run_scheduler"])
         mode = "embedded (SQLite/in-process workers)" if embedded else f"scaled-out ({settings.DRAMATIQ_BROKER})"
-        front_text = (
-            f"nginx before gunicorn, client timeout {options['client_timeout']} s"
-            if front
-            else "gunicorn alone: no buffering front, slow clients can hold its threads"
-        )
+        front_text = {
+            "granian": f"granian reads each request whole, client timeout {options['client_timeout']} s",
+            "nginx": f"nginx before gunicorn, client timeout {options['client_timeout']} s",
+            "none": "gunicorn alone: no buffering front, slow clients can hold its threads",
+        }[options["front"]]
         self.stdout.write(f"skillhub serving on http://{options['host']}:{options['port']}/ — {mode}; {front_text}", ending="\n")
         self.stdout.write(f"  console        {settings.SKILLHUB_PUBLIC_URL}/admin/", ending="\n")
         self.stdout.write(f"  API docs       {settings.SKILLHUB_PUBLIC_URL}/api/v1/docs", ending="\n")

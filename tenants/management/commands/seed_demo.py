@@ -43,7 +43,9 @@ class Command(OperatorCommand):
         console_admin_create(tenant=tenant, username="admin", password=password, email="admin@demo.example")
         api_key = saved.get("apiKey")
         if not api_key or api_key_find(key_hash=token_hash(api_key)) is None:
-            api_key = api_key_create(tenant=tenant, name="Demo integration", role=Role.ADMIN, scopes=list(SCOPES)).raw_key
+            api_key = api_key_create(
+                tenant=tenant, name="Demo integration", role=Role.ADMIN, scopes=list(SCOPES), created_by_label="manage.py seed_demo"
+            ).raw_key
         signal_secret = saved.get("signalSecret")
         if not signal_secret or signal_secret not in signal_secrets_for_slug(slug=tenant.slug):
             signal_secret = signal_secret_issue(tenant=tenant).secret

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_stafftoken'),
+        ('tenants', '0003_apikey_created_by'),
     ]
 
     operations = [

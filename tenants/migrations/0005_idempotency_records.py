@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_audit_events'),
+        ('tenants', '0004_audit_events'),
     ]
 
     operations = [
