@@ -259,7 +259,7 @@ console_site().add_menu_link("Signal secrets", "tenants_signalsecret_changelist"
 class AuditEventAdmin(TenantScopedAdmin):
     """The audit log: every write through the API, SCIM, the console and operator commands; read-only."""
 
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "changed", "tenant")
+    list_display = ("created_at", "actor", "action", "target", "changed", "tenant")
     list_filter = ("tenant", "actor_kind", "object_type", "action", ("created_at", admin.DateFieldListFilter))
     search_fields = ("=object_id", "=actor")
     date_hierarchy = None
@@ -268,9 +268,15 @@ class AuditEventAdmin(TenantScopedAdmin):
     fields = ("created_at", "tenant", "actor", "actor_kind", "object_type", "object_id", "action", "changed_fields", "details")
     readonly_fields = fields
 
+    @admin.display(description="object")
+    def target(self, event: AuditEvent) -> str:
+        short = event.object_id if len(event.object_id) <= 12 else event.object_id[:8] + "…"
+        return format_html('{} <code title="{}">{}</code>', event.object_type, event.object_id, short)
+
     @admin.display(description="changed fields")
     def changed(self, event: AuditEvent) -> str:
-        return ", ".join(event.changed_fields or [])
+        names = list(event.changed_fields or [])
+        return ", ".join(names[:5]) + (f" +{len(names) - 5}" if len(names) > 5 else "")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

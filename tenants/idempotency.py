@@ -12,11 +12,11 @@ and swept by `tenants.sweeps`.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -54,7 +54,8 @@ def key_problem(key: str) -> str | None:
 def fingerprint(*, method: str, path: str, data: Any) -> str:
     """Return the SHA-256 of the request: method, path and its parsed body in a canonical form."""
     digest = hashlib.sha256(f"{method} {path}\n".encode())
-    digest.update(orjson.dumps(_canonical(data), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
+    # The standard library's encoder: any integer a JSON body may carry, not only 64-bit ones.
+    digest.update(json.dumps(_canonical(data), sort_keys=True, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

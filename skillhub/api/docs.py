@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
 
 # ReDoc, its fonts and the spec all come from this server. Its bundle still names a logo on the
@@ -24,6 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class DocsView(SpectacularRedocView):
+    @extend_schema(exclude=True)  # the page about the API is not an operation of it
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
