@@ -6,7 +6,7 @@ PORT ?= 8000
 # seed_demo and serve read it: the printed URLs and the listening port follow it.
 export PORT
 
-.PHONY: run test install install-dev requirements migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry lint clean
+.PHONY: run test install install-dev requirements migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry bench-observability lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -65,6 +65,9 @@ bench-exports: install-dev
 
 bench-expiry: install-dev
 	$(BIN)/python bench/assignment_expiry.py
+
+bench-observability: install-dev
+	$(BIN)/python bench/observability.py
 
 ## Lint: ruff (ruff.toml) and mypy with the Django and DRF stubs (mypy.ini).
 lint: install-dev

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, ResolverMatch, get_resolver
+
+from skillhub import logcontext, metrics
+from skillhub.requestlog import bind_url_kwargs, name_route
 
 PREFIX = settings.SIGNALS_INTEGRATION_PREFIX
 _integration_routes = get_resolver("signals_inbox.integration_urls")
@@ -35,4 +39,21 @@ class SignalWebhookMiddleware:
         match = _webhook_match(request.path_info)
         if match is None:
             return self.get_response(request)
-        return match.func(request, *match.args, **match.kwargs)
+        name_route(request, PREFIX + match.route)
+        bind_url_kwargs(match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        _observe(response)
+        return response
+
+
+def _observe(response: HttpResponse) -> None:
+    """Count the answer by what it said, and name the signal it recorded in the request's log line."""
+    try:
+        body = orjson.loads(response.content)
+    except (orjson.JSONDecodeError, AttributeError):
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    metrics.signal_answered(status=response.status_code, body=body)
+    if isinstance(body.get("signalId"), str):
+        logcontext.bind(signalId=body["signalId"])

@@ -5,6 +5,8 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from django.conf import settings
 
+from skillhub.logcontext import ActorContext
+
 
 def build_broker(kind: str, url: str = "") -> dramatiq.Broker:
     """Return a broker for `kind` ("embedded", "stub", "redis" or "amqp")."""
@@ -29,4 +31,6 @@ def build_broker(kind: str, url: str = "") -> dramatiq.Broker:
 
 
 broker = build_broker(settings.DRAMATIQ_BROKER, settings.DRAMATIQ_BROKER_URL)
+# Each message's log lines carry its own id, never the fields of the message the thread ran before.
+broker.add_middleware(ActorContext())
 dramatiq.set_broker(broker)

@@ -14,6 +14,7 @@ from typing import Callable
 from django.core.cache import cache
 from django.db import close_old_connections
 
+from skillhub import metrics
 from skillhub.tasks import import_app_modules
 
 logger = logging.getLogger("skillhub.scheduler")
@@ -61,11 +62,14 @@ def run_due_sweeps(now: float | None = None) -> dict[str, int | None]:
         window = int(now // max(item.every_seconds, 1))
         if not cache.add(f"sweep-lock:{item.name}:{window}", 1, timeout=max(int(item.every_seconds), 1)):
             continue  # another scheduler ran this sweep in this window
+        started, ok = time.perf_counter(), False
         try:
             results[item.name] = item.func()
+            ok = True
         except Exception:  # one failing sweep must not stop the others
             logger.exception("sweep %s failed", item.name)
         finally:
+            metrics.sweep_ran(name=item.name, seconds=time.perf_counter() - started, ok=ok)
             close_old_connections()
     return results
 

@@ -1,6 +1,8 @@
 """Django settings, read from the environment; with nothing set, the embedded default runs."""
 from __future__ import annotations
 
+import ipaddress
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -70,6 +72,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id, one log line and the request metrics for every request, including those answered early.
+    "skillhub.requestlog.RequestObservationMiddleware",
+    # /healthz, /readyz and /metrics, before host checks: probes and scrapes come by address.
+    "skillhub.operations.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, ReDoc, console) straight from the web process, compressed and cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -335,11 +341,44 @@ SPECTACULAR_SETTINGS = {
     }}},
 }
 
+# --- operations: logs, metrics, readiness (README "Operations") ------------------------------
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json; got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "skillhub.logcontext.RedactFilter"},
+        "context": {"()": "skillhub.logcontext.ContextFilter"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "logging.Formatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s%(context)s",
+            "defaults": {"context": ""},
+        },
+        "json": {"()": "skillhub.logcontext.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact", "context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+if LOG_FORMAT == "json":
+    # Python warnings become log records too, so that every line on stderr is one JSON object.
+    logging.captureWarnings(True)
+# Where every process of this machine counts its metrics (prometheus_client's multiprocess mode);
+# `manage.py serve` sets it (under the data directory) for the processes it starts.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# /metrics is closed unless one of these is set: a bearer token, or addresses/networks (CIDR).
+SKILLHUB_METRICS_TOKEN = env_str("SKILLHUB_METRICS_TOKEN")
+SKILLHUB_METRICS_ALLOW = env_list("SKILLHUB_METRICS_ALLOW", [])
+for _network in SKILLHUB_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SKILLHUB_METRICS_ALLOW must list addresses or networks (CIDR); got {_network!r}") from None
+# Seconds /readyz waits for the database, the cache and the broker (asked at once).
+SKILLHUB_READINESS_TIMEOUT = env_float("SKILLHUB_READINESS_TIMEOUT", 2.0, minimum=0.1)

@@ -8,7 +8,7 @@ from django.views.decorators.gzip import gzip_page
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from skillhub.api.docs import DocsView
-from skillhub.api.meta import health
+from skillhub.operations import healthz, metrics_view, readyz
 
 tenant_api = [
     path("", include("learning.urls")),
@@ -19,7 +19,10 @@ tenant_api = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", health, name="health"),
+    # Answered earlier by skillhub.operations.OperationsMiddleware; kept here for reverse().
+    path("healthz", healthz, name="health"),
+    path("readyz", readyz, name="ready"),
+    path("metrics", metrics_view, name="metrics"),
     # Over a megabyte of JSON, a tenth of it gzipped: compressed for clients that accept it.
     path("api/v1/openapi.json", gzip_page(SpectacularJSONAPIView.as_view()), name="openapi"),
     path("api/v1/docs", DocsView.as_view(url_name="openapi"), name="api-docs"),

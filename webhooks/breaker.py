@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
+from skillhub import metrics
 from webhooks.flow import db_time
 from webhooks.models import Endpoint
 
@@ -59,6 +60,7 @@ def note_outcome(
                 [reason, threshold, db_time(now + cooldown(failures)), endpoint_id],
             )
         if opens:
+            metrics.circuit_opened()
             logger.warning("webhook endpoint %s held back: %s; next probe in %s", endpoint_id, reason, cooldown(failures))
     elif failures_before and status_code is not None:
         with connection.cursor() as cursor:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from skillhub import logcontext, metrics
 from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
@@ -159,6 +160,7 @@ def _prepare(claimed: claims.Claimed, now: datetime | None) -> _Started | None:
                 deliveries_due.fire_on_commit([following])
         return None
     started_at = timezone.now() if now is None else now
+    logcontext.bind(tenant=slug, deliveryId=delivery.pk, endpointId=endpoint.pk, eventId=event.pk)
 
     def request() -> transport.HttpResult:
         body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
@@ -335,6 +337,16 @@ def _record(
             # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.
             logger.info("delivery %s was deleted or reclaimed while in flight; its answer is dropped", delivery.pk)
             return attempt, None, None
+        metrics.delivery_attempted(
+            delivery_id=delivery.pk,
+            endpoint_id=endpoint.pk,
+            event_type=delivery.event_type,
+            number=number,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=result.duration_ms,
+            state=state,
+        )
         if disable_reason:
             endpoint_disable(endpoint=endpoint, reason=disable_reason, now=now)
         if enqueued_at is not None:
@@ -351,6 +363,7 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = 
         )
         if not changed:
             return False
+        metrics.endpoint_disabled()
         endpoint.enabled, endpoint.deactivate_reason = False, reason[:500]
         record_event(
             tenant=endpoint.tenant,

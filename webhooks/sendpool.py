@@ -16,6 +16,7 @@ receivers small (at most `maxInFlight` each, one probe once the circuit is open)
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,20 +51,22 @@ def run(post: Callable[[], T], *, later: Callable[[T], object]) -> T | None:
     When it does not, `later(result)` runs on a recorder thread once it ends.
     """
     senders, recorders = _pools()
+    # The log context (tenant, delivery) follows the POST to its send thread and its recorder.
     try:
-        future = senders.submit(post)
+        future = senders.submit(contextvars.copy_context().run, post)
     except RuntimeError:  # the process is shutting down (pools drained): send in this thread
         return post()
     try:
         return future.result(timeout=float(settings.WEBHOOKS_HANDOFF_AFTER))
     except FutureTimeout:
-        future.add_done_callback(lambda done: _submit(recorders, later, done))
+        context = contextvars.copy_context()
+        future.add_done_callback(lambda done: _submit(recorders, later, done, context))
         return None
 
 
-def _submit(recorders: ThreadPoolExecutor, later: Callable[[T], object], done: Future[T]) -> None:
+def _submit(recorders: ThreadPoolExecutor, later: Callable[[T], object], done: Future[T], context: contextvars.Context) -> None:
     try:
-        recorders.submit(_record_later, later, done)
+        recorders.submit(context.run, _record_later, later, done)
     except RuntimeError:  # shutting down: the lease runs out and the sweep sends it again
         logger.warning("worker shutting down; a handed-off attempt is left to its lease")
 

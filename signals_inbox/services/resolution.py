@@ -31,6 +31,7 @@ from signals_inbox.events import need_data
 from signals_inbox.models import ACTIVE_NEED_STATUSES, InboxSettings, Need, NeedAction, Signal, Target
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
+from skillhub import metrics
 from skillhub.db import is_postgres
 from tenants.models import Tenant
 from webhooks.outbox import record_events
@@ -130,6 +131,8 @@ def _resolve(*, signal_ids: Sequence[str] | None, limit: int, isolate: bool) -> 
             _resolve_tenant(tenant_id=tenant_id, signals=signals, now=now, isolate=isolate, outcome=outcome)
         if outcome.failed:
             _release(outcome.failed)
+    failed = set(outcome.failed)
+    metrics.signals_resolved(received=[s.received_at for s in claimed if s.id not in failed], now=now)
     return outcome
 
 

@@ -25,7 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class DocsView(SpectacularRedocView):
-    @extend_schema(exclude=True)  # the page about the API is not an operation of it
+    @extend_schema(exclude=True)
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

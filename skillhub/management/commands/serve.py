@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
 from skillhub.console.staticfiles import collect_if_needed
+
+
+def prepare_metrics_dir(directory: str | Path) -> Path:
+    """Create the directory every process of the tree counts its metrics in, emptied of a previous run's files.
+
+    Counters start again from zero with the tree (Prometheus's rate() expects that of a restart);
+    files left by processes of a previous run would otherwise be added to this one's forever.
+    """
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
 
 
 class Command(BaseCommand):
@@ -50,6 +64,7 @@ class Command(BaseCommand):
         env["SKILLHUB_WEB_PROCESSES"] = str(web_processes)
         env["SKILLHUB_EMBEDDED_WORKER"] = "1" if embedded else "0"
         env["SKILLHUB_CLIENT_TIMEOUT"] = str(options["client_timeout"])
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(prepare_metrics_dir(settings.PROMETHEUS_MULTIPROC_DIR or settings.DATA_DIR / "metrics"))
         nginx = fronts.find_nginx() if options["front"] == "nginx" else None
         if options["front"] == "nginx" and nginx is None:
             raise CommandError("--front nginx: nginx is not installed (apt-get install nginx-light), or set SKILLHUB_NGINX")
