@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -160,6 +160,27 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
         _raise_conflict(exc)
     _after_save(learner)
     return learner
+
+
+def learner_groups_change(*, learner: Learner, add: Iterable[Group] = (), remove: Iterable[Group] = ()) -> bool:
+    """Add the learner to groups and take it out of others; record `learner.updated` when that changed its groups."""
+    current = {str(pk): pk for pk in learner.groups.values_list("pk", flat=True)}
+    wanted = dict(current)
+    for group in add:
+        wanted[str(group.pk)] = group.pk
+    for group in remove:
+        wanted.pop(str(group.pk), None)
+    if wanted.keys() == current.keys():
+        return False
+    before = learner_data(learner)
+    with transaction.atomic():
+        _set_groups(learner, list(Group.objects.filter(pk__in=list(wanted.values()))))
+        learner.save(update_fields=["updated_at"])
+        updated = learner_updated_data(learner_data(learner), before=before)
+        if updated is not None:
+            _record(learner, "learner.updated", updated)
+    _after_save(learner)
+    return True
 
 
 @transaction.atomic

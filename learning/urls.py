@@ -17,4 +17,5 @@ urlpatterns = [
     path("assignments/<str:assignment_id>/complete", api.AssignmentCompleteApi.as_view(), name="assignment-complete"),
     path("", include("learning.evidence.urls")),
     path("", include("learning.training.urls")),
+    path("", include("learning.roster.urls")),
 ]

@@ -29,6 +29,7 @@ from provisioning.scim_schema import (
 )
 from skillhub.api.renderers import OrjsonRenderer
 from skillhub.errors import DomainError, ForbiddenError
+from tenants import audit
 from tenants.api.auth import ApiKeyAuthentication
 from tenants.api.permissions import role_may
 from tenants.api.views import TenantApiView
@@ -125,6 +126,9 @@ class ScimView(TenantApiView):
         if length.isdigit() and int(length) > settings.API_MAX_BODY_BYTES:
             raise RequestDataTooBig("Request body too large")
         super().initial(request, *args, **kwargs)
+
+    def audit_actor(self, api_key: ApiKey) -> audit.Actor:
+        return audit.scim_actor(api_key)
 
     @property
     def base_url(self) -> str:

@@ -61,3 +61,4 @@ class ApiErrorMiddleware:
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path_info)
         return error_response(500, "SERVER_ERROR")
+

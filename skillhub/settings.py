@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Console writes are audited as the signed-in user (tenants.audit).
+    "tenants.middleware.ConsoleActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -262,11 +264,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tenants.api.permissions.HasScope"],
     "DEFAULT_RENDERER_CLASSES": ["skillhub.api.renderers.OrjsonRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # Bodies are JSON; a route that takes more says so itself (evidence uploads: multipart; webhook create: form
+    # fields too), and the OpenAPI document lists exactly what each route parses.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "skillhub.api.pagination.LimitOffsetCursorPagination",
     "EXCEPTION_HANDLER": "skillhub.api.errors.api_exception_handler",
@@ -284,6 +285,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
         "skillhub.api.openapi.document_errors",
+        "skillhub.api.openapi.document_idempotency",
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # One component per status vocabulary (several models have a field named `status`).
@@ -295,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStateEnum": "webhooks.models.DeliveryState.values",
         "QuizAttemptStatusEnum": "learning.training.models.QuizAttemptStatus.values",
         "PurchaseStatusEnum": "learning.training.models.PurchaseStatus.values",
+        "NeedTargetEnum": "signals_inbox.models.Target.values",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_AUTHENTICATION": [],

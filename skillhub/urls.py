@@ -15,6 +15,7 @@ tenant_api = [
     path("", include("webhooks.urls")),
     path("", include("signals_inbox.urls")),
     path("", include("tenants.retention_urls")),
+    path("", include("tenants.urls")),
 ]
 
 urlpatterns = [

@@ -14,7 +14,18 @@ from django.utils.html import format_html
 from skillhub.console.site import console_site
 from skillhub.console.secrets import secret_once_response
 from tenants.admin_scoping import TenantScopedAdmin
-from tenants.models import SCOPES, ApiKey, Group, RetentionPolicy, SignalSecret, Site, StaffToken, Tenant, TenantMembership
+from tenants.models import (
+    SCOPES,
+    ApiKey,
+    AuditEvent,
+    Group,
+    RetentionPolicy,
+    SignalSecret,
+    Site,
+    StaffToken,
+    Tenant,
+    TenantMembership,
+)
 from tenants.retention import policy_update, removal_note
 from tenants.services import api_key_create, api_key_revoke, signal_secret_issue, signal_secrets_delete, staff_token_create
 
@@ -277,4 +288,39 @@ class RetentionPolicyAdmin(TenantScopedAdmin):
     def save_model(self, request: HttpRequest, obj: RetentionPolicy, form: Any, change: bool) -> None:
         values = {field: form.cleaned_data[field] for field in ("attempts_days", "deliveries_days", "signals_days", "audit_days")}
         policy_update(tenant=obj.tenant, values=values)
+
+
 console_site().add_menu_link("Retention", "tenants_retentionpolicy_changelist", order=80)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantScopedAdmin):
+    """The audit log: every write through the API, SCIM, the console and operator commands; read-only."""
+
+    list_display = ("created_at", "actor", "action", "target", "changed", "tenant")
+    list_filter = ("tenant", "actor_kind", "object_type", "action", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("=object_id", "=actor")
+    date_hierarchy = None
+    show_full_result_count = False
+    ordering = ("-id",)
+    fields = ("created_at", "tenant", "actor", "actor_kind", "object_type", "object_id", "action", "changed_fields", "details")
+    readonly_fields = fields
+
+    @admin.display(description="object")
+    def target(self, event: AuditEvent) -> str:
+        short = event.object_id if len(event.object_id) <= 12 else event.object_id[:8] + "…"
+        return format_html('{} <code title="{}">{}</code>', event.object_type, event.object_id, short)
+
+    @admin.display(description="changed fields")
+    def changed(self, event: AuditEvent) -> str:
+        names = list(event.changed_fields or [])
+        return ", ".join(names[:5]) + (f" +{len(names) - 5}" if len(names) > 5 else "")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

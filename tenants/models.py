@@ -6,6 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from skillhub.ids import uuid7
 
@@ -92,9 +93,9 @@ class Role(models.TextChoices):
 
 SCOPES: tuple[str, ...] = tuple(
     f"{resource}:{mode}"
-    for resource in ("learners", "evidence", "assessments", "courses", "enrollments", "exports", "webhooks", "needs")
+    for resource in ("learners", "evidence", "assessments", "courses", "enrollments", "exports", "webhooks", "needs", "keys", "groups", "sites")
     for mode in ("read", "write")
-) + ("scim",)  # SCIM 2.0 provisioning (/scim/v2/…): reads and writes users and groups
+) + ("scim", "audit:read")  # scim: SCIM 2.0 provisioning (/scim/v2/…), reads and writes users and groups
 
 
 class ApiKey(models.Model):
@@ -107,6 +108,11 @@ class ApiKey(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
+    # After a rotation the previous secret keeps working until `previous_valid_until`.
+    previous_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    previous_prefix = models.CharField(max_length=12, blank=True)
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -199,3 +205,51 @@ class RetentionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} retention"
+
+
+class AuditEvent(models.Model):
+    """One recorded write: who (the actor), what (object, action, the names of the changed fields) and when."""
+
+    # An auto-increment id: the log's order is exactly the order of the writes, even within a millisecond.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.CharField(max_length=200, help_text="api-key:<prefix>, scim:<prefix>, user:<login>, command:<name> or system:<what>")
+    actor_kind = models.CharField(max_length=20)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=40)
+    changed_fields = models.JSONField(default=list, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # Retention sweeps and date filters walk this one.
+            models.Index(fields=["tenant", "created_at"], name="audit_tenant_created"),
+            models.Index(fields=["tenant", "object_type", "object_id"], name="audit_tenant_object"),
+            models.Index(fields=["tenant", "actor"], name="audit_tenant_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_type} {self.object_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an `Idempotency-Key`, kept 24 hours to answer its repeats."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="idempotency_records")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Empty while the first request runs")
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(default=b"", blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_unique_key_per_api_key")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id}: {self.key}"

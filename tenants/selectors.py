@@ -1,14 +1,17 @@
 """Reads for tenants, API keys and signal secrets."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from skillhub import localcache
 from skillhub.cache import cache_is_process_local
-from tenants.models import ApiKey, SignalSecret, StaffToken, Tenant
+from skillhub.ids import uuid_or_none
+from tenants.models import ApiKey, AuditEvent, SignalSecret, StaffToken, Tenant
 
 # Every write of a secret (issue, delete) clears this entry, so it can live long: a flood of forged
 # signals then costs one query per tenant per period, not one per minute.
@@ -58,7 +61,9 @@ LOCAL_SECONDS = 2
 def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | str:
     api_key = cache.get(cache_key)
     if api_key is None:
-        api_key = ApiKey.objects.select_related("tenant").filter(key_hash=key_hash).first()
+        matches = ApiKey.objects.select_related("tenant")
+        # A rotated key answers to its previous secret too, during the overlap (_usable checks it).
+        api_key = matches.filter(key_hash=key_hash).first() or matches.filter(previous_key_hash=key_hash).first()
         if api_key is None:
             cache.set(cache_key, _MISS, API_KEY_MISS_SECONDS)
             return _MISS
@@ -66,11 +71,14 @@ def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | str:
     return api_key
 
 
-def _usable(found: ApiKey | str | None) -> ApiKey | None:
+def _usable(found: ApiKey | str | None, key_hash: str) -> ApiKey | None:
     if not isinstance(found, ApiKey) or found.revoked_at is not None:
         return None
-    if found.expires_at is not None and found.expires_at <= timezone.now():
+    now = timezone.now()
+    if found.expires_at is not None and found.expires_at <= now:
         return None
+    if found.key_hash != key_hash and (found.previous_valid_until is None or found.previous_valid_until <= now):
+        return None  # the secret a rotation replaced, after its overlap
     return found
 
 
@@ -82,7 +90,7 @@ def api_key_find(*, key_hash: str) -> ApiKey | None:
     the shared entry, so other processes refuse the key within two seconds.
     """
     cache_key = api_key_cache_key(key_hash)
-    return _usable(localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash)))
+    return _usable(localcache.get_or_load(cache_key, LOCAL_SECONDS, lambda: _api_key_shared(cache_key, key_hash)), key_hash)
 
 
 def api_key_known(*, key_hash: str) -> tuple[bool, ApiKey | None]:
@@ -94,7 +102,7 @@ def api_key_known(*, key_hash: str) -> tuple[bool, ApiKey | None]:
         if found is None:
             return False, None
         localcache.reload(cache_key, LOCAL_SECONDS, lambda: found)
-    return True, _usable(found)
+    return True, _usable(found, key_hash)
 
 
 def _secrets_cache_key(tenant_slug: str) -> str:
@@ -159,3 +167,40 @@ def staff_token_known_missing(*, key_hash: str) -> bool:
 
 def forget_staff_token_miss(*, key_hash: str) -> None:
     cache.delete(_staff_miss_key(key_hash))
+
+
+def audit_event_queryset(
+    *,
+    tenant: Tenant,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    actor_kind: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Return the tenant's audit events, oldest first, narrowed by whichever filters are given."""
+    rows = AuditEvent.objects.filter(tenant=tenant)
+    filters: dict[str, Any] = {
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor": actor,
+        "actor_kind": actor_kind,
+        "action": action,
+        "created_at__gte": since,
+        "created_at__lt": until,
+    }
+    rows = rows.filter(**{lookup: value for lookup, value in filters.items() if value not in (None, "")})
+    return rows.order_by("id")
+
+
+def api_key_queryset(*, tenant: Tenant) -> QuerySet[ApiKey]:
+    """Return the tenant's API keys (revoked ones too), oldest first."""
+    return ApiKey.objects.filter(tenant=tenant).order_by("id")
+
+
+def api_key_get(*, tenant: Tenant, key_id: Any) -> ApiKey | None:
+    """Return the tenant's API key with this id, or None."""
+    pk = uuid_or_none(key_id)
+    return ApiKey.objects.filter(tenant=tenant, pk=pk).first() if pk else None

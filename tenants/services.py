@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from skillhub import localcache
 from skillhub.crypto import token_hash
-from skillhub.errors import ConflictError, ValidationFailed
+from skillhub.errors import ConflictError, ForbiddenError, ValidationFailed
 from skillhub.hooks import after_commit
 from tenants.models import SCOPES, ApiKey, Group, Plan, Role, SignalSecret, Site, StaffToken, Tenant, TenantMembership
 from tenants.selectors import api_key_cache_key, forget_signal_secrets, forget_staff_token_miss
@@ -112,6 +112,70 @@ def api_key_create(
     return IssuedApiKey(api_key=api_key, raw_key=raw_key)
 
 
+def role_within(role: str, ceiling: str) -> bool:
+    """Say whether `role` may do nothing that `ceiling` may not (so a key of role `ceiling` may issue it)."""
+    from tenants.api.permissions import ROLE_ACTIONS
+
+    return all(ceiling in roles for roles in ROLE_ACTIONS.values() if role in roles)
+
+
+def api_key_check_delegation(*, issuer: ApiKey, role: str, scopes: list[str]) -> None:
+    """Refuse a key with more rights than `issuer`: a scope it lacks, or a role that may do more."""
+    beyond = sorted(set(scopes) - set(issuer.scopes))
+    if beyond:
+        raise ForbiddenError(f"This API key cannot grant scopes it does not hold: {', '.join(beyond)}", field="scopes")
+    if role in Role.values and not role_within(role, issuer.role):
+        raise ForbiddenError(f"This API key ({issuer.role}) cannot grant the {role} role", field="role")
+
+
+def api_key_issue(
+    *,
+    issuer: ApiKey,
+    name: str,
+    role: str,
+    scopes: list[str],
+    expires_at: datetime | None = None,
+) -> IssuedApiKey:
+    """Create a key on behalf of another key of the same tenant, with no more rights than it has."""
+    api_key_check_delegation(issuer=issuer, role=role, scopes=scopes)
+    # The new key acts for whoever the issuing key acts for, so a key cannot mint itself a second person
+    # (one person may not moderate their own assessment through any of their keys).
+    return api_key_create(
+        tenant=issuer.tenant,
+        name=name,
+        role=role,
+        scopes=scopes,
+        expires_at=expires_at,
+        created_by_ref=issuer.created_by_ref or f"api-key:{issuer.pk}",
+        created_by_label=issuer.created_by_label or f"api-key:{issuer.prefix}",
+    )
+
+
+API_KEY_ROTATION_OVERLAP = timedelta(hours=24)
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, overlap: timedelta = API_KEY_ROTATION_OVERLAP) -> IssuedApiKey:
+    """Give a key a new secret; the current one keeps working for `overlap` (24 hours by default), then stops."""
+    if api_key.revoked_at is not None:
+        raise ConflictError("A revoked key cannot be rotated; issue a new one", field="id")
+    locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+    replaced = [h for h in (locked.key_hash, locked.previous_key_hash) if h]
+    now = timezone.now()
+    raw_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    locked.previous_key_hash = locked.key_hash if overlap > timedelta(0) else None
+    locked.previous_prefix = locked.prefix
+    locked.previous_valid_until = now + overlap if overlap > timedelta(0) else None
+    locked.key_hash = token_hash(raw_key)
+    locked.prefix = raw_key[:12]
+    locked.rotated_at = now
+    locked.save(update_fields=["previous_key_hash", "previous_prefix", "previous_valid_until", "key_hash", "prefix", "rotated_at"])
+    for key_hash in replaced:
+        _forget_hash(key_hash)
+        after_commit(_forget_hash, key_hash)
+    return IssuedApiKey(api_key=locked, raw_key=raw_key)
+
+
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke a key at once; it stops authenticating on the next request."""
     if api_key.revoked_at is None:
@@ -123,8 +187,14 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 
 def _forget_api_key(api_key: ApiKey) -> None:
-    cache.delete(api_key_cache_key(api_key.key_hash))
-    localcache.forget(api_key_cache_key(api_key.key_hash))
+    for key_hash in (api_key.key_hash, api_key.previous_key_hash):
+        if key_hash:
+            _forget_hash(key_hash)
+
+
+def _forget_hash(key_hash: str) -> None:
+    cache.delete(api_key_cache_key(key_hash))
+    localcache.forget(api_key_cache_key(key_hash))
 
 
 _last_touched: dict[object, float] = {}

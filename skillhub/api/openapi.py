@@ -87,3 +87,27 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
             for code in _error_codes(path, method, operation):
                 operation["responses"].setdefault(code, {"description": _DESCRIPTIONS[code], "content": reference})
     return result
+
+
+TENANT_API_PREFIX = "/api/v1/tenants/"
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Send the same key to retry safely: for 24 hours a repeat with the same body gets the first "
+    "answer again (with `Idempotent-Replayed: true`) and changes nothing; another body is a 409, and a repeat "
+    "while the first still runs is a 409 with `Retry-After`. Scoped to the API key.",
+}
+
+
+def document_idempotency(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Declare the optional `Idempotency-Key` header on every POST of the tenant API."""
+    for path, operations in result.get("paths", {}).items():
+        operation = operations.get("post")
+        if not path.startswith(TENANT_API_PREFIX) or not isinstance(operation, dict):
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == IDEMPOTENCY_PARAMETER["name"] for p in parameters):
+            parameters.append(dict(IDEMPOTENCY_PARAMETER))
+    return result

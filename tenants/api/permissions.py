@@ -42,6 +42,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "webhooks.write": frozenset({ADMIN}),
     "needs.write": frozenset({ADMIN}),
     "retention.write": frozenset({ADMIN}),
+    # Issue, rotate and revoke keys; never one with more rights than the calling key (tenants.services).
+    "keys.write": frozenset({ADMIN, FACILITATOR}),
+    "groups.write": frozenset({ADMIN, FACILITATOR}),
+    "sites.write": frozenset({ADMIN}),
 }
 
 

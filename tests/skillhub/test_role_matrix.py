@@ -91,6 +91,15 @@ MATRIX: dict[tuple[str, str], set[str]] = {
     ("DELETE", "vouchers/<str:pk>"): ONLY_ADMIN,
     ("PATCH", "vouchers/<str:pk>"): ONLY_ADMIN,
     ("POST", "vouchers/redeem"): MANAGES_LEARNERS,
+    # keys (never more rights than the calling key), groups with members, sites
+    ("POST", "api-keys"): MANAGES_LEARNERS,
+    ("DELETE", "api-keys/<str:key_id>"): MANAGES_LEARNERS,
+    ("POST", "api-keys/<str:key_id>/rotate"): MANAGES_LEARNERS,
+    ("POST", "groups"): MANAGES_LEARNERS,
+    ("PATCH", "groups/<str:group_id>"): MANAGES_LEARNERS,
+    ("DELETE", "groups/<str:group_id>"): MANAGES_LEARNERS,
+    ("POST", "sites"): ONLY_ADMIN,
+    ("PATCH", "sites/<str:site_id>"): ONLY_ADMIN,
 }
 ROLES = [r.value for r in Role]
 WRITE_METHODS = ("post", "put", "patch", "delete")

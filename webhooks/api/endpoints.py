@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,7 +15,15 @@ from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, PageRequest, pagina
 from skillhub.errors import ValidationFailed
 from tenants.api.views import TenantApiView
 from webhooks import selectors, services
-from webhooks.api.serializers import API_NAMES, DeliveryOutput, EndpointInput, EndpointOutput, ReplayInput, ReplayOutput
+from webhooks.api.serializers import (
+    API_NAMES,
+    DeliveryOutput,
+    EndpointFormInput,
+    EndpointInput,
+    EndpointOutput,
+    ReplayInput,
+    ReplayOutput,
+)
 from webhooks.models import Endpoint
 
 
@@ -44,6 +53,9 @@ class EndpointApi(TenantApiView):
 class EndpointListCreateApi(EndpointApi):
     """List the tenant's webhook endpoints, or create one."""
 
+    # Document 001 promises form-encoded parameters for creating a webhook, beside JSON.
+    parser_classes = [JSONParser, FormParser]
+
     @extend_schema(
         operation_id="webhooks_list",
         parameters=PAGE_OPENAPI_PARAMETERS,
@@ -56,7 +68,11 @@ class EndpointListCreateApi(EndpointApi):
             page.body([selectors.endpoint_json(endpoint, flow_state=flows[endpoint.pk]) for endpoint in page.rows])
         )
 
-    @extend_schema(operation_id="webhooks_create", request=EndpointInput, responses={201: EndpointOutput})
+    @extend_schema(
+        operation_id="webhooks_create",
+        request={"application/json": EndpointInput, "application/x-www-form-urlencoded": EndpointFormInput},
+        responses={201: EndpointOutput},
+    )
     def post(self, request: Request, slug: str) -> Response:
         data = EndpointInput(data=request.data)
         data.is_valid(raise_exception=True)

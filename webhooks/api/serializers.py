@@ -164,6 +164,13 @@ class EndpointInput(StrictSerializer):
         return {MODEL_FIELDS[name]: value for name, value in self.validated_data.items()}
 
 
+class EndpointFormInput(EndpointInput):
+    """An endpoint created from form fields (document 001): repeat `events` for several, `additionalHeaders` as JSON text.
+
+    The same fields as the JSON body; a component of its own so client generators tell the two bodies apart.
+    """
+
+
 class ReplayInput(StrictSerializer):
     since = serializers.DateTimeField(help_text="Re-send failed deliveries created at or after this time")
     eventTypes = serializers.ListField(child=serializers.CharField(), required=False, allow_empty=True)

@@ -7,15 +7,16 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from skillhub.errors import ValidationFailed
+from tenants.audit import OperatorCommand
 from tenants.selectors import tenant_get_by_slug
 from tenants.services import api_key_create
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create an API key for a tenant; the key is printed once, alone on the last line."
 
     def add_arguments(self, parser: CommandParser) -> None:

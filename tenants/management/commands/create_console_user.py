@@ -5,15 +5,16 @@ import secrets
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from skillhub.errors import ValidationFailed
 from tenants.models import Role
 from tenants.selectors import tenant_get_by_slug
 from tenants.services import console_admin_create
+from tenants.audit import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create or reset a console login of a tenant (admin: acts; viewer: reads). The password is printed on the last line."
 
     def add_arguments(self, parser: CommandParser) -> None:

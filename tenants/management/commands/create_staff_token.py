@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from tenants.services import staff_token_create
+from tenants.audit import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a staff token (sht_…) for the admin API (/api/v1/admin/…) acting as a staff user."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from skillhub.errors import ValidationFailed
 from tenants.models import Plan
 from tenants.services import tenant_create
+from tenants.audit import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create a tenant; running it again with the same slug changes nothing."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from tenants.selectors import tenant_get_by_slug
 from tenants.services import signal_secret_issue
+from tenants.audit import OperatorCommand
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Issue a new signal secret; the previous one stays valid for 24 hours."
 
     def add_arguments(self, parser: CommandParser) -> None:

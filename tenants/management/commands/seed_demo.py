@@ -8,17 +8,18 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
 from skillhub.crypto import token_hash
 from tenants.models import SCOPES, Plan, Role
 from tenants.selectors import api_key_find, signal_secrets_for_slug
 from tenants.services import api_key_create, console_admin_create, signal_secret_issue, tenant_create
+from tenants.audit import OperatorCommand
 
 DEMO_SLUG = "demo"
 
 
-class Command(BaseCommand):
+class Command(OperatorCommand):
     help = "Create (or refresh) the demo tenant and print its admin login, API key and signal secret."
 
     def add_arguments(self, parser: CommandParser) -> None:

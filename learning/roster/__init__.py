@@ -1,0 +1,1 @@
+"""Groups (with their learners) and sites over the API."""
