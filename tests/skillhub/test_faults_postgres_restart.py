@@ -17,7 +17,8 @@ import requests
 from tests.skillhub.faults import signed_signal
 from tests.skillhub.serving import demo_env, serve
 
-pytestmark = [pytest.mark.slow, pytest.mark.pg_ctl]
+# Scaled-out faults: they run in the PostgreSQL pass (on a cluster of their own), once per CI run.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.pg_ctl]
 
 OUTAGE_SECONDS = 10
 

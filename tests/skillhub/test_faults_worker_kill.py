@@ -18,7 +18,8 @@ from tests.skillhub.faults import ApiClient, Probe, scaled_out_env, until
 from tests.skillhub.serving import serve
 from tests.webhooks.processes import CountingReceiver
 
-pytestmark = [pytest.mark.slow, pytest.mark.pg_ctl, pytest.mark.redis_server]
+# Scaled-out faults: they run in the PostgreSQL pass (on a cluster of their own), once per CI run.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.pg_ctl, pytest.mark.redis_server]
 
 WORKER_THREADS = 8  # rundramatiq's default threads per process: the most deliveries one process has in flight
 
