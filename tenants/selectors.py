@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from skillhub import localcache
@@ -63,7 +63,7 @@ def _api_key_shared(cache_key: str, key_hash: str) -> ApiKey | str:
     if api_key is None:
         matches = ApiKey.objects.select_related("tenant")
         # A rotated key answers to its previous secret too, during the overlap (_usable checks it).
-        api_key = matches.filter(key_hash=key_hash).first() or matches.filter(previous_key_hash=key_hash).first()
+        api_key = matches.filter(Q(key_hash=key_hash) | Q(previous_key_hash=key_hash)).first()
         if api_key is None:
             cache.set(cache_key, _MISS, API_KEY_MISS_SECONDS)
             return _MISS
