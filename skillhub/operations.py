@@ -192,7 +192,10 @@ class OperationsMiddleware:
         if request.method not in ("GET", "HEAD"):
             refused = JsonResponse({"error": "method_not_allowed"}, status=405)
             refused["Allow"] = "GET, HEAD"
+            refused["Content-Length"] = str(len(refused.content))
             return refused
         response = view(request)
         response["Cache-Control"] = "no-store"
+        # Answered ahead of CommonMiddleware, which would add it: probes and kept-alive clients rely on it.
+        response["Content-Length"] = str(len(response.content))
         return response

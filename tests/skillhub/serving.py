@@ -1,6 +1,7 @@
 """Run `manage.py serve` as a real process tree on a data directory of the test's own."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -102,6 +103,9 @@ def serve(tmp_path: Path, env: dict[str, str], *args: str, unthrottled: bool = F
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        # Whatever serve left behind (a front, its workers) goes too: the next test may take this port.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        server.wait()
         log.close()

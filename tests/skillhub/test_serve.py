@@ -1,6 +1,7 @@
 """`manage.py serve` on the embedded default: web, workers and sweeps in one process tree, end to end."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -46,7 +47,8 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
     auth = {"Authorization": f"Bearer {credentials['apiKey']}"}
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115
     server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a failed test can stop everything it started
     )
     try:
         def healthy():
@@ -92,9 +94,14 @@ def test_serve_delivers_webhooks_and_resolves_signals_in_one_process_tree(tmp_pa
         assert wait_for(lambda: [e for e in _Receiver.received if e["type"] == "need.created" and e["data"].get("topic") == "Confined Spaces"])
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        receiver.shutdown()
-        log.close()
+        try:
+            server.wait(timeout=30)
+        finally:
+            # Whatever serve left behind goes too, even when it did not stop in time.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            receiver.shutdown()
+            log.close()
     output = (tmp_path / "serve.log").read_text()
     assert "embedded worker" in output and "scheduler running" in output
     assert server.returncode == 0
