@@ -4,9 +4,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skillhub.settings")
 _django = get_wsgi_application()
+# Django imports the URLconf, and with it every view (SCIM's models, the API's serializers), on
+# the first request; about a second that a client would wait. Each web process pays it here instead.
+get_resolver().url_patterns  # noqa: B018
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
