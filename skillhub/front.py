@@ -35,6 +35,9 @@ def refuse_taken_port(host: str, port: int) -> None:
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # Connections of a server stopped a moment ago linger in TIME_WAIT; they do not make the port
+        # taken (a restart must work at once), while a listening server still refuses this bind.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
 
 
