@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from skillhub.console.site import console_site
-from skillhub.console.secrets import secret_once_response
+from skillhub.console.secrets import secret_once_redirect
 from tenants.admin_scoping import TenantScopedAdmin
 from tenants.models import (
     SCOPES,
@@ -57,10 +57,20 @@ class TenantAdmin(TenantScopedAdmin):
         return request.user.is_superuser
 
     @admin.action(description="Issue a new signal secret (the old one stays valid 24 h)", permissions=["change"])
-    def issue_signal_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        for tenant in self.writable(request, queryset):
-            secret = signal_secret_issue(tenant=tenant)
-            messages.success(request, f"{tenant.slug}: new signal secret {secret.secret} (shown once)")
+    def issue_signal_secret(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        tenants = list(self.writable(request, queryset)[:2])
+        if len(tenants) != 1:
+            # A secret is shown once on its own page: one tenant at a time, so none is issued unseen.
+            messages.error(request, "Choose one tenant: its new signal secret is shown once, on its own page")
+            return None
+        secret = signal_secret_issue(tenant=tenants[0])
+        return secret_once_redirect(
+            request,
+            title=f"New signal secret for {tenants[0].slug}",
+            secret=secret.secret,
+            note="The previous secret keeps verifying for 24 hours.",
+            back=reverse("admin:tenants_signalsecret_changelist"),
+        )
 
 
 @admin.register(Site)
@@ -144,7 +154,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
         raw = getattr(request, "_new_api_key", None)
         if raw is None:
             return super().response_add(request, obj, post_url_continue)
-        return secret_once_response(
+        return secret_once_redirect(
             request,
             title=f"API key “{obj.name}” created",
             secret=raw,
@@ -200,11 +210,11 @@ class SignalSecretAdmin(TenantScopedAdmin):
             return super().response_add(request, obj, post_url_continue)
         previous = SignalSecret.objects.filter(tenant=secret.tenant, valid_until__gt=timezone.now()).order_by("-valid_until").first()
         note = (
-            f"The previous secret ({previous.prefix}…) keeps verifying until {timezone.localtime(previous.valid_until):%Y-%m-%d %H:%M %Z}."
+            f"The previous secret (sig_{previous.prefix}…) keeps verifying until {timezone.localtime(previous.valid_until):%Y-%m-%d %H:%M %Z}."
             if previous
             else "Sign each signal body with it: X-Skillhub-Signature = hex HMAC-SHA256 of the raw body."
         )
-        return secret_once_response(
+        return secret_once_redirect(
             request, title=f"New signal secret for {secret.tenant.slug}", secret=secret.secret, note=note, back=reverse("admin:tenants_signalsecret_changelist")
         )
 
@@ -254,7 +264,7 @@ class StaffTokenAdmin(admin.ModelAdmin):
         raw = getattr(request, "_new_staff_token", None)
         if raw is None:
             return super().response_add(request, obj, post_url_continue)
-        return secret_once_response(
+        return secret_once_redirect(
             request,
             title=f"Staff token “{obj.name}” created",
             secret=raw,

@@ -145,7 +145,7 @@ class SignalSecret(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.tenant.slug}: {self.prefix}…"
+        return f"{self.tenant.slug}: sig_{self.prefix}…"
 
 
 class TenantMembership(models.Model):

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from skillhub.console.site import console_site
-from skillhub.console.secrets import secret_once_response
+from skillhub.console.secrets import secret_once_redirect
 from skillhub.errors import DomainError, ValidationFailed
 from webhooks import catalog, services
 from webhooks.models import Endpoint
@@ -192,8 +192,8 @@ class EndpointConsoleMixin(admin.ModelAdmin):
             messages.error(request, f"{delivery.pk}: {exc.message}")
         return self._back(endpoint)
 
-    def secret_once(self, request: HttpRequest, *, title: str, secret: str, note: str, back: str) -> TemplateResponse:
-        return secret_once_response(request, title=title, secret=secret, note=note, back=back)
+    def secret_once(self, request: HttpRequest, *, title: str, secret: str, note: str, back: str) -> HttpResponse:
+        return secret_once_redirect(request, title=title, secret=secret, note=note, back=back)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         endpoint = self.get_object(request, unquote(object_id))

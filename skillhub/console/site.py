@@ -57,7 +57,10 @@ class ConsoleAdminSite(admin.AdminSite):
         self._menu.append((order, title, url_name))
 
     def get_urls(self) -> list[Any]:
+        from skillhub.console.secrets import secret_once_view
+
         pages = [path(page.route, self.admin_view(page.view), name=page.name) for page in self._pages]
+        pages.append(path("secret/<str:handle>/", self.admin_view(secret_once_view), name="console_secret_once"))
         return pages + super().get_urls()
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:

@@ -29,6 +29,9 @@ def test_a_new_key_is_shown_once_with_a_copy_button_and_only_its_hash_is_kept(cl
         reverse("admin:tenants_apikey_add"),
         {"tenant": str(tenant_console.pk), "name": "HR sync", "role": "admin", "scopes": ["learners:read", "needs:write"]},
     )
+    # Post/redirect/get: the secret's page is a GET, so a refresh does not issue a second key.
+    assert response.status_code == 302 and "/admin/secret/" in response["Location"]
+    response = client.get(response["Location"])
     assert response.status_code == 200
     page = response.content.decode()
     raw = re.search(r'<code id="secret-value">(shk_[^<]+)</code>', page).group(1)
@@ -38,6 +41,9 @@ def test_a_new_key_is_shown_once_with_a_copy_button_and_only_its_hash_is_kept(cl
     listing = client.get(reverse("admin:tenants_apikey_changelist")).content.decode()
     assert f"{raw[:12]}…" in listing and raw not in listing
     assert raw not in client.get(reverse("admin:tenants_apikey_change", args=[key.pk])).content.decode()
+    again = client.get(response.request["PATH_INFO"])
+    assert again.status_code == 410 and raw not in again.content.decode() and "already been shown" in again.content.decode()
+    assert ApiKey.objects.filter(tenant=tenant_console).count() == 1
 
 
 def test_unknown_scopes_are_a_form_error(client, tenant_console):  # noqa: ANN001
@@ -63,12 +69,12 @@ def test_another_tenants_key_cannot_be_revoked(client, tenant_console):  # noqa:
 
 
 def test_rotating_the_signal_secret_shows_it_once_and_the_previous_overlap(client, tenant_console):  # noqa: ANN001
-    first = client.post(reverse("admin:tenants_signalsecret_add"), {"tenant": str(tenant_console.pk)})
+    first = client.post(reverse("admin:tenants_signalsecret_add"), {"tenant": str(tenant_console.pk)}, follow=True)
     first_secret = re.search(r'<code id="secret-value">([^<]+)</code>', first.content.decode()).group(1)
-    second = client.post(reverse("admin:tenants_signalsecret_add"), {"tenant": str(tenant_console.pk)})
+    second = client.post(reverse("admin:tenants_signalsecret_add"), {"tenant": str(tenant_console.pk)}, follow=True)
     page = second.content.decode()
     second_secret = re.search(r'<code id="secret-value">([^<]+)</code>', page).group(1)
-    assert "keeps verifying until" in page
+    assert "keeps verifying until" in page and f"(sig_{first_secret[4:16]}…)" in page
     assert set(signal_secrets_for_slug(slug=tenant_console.slug)) == {first_secret, second_secret}
     listing = client.get(reverse("admin:tenants_signalsecret_changelist")).content.decode()
     assert "current" in listing and "previous: valid 23 h" in listing

@@ -83,7 +83,7 @@ def test_admin_actions_ping_rotate_and_re_enable(staff, tenant, receiver, allow_
             "/admin/webhooks/endpoint/", {"action": action, "_selected_action": [endpoint.pk]}, follow=True
         )
         assert response.status_code == 200
-    rotated = staff.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate-secret/")
+    rotated = staff.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate-secret/", follow=True)
     assert rotated.status_code == 200
 
     send_due()  # the queued ping

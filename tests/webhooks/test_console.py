@@ -77,7 +77,7 @@ def test_retry_and_replay_restart_failed_deliveries(console, tenant, receiver, a
 
 def test_rotate_shows_the_new_secret_once_and_re_enable_clears_the_reason(console, tenant, receiver, allow_private):
     endpoint = make_endpoint(tenant, receiver.url)
-    response = console.post(reverse("admin:webhooks_endpoint_rotate", args=[endpoint.pk]))
+    response = console.post(reverse("admin:webhooks_endpoint_rotate", args=[endpoint.pk]), follow=True)
     endpoint.refresh_from_db()
     assert endpoint.secret in response.content.decode() and "not shown again" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
