@@ -10,8 +10,6 @@ from django.contrib.auth import get_user_model
 
 from tenants.models import ApiKey, SignalSecret, StaffToken
 from tests.factories import TenantFactory
-from tests.webhooks.conftest import allow_private, receiver  # noqa: F401  (fixtures)
-from webhooks.models import Endpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +25,7 @@ def _cookies_text(response) -> str:  # noqa: ANN001
     return " ".join(morsel.OutputString() for morsel in response.cookies.values())
 
 
-def _shown_once(client, response, secret_of) -> str:  # noqa: ANN001
+def shown_once(client, response, secret_of) -> str:  # noqa: ANN001
     """Follow the redirect of a creating POST: the secret is on that page once, then never again."""
     assert response.status_code == 302, response.content.decode()[-2000:]
     assert "/admin/secret/" in response["Location"]
@@ -46,37 +44,28 @@ def _shown_once(client, response, secret_of) -> str:  # noqa: ANN001
 def test_a_new_api_key(staff):
     tenant = TenantFactory()
     response = staff.post("/admin/tenants/apikey/add/", {"tenant": tenant.pk, "name": "ci", "role": "admin", "scopes": ["learners:read"]})
-    _shown_once(staff, response, lambda: ApiKey.objects.get(name="ci").prefix)
+    shown_once(staff, response, lambda: ApiKey.objects.get(name="ci").prefix)
     assert ApiKey.objects.filter(tenant=tenant).count() == 1
 
 
 def test_a_new_signal_secret(staff):
     tenant = TenantFactory()
     response = staff.post("/admin/tenants/signalsecret/add/", {"tenant": tenant.pk})
-    _shown_once(staff, response, lambda: SignalSecret.objects.get(tenant=tenant).secret)
+    shown_once(staff, response, lambda: SignalSecret.objects.get(tenant=tenant).secret)
     assert SignalSecret.objects.filter(tenant=tenant).count() == 1
 
 
 def test_a_new_signal_secret_from_the_tenant_action(staff):
     tenant = TenantFactory()
     response = staff.post("/admin/tenants/tenant/", {"action": "issue_signal_secret", "_selected_action": [tenant.pk]})
-    _shown_once(staff, response, lambda: SignalSecret.objects.get(tenant=tenant).secret)
+    shown_once(staff, response, lambda: SignalSecret.objects.get(tenant=tenant).secret)
 
 
 def test_a_new_staff_token(staff):
     user = get_user_model().objects.get(username="root")
     response = staff.post("/admin/tenants/stafftoken/add/", {"user": user.pk, "name": "ops"})
-    _shown_once(staff, response, lambda: StaffToken.objects.get(name="ops").prefix)
+    shown_once(staff, response, lambda: StaffToken.objects.get(name="ops").prefix)
     assert StaffToken.objects.filter(name="ops").count() == 1
-
-
-def test_a_new_endpoint_and_a_rotated_secret(staff, receiver, allow_private):  # noqa: ANN001
-    tenant = TenantFactory()
-    form = {"tenant": tenant.pk, "url": receiver.url, "enabled": "on", "payload_style": "full", "retry_policy": "standard", "additional_headers": "{}"}
-    _shown_once(staff, staff.post("/admin/webhooks/endpoint/add/", form), lambda: Endpoint.objects.get().secret)
-    assert Endpoint.objects.count() == 1
-    endpoint = Endpoint.objects.get()
-    _shown_once(staff, staff.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate-secret/"), lambda: Endpoint.objects.get().secret)
 
 
 def test_another_sessions_handle_shows_nothing(staff, client):  # noqa: ANN001
