@@ -45,3 +45,11 @@ def resolve_signals(signal_ids: list[str]) -> None:
 def close_need_if_complete(need_id: str) -> None:
     """Resolve an offered need whose assignments are all completed."""
     services.need_close_if_complete(need_id=need_id)
+
+
+@dramatiq.actor(queue_name="signals", max_retries=5, min_backoff=1_000, max_backoff=60_000)
+def run_bulk(run_id: str) -> None:
+    """Carry out a confirmed Offer or Dismiss of many needs, batch by batch, from where it stopped."""
+    from signals_inbox import bulk
+
+    bulk.bulk_run_execute(run_id=run_id)

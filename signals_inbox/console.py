@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 from django import forms
@@ -19,15 +20,19 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from learning.models import Assignment, Course, CourseStatus, Learner
-from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, NeedStatus, Signal, Target
+from signals_inbox.bulk import MAX_BULK, bulk_run_execute, bulk_run_start, error_text, offer_summary
+from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, BulkKind, BulkRun, Need, NeedStatus, Signal, Target
 from signals_inbox.services import need_author, need_dismiss, need_offer, need_offer_preview
 from skillhub.console.site import console_site
-from skillhub.errors import DomainError, ValidationFailed
+from skillhub.errors import DomainError
 from tenants.admin_scoping import TenantScopedAdmin, can_write
 from tenants.models import Group, Site
 
 SEVERITY_LABELS = {4: "4 blocking", 3: "3 soon", 2: "2 info", 1: "1 low"}
-MAX_BULK = 200
+# A confirmed bulk action of at most this many needs runs in the request, so its message has the totals.
+INLINE_BULK = 50
+# Up to this many chosen needs are listed one by one on a confirmation page; more are summarised.
+LISTED = 25
 
 
 def actor(request: HttpRequest) -> str:
@@ -35,10 +40,7 @@ def actor(request: HttpRequest) -> str:
     return f"user:{request.user.get_username()} (console)"
 
 
-def _error_text(exc: DomainError) -> str:
-    if isinstance(exc, ValidationFailed):
-        return "; ".join(f"{field.replace('_', ' ')}: {reason}" for field, reason in exc.errors.items())
-    return exc.message
+_error_text = error_text
 
 
 # --- list filters ---------------------------------------------------------------------------
@@ -120,6 +122,31 @@ class SourceTypeFilter(_DistinctValueFilter):
     column = "type"
 
 
+class BulkRunFilter(admin.SimpleListFilter):
+    """The needs of one bulk Offer or Dismiss (?run=<id>), linked from the run's page; not shown as a choice."""
+
+    title = "bulk action"
+    parameter_name = "run"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if not self.value():
+            return queryset
+        run = BulkRun.objects.filter(pk=_uuid_or_none(self.value())).values_list("need_ids", flat=True).first()
+        return queryset.filter(pk__in=run or [])
+
+
+def _uuid_or_none(value: Any) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 # --- forms ----------------------------------------------------------------------------------
 
 
@@ -192,7 +219,7 @@ class NeedAdmin(TenantScopedAdmin):
 
     list_display = ("severity_badge", "topic_link", "who", "recommendation", "signal_count_column", "seen", "status_badge", "row_actions")
     list_display_links = None
-    list_filter = (StatusFilter, SeverityFilter, SiteFilter, TopicFilter, SourceTypeFilter, "target", "tenant")
+    list_filter = (StatusFilter, SeverityFilter, SiteFilter, TopicFilter, SourceTypeFilter, "target", "tenant", BulkRunFilter)
     search_fields = ("topic", "worker_ref", "site_name", "dedupe_key", "learner__first_name", "learner__last_name", "learner__email")
     ordering = ("-severity", "-last_seen_at")
     list_select_related = ("learner", "recommended_course", "authored_course")
@@ -270,34 +297,34 @@ class NeedAdmin(TenantScopedAdmin):
             '<span class="row-actions"><a href="{}">Offer</a>{}<a class="secondary" href="{}">Dismiss</a></span>', offer, author_button, dismiss
         )
 
-    # --- bulk actions: Offer and Dismiss ask first, Author acts ---
+    # --- bulk actions: Offer and Dismiss ask first (the selection travels in the POST), Author acts ---
 
-    def _ids_redirect(self, name: str, queryset: QuerySet) -> HttpResponseRedirect:
-        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True)[:MAX_BULK])
-        return HttpResponseRedirect(f"{reverse(f'admin:signals_inbox_need_{name}_many')}?ids={ids}")
+    def _selected_ids(self, request: HttpRequest, queryset: QuerySet) -> list[str]:
+        return [str(pk) for pk in self.writable(request, queryset).order_by("-severity", "-last_seen_at", "pk").values_list("pk", flat=True)[: MAX_BULK + 1]]
 
     @admin.action(description="Offer the selected needs…", permissions=["change"])
-    def offer(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseRedirect:
-        return self._ids_redirect("offer", self.writable(request, queryset))
+    def offer(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return self._offer_page(request, None, self._selected_ids(request, queryset), bound=False)
 
     @admin.action(description="Author drafts for the selected needs", permissions=["change"])
     def author(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseRedirect | None:
-        drafts = []
-        for need in self.writable(request, queryset)[:MAX_BULK]:
+        drafts, failed = [], []
+        for need in self.writable(request, queryset)[:INLINE_BULK]:
             try:
                 drafts.append(need_author(need=need, actor=actor(request)))
             except DomainError as exc:
-                messages.error(request, f"{need.topic}: {_error_text(exc)}")
-        if len(drafts) == 1:
+                failed.append(f"{need.topic}: {_error_text(exc)}")
+        if len(drafts) == 1 and not failed:
             messages.success(request, f"Draft “{drafts[0].title}” created: edit its outline, then publish it.")
             return HttpResponseRedirect(reverse("admin:learning_course_change", args=[quote(drafts[0].pk)]))
-        if drafts:
-            messages.success(request, f"{len(drafts)} drafts created")
+        courses = reverse("admin:learning_course_changelist") + "?status__exact=draft"
+        text = f"{len(drafts)} draft{'s' if len(drafts) != 1 else ''} created" + (f", {len(failed)} refused ({failed[0]}{' …' if len(failed) > 1 else ''})" if failed else "")
+        (messages.success if drafts else messages.error)(request, format_html('{}: <a href="{}">see the drafts</a>', text, courses))
         return None
 
     @admin.action(description="Dismiss the selected needs…", permissions=["change"])
-    def dismiss(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseRedirect:
-        return self._ids_redirect("dismiss", self.writable(request, queryset))
+    def dismiss(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        return self._dismiss_page(request, None, self._selected_ids(request, queryset), bound=False)
 
     # --- pages ---
 
@@ -308,27 +335,32 @@ class NeedAdmin(TenantScopedAdmin):
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
-            path("offer/", wrap(self.offer_view), name="signals_inbox_need_offer_many"),
-            path("dismiss/", wrap(self.dismiss_view), name="signals_inbox_need_dismiss_many"),
+            path("offer/", wrap(require_POST(self.offer_view)), name="signals_inbox_need_offer_many"),
+            path("dismiss/", wrap(require_POST(self.dismiss_view)), name="signals_inbox_need_dismiss_many"),
+            path("bulk/<uuid:run_id>/", wrap(self.run_view), name="signals_inbox_need_run"),
             path("<path:object_id>/offer/", wrap(self.offer_view), name="signals_inbox_need_offer"),
             path("<path:object_id>/author/", wrap(require_POST(self.author_view)), name="signals_inbox_need_author"),
             path("<path:object_id>/dismiss/", wrap(self.dismiss_view), name="signals_inbox_need_dismiss"),
             *super().get_urls(),
         ]
 
-    def _needs_for(self, request: HttpRequest, object_id: str | None) -> list[Need]:
-        """The needs a page acts on (one by URL, or ?ids=); every one must be the user's to change."""
-        raw = [object_id] if object_id else [v for v in (request.GET.get("ids") or request.POST.get("ids") or "").split(",") if v]
-        if not raw or len(raw) > MAX_BULK:
-            raise Http404("Choose between 1 and 200 needs")
-        needs = []
-        for value in raw:
-            need = self.get_object(request, unquote(value))
+    def _needs_for(self, request: HttpRequest, object_id: str | None, ids: list[str] | None = None) -> list[Need]:
+        """The needs a page acts on (one by URL, or the posted ids); every one must be the user's to change."""
+        if object_id:
+            need = self.get_object(request, unquote(object_id))
             if need is None:
                 raise Http404("Not found")
             if not self.has_change_permission(request, need):
                 raise PermissionDenied
-            needs.append(need)
+            return [need]
+        raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
+        if not raw or len(raw) > MAX_BULK:
+            raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
+        wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
+        found = self.writable(request, self.get_queryset(request).filter(pk__in=wanted))
+        needs = list(found.select_related("tenant", "learner", "recommended_course").order_by("-severity", "-last_seen_at", "pk"))
+        if not needs or len(needs) != len(wanted) or len(wanted) != len(raw):
+            raise Http404("Not found")
         if len({need.tenant_id for need in needs}) > 1:
             raise Http404("Choose needs of one tenant")
         return needs
@@ -338,7 +370,9 @@ class NeedAdmin(TenantScopedAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
-            "needs": needs,
+            "needs": needs[:LISTED],
+            "need_count": len(needs),
+            "unlisted": max(0, len(needs) - LISTED),
             "ids": ",".join(str(n.pk) for n in needs),
             "inbox_url": reverse("admin:signals_inbox_need_changelist"),
             "is_nav_sidebar_enabled": False,
@@ -346,50 +380,100 @@ class NeedAdmin(TenantScopedAdmin):
         }
 
     def offer_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        needs = self._needs_for(request, object_id)
+        return self._offer_page(request, object_id, None, bound=request.method == "POST")
+
+    def _offer_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
+        needs = self._needs_for(request, object_id, ids)
         tenant = needs[0].tenant
         initial = {"course": needs[0].recommended_course_id} if len(needs) == 1 and needs[0].recommended_course_id else {}
-        form = OfferForm(request.POST or None, tenant=tenant, admin_site=self.admin_site, initial=initial)
+        form = OfferForm(request.POST if bound else None, tenant=tenant, admin_site=self.admin_site, initial=initial)
         if len(needs) == 1:
             target_field: Any = form.fields["target"]
             target_field.choices = [("need", f"The need's own: {_target_text(needs[0])}"), *OfferForm.TARGETS[1:]]
         previews, problems = [], []
+        summary = None
         fingerprint = ""
-        if request.method == "POST" and form.is_valid():
+        if bound and form.is_valid():
             arguments = form.service_arguments()
-            fingerprint = hashlib.sha256(json.dumps([arguments, str(form.cleaned_data["due_date"])], sort_keys=True).encode()).hexdigest()[:16]
+            due = form.cleaned_data["due_date"]
+            fingerprint = hashlib.sha256(json.dumps([arguments, str(due), len(needs)], sort_keys=True).encode()).hexdigest()[:16]
             # Confirm only what was previewed: changed choices are previewed again first.
             if "confirm" in request.POST and request.POST.get("previewed") == fingerprint:
-                done = 0
-                for need in needs:
-                    try:
-                        assignments = need_offer(need=need, actor=actor(request), due_date=form.cleaned_data["due_date"], **arguments)
-                        self.log_change(request, need, f"Offered to {len(assignments)} learner(s)")
-                        done += 1
-                        messages.success(request, f"{need.topic}: offered to {len(assignments)} learner(s)")
-                    except DomainError as exc:
-                        messages.error(request, f"{need.topic}: {_error_text(exc)}")
-                if len(needs) == 1 and done:
-                    return HttpResponseRedirect(reverse("admin:signals_inbox_need_change", args=[quote(needs[0].pk)]))
-                return HttpResponseRedirect(reverse("admin:signals_inbox_need_changelist"))
-            for need in needs:
+                if len(needs) == 1:
+                    return self._offer_one(request, needs[0], arguments, due)
+                words = f"“{form.cleaned_data['course'].title}”" if form.cleaned_data.get("course") else "each need's recommended course"
+                run = bulk_run_start(
+                    tenant=tenant, kind=BulkKind.OFFER, need_ids=[str(n.pk) for n in needs], actor=actor(request),
+                    arguments={**arguments, "due_date": due.isoformat() if due else None}, summary=f"Offer {words}",
+                )  # fmt: skip
+                return self._run_started(request, run)
+            if len(needs) == 1:
                 try:
-                    previews.append(need_offer_preview(need=need, **arguments))
+                    previews.append(need_offer_preview(need=needs[0], **arguments))
                 except DomainError as exc:
-                    problems.append((need, _error_text(exc)))
+                    problems.append((needs[0], _error_text(exc)))
+            else:
+                data = form.cleaned_data
+                summary = offer_summary(
+                    tenant=tenant, need_ids=[n.pk for n in needs], course=data.get("course"), target=data["target"],
+                    learners=list(data.get("learners") or []), group=data.get("group"), site=data.get("site"),
+                )  # fmt: skip
         context = self._context(
             request,
-            "Offer training" if len(needs) == 1 else f"Offer training for {len(needs)} needs",
+            "Offer training" if len(needs) == 1 else f"Offer training for {len(needs):,} needs",
             needs,
             form=form,
             media=self.media + form.media,
             previews=previews,
             problems=problems,
-            fingerprint=fingerprint if previews else "",
+            summary=summary,
+            fingerprint=fingerprint if previews or (summary and summary.cohorts) else "",
             total_new=sum(p.new_count for p in previews),
             total_people=sum(len(p.learners) for p in previews),
+            action_url=request.path if object_id else reverse("admin:signals_inbox_need_offer_many"),
         )
         return TemplateResponse(request, "admin/signals_inbox/need/offer.html", context)
+
+    def _offer_one(self, request: HttpRequest, need: Need, arguments: dict[str, Any], due: Any) -> HttpResponse:
+        try:
+            assignments = need_offer(need=need, actor=actor(request), due_date=due, **arguments)
+        except DomainError as exc:
+            messages.error(request, f"Not offered: {_error_text(exc)}")
+            return HttpResponseRedirect(reverse("admin:signals_inbox_need_change", args=[quote(need.pk)]))
+        self.log_change(request, need, f"Offered to {len(assignments)} learner(s)")
+        messages.success(request, f"Offered to {len(assignments)} learner{'s' if len(assignments) != 1 else ''}")
+        return HttpResponseRedirect(reverse("admin:signals_inbox_need_change", args=[quote(need.pk)]))
+
+    def _run_started(self, request: HttpRequest, run: BulkRun) -> HttpResponse:
+        """A small run is carried out at once (one message with its totals); a large one in the background."""
+        page = reverse("admin:signals_inbox_need_run", args=[run.pk])
+        if run.total <= INLINE_BULK:
+            finished = bulk_run_execute(run_id=str(run.pk)) or run
+            messages.add_message(request, messages.ERROR if finished.failed and not finished.done else messages.SUCCESS, format_html('{}: <a href="{}">see what was done</a>', run_totals(finished), page))
+        else:
+            messages.info(request, format_html('{} of {} needs started: <a href="{}">its totals</a> grow as it runs', run.summary, f"{run.total:,}", page))
+        return HttpResponseRedirect(page)
+
+    def run_view(self, request: HttpRequest, run_id: Any) -> HttpResponse:
+        """A bulk run's page: what was confirmed, how far it is, its totals and the first refusals."""
+        run = BulkRun.objects.filter(pk=run_id, tenant_id__in=self._tenant_ids(request)).first()
+        if run is None:
+            raise Http404("Not found")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{run.get_kind_display()} of {run.total:,} needs",
+            "run": run,
+            "totals": run_totals(run),
+            "progress": round(100 * run.position / run.total) if run.total else 100,
+            "needs_url": reverse("admin:signals_inbox_need_changelist") + f"?run={run.pk}&status=all",
+            "inbox_url": reverse("admin:signals_inbox_need_changelist"),
+            "is_nav_sidebar_enabled": False,
+        }
+        return TemplateResponse(request, "admin/signals_inbox/need/run.html", context)
+
+    def _tenant_ids(self, request: HttpRequest) -> Any:
+        return self.get_queryset(request).values("tenant_id")
 
     def author_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         need = self._needs_for(request, object_id)[0]
@@ -397,25 +481,39 @@ class NeedAdmin(TenantScopedAdmin):
             course = need_author(need=need, actor=actor(request))
             self.log_change(request, need, f"Authored the draft “{course.title}”")
         except DomainError as exc:
-            messages.error(request, f"{need.topic}: {_error_text(exc)}")
+            messages.error(request, f"Not authored: {_error_text(exc)}")
             return HttpResponseRedirect(reverse("admin:signals_inbox_need_change", args=[quote(need.pk)]))
-        messages.success(request, f"Draft “{course.title}” created from {need.signal_count} signal(s): edit its outline, then publish it.")
+        messages.success(request, f"Draft “{course.title}” created from {need.signal_count} signal(s): edit its lessons and quiz, then publish it.")
         return HttpResponseRedirect(reverse("admin:learning_course_change", args=[quote(course.pk)]))
 
     def dismiss_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        needs = self._needs_for(request, object_id)
-        form = DismissForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            for need in needs:
+        return self._dismiss_page(request, object_id, None, bound=request.method == "POST")
+
+    def _dismiss_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
+        needs = self._needs_for(request, object_id, ids)
+        form = DismissForm(request.POST if bound else None)
+        if bound and "reason" in request.POST and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            if len(needs) == 1:
                 try:
-                    need_dismiss(need=need, actor=actor(request), reason=form.cleaned_data["reason"])
-                    self.log_change(request, need, f"Dismissed: {form.cleaned_data['reason'][:150]}")
-                    messages.success(request, f"{need.topic}: dismissed")
+                    need_dismiss(need=needs[0], actor=actor(request), reason=reason)
+                    self.log_change(request, needs[0], f"Dismissed: {reason[:150]}")
+                    messages.success(request, "Need dismissed")
                 except DomainError as exc:
-                    messages.error(request, f"{need.topic}: {_error_text(exc)}")
-            return HttpResponseRedirect(reverse("admin:signals_inbox_need_changelist"))
-        title = "Dismiss a need" if len(needs) == 1 else f"Dismiss {len(needs)} needs"
-        return TemplateResponse(request, "admin/signals_inbox/need/dismiss.html", self._context(request, title, needs, form=form))
+                    messages.error(request, f"Not dismissed: {_error_text(exc)}")
+                return HttpResponseRedirect(reverse("admin:signals_inbox_need_changelist"))
+            run = bulk_run_start(
+                tenant=needs[0].tenant, kind=BulkKind.DISMISS, need_ids=[str(n.pk) for n in needs], actor=actor(request),
+                arguments={"reason": reason}, summary="Dismiss",
+            )  # fmt: skip
+            return self._run_started(request, run)
+        topics = Counter(need.topic for need in needs).most_common(10) if len(needs) > LISTED else []
+        title = "Dismiss a need" if len(needs) == 1 else f"Dismiss {len(needs):,} needs"
+        context = self._context(
+            request, title, needs, form=form, topics=topics,
+            action_url=request.path if object_id else reverse("admin:signals_inbox_need_dismiss_many"),
+        )  # fmt: skip
+        return TemplateResponse(request, "admin/signals_inbox/need/dismiss.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
         """A need's page: what it is, its signals with their raw payloads, its assignments and its audit trail."""
@@ -449,6 +547,19 @@ class NeedAdmin(TenantScopedAdmin):
             has_view_permission=True,
         )
         return TemplateResponse(request, "admin/signals_inbox/need/detail.html", context)
+
+
+def run_totals(run: BulkRun) -> str:
+    """A bulk run's totals in one sentence."""
+    verb = "Offered" if run.kind == BulkKind.OFFER else "Dismissed"
+    text = f"{verb} {run.done:,} of {run.total:,} need{'s' if run.total != 1 else ''}"
+    if run.kind == BulkKind.OFFER:
+        text += f" ({run.assignments:,} assignment{'s' if run.assignments != 1 else ''})"
+    if run.failed:
+        text += f"; {run.failed:,} refused"
+    if run.finished_at is None:
+        text += f"; {run.total - run.position:,} still to do"
+    return text
 
 
 admin.site.register(Need, NeedAdmin)

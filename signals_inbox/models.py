@@ -273,3 +273,41 @@ class NeedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.day}"
+
+
+class BulkKind(models.TextChoices):
+    OFFER = "offer", "Offer"
+    DISMISS = "dismiss", "Dismiss"
+
+
+class BulkRun(models.Model):
+    """An Offer or Dismiss of many needs at once (up to a whole list), run in the background in batches.
+
+    The console confirms it, then one worker walks `need_ids` from `position`, so a run lost with its
+    worker resumes where it stopped; its page shows the totals as they grow.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="inbox_bulk_runs")
+    kind = models.CharField(max_length=20, choices=BulkKind.choices)
+    actor = models.CharField(max_length=200)
+    need_ids = models.JSONField(default=list)
+    # The service's keyword arguments (need_offer's choices, or the dismiss reason); dates as ISO text.
+    arguments = models.JSONField(default=dict)
+    summary = models.CharField(max_length=500, blank=True, default="", help_text="What was confirmed, in words")
+    total = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    assignments = models.PositiveIntegerField(default=0)
+    # The first failures as [[need id, topic, reason], …]; the count is `failed`.
+    errors = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="bulk_run_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.total} needs"

@@ -8,6 +8,7 @@ from django.views.decorators.gzip import gzip_page
 from drf_spectacular.views import SpectacularJSONAPIView
 
 from skillhub.api.docs import DocsView
+from skillhub.console.home import favicon_view, home_view
 from skillhub.operations import healthz, metrics_view, readyz
 
 tenant_api = [
@@ -19,6 +20,8 @@ tenant_api = [
 ]
 
 urlpatterns = [
+    path("", home_view, name="home"),
+    path("favicon.ico", favicon_view, name="favicon"),
     path("admin/", admin.site.urls),
     # Answered earlier by skillhub.operations.OperationsMiddleware; kept here for reverse().
     path("healthz", healthz, name="health"),

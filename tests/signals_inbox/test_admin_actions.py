@@ -49,13 +49,13 @@ def test_offer_author_and_dismiss_actions(admin_client, client, tenant, secret):
     dismissed = send_and_resolve(client, tenant, secret, email="a@b.c", topic="Ladders")
 
     offer_form = _act(admin_client, "offer", offered)
-    assert offer_form.redirect_chain[-1][0].startswith(f"/admin/signals_inbox/need/offer/?ids={offered.pk}")
-    preview = admin_client.post(f"/admin/signals_inbox/need/offer/?ids={offered.pk}", {"target": "need", "preview": "1"})
+    assert offer_form.context["ids"] == str(offered.pk) and not offer_form.redirect_chain  # the selection stays in the POST
+    preview = admin_client.post("/admin/signals_inbox/need/offer/", {"ids": str(offered.pk), "target": "need", "preview": "1"})
     previewed = preview.context["fingerprint"]
-    admin_client.post(f"/admin/signals_inbox/need/offer/?ids={offered.pk}", {"target": "need", "previewed": previewed, "confirm": "1"})
+    admin_client.post("/admin/signals_inbox/need/offer/", {"ids": str(offered.pk), "target": "need", "previewed": previewed, "confirm": "1"})
     _act(admin_client, "author", authored)
     dismiss_form = _act(admin_client, "dismiss", dismissed)
-    admin_client.post(dismiss_form.redirect_chain[-1][0], {"reason": "covered by toolbox talk"})
+    admin_client.post("/admin/signals_inbox/need/dismiss/", {"ids": dismiss_form.context["ids"], "reason": "covered by toolbox talk"})
 
     assert Need.objects.get(pk=offered.pk).status == NeedStatus.OFFERED
     assert Assignment.objects.get().learner.email == "a@b.c"

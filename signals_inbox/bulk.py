@@ -1,0 +1,193 @@
+"""Offer or Dismiss many needs at once: a summary to confirm, then a background run with one set of totals.
+
+The console's selection can be a whole filtered list (10,000 needs). The confirmation page shows
+what the Offer would do grouped by whom and which course, biggest cohort first, from a few grouped
+queries (not a preview per need). Confirmed, a `BulkRun` keeps the ids and the choices and one
+actor walks them in batches through the same services as a single Offer or Dismiss, so every need
+gets its own event and audit entry; the run's page shows the totals and links to what was done.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Iterable
+
+from django.db.models import Count
+from django.utils import timezone
+
+from learning.models import Assignment, CourseStatus, Learner, LearnerStatus
+from signals_inbox.models import BulkKind, BulkRun, Need, Target
+from signals_inbox.services import need_dismiss, need_offer
+from skillhub.errors import DomainError, ValidationFailed
+from skillhub.hooks import after_commit
+from tenants.models import Tenant
+
+MAX_BULK = 10_000
+# Needs carried out per step of a run; the run's totals are saved after each step.
+BATCH = 200
+# Failures kept with their reasons on the run (the count covers them all).
+KEPT_ERRORS = 20
+
+
+def error_text(exc: DomainError) -> str:
+    """A service refusal in words, as the console shows it."""
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{field_name.replace('_', ' ')}: {reason}" for field_name, reason in exc.errors.items())
+    return exc.message
+
+
+@dataclass
+class Cohort:
+    """Needs an Offer would assign the same way: to whom, which course, how many needs and people."""
+
+    who: str
+    course: str
+    needs: int = 0
+    people: int = 0
+    problem: str = ""  # set: these needs would not be offered, and this is why
+
+
+@dataclass
+class OfferSummary:
+    cohorts: list[Cohort] = field(default_factory=list)
+    problems: list[Cohort] = field(default_factory=list)
+    # Different people across the cohorts: a worker who is also in a site cohort gets one assignment.
+    people: int = 0
+
+    @property
+    def needs(self) -> int:
+        return sum(c.needs for c in self.cohorts)
+
+
+def _course_of(row: dict[str, Any], chosen: Any) -> tuple[Any, str, str]:
+    """Return the course an Offer would use for a need row: (id, title, problem)."""
+    if chosen is not None:
+        return chosen.pk, chosen.title, ""
+    for prefix in ("recommended_course", "authored_course"):
+        if row[f"{prefix}_id"] and row[f"{prefix}__status"] == CourseStatus.PUBLISHED:
+            return row[f"{prefix}_id"], row[f"{prefix}__title"], ""
+    if row["authored_course_id"]:
+        return None, "", "the authored course is still a draft: publish it, or choose a course"
+    return None, "", "no course fits: choose a course, or Author one"
+
+
+def offer_summary(
+    *, tenant: Tenant, need_ids: Iterable[Any], course: Any = None, target: str = "need", learners: list[Learner] | None = None,
+    group: Any = None, site: Any = None,
+) -> OfferSummary:
+    """Say what an Offer of these needs would do, grouped by target and course, the biggest cohort first."""
+    rows = list(
+        Need.objects.filter(tenant=tenant, pk__in=list(need_ids)).values(
+            "target", "site_name", "learner_id",
+            "recommended_course_id", "recommended_course__status", "recommended_course__title",
+            "authored_course_id", "authored_course__status", "authored_course__title",
+        )
+    )  # fmt: skip
+    active = Learner.objects.filter(tenant=tenant, status=LearnerStatus.ACTIVE)
+    groups: dict[tuple[str, Any], Cohort] = {}
+    problems: dict[str, Cohort] = {}
+    worker_learners: dict[Any, set[Any]] = defaultdict(set)
+    site_people: dict[str, int] = {}
+    if target == "need":
+        sites = {row["site_name"] for row in rows if row["target"] == Target.COHORT and row["site_name"]}
+        if sites:
+            counted = active.filter(site__name__in=sites).values("site__name").annotate(n=Count("id"))
+            site_people = {entry["site__name"]: entry["n"] for entry in counted}
+    elif target == "learners":
+        fixed = ("chosen learners", len(learners or []))
+    elif target == "group":
+        fixed = (f"group {group}", active.filter(groups=group).count() if group is not None else 0)
+    else:
+        fixed = (f"everyone at {getattr(site, 'name', site)}", active.filter(site=site).count() if site is not None else 0)
+    for row in rows:
+        course_id, title, problem = _course_of(row, course)
+        if problem:
+            problems.setdefault(problem, Cohort(who="", course="", problem=problem)).needs += 1
+            continue
+        if target != "need":
+            cohort = groups.setdefault((fixed[0], course_id), Cohort(who=fixed[0], course=title, people=fixed[1]))
+        elif row["target"] == Target.WORKER and row["learner_id"]:
+            cohort = groups.setdefault(("worker", course_id), Cohort(who="each need's own worker", course=title))
+            worker_learners[course_id].add(row["learner_id"])
+        elif row["target"] == Target.COHORT and row["site_name"]:
+            people = site_people.get(row["site_name"], 0)
+            if not people:
+                reason = f"no active learners at {row['site_name']}: choose learners, a group or a site"
+                problems.setdefault(reason, Cohort(who="", course="", problem=reason)).needs += 1
+                continue
+            cohort = groups.setdefault((f"site:{row['site_name']}", course_id), Cohort(who=f"everyone at {row['site_name']}", course=title, people=people))
+        else:
+            reason = "the worker matches no learner (or is not resolved yet): choose learners, a group or a site"
+            problems.setdefault(reason, Cohort(who="", course="", problem=reason)).needs += 1
+            continue
+        cohort.needs += 1
+    for (key, course_id), cohort in groups.items():
+        if key == "worker":
+            cohort.people = len(worker_learners[course_id])
+    ordered = sorted(groups.values(), key=lambda c: (-c.people, -c.needs, c.who, c.course))
+    if target != "need":
+        people = fixed[1] if groups else 0
+    else:
+        cohort_sites = [key[5:] for key, _ in groups if key.startswith("site:")]
+        workers = set().union(*worker_learners.values()) if worker_learners else set()
+        people = sum(c.people for c in ordered if c.who.startswith("everyone at "))
+        if workers:
+            people += active.filter(pk__in=list(workers)).exclude(site__name__in=cohort_sites).count()
+    return OfferSummary(cohorts=ordered, problems=sorted(problems.values(), key=lambda c: -c.needs), people=people)
+
+
+def bulk_run_start(
+    *, tenant: Tenant, kind: str, need_ids: list[str], arguments: dict[str, Any], actor: str, summary: str = ""
+) -> BulkRun:
+    """Record a confirmed bulk Offer or Dismiss and queue its run once this transaction commits."""
+    if not need_ids or len(need_ids) > MAX_BULK:
+        raise ValidationFailed({"ids": f"choose between 1 and {MAX_BULK} needs"})
+    if kind not in BulkKind.values:
+        raise ValidationFailed({"kind": "must be offer or dismiss"})
+    run = BulkRun.objects.create(
+        tenant=tenant, kind=kind, actor=actor[:200], need_ids=list(need_ids), arguments=arguments, total=len(need_ids), summary=summary[:500]
+    )
+    after_commit(_enqueue, str(run.pk))
+    return run
+
+
+def _enqueue(run_id: str) -> None:
+    from signals_inbox.actors import run_bulk
+
+    run_bulk.send(run_id)
+
+
+def bulk_run_execute(*, run_id: str) -> BulkRun | None:
+    """Carry out a run from its position, a batch at a time; a finished (or unknown) run does nothing."""
+    run = BulkRun.objects.select_related("tenant").filter(pk=run_id).first()
+    if run is None or run.finished_at is not None:
+        return run
+    arguments = dict(run.arguments)
+    if arguments.get("due_date"):
+        arguments["due_date"] = date.fromisoformat(arguments["due_date"])
+    while run.position < run.total:
+        chunk = [str(value) for value in run.need_ids[run.position : run.position + BATCH]]
+        needs = {str(need.pk): need for need in Need.objects.select_related("tenant").filter(tenant_id=run.tenant_id, pk__in=chunk)}
+        for need_id in chunk:
+            need = needs.get(need_id)
+            try:
+                if need is None:
+                    raise ValidationFailed({"need": "not found (deleted since it was chosen)"})
+                if run.kind == BulkKind.OFFER:
+                    run.assignments += len(need_offer(need=need, actor=run.actor, **arguments))
+                else:
+                    need_dismiss(need=need, actor=run.actor, reason=arguments.get("reason", ""))
+                run.done += 1
+            except DomainError as exc:
+                run.failed += 1
+                if len(run.errors) < KEPT_ERRORS:
+                    run.errors = [*run.errors, [need_id, need.topic if need else "", error_text(exc)]]
+        run.position += len(chunk)
+        run.save(update_fields=["position", "done", "failed", "assignments", "errors"])
+    if run.kind == BulkKind.OFFER:
+        # Different assignments behind the run's needs: a learner reached by two needs counts once.
+        run.assignments = Assignment.objects.filter(tenant_id=run.tenant_id, needs__in=run.need_ids).values("pk").distinct().count()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["assignments", "finished_at"])
+    return run
