@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.admin import TenantScopedAdmin
@@ -86,13 +87,10 @@ class AttemptInline(_ReadOnlyInline):
 class EndpointForm(forms.ModelForm):
     """The endpoint form; stored credentials are never rendered back into it."""
 
-    url = forms.URLField(max_length=2048, assume_scheme="https")
-    basic_auth_password = forms.CharField(
-        max_length=200,
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text="Leave blank to keep the stored password.",
+    url = forms.URLField(
+        max_length=2048, assume_scheme="https", label="URL", widget=forms.URLInput(attrs={"class": "vURLField wide-url", "size": 90})
     )
+    basic_auth_password = forms.CharField(max_length=200, required=False, widget=forms.PasswordInput(render_value=False))
     clear_basic_auth_password = forms.BooleanField(required=False, label="Remove the stored Basic-auth password")
     events = EventsField()
 
@@ -102,10 +100,14 @@ class EndpointForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        fields: Any = self.fields
         if not self.instance._state.adding:
             # Header values may be credentials: shown masked, and a masked value sent back keeps the stored one.
             self.initial["additional_headers"] = {name: MASKED for name in (self.instance.additional_headers or {})}
             self.initial["basic_auth_password"] = ""
+            fields["basic_auth_password"].help_text = "Leave blank to keep the stored password."
+        else:
+            fields.pop("clear_basic_auth_password", None)  # nothing stored yet to remove
 
     def service_values(self) -> dict[str, Any]:
         """The cleaned values to hand to the endpoint services."""
@@ -135,7 +137,8 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
 
     form = EndpointForm
     list_per_page = 50
-    list_display = ("url", "health", "last_attempt", "success_rate", "failures", "events_summary", "retry_policy", "tenant")
+    list_display = ("endpoint_url", "health", "last_attempt", "success_rate", "failures", "events_summary", "retry_policy", "tenant")
+    list_display_links = ("endpoint_url",)
     list_filter = ("tenant", "enabled", "retry_policy")
     search_fields = ("id", "url", "description")
     # The circuit breaker's state (webhooks/flow.py): shown, never edited by hand.
@@ -146,7 +149,25 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
     actions = ["ping", "re_enable"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return (*self.readonly_fields, "tenant") if obj else self.readonly_fields
+        # A new endpoint has no sequence or circuit state yet: those are shown on its page once it exists.
+        return (*self.readonly_fields, "tenant") if obj else ()
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return super().get_fields(request, obj)
+        # Adding: what a person chooses, and no tenant to pick when they administer one tenant.
+        fields = ["tenant", *_EDITABLE]
+        return fields[1:] if self._only_tenant(request) is not None else fields
+
+    def _only_tenant(self, request: HttpRequest) -> Any:
+        from tenants.admin_scoping import scoped_tenants
+
+        tenants = list(scoped_tenants(request)[:2])
+        return tenants[0] if len(tenants) == 1 else None
+
+    @admin.display(description="URL", ordering="url")
+    def endpoint_url(self, endpoint: Endpoint) -> str:
+        return format_html('<span class="endpoint-url">{}</span>{}', endpoint.url, format_html('<br><span class="muted">{}</span>', endpoint.description) if endpoint.description else "")
 
     @admin.display(description="Events")
     def events_summary(self, endpoint: Endpoint) -> str:
@@ -158,7 +179,8 @@ class EndpointAdmin(EndpointConsoleMixin, TenantScopedAdmin):
         if change:
             services.endpoint_update(endpoint=Endpoint.objects.get(pk=obj.pk), values=values)
         else:
-            created = services.endpoint_create(tenant=obj.tenant, values=values)
+            tenant = obj.tenant if obj.tenant_id else self._only_tenant(request)
+            created = services.endpoint_create(tenant=tenant, values=values)
             obj.pk = created.pk
             request._new_endpoint_secret = created.secret  # type: ignore[attr-defined]  # shown once by response_add
 

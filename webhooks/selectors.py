@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from skillhub.formats import iso
+from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from webhooks import flow
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointHour, EndpointSlot, SlotState
@@ -204,11 +206,61 @@ class LogPage:
     newer: str | None  # the `after` of the next newer page
 
 
+# The log's status filter: a delivery state, or "retrying" (pending after a failed attempt).
+LOG_STATUSES = ("succeeded", "failed", "retrying", "pending", "sending")
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the delivery log shows: one status, one event type, a time window, or one event or delivery id."""
+
+    status: str = ""
+    event_type: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    search: str = ""
+
+    def apply(self, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        if self.status == "retrying":
+            queryset = queryset.filter(state=DeliveryState.PENDING, attempt_count__gt=0)
+        elif self.status in DeliveryState.values:
+            queryset = queryset.filter(state=self.status)
+        if self.event_type:
+            queryset = queryset.filter(event_type=self.event_type)
+        # Ids are time-ordered: a time window is an id range on the (endpoint, id) index.
+        if self.since is not None:
+            queryset = queryset.filter(id__gte=prefixed_floor("dlv", self.since))
+        if self.until is not None:
+            queryset = queryset.filter(id__lt=prefixed_floor("dlv", self.until))
+        search = self.search.strip()
+        if is_id(search, "dlv"):
+            queryset = queryset.filter(id=search)
+        elif is_id(search, "evt"):
+            # An event's deliveries are made when it is recorded: look from its own time on.
+            made = id_time(search)
+            queryset = queryset.filter(event_id=search, id__gte=prefixed_floor("dlv", made - timedelta(seconds=5)))
+        elif search:
+            queryset = queryset.none()
+        return queryset
+
+
+def id_time(value: str) -> datetime:
+    """Return the moment a time-ordered prefixed id (`evt_…`, `dlv_…`) was made."""
+    millis = int(value.split("_", 1)[1][:12], 16)
+    return datetime.fromtimestamp(millis / 1000, tz=dt_timezone.utc)
+
+
 def delivery_log(
-    *, tenant: Tenant, endpoint: Endpoint, before: str | None = None, after: str | None = None, limit: int = 50
+    *,
+    tenant: Tenant,
+    endpoint: Endpoint,
+    before: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+    filters: LogFilter | None = None,
 ) -> LogPage:
     """Return one page of the endpoint's delivery log, newest first, by keyset: the same cost at any depth."""
-    queryset = Delivery.objects.filter(tenant=tenant, endpoint=endpoint)
+    queryset = (filters or LogFilter()).apply(Delivery.objects.filter(tenant=tenant, endpoint=endpoint))
     if after and is_id(after, "dlv"):
         rows = list(queryset.filter(id__gt=after).order_by("id")[: limit + 1])
         more_newer = len(rows) > limit
@@ -234,17 +286,23 @@ def delivery_get(*, tenant: Tenant, delivery_id: str) -> Delivery | None:
 
 
 def attempts_by_delivery(*, delivery_ids: list[str]) -> dict[str, list[Attempt]]:
-    """Return the attempts of a page of deliveries, in one query."""
+    """Return the attempts of a page of deliveries, in one query, each numbered in the order it was made.
+
+    `Attempt.number` counts within a retry cycle (a retry or replay starts again at 1, which is what
+    the backoff schedule needs); `ordinal` counts every attempt of the delivery, as people read them.
+    """
     grouped: dict[str, list[Attempt]] = {}
     for attempt in Attempt.objects.filter(delivery_id__in=delivery_ids).order_by("id"):
-        grouped.setdefault(attempt.delivery_id, []).append(attempt)
+        attempts = grouped.setdefault(attempt.delivery_id, [])
+        attempt.ordinal = len(attempts) + 1  # type: ignore[attr-defined]
+        attempts.append(attempt)
     return grouped
 
 
 def attempt_json(attempt: Attempt) -> dict[str, Any]:
     """Return the API representation of one attempt."""
     return {
-        "number": attempt.number,
+        "number": getattr(attempt, "ordinal", attempt.number),
         "at": iso(attempt.started_at),
         "succeeded": attempt.succeeded,
         "statusCode": attempt.status_code,
@@ -263,7 +321,8 @@ def delivery_json(delivery: Delivery, attempts: list[Attempt] | None = None) -> 
         "eventType": delivery.event_type,
         "sequence": delivery.sequence,
         "status": delivery.state,
-        "attemptCount": delivery.attempt_count,
+        # Every attempt made, retries and replays included (the attempts listed beside it).
+        "attemptCount": len(attempts) if attempts is not None else delivery.attempt_count,
         "nextAttemptAt": iso(delivery.next_attempt_at),
         "lastStatusCode": delivery.last_status_code,
         "lastError": delivery.last_error or None,

@@ -287,6 +287,37 @@ def endpoint_ping(*, endpoint: Endpoint) -> Delivery:
     return Delivery.objects.get(pk=delivery_ids[0])
 
 
+def endpoint_send_test(*, endpoint: Endpoint, event_type: str) -> Delivery:
+    """Queue an example event of a catalog type to this endpoint alone (the console's "send a test event").
+
+    The data is an example shaped like the real event (webhooks.samples); it is recorded as an
+    event of that type and delivered through the pipeline like any other, retries included.
+    """
+    from webhooks.samples import sample_data
+
+    try:
+        name = catalog.canonical(event_type)
+    except catalog.UnknownEventType as exc:
+        raise ValidationFailed({"event_type": str(exc)}) from exc
+    if not catalog.BY_NAME[name].fan_out:
+        raise ValidationFailed({"event_type": f"{name} is sent by its own action, not as a test event"})
+    _require_enabled(endpoint)
+    data = sample_data(name)
+    if "tenantId" in data:
+        data["tenantId"] = str(endpoint.tenant_id)
+    check_event_data(name, data)
+    subject = catalog.BY_NAME[name].subject or "test"
+    with transaction.atomic():
+        event = fanout.insert_event(
+            tenant_id=endpoint.tenant_id, event_type=name, data=data, subject_type=subject, subject_id=str(data.get("id") or "test")
+        )
+        delivery_ids = fanout.create_deliveries(event=event, endpoint_ids=[endpoint.pk])
+        if not delivery_ids:
+            raise ConflictError("The endpoint changed while the test event was queued; try again")
+        deliveries_due.fire_on_commit(delivery_ids)
+    return Delivery.objects.get(pk=delivery_ids[0])
+
+
 # --- retry and replay ------------------------------------------------------------------
 
 

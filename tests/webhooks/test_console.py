@@ -92,7 +92,7 @@ def test_event_filter_is_chosen_from_the_catalog(console, tenant, receiver, allo
     endpoint = make_endpoint(tenant, receiver.url)
     page = console.get(_page(endpoint)).content.decode()
     assert 'value="learner.created"' in page and "A learner was registered in the tenant." in page
-    assert 'value="webhook.ping"' not in page
+    assert 'name="events" value="webhook.ping"' not in page  # the log's filter may list pings; the subscription may not
     form = {"url": receiver.url, "events": ["learner.created", "need.resolved"], "enabled": "on", "payload_style": "full", "retry_policy": "standard", "additional_headers": "{}"}
     assert console.post(_page(endpoint), form).status_code == 302
     endpoint.refresh_from_db()

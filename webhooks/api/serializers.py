@@ -219,7 +219,7 @@ class EndpointOutput(serializers.Serializer):
 
 
 class AttemptOutput(serializers.Serializer):
-    number = serializers.IntegerField()
+    number = serializers.IntegerField(help_text="1 for the delivery's first attempt, counting every retry and replay after it")
     at = serializers.DateTimeField()
     succeeded = serializers.BooleanField()
     statusCode = serializers.IntegerField(allow_null=True)
@@ -236,7 +236,7 @@ class DeliveryOutput(serializers.Serializer):
     sequence = serializers.IntegerField()
     # A plain string: a second "status" enum would collide with the learners' in the OpenAPI components.
     status = serializers.CharField(help_text="pending | sending | succeeded | failed")
-    attemptCount = serializers.IntegerField()
+    attemptCount = serializers.IntegerField(help_text="every attempt made so far, retries and replays included")
     nextAttemptAt = serializers.DateTimeField(allow_null=True)
     lastStatusCode = serializers.IntegerField(allow_null=True)
     lastError = serializers.CharField(allow_null=True)
