@@ -9,8 +9,13 @@ from typing import Any, Callable, Iterable
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from learning.evidence.models import Assessment, Evidence, Export, ExportPolicy, Moderation, Task
 from learning.evidence.services import (
@@ -28,7 +33,9 @@ from learning.evidence.services import (
     onboarding_step_create,
     onboarding_undo,
 )
+from learning.evidence import storage
 from learning.evidence.services.credentials import credential_errors
+from learning.evidence.sniffing import safe_file_name
 from learning.models import Credential, OnboardingCompletion, OnboardingStep
 from skillhub.errors import DomainError
 from tenants.admin import TenantScopedAdmin
@@ -61,9 +68,61 @@ class ReadOnlyAdmin(TenantScopedAdmin):
         return False
 
 
+# Shown in the page itself; anything else (or a file of another type) is offered as a download only.
+PREVIEWED_IMAGES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+PREVIEWED = (*PREVIEWED_IMAGES, "application/pdf")
+
+
+def evidence_file_response(evidence: Evidence, *, inline: bool) -> FileResponse:
+    """The stored file with the API download's headers: its type, a clean name, no sniffing, no script, no cache."""
+    response = FileResponse(
+        storage.open_stored(evidence.storage_name),
+        as_attachment=not (inline and evidence.content_type in PREVIEWED),
+        filename=safe_file_name(evidence.file_name, evidence.content_type),
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # A PDF needs the browser's viewer, which a sandboxed answer may not start; it still loads nothing else.
+    response["Content-Security-Policy"] = "default-src 'none'" + ("" if evidence.content_type == "application/pdf" and inline else "; sandbox")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def evidence_links(evidence: Evidence | None) -> str:
+    """Open (preview) and Download links for an evidence file, as the evidence page and its review task show them."""
+    if evidence is None:
+        return "—"
+    url = reverse("admin:learning_evidence_file", args=[quote(evidence.pk)])
+    download = format_html('<a class="console-button secondary" href="{}" download>Download</a>', url)
+    if evidence.content_type in PREVIEWED:
+        return format_html('<a class="console-button" href="{}?inline=1" target="_blank" rel="noopener">Open</a> {}', url, download)
+    return download
+
+
+class EvidenceFileMixin(admin.ModelAdmin):
+    """The evidence file and its preview on the page, behind the same checks as the API's download."""
+
+    change_form_template = "admin/learning/evidence/change_form.html"
+
+    def _evidence_of(self, obj: Any) -> Evidence | None:
+        return obj
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        evidence = self._evidence_of(obj) if obj is not None else None
+        extra = {
+            "evidence_file": evidence,
+            "evidence_links": evidence_links(evidence) if evidence else "",
+            "evidence_url": reverse("admin:learning_evidence_file", args=[quote(evidence.pk)]) + "?inline=1" if evidence else "",
+            "evidence_image": bool(evidence and evidence.content_type in PREVIEWED_IMAGES),
+            "evidence_pdf": bool(evidence and evidence.content_type == "application/pdf"),
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+
 @admin.register(Evidence)
-class EvidenceAdmin(TenantScopedAdmin):
-    list_display = ("title", "learner", "kind", "content_type", "size", "status", "tenant", "created_at")
+class EvidenceAdmin(EvidenceFileMixin, TenantScopedAdmin):
+    list_display = ("title", "learner", "kind", "content_type", "size", "status", "file_links", "tenant", "created_at")
     list_filter = ("tenant", "status", "kind")
     search_fields = ("title", "file_name", "learner__email", "learner__last_name")
     list_select_related = ("learner", "tenant")
@@ -75,6 +134,29 @@ class EvidenceAdmin(TenantScopedAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # files arrive through the upload API, which checks their size and bytes
+
+    @admin.display(description="File")
+    def file_links(self, evidence: Evidence) -> str:
+        return evidence_links(evidence)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("<path:object_id>/file/", self.admin_site.admin_view(self.file_view), name="learning_evidence_file"),
+            *super().get_urls(),
+        ]
+
+    @xframe_options_sameorigin
+    def file_view(self, request: HttpRequest, object_id: str) -> FileResponse:
+        """The file itself (?inline=1: shown in the browser when it is an image or a PDF), to whoever may see the evidence."""
+        evidence = self.get_object(request, unquote(object_id))  # the user's tenants only: another's is "not found"
+        if evidence is None:
+            raise Http404("Not found")
+        if not self.has_view_permission(request, evidence):
+            raise PermissionDenied
+        try:
+            return evidence_file_response(evidence, inline=request.GET.get("inline") == "1")
+        except FileNotFoundError:
+            raise Http404("The file is no longer stored") from None
 
     def save_model(self, request: HttpRequest, obj: Evidence, form: Any, change: bool) -> None:
         evidence_update(evidence=Evidence.objects.get(pk=obj.pk), values={k: form.cleaned_data[k] for k in ("title", "kind")})
@@ -96,11 +178,18 @@ class EvidenceAdmin(TenantScopedAdmin):
 
 
 @admin.register(Task)
-class TaskAdmin(ReadOnlyAdmin):
-    list_display = ("title", "kind", "status", "learner", "tenant", "created_at", "closed_at", "closed_by")
+class TaskAdmin(EvidenceFileMixin, ReadOnlyAdmin):
+    list_display = ("title", "kind", "status", "learner", "evidence_file", "tenant", "created_at", "closed_at", "closed_by")
     list_filter = ("tenant", "status", "kind")
     search_fields = ("title",)
-    list_select_related = ("learner", "tenant")
+    list_select_related = ("learner", "tenant", "evidence")
+
+    def _evidence_of(self, obj: Any) -> Evidence | None:
+        return obj.evidence
+
+    @admin.display(description="Evidence")
+    def evidence_file(self, task: Task) -> str:
+        return evidence_links(task.evidence)
     actions = ["approve_evidence", "reject_evidence"]
 
     def _review(self, request: HttpRequest, queryset: QuerySet[Any], decision: str) -> None:
