@@ -287,6 +287,14 @@ def course_publish(*, course: Course) -> Course:
     return course
 
 
+def course_archive(*, course: Course) -> Course:
+    """Archive a course: it is no longer offered or matched to needs; its assignments stay as they are."""
+    if course.status != CourseStatus.ARCHIVED:
+        course.status = CourseStatus.ARCHIVED
+        course.save(update_fields=["status", "updated_at"])
+    return course
+
+
 def assignment_create(
     *,
     tenant: Tenant,
