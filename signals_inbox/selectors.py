@@ -216,6 +216,8 @@ def need_json(need: Need) -> dict[str, Any]:
         "signalCount": need.signal_count,
         "firstSeenAt": iso(need.first_seen_at),
         "lastSeenAt": iso(need.last_seen_at),
+        "matchedAt": iso(need.resolved_at),
+        # Deprecated alias of matchedAt (it never meant status "resolved"); removed in the next release.
         "resolvedAt": iso(need.resolved_at),
         "closedAt": iso(need.closed_at),
         "dismissReason": need.dismiss_reason or None,

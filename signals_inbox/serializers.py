@@ -1,6 +1,7 @@
 """What the signal-inbox API answers with: signals, rejected signals, needs, actions on needs, readiness."""
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from learning.serializers import AssignmentOutput, CourseOutput
@@ -37,6 +38,11 @@ class ReprocessOutput(serializers.Serializer):
     deduped = serializers.BooleanField()
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "nullable": True, "deprecated": True})
+class DeprecatedDateTimeField(serializers.DateTimeField):
+    """A date-time kept for one release under an old name; the OpenAPI document marks it deprecated."""
+
+
 class RecommendationOutput(serializers.Serializer):
     courseId = serializers.UUIDField()
     title = serializers.CharField()
@@ -66,7 +72,14 @@ class NeedOutput(serializers.Serializer):
     signalCount = serializers.IntegerField()
     firstSeenAt = serializers.DateTimeField()
     lastSeenAt = serializers.DateTimeField()
-    resolvedAt = serializers.DateTimeField(allow_null=True)
+    matchedAt = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When resolution matched the need to its worker or site and a course (null while pending); "
+        "not when the need was resolved: see `status` and `closedAt`",
+    )
+    resolvedAt = DeprecatedDateTimeField(
+        allow_null=True, help_text="Deprecated: the same value as `matchedAt`, under a name that misled; removed in the next release"
+    )
     closedAt = serializers.DateTimeField(allow_null=True)
     dismissReason = serializers.CharField(allow_null=True)
     createdAt = serializers.DateTimeField()

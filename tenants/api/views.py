@@ -165,6 +165,8 @@ class TenantAdminApiView(APIView):
         if tenant is None or not user_administers(user=request.user, tenant=tenant):
             raise Http404
         self.tenant = tenant
+        if request.method in ("GET", "HEAD"):
+            refuse_unknown_query_parameters(self, request)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             audit.set_actor(audit.console_actor(request.user))
 

@@ -51,3 +51,19 @@ def test_the_openapi_document_declares_what_the_routes_accept(client):  # noqa: 
     needs = document["paths"]["/api/v1/tenants/{slug}/needs"]["get"]
     names = {p["name"] for p in needs["parameters"] if p["in"] == "query"}
     assert {"status", "topic", "site", "severity", "limit", "offset", "cursor"} <= names and "target" not in names
+
+
+def test_the_public_catalog_and_the_admin_api_refuse_unknown_parameters_too(client, api, admin_client):  # noqa: ANN001
+    response = client.get("/api/v1/event-types", {"limt": "5"})
+    assert response.status_code == 400 and response.json()["error"]["details"]["field"] == "limt"
+    assert client.get("/api/v1/event-types", {"limit": "5"}).status_code == 200
+    response = admin_client.get(f"/api/v1/admin/tenants/{api.tenant.slug}/signal-map", {"verbose": "1"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert admin_client.get(f"/api/v1/admin/tenants/{api.tenant.slug}/signal-map").status_code == 200
+
+
+def test_every_list_route_documents_the_400(client):  # noqa: ANN001
+    document = client.get("/api/v1/openapi.json").json()
+    for path, operations in document["paths"].items():
+        if "get" in operations and any(p["in"] == "query" for p in operations["get"].get("parameters", [])):
+            assert "400" in operations["get"]["responses"], path

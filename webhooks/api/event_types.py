@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from skillhub.api.parameters import refuse_unknown_query_parameters
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, paginate_sequence, paginated_schema, parse_page_request
 from webhooks import catalog
 from webhooks.docs import catalog_table
@@ -21,6 +22,10 @@ class EventTypeListApi(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        refuse_unknown_query_parameters(self, request)  # a misspelt parameter is a 400, as on every other list
 
     @extend_schema(
         operation_id="event_types_list",
