@@ -71,7 +71,7 @@ class OutlineHeadForm(forms.Form):
 def outline_initial(outline: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Return the initial data of the head form, the module forms and the question forms."""
     outline = outline if isinstance(outline, dict) else {}
-    quiz = outline.get("quiz") if isinstance(outline.get("quiz"), dict) else {}
+    quiz: dict[str, Any] = outline["quiz"] if isinstance(outline.get("quiz"), dict) else {}
     head = {"summary": outline.get("summary") or "", "pass_mark": quiz.get("passMark", 80)}
     modules = []
     for module in outline.get("modules") or []:
@@ -121,14 +121,14 @@ def outline_from_forms(previous: dict[str, Any], head: OutlineHeadForm, modules:
         if data["type"] != "short_answer":
             question["options"] = data["options"]
         new_questions.append(question)
-    quiz = dict(previous.get("quiz") or {}) if isinstance(previous.get("quiz"), dict) else {}
+    quiz: dict[str, Any] = dict(previous["quiz"]) if isinstance(previous.get("quiz"), dict) else {}
     quiz.update({"passMark": head.cleaned_data["pass_mark"], "questions": new_questions})
     return {**previous, "summary": head.cleaned_data.get("summary") or "", "modules": new_modules, "quiz": quiz}
 
 
 def unready_questions(outline: dict[str, Any]) -> list[int]:
     """Return the numbers (from 1) of quiz questions not ready to publish: a choice without two options."""
-    quiz = outline.get("quiz") if isinstance(outline, dict) and isinstance(outline.get("quiz"), dict) else {}
+    quiz: dict[str, Any] = outline["quiz"] if isinstance(outline, dict) and isinstance(outline.get("quiz"), dict) else {}
     unready = []
     for number, question in enumerate(quiz.get("questions") or [], start=1):
         if isinstance(question, dict) and question.get("type") in ("multiple_choice", "true_false"):

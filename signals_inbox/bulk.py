@@ -60,7 +60,7 @@ class OfferSummary:
         return sum(c.needs for c in self.cohorts)
 
 
-def _course_of(row: dict[str, Any], chosen: Any) -> tuple[Any, str, str]:
+def _course_of(row: Any, chosen: Any) -> tuple[Any, str, str]:
     """Return the course an Offer would use for a need row: (id, title, problem)."""
     if chosen is not None:
         return chosen.pk, chosen.title, ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -344,36 +345,40 @@ class NeedAdmin(TenantScopedAdmin):
             *super().get_urls(),
         ]
 
-    def _needs_for(self, request: HttpRequest, object_id: str | None, ids: list[str] | None = None) -> list[Need]:
-        """The needs a page acts on (one by URL, or the posted ids); every one must be the user's to change."""
+    def _needs_for(self, request: HttpRequest, object_id: str | None, ids: list[str] | None = None) -> Selection:
+        """The needs a page acts on (one by URL, or the posted ids); every one must be the user's to change.
+
+        Only ids are read for a large selection; the first LISTED needs are loaded to be shown.
+        """
         if object_id:
             need = self.get_object(request, unquote(object_id))
             if need is None:
                 raise Http404("Not found")
             if not self.has_change_permission(request, need):
                 raise PermissionDenied
-            return [need]
+            return Selection(ids=[str(need.pk)], first=[need], tenant=need.tenant)
         raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
         if not raw or len(raw) > MAX_BULK:
             raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
         wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
-        found = self.writable(request, self.get_queryset(request).filter(pk__in=wanted))
-        needs = list(found.select_related("tenant", "learner", "recommended_course").order_by("-severity", "-last_seen_at", "pk"))
-        if not needs or len(needs) != len(wanted) or len(wanted) != len(raw):
+        found = self.writable(request, self.get_queryset(request).filter(pk__in=wanted)).order_by("-severity", "-last_seen_at", "pk")
+        rows = list(found.values_list("pk", "tenant_id"))
+        if not rows or len(rows) != len(wanted) or len(wanted) != len(raw):
             raise Http404("Not found")
-        if len({need.tenant_id for need in needs}) > 1:
+        if len({tenant_id for _, tenant_id in rows}) > 1:
             raise Http404("Choose needs of one tenant")
-        return needs
+        first = list(found.select_related("tenant", "learner", "recommended_course")[:LISTED])
+        return Selection(ids=[str(pk) for pk, _ in rows], first=first, tenant=first[0].tenant)
 
-    def _context(self, request: HttpRequest, title: str, needs: list[Need], **extra: Any) -> dict[str, Any]:
+    def _context(self, request: HttpRequest, title: str, selection: Selection, **extra: Any) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": title,
-            "needs": needs[:LISTED],
-            "need_count": len(needs),
-            "unlisted": max(0, len(needs) - LISTED),
-            "ids": ",".join(str(n.pk) for n in needs),
+            "needs": selection.first,
+            "need_count": selection.count,
+            "unlisted": max(0, selection.count - len(selection.first)),
+            "ids": ",".join(selection.ids),
             "inbox_url": reverse("admin:signals_inbox_need_changelist"),
             "is_nav_sidebar_enabled": False,
             **extra,
@@ -383,45 +388,46 @@ class NeedAdmin(TenantScopedAdmin):
         return self._offer_page(request, object_id, None, bound=request.method == "POST")
 
     def _offer_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
-        needs = self._needs_for(request, object_id, ids)
-        tenant = needs[0].tenant
-        initial = {"course": needs[0].recommended_course_id} if len(needs) == 1 and needs[0].recommended_course_id else {}
+        selection = self._needs_for(request, object_id, ids)
+        tenant = selection.tenant
+        one = selection.first[0] if selection.count == 1 else None
+        initial = {"course": one.recommended_course_id} if one is not None and one.recommended_course_id else {}
         form = OfferForm(request.POST if bound else None, tenant=tenant, admin_site=self.admin_site, initial=initial)
-        if len(needs) == 1:
+        if one is not None:
             target_field: Any = form.fields["target"]
-            target_field.choices = [("need", f"The need's own: {_target_text(needs[0])}"), *OfferForm.TARGETS[1:]]
+            target_field.choices = [("need", f"The need's own: {_target_text(one)}"), *OfferForm.TARGETS[1:]]
         previews, problems = [], []
         summary = None
         fingerprint = ""
         if bound and form.is_valid():
             arguments = form.service_arguments()
             due = form.cleaned_data["due_date"]
-            fingerprint = hashlib.sha256(json.dumps([arguments, str(due), len(needs)], sort_keys=True).encode()).hexdigest()[:16]
+            fingerprint = hashlib.sha256(json.dumps([arguments, str(due), selection.count], sort_keys=True).encode()).hexdigest()[:16]
             # Confirm only what was previewed: changed choices are previewed again first.
             if "confirm" in request.POST and request.POST.get("previewed") == fingerprint:
-                if len(needs) == 1:
-                    return self._offer_one(request, needs[0], arguments, due)
+                if one is not None:
+                    return self._offer_one(request, one, arguments, due)
                 words = f"“{form.cleaned_data['course'].title}”" if form.cleaned_data.get("course") else "each need's recommended course"
                 run = bulk_run_start(
-                    tenant=tenant, kind=BulkKind.OFFER, need_ids=[str(n.pk) for n in needs], actor=actor(request),
+                    tenant=tenant, kind=BulkKind.OFFER, need_ids=selection.ids, actor=actor(request),
                     arguments={**arguments, "due_date": due.isoformat() if due else None}, summary=f"Offer {words}",
                 )  # fmt: skip
                 return self._run_started(request, run)
-            if len(needs) == 1:
+            if one is not None:
                 try:
-                    previews.append(need_offer_preview(need=needs[0], **arguments))
+                    previews.append(need_offer_preview(need=one, **arguments))
                 except DomainError as exc:
-                    problems.append((needs[0], _error_text(exc)))
+                    problems.append((one, _error_text(exc)))
             else:
                 data = form.cleaned_data
                 summary = offer_summary(
-                    tenant=tenant, need_ids=[n.pk for n in needs], course=data.get("course"), target=data["target"],
+                    tenant=tenant, need_ids=selection.ids, course=data.get("course"), target=data["target"],
                     learners=list(data.get("learners") or []), group=data.get("group"), site=data.get("site"),
                 )  # fmt: skip
         context = self._context(
             request,
-            "Offer training" if len(needs) == 1 else f"Offer training for {len(needs):,} needs",
-            needs,
+            "Offer training" if one is not None else f"Offer training for {selection.count:,} needs",
+            selection,
             form=form,
             media=self.media + form.media,
             previews=previews,
@@ -476,7 +482,7 @@ class NeedAdmin(TenantScopedAdmin):
         return self.get_queryset(request).values("tenant_id")
 
     def author_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        need = self._needs_for(request, object_id)[0]
+        need = self._needs_for(request, object_id).first[0]
         try:
             course = need_author(need=need, actor=actor(request))
             self.log_change(request, need, f"Authored the draft “{course.title}”")
@@ -490,27 +496,27 @@ class NeedAdmin(TenantScopedAdmin):
         return self._dismiss_page(request, object_id, None, bound=request.method == "POST")
 
     def _dismiss_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
-        needs = self._needs_for(request, object_id, ids)
+        selection = self._needs_for(request, object_id, ids)
         form = DismissForm(request.POST if bound else None)
         if bound and "reason" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
-            if len(needs) == 1:
+            if selection.count == 1:
                 try:
-                    need_dismiss(need=needs[0], actor=actor(request), reason=reason)
-                    self.log_change(request, needs[0], f"Dismissed: {reason[:150]}")
+                    need_dismiss(need=selection.first[0], actor=actor(request), reason=reason)
+                    self.log_change(request, selection.first[0], f"Dismissed: {reason[:150]}")
                     messages.success(request, "Need dismissed")
                 except DomainError as exc:
                     messages.error(request, f"Not dismissed: {_error_text(exc)}")
                 return HttpResponseRedirect(reverse("admin:signals_inbox_need_changelist"))
             run = bulk_run_start(
-                tenant=needs[0].tenant, kind=BulkKind.DISMISS, need_ids=[str(n.pk) for n in needs], actor=actor(request),
+                tenant=selection.tenant, kind=BulkKind.DISMISS, need_ids=selection.ids, actor=actor(request),
                 arguments={"reason": reason}, summary="Dismiss",
             )  # fmt: skip
             return self._run_started(request, run)
-        topics = Counter(need.topic for need in needs).most_common(10) if len(needs) > LISTED else []
-        title = "Dismiss a need" if len(needs) == 1 else f"Dismiss {len(needs):,} needs"
+        topics = Counter(Need.objects.filter(pk__in=selection.ids).values_list("topic", flat=True)).most_common(10) if selection.count > LISTED else []
+        title = "Dismiss a need" if selection.count == 1 else f"Dismiss {selection.count:,} needs"
         context = self._context(
-            request, title, needs, form=form, topics=topics,
+            request, title, selection, form=form, topics=topics,
             action_url=request.path if object_id else reverse("admin:signals_inbox_need_dismiss_many"),
         )  # fmt: skip
         return TemplateResponse(request, "admin/signals_inbox/need/dismiss.html", context)
@@ -533,7 +539,7 @@ class NeedAdmin(TenantScopedAdmin):
         context = self._context(
             request,
             need.topic,
-            [need],
+            Selection(ids=[str(need.pk)], first=[need], tenant=need.tenant),
             need=need,
             original=need,
             signals=signals,
@@ -547,6 +553,19 @@ class NeedAdmin(TenantScopedAdmin):
             has_view_permission=True,
         )
         return TemplateResponse(request, "admin/signals_inbox/need/detail.html", context)
+
+
+@dataclass
+class Selection:
+    """The needs a confirmation page acts on: all their ids, the first few loaded to be listed, their tenant."""
+
+    ids: list[str]
+    first: list[Need]
+    tenant: Any
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
 
 
 def run_totals(run: BulkRun) -> str:

@@ -376,7 +376,7 @@ class EndpointConsoleMixin(admin.ModelAdmin):
         log = delivery_log(
             tenant=endpoint.tenant, endpoint=endpoint, before=request.GET.get("before"), after=request.GET.get("after"), limit=LOG_PAGE, filters=filters
         )
-        kept = {key: value for key, value in request.GET.items() if key in LogFilterForm.base_fields and value}
+        kept: dict[str, str] = {key: str(value) for key, value in request.GET.items() if key in LogFilterForm.base_fields and value}
         extra = {
             "endpoint": endpoint,
             "deliveries": _attempt_rows(log.rows),
