@@ -132,8 +132,8 @@ def test_staff_token_is_minted_only_for_oneself(client, two_tenants):  # noqa: A
 
 def test_staff_token_of_a_scoped_admin_cannot_read_another_tenant(client, two_tenants):  # noqa: ANN001
     mine, theirs, _ = two_tenants
-    response = client.post(reverse("admin:tenants_stafftoken_add"), {"name": "mine"})
-    raw = response.context["secret"]  # shown once on the answering page
+    response = client.post(reverse("admin:tenants_stafftoken_add"), {"name": "mine"}, follow=True)
+    raw = response.context["secret"]  # shown once, on the page the creating POST redirects to
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert api.get(f"/api/v1/admin/tenants/{mine.slug}/signal-map").status_code == 200
