@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from learning.models import Assignment, CourseStatus, Learner, LearnerStatus
@@ -73,12 +73,13 @@ def _course_of(row: Any, chosen: Any) -> tuple[Any, str, str]:
 
 
 def offer_summary(
-    *, tenant: Tenant, need_ids: Iterable[Any], course: Any = None, target: str = "need", learners: list[Learner] | None = None,
+    *, tenant: Tenant, needs: QuerySet[Need], course: Any = None, target: str = "need", learners: list[Learner] | None = None,
     group: Any = None, site: Any = None,
 ) -> OfferSummary:
     """Say what an Offer of these needs would do, grouped by target and course, the biggest cohort first."""
+    needs = needs.filter(tenant=tenant).order_by()
     rows = list(
-        Need.objects.filter(tenant=tenant, pk__in=list(need_ids)).values(
+        needs.values(
             "target", "site_name", "learner_id",
             "recommended_course_id", "recommended_course__status", "recommended_course__title",
             "authored_course_id", "authored_course__status", "authored_course__title",
@@ -130,10 +131,11 @@ def offer_summary(
         people = fixed[1] if groups else 0
     else:
         cohort_sites = [key[5:] for key, _ in groups if key.startswith("site:")]
-        workers = set().union(*worker_learners.values()) if worker_learners else set()
         people = sum(c.people for c in ordered if c.who.startswith("everyone at "))
-        if workers:
-            people += active.filter(pk__in=list(workers)).exclude(site__name__in=cohort_sites).count()
+        if worker_learners:
+            # The workers (a subquery, not a list of ids) who are not already counted in a site cohort.
+            offered = needs.filter(target=Target.WORKER, learner__isnull=False).values("learner_id")
+            people += active.filter(pk__in=offered).exclude(site__name__in=cohort_sites).count()
     return OfferSummary(cohorts=ordered, problems=sorted(problems.values(), key=lambda c: -c.needs), people=people)
 
 

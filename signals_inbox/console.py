@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,10 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import Count, QuerySet
+from django.http import QueryDict
+from django.utils.functional import cached_property
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -300,12 +302,15 @@ class NeedAdmin(TenantScopedAdmin):
 
     # --- bulk actions: Offer and Dismiss ask first (the selection travels in the POST), Author acts ---
 
-    def _selected_ids(self, request: HttpRequest, queryset: QuerySet) -> list[str]:
-        return [str(pk) for pk in self.writable(request, queryset).order_by("-severity", "-last_seen_at", "pk").values_list("pk", flat=True)[: MAX_BULK + 1]]
+    def _chosen(self, request: HttpRequest, queryset: QuerySet) -> dict[str, Any]:
+        """What an action was given: "select all" is the list's filters (its query string), else the ticked ids."""
+        if request.POST.get("select_across") == "1":
+            return {"filters": request.GET.urlencode()}
+        return {"ids": [str(pk) for pk in self.writable(request, queryset).values_list("pk", flat=True)[: MAX_BULK + 1]]}
 
     @admin.action(description="Offer the selected needs…", permissions=["change"])
     def offer(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return self._offer_page(request, None, self._selected_ids(request, queryset), bound=False)
+        return self._offer_page(request, None, bound=False, **self._chosen(request, queryset))
 
     @admin.action(description="Author drafts for the selected needs", permissions=["change"])
     def author(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseRedirect | None:
@@ -325,7 +330,7 @@ class NeedAdmin(TenantScopedAdmin):
 
     @admin.action(description="Dismiss the selected needs…", permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        return self._dismiss_page(request, None, self._selected_ids(request, queryset), bound=False)
+        return self._dismiss_page(request, None, bound=False, **self._chosen(request, queryset))
 
     # --- pages ---
 
@@ -345,10 +350,13 @@ class NeedAdmin(TenantScopedAdmin):
             *super().get_urls(),
         ]
 
-    def _needs_for(self, request: HttpRequest, object_id: str | None, ids: list[str] | None = None) -> Selection:
-        """The needs a page acts on (one by URL, or the posted ids); every one must be the user's to change.
+    def _needs_for(
+        self, request: HttpRequest, object_id: str | None, ids: list[str] | None = None, filters: str | None = None
+    ) -> Selection:
+        """The needs a page acts on: one by URL, a whole filtered list ("select all": its query string), or posted ids.
 
-        Only ids are read for a large selection; the first LISTED needs are loaded to be shown.
+        Every one must be the user's to change, of one tenant. A whole list is read through the list's
+        own filters (no list of 10,000 ids in a query); the first LISTED needs are loaded to be shown.
         """
         if object_id:
             need = self.get_object(request, unquote(object_id))
@@ -356,19 +364,40 @@ class NeedAdmin(TenantScopedAdmin):
                 raise Http404("Not found")
             if not self.has_change_permission(request, need):
                 raise PermissionDenied
-            return Selection(ids=[str(need.pk)], first=[need], tenant=need.tenant)
-        raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
-        if not raw or len(raw) > MAX_BULK:
+            return Selection(queryset=Need.objects.filter(pk=need.pk), count=1, first=[need], tenant=need.tenant)
+        if filters is None and ids is None and "filters" in request.POST:
+            filters = request.POST["filters"]
+        if filters is not None:
+            queryset = self.writable(request, self._listed(request, filters))
+            count = queryset.count()
+        else:
+            raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
+            if not raw or len(raw) > MAX_BULK:
+                raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
+            wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
+            queryset = self.writable(request, self.get_queryset(request).filter(pk__in=wanted))
+            count = queryset.count()
+            if count != len(wanted) or len(wanted) != len(raw):
+                raise Http404("Not found")
+        if not count or count > MAX_BULK:
             raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
-        wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
-        found = self.writable(request, self.get_queryset(request).filter(pk__in=wanted)).order_by("-severity", "-last_seen_at", "pk")
-        rows = list(found.values_list("pk", "tenant_id"))
-        if not rows or len(rows) != len(wanted) or len(wanted) != len(raw):
-            raise Http404("Not found")
-        if len({tenant_id for _, tenant_id in rows}) > 1:
+        if queryset.values("tenant_id").distinct().count() > 1:
             raise Http404("Choose needs of one tenant")
-        first = list(found.select_related("tenant", "learner", "recommended_course")[:LISTED])
-        return Selection(ids=[str(pk) for pk, _ in rows], first=first, tenant=first[0].tenant)
+        ordered = queryset.order_by("-severity", "-last_seen_at", "pk")
+        first = list(ordered.select_related("tenant", "learner", "recommended_course")[:LISTED])
+        return Selection(queryset=ordered, count=count, first=first, tenant=first[0].tenant, filters=filters)
+
+    def _listed(self, request: HttpRequest, filters: str) -> QuerySet:
+        """The needs the inbox lists for this query string (its filters and search), as "select all" took them."""
+        shown = request.GET
+        request.GET = QueryDict(filters)
+        try:
+            changelist = self.get_changelist_instance(request)
+            return changelist.get_queryset(request)
+        except IncorrectLookupParameters:
+            raise Http404("Unknown filter") from None
+        finally:
+            request.GET = shown
 
     def _context(self, request: HttpRequest, title: str, selection: Selection, **extra: Any) -> dict[str, Any]:
         return {
@@ -378,17 +407,20 @@ class NeedAdmin(TenantScopedAdmin):
             "needs": selection.first,
             "need_count": selection.count,
             "unlisted": max(0, selection.count - len(selection.first)),
-            "ids": ",".join(selection.ids),
+            "ids": "" if selection.filters is not None else ",".join(selection.ids),
+            "filters": selection.filters,
             "inbox_url": reverse("admin:signals_inbox_need_changelist"),
             "is_nav_sidebar_enabled": False,
             **extra,
         }
 
     def offer_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        return self._offer_page(request, object_id, None, bound=request.method == "POST")
+        return self._offer_page(request, object_id, bound=request.method == "POST")
 
-    def _offer_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
-        selection = self._needs_for(request, object_id, ids)
+    def _offer_page(
+        self, request: HttpRequest, object_id: str | None, *, bound: bool, ids: list[str] | None = None, filters: str | None = None
+    ) -> HttpResponse:
+        selection = self._needs_for(request, object_id, ids, filters)
         tenant = selection.tenant
         one = selection.first[0] if selection.count == 1 else None
         initial = {"course": one.recommended_course_id} if one is not None and one.recommended_course_id else {}
@@ -421,7 +453,7 @@ class NeedAdmin(TenantScopedAdmin):
             else:
                 data = form.cleaned_data
                 summary = offer_summary(
-                    tenant=tenant, need_ids=selection.ids, course=data.get("course"), target=data["target"],
+                    tenant=tenant, needs=selection.queryset, course=data.get("course"), target=data["target"],
                     learners=list(data.get("learners") or []), group=data.get("group"), site=data.get("site"),
                 )  # fmt: skip
         context = self._context(
@@ -493,10 +525,12 @@ class NeedAdmin(TenantScopedAdmin):
         return HttpResponseRedirect(reverse("admin:learning_course_change", args=[quote(course.pk)]))
 
     def dismiss_view(self, request: HttpRequest, object_id: str | None = None) -> HttpResponse:
-        return self._dismiss_page(request, object_id, None, bound=request.method == "POST")
+        return self._dismiss_page(request, object_id, bound=request.method == "POST")
 
-    def _dismiss_page(self, request: HttpRequest, object_id: str | None, ids: list[str] | None, *, bound: bool) -> HttpResponse:
-        selection = self._needs_for(request, object_id, ids)
+    def _dismiss_page(
+        self, request: HttpRequest, object_id: str | None, *, bound: bool, ids: list[str] | None = None, filters: str | None = None
+    ) -> HttpResponse:
+        selection = self._needs_for(request, object_id, ids, filters)
         form = DismissForm(request.POST if bound else None)
         if bound and "reason" in request.POST and form.is_valid():
             reason = form.cleaned_data["reason"]
@@ -513,7 +547,11 @@ class NeedAdmin(TenantScopedAdmin):
                 arguments={"reason": reason}, summary="Dismiss",
             )  # fmt: skip
             return self._run_started(request, run)
-        topics = Counter(Need.objects.filter(pk__in=selection.ids).values_list("topic", flat=True)).most_common(10) if selection.count > LISTED else []
+        topics = (
+            [(row["topic"], row["n"]) for row in selection.queryset.order_by().values("topic").annotate(n=Count("id")).order_by("-n", "topic")[:10]]
+            if selection.count > LISTED
+            else []
+        )
         title = "Dismiss a need" if selection.count == 1 else f"Dismiss {selection.count:,} needs"
         context = self._context(
             request, title, selection, form=form, topics=topics,
@@ -539,7 +577,7 @@ class NeedAdmin(TenantScopedAdmin):
         context = self._context(
             request,
             need.topic,
-            Selection(ids=[str(need.pk)], first=[need], tenant=need.tenant),
+            Selection(queryset=Need.objects.filter(pk=need.pk), count=1, first=[need], tenant=need.tenant),
             need=need,
             original=need,
             signals=signals,
@@ -557,15 +595,17 @@ class NeedAdmin(TenantScopedAdmin):
 
 @dataclass
 class Selection:
-    """The needs a confirmation page acts on: all their ids, the first few loaded to be listed, their tenant."""
+    """The needs a confirmation page acts on: their queryset and count, the first few loaded to be listed, their tenant."""
 
-    ids: list[str]
+    queryset: QuerySet
+    count: int
     first: list[Need]
     tenant: Any
+    filters: str | None = None  # "select all": the inbox's query string, posted on instead of the ids
 
-    @property
-    def count(self) -> int:
-        return len(self.ids)
+    @cached_property
+    def ids(self) -> list[str]:
+        return [str(pk) for pk in self.queryset.values_list("pk", flat=True)[:MAX_BULK]]
 
 
 def run_totals(run: BulkRun) -> str:

@@ -70,10 +70,12 @@ def test_select_all_then_offer_summarises_by_cohort_biggest_first(client, acme):
     _seed(acme, workers=60, site_people=90)
     page = _select_all(client, "offer")
     assert page.status_code == 200
-    ids = page.context["ids"].split(",")
-    assert len(ids) == 62 and "Offer training for 62 needs" in page.content.decode()
+    # "Select all" posts on the list's filters, not 62 (or 10,000) ids.
+    assert page.context["filters"] == "status=open" and page.context["ids"] == ""
+    assert 'name="filters" value="status=open"' in page.content.decode() and "Offer training for 62 needs" in page.content.decode()
+    chosen = {"filters": "status=open"}
 
-    preview = client.post(reverse("admin:signals_inbox_need_offer_many"), {"ids": ",".join(ids), "target": "need", "preview": "1"})
+    preview = client.post(reverse("admin:signals_inbox_need_offer_many"), {**chosen, "target": "need", "preview": "1"})
     cohorts = preview.context["summary"].cohorts
     # The one site-wide need for 150 people leads (a single line), before the 60 one-learner needs.
     assert [(c.who, c.needs, c.people) for c in cohorts] == [("everyone at Main Plant", 1, 150), ("each need's own worker", 60, 60)]
@@ -84,7 +86,7 @@ def test_select_all_then_offer_summarises_by_cohort_biggest_first(client, acme):
 
     confirmed = client.post(
         reverse("admin:signals_inbox_need_offer_many"),
-        {"ids": ",".join(ids), "target": "need", "previewed": preview.context["fingerprint"], "confirm": "1"},
+        {**chosen, "target": "need", "previewed": preview.context["fingerprint"], "confirm": "1"},
     )
     run = BulkRun.objects.get()
     assert confirmed.status_code == 302 and confirmed["Location"] == reverse("admin:signals_inbox_need_run", args=[run.pk])
@@ -112,19 +114,29 @@ def test_a_small_selection_runs_at_once_with_one_message(client, acme):  # noqa:
 
 def test_select_all_then_dismiss_posts_the_selection(client, acme):  # noqa: ANN001
     _seed(acme, workers=80)
-    page = _select_all(client, "dismiss")
-    ids = page.context["ids"]
-    assert page.context["need_count"] == 81 and "Dismiss 81 needs" in page.content.decode()
-    assert "and 56 more" in page.content.decode()  # the first 25 are listed, the rest summarised
-    response = client.post(reverse("admin:signals_inbox_need_dismiss_many"), {"ids": ids, "reason": "site closed"})
+    page = _select_all(client, "dismiss", "status=open&topic=chemical+spill+responses")
+    assert page.context["need_count"] == 80 and "Dismiss 80 needs" in page.content.decode()
+    assert "and 55 more" in page.content.decode()  # the first 25 are listed, the rest summarised
+    response = client.post(reverse("admin:signals_inbox_need_dismiss_many"), {"filters": page.context["filters"], "reason": "site closed"})
     bulk_run_execute(run_id=str(BulkRun.objects.get().pk))
     assert client.get(response["Location"]).status_code == 200
-    assert Need.objects.filter(status=NeedStatus.DISMISSED, dismiss_reason="site closed").count() == 81
+    assert Need.objects.filter(status=NeedStatus.DISMISSED, dismiss_reason="site closed").count() == 80
+    assert Need.objects.get(topic="ladders").status == NeedStatus.OPEN  # outside the filter: untouched
 
 
-def _page_queries(client, ids: list[str]) -> int:  # noqa: ANN001
+def test_a_selection_of_another_tenant_or_a_bad_filter_is_not_found(client, acme):  # noqa: ANN001
+    _seed(acme, workers=2)
+    _seed(TenantFactory(slug="other"), workers=2)
+    other = Need.objects.exclude(tenant=acme).values_list("pk", flat=True).first()
+    assert client.post(reverse("admin:signals_inbox_need_offer_many"), {"ids": str(other)}).status_code == 404
+    # The other tenant's needs are outside what this user's list shows, filters or not.
+    page = client.post(reverse("admin:signals_inbox_need_dismiss_many"), {"filters": "status=open"})
+    assert page.context["need_count"] == 3
+
+
+def _page_queries(client, chosen: dict) -> int:  # noqa: ANN001
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(reverse("admin:signals_inbox_need_offer_many"), {"ids": ",".join(ids), "target": "need", "preview": "1"})
+        response = client.post(reverse("admin:signals_inbox_need_offer_many"), {**chosen, "target": "need", "preview": "1"})
     assert response.status_code == 200
     return len(queries)
 
@@ -132,5 +144,7 @@ def _page_queries(client, ids: list[str]) -> int:  # noqa: ANN001
 def test_the_confirmation_page_costs_the_same_queries_for_10_and_400_needs(client, acme):  # noqa: ANN001
     _seed(acme, workers=400, site_people=5)
     ids = [str(pk) for pk in Need.objects.order_by("target", "pk").values_list("pk", flat=True)]  # cohort, unmatched, workers
-    _page_queries(client, ids[:10])  # warm the per-process caches first
-    assert _page_queries(client, ids) == _page_queries(client, ids[:10])
+    _page_queries(client, {"ids": ",".join(ids[:10])})  # warm the per-process caches first
+    assert _page_queries(client, {"ids": ",".join(ids)}) == _page_queries(client, {"ids": ",".join(ids[:10])})
+    few = _page_queries(client, {"filters": "status=open&severity=4"})  # the site-wide need alone
+    assert _page_queries(client, {"filters": "status=open"}) == few

@@ -85,7 +85,9 @@ class Tab:
     def load(self, name: str, action: Callable[[], object] | str) -> None:
         """Run the navigation (an address, or a click that navigates), time it to the load event, screenshot it."""
         started = time.monotonic()
-        if isinstance(action, str):
+        if action == "reload":  # the browser's refresh: the same request again (a POST's answer would re-post)
+            self.page.reload(wait_until="load")
+        elif isinstance(action, str):
             self.page.goto(self.base + action, wait_until="load")
         else:
             with self.page.expect_navigation(wait_until="load"):
@@ -185,7 +187,7 @@ def test_select_all_offer_and_dismiss_evidence_course_and_delivery_log_at_scale(
     # --- the whole list: Select all 10,000 + Offer, previewed by cohort (not carried out: see below) ---
     tab.load("inbox-10000", "/admin/signals_inbox/need/?status=open")
     _select_all_and_run(tab, "offer")
-    assert f"Select all {NEEDS:,}".replace(",", "") in tab.text(".actions").replace(",", "")
+    assert f"All {NEEDS} selected" in tab.text(".actions").replace(",", "")
     tab.load("offer-10000-form", lambda: tab.page.click(".actions button[type=submit]"))
     assert "Offer training for 10,000 needs" in tab.text()
     tab.load("offer-10000-preview", lambda: tab.page.click("input[name=preview]"))
@@ -204,7 +206,7 @@ def test_select_all_offer_and_dismiss_evidence_course_and_delivery_log_at_scale(
     assert "started" in tab.text(".messagelist")
     run = BulkRun.objects.get(kind="offer")
     bulk_run_execute(run_id=str(run.pk))  # what the worker does with the queued run
-    tab.load("offer-spills-done", lambda: tab.page.reload())
+    tab.load("offer-spills-done", f"/admin/signals_inbox/need/bulk/{run.pk}/")
     totals = tab.text("#bulk-totals")
     assert totals.startswith(f"Offered {run.total} of {run.total} needs") and "refused" not in totals
     assert Need.objects.filter(tenant=big_tenant, topic=TOPICS[0], severity=4, status=NeedStatus.OFFERED).count() == run.total
@@ -217,7 +219,7 @@ def test_select_all_offer_and_dismiss_evidence_course_and_delivery_log_at_scale(
     tab.load("dismiss-ladders-run", lambda: tab.page.click("input[type=submit][value=Dismiss]"))
     dismiss = BulkRun.objects.get(kind="dismiss")
     bulk_run_execute(run_id=str(dismiss.pk))
-    tab.load("dismiss-ladders-done", lambda: tab.page.reload())
+    tab.load("dismiss-ladders-done", f"/admin/signals_inbox/need/bulk/{dismiss.pk}/")
     assert tab.text("#bulk-totals").startswith(f"Dismissed {dismiss.total} of {dismiss.total} needs")
     tab.load("dismiss-ladders-needs", lambda: tab.page.get_by_role("link", name=re.compile(r"^See the")).click())
     assert Need.objects.filter(pk__in=dismiss.need_ids, status=NeedStatus.DISMISSED).count() == dismiss.total
@@ -325,7 +327,7 @@ def test_a_refresh_on_every_shown_once_page_creates_nothing_and_shows_nothing(br
         tab.load(f"{name}-once", submit)
         secret = tab.text("#secret-value")
         assert count() == before + 1
-        tab.load(f"{name}-refreshed", lambda: tab.page.reload())
+        tab.load(f"{name}-refreshed", "reload")
         assert "already been shown" in tab.text() and secret not in tab.page.content()
         assert count() == before + 1  # the refresh re-posted nothing
         return secret
