@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def _console_key(console: Client, tenant, name: str) -> str:  # noqa: ANN001
     """Mint an admin key in the console, as its user, and return the raw key shown once."""
-    response = console.post(reverse("admin:tenants_apikey_add"), {"tenant": str(tenant.pk), "name": name, "role": "admin", "scopes": ["assessments:read", "assessments:write", "learners:write"]})
+    response = console.post(reverse("admin:tenants_apikey_add"), {"tenant": str(tenant.pk), "name": name, "role": "admin", "scopes": ["assessments:read", "assessments:write", "learners:write"]}, follow=True)
     return re.search(r'<code id="secret-value">(shk_[^<]+)</code>', response.content.decode()).group(1)
 
 
