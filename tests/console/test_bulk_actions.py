@@ -148,3 +148,18 @@ def test_the_confirmation_page_costs_the_same_queries_for_10_and_400_needs(clien
     assert _page_queries(client, {"ids": ",".join(ids)}) == _page_queries(client, {"ids": ",".join(ids[:10])})
     few = _page_queries(client, {"filters": "status=open&severity=4"})  # the site-wide need alone
     assert _page_queries(client, {"filters": "status=open"}) == few
+
+
+def test_a_confirmed_run_is_queued_for_a_worker_once_it_commits(acme, stub_broker, django_capture_on_commit_callbacks):  # noqa: ANN001
+    from signals_inbox.actors import run_bulk
+    from signals_inbox.bulk import bulk_run_start
+
+    _seed(acme, workers=3)
+    ids = [str(pk) for pk in Need.objects.filter(target="worker").values_list("pk", flat=True)]
+    with django_capture_on_commit_callbacks(execute=True):
+        run = bulk_run_start(tenant=acme, kind="dismiss", need_ids=ids, arguments={"reason": "merged"}, actor="user:ops (console)")
+        assert stub_broker.queues["signals"].qsize() == 0  # nothing is sent before the run is committed
+    message = stub_broker.queues["signals"].get_nowait()
+    assert b"run_bulk" in message and str(run.pk).encode() in message
+    run_bulk.fn(str(run.pk))  # what the worker runs
+    assert Need.objects.filter(pk__in=ids, status=NeedStatus.DISMISSED).count() == 3
