@@ -7,7 +7,7 @@ import time
 
 import dramatiq
 
-from signals_inbox import services
+from signals_inbox import bulk, services
 
 
 @dramatiq.actor(queue_name="signals", max_retries=8, min_backoff=1_000, max_backoff=300_000)
@@ -50,6 +50,4 @@ def close_need_if_complete(need_id: str) -> None:
 @dramatiq.actor(queue_name="signals", max_retries=5, min_backoff=1_000, max_backoff=60_000)
 def run_bulk(run_id: str) -> None:
     """Carry out a confirmed Offer or Dismiss of many needs, batch by batch, from where it stopped."""
-    from signals_inbox import bulk
-
     bulk.bulk_run_execute(run_id=run_id)

@@ -20,8 +20,11 @@ from learning.models import Assignment, CourseStatus, Learner, LearnerStatus
 from signals_inbox.models import BulkKind, BulkRun, Need, Target
 from signals_inbox.services import need_dismiss, need_offer
 from skillhub.errors import DomainError, ValidationFailed
-from skillhub.hooks import after_commit
+from skillhub.hooks import Hook
 from tenants.models import Tenant
+
+# Fired with a run's id once it commits; the app connects the actor that carries it out.
+bulk_run_confirmed = Hook("signals_inbox.bulk_run_confirmed")
 
 MAX_BULK = 10_000
 # Needs carried out per step of a run; the run's totals are saved after each step.
@@ -150,14 +153,8 @@ def bulk_run_start(
     run = BulkRun.objects.create(
         tenant=tenant, kind=kind, actor=actor[:200], need_ids=list(need_ids), arguments=arguments, total=len(need_ids), summary=summary[:500]
     )
-    after_commit(_enqueue, str(run.pk))
+    bulk_run_confirmed.fire_on_commit(str(run.pk))
     return run
-
-
-def _enqueue(run_id: str) -> None:
-    from signals_inbox.actors import run_bulk
-
-    run_bulk.send(run_id)
 
 
 def bulk_run_execute(*, run_id: str) -> BulkRun | None:

@@ -284,9 +284,12 @@ def test_retry_restarts_a_failed_delivery(
         response = api.post(_url(api, f"/deliveries/{delivery.pk}/retry"))
 
     assert response.status_code == 202
-    assert response.json()["status"] == "pending" and response.json()["attemptCount"] == 0
+    # attemptCount counts every attempt made (the failed one), not the new schedule's cycle.
+    assert response.json()["status"] == "pending" and response.json()["attemptCount"] == 1
     assert stub_broker.queues["webhooks"].qsize() == 1
     assert send_delivery(delivery_id=delivery.pk).succeeded
+    attempts = api.get(_url(api, f"/deliveries/{delivery.pk}")).json()
+    assert attempts["attemptCount"] == 2 and [a["number"] for a in attempts["attempts"]] == [1, 2]
 
 
 def test_replay_resends_failed_deliveries_since_a_time_of_chosen_types(api, receiver, allow_private):
