@@ -89,11 +89,12 @@ def seed(tenant_id: str, endpoint_ids: list[str], *, deliveries: int, attempts_p
                 "FROM STDIN"
             ) as copy:
                 done = 0
-                for k in range(attempts_per):
-                    for n in range(deliveries):
-                        at = start + step * n
+                # In time order, as attempts are made: their ids grow with time, which retention relies on.
+                for n in range(deliveries):
+                    at = start + step * n
+                    for k in range(attempts_per):
                         ok = k == attempts_per - 1
-                        copy.write_row((_hex_id("dlv", at, n), k + 1, at, 40 + n % 200, 200 if ok else 500, ok, "", "ok" if ok else "boom"))
+                        copy.write_row((_hex_id("dlv", at, n), k + 1, at + timedelta(milliseconds=k), 40 + n % 200, 200 if ok else 500, ok, "", "ok" if ok else "boom"))
                         done += 1
                         if done % 500_000 == 0:
                             common.progress("attempts", done, total, started)
