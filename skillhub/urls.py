@@ -34,3 +34,4 @@ urlpatterns = [
     path("api/v1/admin/tenants/<slug:slug>/", include("signals_inbox.admin_urls")),
     path("scim/v2/tenants/<slug:slug>/", include("provisioning.urls")),
 ]
+handler500 = "skillhub.middleware.server_error"
