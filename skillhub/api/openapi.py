@@ -57,12 +57,13 @@ _DESCRIPTIONS = {
     "413": "PAYLOAD_TOO_LARGE: a body over 1 MiB",
     "415": "UNSUPPORTED_MEDIA_TYPE: the body is not JSON (or form fields where accepted)",
     "429": "RATE_LIMITED: over the plan's limit, or too many requests without a key from one address; Retry-After says when to come back",
+    "503": "SERVICE_UNAVAILABLE: the database does not answer; nothing was changed, Retry-After says when to try again",
 }
 _WRITES = {"post", "put", "patch", "delete"}
 
 
 def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
-    codes = ["400", "404", "406"]
+    codes = ["400", "404", "406", "503"]
     if operation.get("security") not in (None, [], [{}]):
         codes += ["401", "403"]
     # Keyed calls count against the plan; calls without a key against their client address.
