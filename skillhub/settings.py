@@ -49,6 +49,9 @@ WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
 WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
 # A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
 # this long, then queues the next one behind every other endpoint's (a turn of the rotation).
+# PostgreSQL keeps attempts in partitions of this many consecutive ids, made this many ahead (webhooks/partitions.py).
+WEBHOOKS_ATTEMPT_PARTITION_ROWS = env_int("WEBHOOKS_ATTEMPT_PARTITION_ROWS", 1_000_000, minimum=1000)
+WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD = env_int("WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD", 5, minimum=1)
 WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
 
 INSTALLED_APPS = [

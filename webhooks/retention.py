@@ -20,7 +20,7 @@ from skillhub.db import is_postgres
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from tenants.retention import remover
-from webhooks import health
+from webhooks import health, partitions
 from webhooks.flow import db_time
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 
@@ -87,7 +87,16 @@ def _before(value: Any, cutoff: datetime) -> bool:
     return bool(moment < cutoff)
 
 
-@remover("attempts", field="attempts_days", order=30)
+def drop_attempt_partitions(*, before: datetime) -> int:
+    """Drop the partitions of attempts that are all past `before` (the oldest cutoff of every policy); return rows removed."""
+    if not partitions.is_partitioned():
+        return 0
+    removed = partitions.drop_expired_partitions(upto_id=_last_attempt_before(before), unfinished_states=_UNFINISHED)
+    partitions.ensure_partitions()
+    return removed
+
+
+@remover("attempts", field="attempts_days", order=30, prune=drop_attempt_partitions)
 def remove_attempts(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000, every_tenant: bool = False) -> int:
     """Remove the attempts of these tenants' finished deliveries started before `before`; return how many.
 
