@@ -271,6 +271,11 @@ def main() -> None:
             cursor.execute("DELETE FROM webhooks_attempt")
             cursor.execute("DELETE FROM webhooks_delivery")
             cursor.execute("UPDATE webhooks_endpointslot SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL")
+        # The minute sweep would make these as the attempts came; COPY brings them all at once.
+        from webhooks import partitions
+
+        made = partitions.ensure_partitions(ahead=args.deliveries * args.attempts_per_delivery // partitions.partition_rows() + 2)
+        log(f"  {made} attempt partitions made ahead of the seeding" if partitions.is_partitioned() else "  attempts table not partitioned")
         # Spread over 60 days: the older half of the attempts is past the 30-day default.
         seed(tenant.pk.hex, history, deliveries=args.deliveries, attempts_per=args.attempts_per_delivery, days=60)
         log(f"  seeded in {time.time() - seed_started:,.0f} s")
