@@ -21,9 +21,9 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from skillhub.console import charts
-from skillhub.db import postgres_statements, prepared_cursor
-from webhooks.claims import own_commit
-from webhooks.flow import db_time
+from skillhub.db import uses_postgres_statements, prepared_cursor
+from webhooks.engine.claims import own_commit
+from webhooks.engine.turns import db_time
 from webhooks.models import LATENCY_BOUNDS_MS, EndpointHealth, EndpointHour
 
 _H = EndpointHealth._meta.db_table
@@ -89,7 +89,7 @@ def note_attempt(
     bucket = latency_bucket(duration_ms)
     latencies = [1 if i == bucket else 0 for i in range(len(LAT_COLUMNS))]
     hour = [endpoint_id, db_time(hour_of(started_at)), *counts, *latencies]
-    if postgres_statements() and not connection.in_atomic_block:
+    if uses_postgres_statements() and not connection.in_atomic_block:
         with prepared_cursor() as cursor:
             cursor.execute(own_commit(_BOTH_PG, joined=False), health + hour)
         return

@@ -32,7 +32,7 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, InboxSettings, Need, Need
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from skillhub import metrics
-from skillhub.db import is_postgres
+from skillhub.db import uses_postgres_statements
 from tenants.models import Tenant
 from webhooks.outbox import record_events
 
@@ -143,7 +143,7 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     # Named ids are taken whatever their retry time (that is how a failed one is retried); a batch takes due ones.
     which = "id IN (" + ", ".join(["%s"] * len(signal_ids)) + ")" if signal_ids else "(retry_at IS NULL OR retry_at <= %s)"
     params: list[Any] = list(signal_ids) if signal_ids else [now]
-    postgres = is_postgres()
+    postgres = uses_postgres_statements()
     with connection.cursor() as cursor:
         if postgres:
             lease = f"{CLAIM_LEASE_SECONDS}s"
@@ -263,7 +263,7 @@ def _write_needs(needs: list[Need]) -> None:
     """Write the resolution columns of these (locked) needs: one statement on PostgreSQL."""
     if not needs:
         return
-    if not is_postgres():
+    if not uses_postgres_statements():
         Need.objects.bulk_update(needs, ["target", "learner", "site_name", "recommended_course", "match", "action", "resolved_at", "updated_at"])
         return
     row = "(%s::uuid, %s, %s::uuid, %s, %s::uuid, %s, %s, %s::timestamptz, %s::timestamptz)"

@@ -14,7 +14,8 @@ from django.utils import timezone
 from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import claims, delivery, selectors, wake
+from webhooks import selectors
+from webhooks.engine import claims, delivery, wake
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,9 +14,10 @@ from dramatiq.errors import ConnectionClosed
 
 from skillhub.scheduler import load_sweeps
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import actors, outbox
-from webhooks.claims import claim as claim_delivery
-from webhooks.delivery import send as send_delivery
+from webhooks import outbox
+from webhooks.engine import actors
+from webhooks.engine.claims import claim as claim_delivery
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, EndpointSlot, Event
 from webhooks.sweeps import enqueue_due_deliveries
 

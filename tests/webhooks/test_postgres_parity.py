@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.parity import statements_path
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint
-from webhooks import delivery, fanout
+from webhooks.engine import delivery, fanout
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

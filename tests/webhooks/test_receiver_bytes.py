@@ -21,7 +21,7 @@ from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import RawReceiver
 from webhooks import delivery as delivery_module
-from webhooks.delivery import send as send_delivery
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from learning.evidence.export_specs import SPECS, cell, clean_filters, copy_batc
 from learning.evidence.models import Export, ExportPolicy, ExportStatus
 from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
+from skillhub.db import uses_postgres_statements
 from skillhub.errors import ValidationFailed
 from skillhub.hooks import Hook
 from tenants.models import Tenant
@@ -167,7 +168,7 @@ def _write(export: Export, token: str, batch_size: int) -> str:
 
 def _batches(spec: Any, queryset: Any, *, raw: Any, writer: Any, size: int, safe: bool) -> Iterator[int]:
     """Yield the rows written per batch: by `COPY` on PostgreSQL, through the csv module elsewhere."""
-    if connection.vendor == "postgresql":
+    if uses_postgres_statements():
         yield from copy_batches(spec, queryset, out=raw, size=size, safe=safe)
         return
     for batch in spec.batches(queryset, size=size):

@@ -20,6 +20,7 @@ from learning.events import assignment_expired_data
 from learning.models import Assignment, AssignmentStatus, Course
 from learning.training.events import assignment_expiring_data
 from learning.training.models import TrainingSettings
+from skillhub.db import uses_postgres_statements
 from skillhub.errors import ValidationFailed
 from tenants.models import Tenant
 from webhooks.outbox import record_events
@@ -93,7 +94,7 @@ def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, Any]) ->
 
 def _claim(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
     """Take up to BATCH rows of `candidates` no other sweep holds, apply `mark`, and return them with their course and tenant."""
-    if connection.vendor == "postgresql":
+    if uses_postgres_statements():
         taken = _claim_postgresql(candidates, mark)
     else:
         # SQLite has one writer at a time; a conditional UPDATE per row says which rows this sweep took.

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import postgres_statements
+from skillhub.db import uses_postgres_statements
 from webhooks.models import Delivery, Endpoint, EndpointSlot
 
 logger = logging.getLogger("skillhub.webhooks")
@@ -317,7 +317,7 @@ def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str
     """Give the slot to the endpoint's next due delivery and return its id (to send a message), or free it."""
     params = pass_on_params(slot_id=slot_id, token=token, delivery_id=delivery_id, now=now)
     with connection.cursor() as cursor:
-        if postgres_statements():
+        if uses_postgres_statements():
             cursor.execute(_PASS_ON, params)
             row = cursor.fetchone()
             return row[0] or None if row else None

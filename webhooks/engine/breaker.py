@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 
 from skillhub import metrics
-from webhooks.flow import db_time
+from webhooks.engine.turns import db_time
 from webhooks.models import Endpoint
 
 logger = logging.getLogger("skillhub.webhooks")

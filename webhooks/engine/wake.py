@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks.flow import CAP_SQL, DUE_SQL, FREE_SQL, cap_params, db_time, default_cap, effective_cap, ensure_slots, queue_lease
+from webhooks.engine.turns import CAP_SQL, DUE_SQL, FREE_SQL, cap_params, db_time, default_cap, effective_cap, ensure_slots, queue_lease
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 _D = Delivery._meta.db_table

@@ -19,13 +19,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from skillhub import logcontext, metrics
-from skillhub.db import postgres_statements, prepared_cursor
+from skillhub.db import uses_postgres_statements, prepared_cursor
 from skillhub.hooks import after_commit
 from tenants.models import Tenant
-from webhooks import breaker, claims, flow, health, payloads, retry, sendpool, transport, wake
-from webhooks.claims import own_commit
+from webhooks import health
+from webhooks.engine import breaker, claims, turns as flow, payloads, retry, sendpool, transport, wake
+from webhooks.engine.claims import own_commit
 from webhooks.events import endpoint_disabled_data
-from webhooks.flow import db_time
+from webhooks.engine.turns import db_time
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, Event
 from webhooks.outbox import deliveries_due, record_event
 
@@ -344,7 +345,7 @@ def _record(
         delivery.pk,
         token,
     ]
-    single_statement = postgres_statements() and not disable_reason
+    single_statement = uses_postgres_statements() and not disable_reason
     following: str | None = None
     claimed: claims.Claimed | None = None
     # One autocommitted statement is atomic by itself; otherwise the steps share a transaction.

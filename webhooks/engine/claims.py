@@ -17,10 +17,10 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from skillhub.db import postgres_statements, prepared_cursor
+from skillhub.db import uses_postgres_statements, prepared_cursor
 from tenants.models import Tenant
-from webhooks import flow
-from webhooks.flow import db_time
+from webhooks.engine import turns as flow
+from webhooks.engine.turns import db_time
 from webhooks.models import Delivery, DeliveryState, Endpoint, Event
 
 _D = Delivery._meta.db_table
@@ -122,7 +122,7 @@ def claim_and_load(delivery_id: str, now: datetime) -> Claimed | None:
 
 def _claim_next(delivery_id: str, now: datetime) -> Claimed | None:
     token = flow.new_token()
-    if not postgres_statements():
+    if not uses_postgres_statements():
         claim = flow.claim_portable(hint_id=delivery_id, token=token, now=now)
         if claim is None:
             return None
@@ -148,7 +148,7 @@ def _claim_next(delivery_id: str, now: datetime) -> Claimed | None:
 
 def _claim_ping(delivery_id: str, now: datetime) -> Claimed | None:
     """A ping tests the endpoint now, whatever its slots or circuit say."""
-    if not postgres_statements():
+    if not uses_postgres_statements():
         token = claim(delivery_id=delivery_id, now=now, ping=True)
         if token is None:
             return None
