@@ -22,7 +22,6 @@ from django.utils.safestring import SafeString
 
 from skillhub.console import charts
 from skillhub.db import uses_postgres_statements, prepared_cursor
-from webhooks.engine.claims import own_commit
 from webhooks.engine.turns import db_time
 from webhooks.models import LATENCY_BOUNDS_MS, EndpointHealth, EndpointHour
 
@@ -52,10 +51,13 @@ _HOUR_UPSERT = (
     "ON CONFLICT (endpoint_id, hour) DO UPDATE SET "
     + ", ".join(f"{column} = {_B}.{column} + excluded.{column}" for column in [*OUTCOMES, *LAT_COLUMNS])
 )
-# PostgreSQL: both in one autocommitted statement (typed, so it can be prepared).
+# PostgreSQL: both in one autocommitted statement (typed, so it can be prepared), committed
+# asynchronously as the delivery path's statements are (webhooks/engine/statements.py says why).
 _BOTH_PG = (
     f"WITH health AS ({_HEALTH_INSERT}SELECT %s, %s::timestamptz, %s::integer, %s::timestamptz, %s::timestamptz, "
-    f"%s::integer{{async_commit}}{_HEALTH_ON_CONFLICT}) {_HOUR_UPSERT}"
+    "%s::integer FROM (SELECT set_config('synchronous_commit', "
+    "CASE WHEN %s::boolean THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode"
+    f"{_HEALTH_ON_CONFLICT}) {_HOUR_UPSERT}"
 )
 
 
@@ -91,7 +93,7 @@ def note_attempt(
     hour = [endpoint_id, db_time(hour_of(started_at)), *counts, *latencies]
     if uses_postgres_statements() and not connection.in_atomic_block:
         with prepared_cursor() as cursor:
-            cursor.execute(own_commit(_BOTH_PG, joined=False), health + hour)
+            cursor.execute(_BOTH_PG, [*health, True, *hour])
         return
     with connection.cursor() as cursor:
         cursor.execute(_HEALTH_UPSERT, health)

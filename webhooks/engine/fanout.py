@@ -34,8 +34,7 @@ _D = Delivery._meta.db_table
 _DATA = Event._meta.get_field("data")
 _EVENTS = Endpoint._meta.get_field("events")
 _INSERT_EVENT = (
-    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_EVENTS_HEAD = _INSERT_EVENT.partition(" VALUES ")[0] + " VALUES "  # followed by one row per event
 _CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
@@ -75,9 +74,7 @@ def _new_event(
     return event, params
 
 
-def insert_event(
-    *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
-) -> Event:
+def insert_event(*, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str) -> Event:
     """Insert one event row and return it."""
     event, params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
@@ -176,12 +173,8 @@ def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int
             )
             return sorted(cursor.fetchall())
         # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(
-            f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids]
-        )
-        cursor.execute(
-            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids)
-        )
+        cursor.execute(f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids])
+        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids))
         return list(cursor.fetchall())
 
 
@@ -251,12 +244,8 @@ def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tupl
             )
             return sorted(cursor.fetchall())
         # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(
-            f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids)
-        )
-        cursor.execute(
-            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids)
-        )
+        cursor.execute(f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids))
+        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids))
         return list(cursor.fetchall())
 
 
