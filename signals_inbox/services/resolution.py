@@ -9,7 +9,7 @@ The claim is a conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows in the tran
 the work, so concurrent workers and schedulers take disjoint batches and a signal is resolved
 exactly once. The claim lives as long as that transaction: a worker killed mid-batch loses its
 connection and PostgreSQL hands the rows back at once; one that hangs is cut off after
-CLAIM_LEASE_SECONDS (`idle_in_transaction_session_timeout` / `statement_timeout`), which releases them too.
+CLAIM_LEASE (`skillhub.leases.Lease.hold_transaction`), which releases them too.
 """
 from __future__ import annotations
 
@@ -33,12 +33,13 @@ from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from skillhub import metrics
 from skillhub.db import uses_postgres_statements
+from skillhub.leases import Lease
 from tenants.models import Tenant
 from webhooks.outbox import record_events
 
 logger = logging.getLogger("skillhub.signals")
 
-CLAIM_LEASE_SECONDS = 60
+CLAIM_LEASE = Lease(fixed_seconds=60)
 # A signal whose resolution failed is left to its own retries for this long before a batch takes it again.
 RETRY_DELAY = timedelta(minutes=10)
 WORKER_KEYS = ("external_worker_id", "email", "learner_id")
@@ -146,11 +147,7 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     postgres = uses_postgres_statements()
     with connection.cursor() as cursor:
         if postgres:
-            lease = f"{CLAIM_LEASE_SECONDS}s"
-            cursor.execute(
-                "SELECT set_config('idle_in_transaction_session_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                [lease, lease],
-            )
+            CLAIM_LEASE.hold_transaction(cursor)
             # A CTE that locks rows is evaluated once: an IN (subquery) may be rescanned and, among rows
             # received at the same instant, pick a different LIMIT each time.
             cursor.execute(

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from skillhub import leases
 from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks.engine import rows, statements, turns
 from webhooks.engine.rows import Claimed
@@ -38,7 +39,7 @@ def claim_and_load(delivery_id: str, now: datetime) -> Claimed | None:
 
 
 def _claim_next(delivery_id: str, now: datetime) -> Claimed | None:
-    token = turns.new_token()
+    token = leases.new_token()
     params = {**turns.instants(now), "delivery_id": delivery_id, "token": token}
     if not uses_postgres_statements():
         return _claim_next_portable(params)
@@ -72,7 +73,7 @@ def _claim_next_portable(params: dict[str, Any]) -> Claimed | None:
 
 def _claim_ping(delivery_id: str, now: datetime) -> Claimed | None:
     """A ping tests the endpoint now, whatever its slots or circuit say."""
-    token = turns.new_token()
+    token = leases.new_token()
     params = {**turns.instants(now), "delivery_id": delivery_id, "token": token}
     if not uses_postgres_statements():
         with connection.cursor() as cursor:

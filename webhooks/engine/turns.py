@@ -25,7 +25,6 @@ How it works (docs/webhooks.md, "Fair delivery"):
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from django.db import connection
 from django.utils import timezone
 
 from skillhub.db import uses_postgres_statements
+from skillhub.leases import Lease
 from webhooks.engine import statements
 from webhooks.models import Delivery, Endpoint, EndpointSlot
 
@@ -75,14 +75,18 @@ def default_cap() -> int:
     return int(settings.WEBHOOKS_MAX_IN_FLIGHT)
 
 
+# How long a claim and its slot are held: longer than the longest POST and its recording.
+CLAIM_LEASE = Lease(setting="WEBHOOKS_CLAIM_LEASE_SECONDS")
+# How long a queued slot waits for its message; then it is free again and the sweep re-sends.
+QUEUE_LEASE = Lease(setting="WEBHOOKS_QUEUE_LEASE")
+
+
 def queue_lease() -> timedelta:
-    """How long a queued slot waits for its message; then it is free again and the sweep re-sends."""
-    return timedelta(seconds=float(settings.WEBHOOKS_QUEUE_LEASE))
+    return QUEUE_LEASE.length
 
 
 def claim_lease() -> timedelta:
-    """How long a claim and its slot are held: longer than the longest POST and its recording."""
-    return timedelta(seconds=float(settings.WEBHOOKS_CLAIM_LEASE_SECONDS))
+    return CLAIM_LEASE.length
 
 
 def cap_params(now: datetime) -> list[Any]:
@@ -116,20 +120,15 @@ def ensure_slots(*, endpoint_id: str, cap: int | None = None) -> None:
 
 def instants(now: datetime) -> dict[str, Any]:
     """The named parameters every statement of webhooks/engine/statements.py may use, at `now`."""
-    lease = claim_lease()
     return {
         "now": db_time(now),
-        "lease_end": db_time(now + lease),
-        "renew_before": db_time(now + lease / 2),
-        "queue_lease_end": db_time(now + queue_lease()),
+        "lease_end": db_time(CLAIM_LEASE.until(now)),
+        "renew_before": db_time(CLAIM_LEASE.renew_before(now)),
+        "queue_lease_end": db_time(QUEUE_LEASE.until(now)),
         "threshold": int(settings.WEBHOOKS_BREAKER_THRESHOLD),
         "default_cap": default_cap(),
         "own_commit": not connection.in_atomic_block,
     }
-
-
-def new_token() -> str:
-    return uuid.uuid4().hex
 
 
 def after_failed_claim(*, hint_id: str, now: datetime) -> str | None:
