@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from skillhub import logcontext
 from skillhub.hooks import after_commit
+from webhooks import health
 from webhooks.engine import breaker, claims, payloads, sendpool, transport, wake
 from webhooks.engine.record import Recorded, record_attempt
 from webhooks.engine.rows import Claimed
@@ -61,14 +62,25 @@ def dispatch(*, delivery_id: str) -> None:
     turn (WEBHOOKS_TURN_SECONDS); then the next one's message goes to the back of the queue, behind
     every other endpoint's.
     """
-    turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
     started = _start(delivery_id, None)
     if started is None:
         return
     result = sendpool.run(functools.partial(_post, started), later=functools.partial(_finish_later, started))
-    while result is not None:  # None: handed off, recorded when the answer comes
+    if result is None:  # handed off, recorded when the answer comes
+        return
+    notes: list[health.AttemptNote] = []
+    try:
+        _turn(started, result, notes)
+    finally:  # the turn's attempts counted in the endpoint's health in one statement
+        health.note_attempts(notes)
+
+
+def _turn(started: _Started, result: transport.HttpResult, notes: list[health.AttemptNote]) -> None:
+    """Record `result`, then keep sending the endpoint's next due deliveries until the turn ends."""
+    turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
+    while True:
         keep_turn = time.monotonic() < turn_ends
-        recorded = _finish(started, result, None, keep_turn=keep_turn)
+        recorded = _finish(started, result, None, keep_turn=keep_turn, health_notes=notes)
         if not keep_turn:
             return
         if recorded.claimed is not None:
@@ -129,7 +141,14 @@ def _finish_later(started: _Started, result: transport.HttpResult) -> object:
     return _finish(started, result, None)
 
 
-def _finish(started: _Started, result: transport.HttpResult, now: datetime | None, *, keep_turn: bool = False) -> Recorded:
+def _finish(
+    started: _Started,
+    result: transport.HttpResult,
+    now: datetime | None,
+    *,
+    keep_turn: bool = False,
+    health_notes: list[health.AttemptNote] | None = None,
+) -> Recorded:
     """Count the answer in the breaker, record the attempt and hand the slot on (webhooks/engine/record.py).
 
     The delivery the slot now waits for gets a broker message, unless the caller keeps the turn and
@@ -149,7 +168,12 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
                     now=finished_at,
                 )
             recorded = record_attempt(
-                started.claimed, result, started_at=started.started_at, now=finished_at, keep_turn=keep_turn
+                started.claimed,
+                result,
+                started_at=started.started_at,
+                now=finished_at,
+                keep_turn=keep_turn,
+                health_notes=health_notes,
             )
     except Exception as exc:
         # Whatever the answer held, the attempt must end: a delivery left `sending` would be sent

@@ -77,10 +77,20 @@ def next_step(claimed: Claimed, result: transport.HttpResult, *, number: int, no
 
 
 def record_attempt(
-    claimed: Claimed, result: transport.HttpResult, *, started_at: datetime, now: datetime, keep_turn: bool = False
+    claimed: Claimed,
+    result: transport.HttpResult,
+    *,
+    started_at: datetime,
+    now: datetime,
+    keep_turn: bool = False,
+    health_notes: list[health.AttemptNote] | None = None,
 ) -> Recorded:
     """Record the attempt and the delivery's next step, and hand its slot on (or, with `keep_turn`, claim
-    the endpoint's next delivery for this thread on PostgreSQL)."""
+    the endpoint's next delivery for this thread on PostgreSQL).
+
+    The attempt counts in the endpoint's health at once, or, given `health_notes`, when the caller
+    writes those (a worker's turn writes its attempts' health in one statement at its end).
+    """
     number = claimed.delivery.attempt_count + 1
     attempt = Attempt(
         delivery_id=claimed.delivery.pk,
@@ -97,13 +107,13 @@ def record_attempt(
     if uses_postgres_statements() and not step.disable_reason:
         still_ours, recorded = _write_one_statement(claimed, attempt, params, keep_turn=keep_turn)
         if still_ours:
-            _after(claimed, attempt, step, now)
+            _after(claimed, attempt, step, now, health_notes)
         return recorded
     # Several statements (or disabling the endpoint): one transaction.
     with transaction.atomic():
         still_ours, recorded = _write_portable(claimed, attempt, params, keep_turn=keep_turn)
         if still_ours:
-            _after(claimed, attempt, step, now)
+            _after(claimed, attempt, step, now, health_notes)
     return recorded
 
 
@@ -171,7 +181,9 @@ def _dropped_unless(still_ours: bool, claimed: Claimed, recorded: Recorded) -> t
     return True, recorded
 
 
-def _after(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -> None:
+def _after(
+    claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime, health_notes: list[health.AttemptNote] | None
+) -> None:
     """What a recorded attempt sets off: metrics, disabling the endpoint, the retry's message, health."""
     delivery, endpoint = claimed.delivery, claimed.endpoint
     metrics.delivery_attempted(
@@ -188,13 +200,13 @@ def _after(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) ->
         endpoint_disable(endpoint=endpoint, reason=step.disable_reason, now=now)
     if step.enqueued_at is not None:
         deliveries_due.fire_on_commit([delivery.pk], delay=step.enqueued_at - now)
-    health.note_attempt(
-        endpoint_id=endpoint.pk,
-        started_at=attempt.started_at,
-        duration_ms=attempt.duration_ms,
-        status_code=attempt.status_code,
-        outcome=_OUTCOMES[step.state],
+    note = health.AttemptNote(
+        endpoint.pk, attempt.started_at, attempt.duration_ms, attempt.status_code, _OUTCOMES[step.state]
     )
+    if health_notes is None:
+        health.note_attempts([note])
+    else:
+        health_notes.append(note)
 
 
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
