@@ -23,6 +23,7 @@ from learning.hooks import learners_saved
 from learning.models import Learner, LearnerStatus
 from learning.services import _change_count, learner_create, learner_update
 from learning.validators import sa_id_number_problem
+from skillhub.db import uses_postgres_statements
 from skillhub.errors import DomainError, ValidationFailed
 from tenants.models import Site, Tenant
 from tenants.services import site_get_or_create
@@ -391,7 +392,7 @@ def _insert(learners: list[Learner], now: Any) -> None:
     sql = f"INSERT INTO {connection.ops.quote_name(Learner._meta.db_table)} ({columns}) VALUES ({marks})"
     params = [[f.get_db_prep_save(getattr(learner, f.attname), connection) for f in fields] for learner in learners]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if uses_postgres_statements():
             # One multi-row statement per 1,000 rows: one round trip each, where a statement per row costs one per row.
             for chunk in _chunks(params, 1_000):
                 rows = ", ".join([f"({marks})"] * len(chunk))

@@ -24,7 +24,7 @@ from learning.models import (
 )
 from learning.topics import topic_key
 from skillhub import localcache
-from skillhub.db import IsoTimestamp, postgres_statements, prepared_cursor
+from skillhub.db import IsoTimestamp, uses_postgres_statements, prepared_cursor
 from skillhub.formats import iso
 from skillhub.ids import uuid_or_none
 from tenants.models import Group, Tenant
@@ -78,7 +78,7 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     The same rows as `learner_list_values`, without compiling the ORM query and planning it again
     on every request: the two most common pages (first page, next cursor) cost a third less.
     """
-    if not postgres_statements():
+    if not uses_postgres_statements():
         return None
 
     def fetch(after: str | None, offset: int, count: int) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
-"""The database helpers every app shares: the one test for PostgreSQL, its prepared statements, expressions.
+"""The database helpers every app shares: the one dialect switch, prepared statements, expressions.
 
-The hot paths (signal ingest, event fan-out, delivery claim and record, learner pages) each have a
-hand-written PostgreSQL statement and a portable twin that runs anywhere; `postgres_statements()`
-chooses between them, and the parity tests run both on PostgreSQL and compare the rows.
+Where a path has a hand-written PostgreSQL statement (signal ingest and resolution, event fan-out,
+delivery claim and record, learner pages, the sweeps' locking claims, exports' COPY) it has a
+portable twin that runs anywhere; `uses_postgres_statements()` is the one place that chooses
+between them, and the parity tests run both on PostgreSQL and compare the rows.
 """
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ from django.db.models import CharField, Func
 
 
 def is_postgres() -> bool:
-    """Say whether the default database is PostgreSQL (no query: it is the configured engine)."""
+    """Say whether the default database is PostgreSQL: for deployment checks, never to choose a statement."""
     return connection.vendor == "postgresql"
 
 
-def postgres_statements() -> bool:
-    """Say whether hot paths run their PostgreSQL statements (PostgreSQL, `DATABASE_POSTGRES_STATEMENTS` on)."""
-    return is_postgres() and settings.DATABASE_POSTGRES_STATEMENTS
+def uses_postgres_statements() -> bool:
+    """Say whether to run PostgreSQL statements (PostgreSQL, `DATABASE_POSTGRES_STATEMENTS` on) or their portable twins.
+
+    The one dialect switch: every statement written for PostgreSQL only (`FOR UPDATE SKIP LOCKED`,
+    `COPY`, `UPDATE … FROM`, multi-row `VALUES` with casts) is chosen here, so turning the setting
+    off runs every portable twin, which is what the parity tests compare.
+    """
+    return connection.vendor == "postgresql" and settings.DATABASE_POSTGRES_STATEMENTS
 
 
 class IsoTimestamp(Func):

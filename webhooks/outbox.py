@@ -2,7 +2,7 @@
 
 Every app records its domain events through `record_event`, inside the transaction that makes the
 change; the deliveries are written in the same transaction and enqueued only after it commits.
-Enqueueing is the `deliveries_due` hook, whose receiver lives with the actors (`webhooks.actors`).
+Enqueueing is the `deliveries_due` hook, whose receiver lives with the actors (`webhooks.engine.actors`).
 The database, not the broker, knows what is pending: `deliveries_enqueue_due` re-sends whatever a
 lost message, a killed worker or a down broker left behind.
 """
@@ -19,14 +19,15 @@ from django.utils import timezone
 
 from skillhub.hooks import Hook
 from tenants.models import Tenant
-from webhooks import catalog, fanout, wake
+from webhooks import catalog
+from webhooks.engine import fanout, wake
 from webhooks.contract.schema import validate
 from webhooks.models import Delivery, DeliveryState, Event
 
 # A row whose message was sent this recently is left to that message by the sweep.
 ENQUEUE_GRACE = timedelta(seconds=30)
 
-# Fired with (delivery_ids, delay=None) when deliveries are due; `webhooks.actors` connects the
+# Fired with (delivery_ids, delay=None) when deliveries are due; `webhooks.engine.actors` connects the
 # receiver that sends one broker message per id, and returns how many it sent.
 deliveries_due = Hook("webhooks.deliveries_due")
 

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
+from skillhub.db import is_postgres
+
 logger = logging.getLogger("skillhub.retention")
 
 TABLE = "webhooks_attempt"
@@ -44,7 +46,7 @@ class Partition:
 
 def is_partitioned() -> bool:
     """Whether the attempts table is partitioned (PostgreSQL after migration 0007)."""
-    if connection.vendor != "postgresql":
+    if not is_postgres():  # the table's shape, whichever statements the parity switch chooses
         return False
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s)", [TABLE])

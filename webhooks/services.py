@@ -13,7 +13,8 @@ from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
-from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
+from webhooks import catalog, signing
+from webhooks.engine import fanout, turns as flow, payloads, transport, wake
 from webhooks.events import webhook_ping_data
 from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (

@@ -27,7 +27,7 @@ from signals_inbox.selectors import forget_ingest_context, ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
 from skillhub.hooks import Hook
-from skillhub.db import postgres_statements, prepared_cursor
+from skillhub.db import uses_postgres_statements, prepared_cursor
 from skillhub.ids import uuid7
 
 # Called as receiver(signal_id) after a signal that still needs resolving is committed;
@@ -259,7 +259,7 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
     """Record a valid signal and find or create its open need; resolution is sent after commit."""
     now = received_at or timezone.now()
     signal_id = new_signal_id()
-    if postgres_statements() and not transaction.get_connection().in_atomic_block:
+    if uses_postgres_statements() and not transaction.get_connection().in_atomic_block:
         result = _ingest_postgres(tenant_id, parsed, signal_id, now)
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)

@@ -9,7 +9,7 @@ The claim is a conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows in the tran
 the work, so concurrent workers and schedulers take disjoint batches and a signal is resolved
 exactly once. The claim lives as long as that transaction: a worker killed mid-batch loses its
 connection and PostgreSQL hands the rows back at once; one that hangs is cut off after
-CLAIM_LEASE_SECONDS (`idle_in_transaction_session_timeout` / `statement_timeout`), which releases them too.
+CLAIM_LEASE (`skillhub.leases.Lease.hold_transaction`), which releases them too.
 """
 from __future__ import annotations
 
@@ -32,13 +32,14 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, InboxSettings, Need, Need
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from skillhub import metrics
-from skillhub.db import is_postgres
+from skillhub.db import uses_postgres_statements
+from skillhub.leases import Lease
 from tenants.models import Tenant
 from webhooks.outbox import record_events
 
 logger = logging.getLogger("skillhub.signals")
 
-CLAIM_LEASE_SECONDS = 60
+CLAIM_LEASE = Lease(fixed_seconds=60)
 # A signal whose resolution failed is left to its own retries for this long before a batch takes it again.
 RETRY_DELAY = timedelta(minutes=10)
 WORKER_KEYS = ("external_worker_id", "email", "learner_id")
@@ -143,14 +144,10 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     # Named ids are taken whatever their retry time (that is how a failed one is retried); a batch takes due ones.
     which = "id IN (" + ", ".join(["%s"] * len(signal_ids)) + ")" if signal_ids else "(retry_at IS NULL OR retry_at <= %s)"
     params: list[Any] = list(signal_ids) if signal_ids else [now]
-    postgres = is_postgres()
+    postgres = uses_postgres_statements()
     with connection.cursor() as cursor:
         if postgres:
-            lease = f"{CLAIM_LEASE_SECONDS}s"
-            cursor.execute(
-                "SELECT set_config('idle_in_transaction_session_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                [lease, lease],
-            )
+            CLAIM_LEASE.hold_transaction(cursor)
             # A CTE that locks rows is evaluated once: an IN (subquery) may be rescanned and, among rows
             # received at the same instant, pick a different LIMIT each time.
             cursor.execute(
@@ -263,7 +260,7 @@ def _write_needs(needs: list[Need]) -> None:
     """Write the resolution columns of these (locked) needs: one statement on PostgreSQL."""
     if not needs:
         return
-    if not is_postgres():
+    if not uses_postgres_statements():
         Need.objects.bulk_update(needs, ["target", "learner", "site_name", "recommended_course", "match", "action", "resolved_at", "updated_at"])
         return
     row = "(%s::uuid, %s, %s::uuid, %s, %s::uuid, %s, %s, %s::timestamptz, %s::timestamptz)"

@@ -12,13 +12,12 @@ import csv
 import io
 import logging
 import tempfile
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,14 +27,16 @@ from learning.evidence.export_specs import SPECS, cell, clean_filters, copy_batc
 from learning.evidence.models import Export, ExportPolicy, ExportStatus
 from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
+from skillhub.db import uses_postgres_statements
 from skillhub.errors import ValidationFailed
+from skillhub.leases import Lease, new_token
 from skillhub.hooks import Hook
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
 logger = logging.getLogger("skillhub.exports")
 
-LEASE = timedelta(seconds=60)
+LEASE = Lease(fixed_seconds=60)
 MAX_ATTEMPTS = 3
 FORMATS = ("csv",)
 
@@ -89,14 +90,14 @@ def export_request(
 
 
 def _claim(export_id: str, *, now: datetime) -> tuple[Export, str] | None:
-    token = uuid.uuid4().hex
+    token = new_token()
     claimed = (
         Export.objects.filter(pk=export_id)
-        .filter(Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, lease_until__lt=now))
+        .filter(Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING) & LEASE.lapsed_q("lease_until", now))
         .update(
             status=ExportStatus.RUNNING,
             lease_token=token,
-            lease_until=now + LEASE,
+            lease_until=LEASE.until(now),
             attempts=F("attempts") + 1,
             started_at=now,
             rows=0,
@@ -153,7 +154,7 @@ def _write(export: Export, token: str, batch_size: int) -> str:
         writer.writerow(spec.header)
         for written in _batches(spec, queryset, raw=raw, writer=writer, size=batch_size, safe=safe):
             rows += written
-            renewed = _owned(export, token).update(rows=rows, lease_until=timezone.now() + LEASE)
+            renewed = _owned(export, token).update(rows=rows, lease_until=LEASE.until(timezone.now()))
             if not renewed:
                 return "lease lost"  # another worker took it over after our lease ran out
         text.flush()
@@ -167,7 +168,7 @@ def _write(export: Export, token: str, batch_size: int) -> str:
 
 def _batches(spec: Any, queryset: Any, *, raw: Any, writer: Any, size: int, safe: bool) -> Iterator[int]:
     """Yield the rows written per batch: by `COPY` on PostgreSQL, through the csv module elsewhere."""
-    if connection.vendor == "postgresql":
+    if uses_postgres_statements():
         yield from copy_batches(spec, queryset, out=raw, size=size, safe=safe)
         return
     for batch in spec.batches(queryset, size=size):
@@ -210,7 +211,7 @@ def exports_resend_due(*, now: datetime | None = None, grace: timedelta = timede
     due = Export.objects.filter(
         Q(status=ExportStatus.QUEUED, enqueued_at__lt=now - grace)
         | Q(status=ExportStatus.QUEUED, enqueued_at__isnull=True)
-        | Q(status=ExportStatus.RUNNING, lease_until__lt=now)
+        | Q(status=ExportStatus.RUNNING) & LEASE.lapsed_q("lease_until", now)
     ).filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace))
     ids = [str(pk) for pk in due.order_by("id").values_list("pk", flat=True)[:limit]]
     if ids:
