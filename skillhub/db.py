@@ -18,7 +18,7 @@ from django.db.models import CharField, Func
 
 
 def is_postgres() -> bool:
-    """Say whether the default database is PostgreSQL: for deployment checks, never to choose a statement."""
+    """Say whether the default database is PostgreSQL: for deployment checks and the tables' shape (partitions), never to choose a statement."""
     return connection.vendor == "postgresql"
 
 
