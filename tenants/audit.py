@@ -6,8 +6,10 @@ Every entry point names its actor once: the API (`tenants.api.views`, an API key
 While an actor is set, every save, delete and many-to-many change of a tenant-owned model is
 recorded in the same transaction as the write (field names only, never values), so a service
 needs no code of its own to be audited; `audit_record` is there for what is not a row change
-(an Offer, a rotation) and for bulk writes that bypass model signals. Work done by workers and
-sweeps sets no actor and records nothing.
+(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals. Inside
+`batched()` the rows of a block's writes are held and inserted together as the block ends, still in
+its transaction (one statement where a SCIM create wrote one per saved row). Work done by workers
+and sweeps sets no actor and records nothing.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ API_KEY, SCIM, USER, COMMAND, SYSTEM = "api-key", "scim", "user", "command", "sy
 ACTOR_KINDS = (API_KEY, SCIM, USER, COMMAND, SYSTEM)
 
 _current: ContextVar[Actor | None] = ContextVar("skillhub_actor", default=None)
+# The rows held by the innermost `batched()` block, or None outside one.
+_held: ContextVar[list[Any] | None] = ContextVar("skillhub_audit_held", default=None)
 
 
 def api_key_actor(api_key: Any) -> Actor:
@@ -132,12 +136,88 @@ def audit_record(
     details: dict[str, Any] | None = None,
     actor: Actor | None = None,
 ) -> Any:
-    """Record one write by `actor` (default: the current one, else `system`); return the event."""
+    """Record one write by `actor` (default: the current one, else `system`); return the event.
+
+    Inside `batched()` the event is held (unsaved) and inserted when the block ends.
+    """
+    event = _event(
+        tenant_id=getattr(tenant, "pk", tenant),
+        who=actor or current_actor() or system_actor("unattributed"),
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        changed_fields=changed_fields,
+        details=details,
+    )
+    held = _held.get()
+    if held is not None:
+        held.append(event)
+    else:
+        event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(
+    *,
+    tenant: Any,
+    object_type: str,
+    items: Iterable[tuple[Any, str, Iterable[str]]],
+    actor: Actor | None = None,
+) -> int:
+    """Record many writes of one kind of object, each (object id, action, changed field names); return how many.
+
+    For bulk writes that bypass model signals: the rows go in with the writes, in the caller's
+    transaction, in one COPY on PostgreSQL.
+    """
+    who = actor or current_actor() or system_actor("unattributed")
+    tenant_id = getattr(tenant, "pk", tenant)
+    events = [
+        _event(tenant_id=tenant_id, who=who, object_type=object_type, object_id=object_id, action=action, changed_fields=changed)
+        for object_id, action, changed in items
+    ]
+    held = _held.get()
+    if held is not None:
+        held.extend(events)
+    else:
+        _insert(events)
+    return len(events)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Hold the audit rows of the block's writes and insert them together when it ends without an error.
+
+    Use it inside the transaction of the writes (so the rows commit or roll back with them); an
+    enclosing `batched()` block inserts the rows of the blocks within it.
+    """
+    if _held.get() is not None:
+        yield
+        return
+    held: list[Any] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    _insert(held)
+
+
+def _event(
+    *,
+    tenant_id: Any,
+    who: Actor,
+    object_type: str,
+    object_id: Any,
+    action: str,
+    changed_fields: Iterable[str] = (),
+    details: dict[str, Any] | None = None,
+) -> Any:
+    from django.utils import timezone
+
     from tenants.models import AuditEvent
 
-    who = actor or current_actor() or system_actor("unattributed")
-    return AuditEvent.objects.create(
-        tenant_id=getattr(tenant, "pk", tenant),
+    return AuditEvent(
+        tenant_id=tenant_id,
         actor=who.label[:200],
         actor_kind=who.kind,
         object_type=object_type[:60],
@@ -145,6 +225,23 @@ def audit_record(
         action=action[:40],
         changed_fields=sorted(set(changed_fields)),
         details=details or {},
+        created_at=timezone.now(),
+    )
+
+
+def _insert(events: list[Any]) -> None:
+    from django.db import connection
+
+    from skillhub.db import insert_rows
+    from tenants.models import AuditEvent
+
+    if not events:
+        return
+    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    insert_rows(
+        AuditEvent._meta.db_table,
+        [str(f.column) for f in fields],
+        [[f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields] for event in events],
     )
 
 
