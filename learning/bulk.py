@@ -432,7 +432,8 @@ def _write_one_by_one(
     """Write each row through the single-learner services; a row the database refuses is that row's error."""
     for index, values in creates:
         try:
-            learner = learner_create(tenant=tenant, values=values)
+            with transaction.atomic():  # a savepoint when the request has a transaction of its own
+                learner = learner_create(tenant=tenant, values=values)
         except DomainError as exc:
             results[index] = RowResult(row=index + 1, status="error", error=_domain_error_body(exc))
         else:
@@ -445,7 +446,8 @@ def _write_one_by_one(
             )
             continue
         try:
-            learner_update(learner=current, values=changed)
+            with transaction.atomic():
+                learner_update(learner=current, values=changed)
         except DomainError as exc:
             results[index] = RowResult(row=index + 1, status="error", learner_id=str(current.pk), error=_domain_error_body(exc))
         else:
