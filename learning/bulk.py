@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -411,16 +411,17 @@ def _insert(learners: list[Learner], now: Any) -> None:
     `bulk_create` compiles a multi-row statement per batch, and a multi-row statement is split and
     quoted in the client: that, not the database, was most of an import's time.
     """
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once, not once per value through the proxy
     for learner in learners:
         learner.created_at = learner.updated_at = now
     insert_rows(
         Learner._meta.db_table,
         [str(f.column) for f in _FIELDS],
-        [[f.get_db_prep_save(getattr(learner, f.attname), connection) for f in _FIELDS] for learner in learners],
+        [[f.get_db_prep_save(getattr(learner, f.attname), db) for f in _FIELDS] for learner in learners],
     )
     for learner in learners:
         learner._state.adding = False
-        learner._state.db = connection.alias
+        learner._state.db = db.alias
 
 
 def _write_one_by_one(

@@ -151,7 +151,7 @@ def audit_record(
     )
     held = _held.get()
     if held is not None:
-        held.append(event)
+        held.append(_row(event))
     else:
         event.save(force_insert=True)
     return event
@@ -169,18 +169,30 @@ def audit_record_many(
     For bulk writes that bypass model signals: the rows go in with the writes, in the caller's
     transaction, in one COPY on PostgreSQL.
     """
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.utils import timezone
+
+    from tenants.models import AuditEvent
+
     who = actor or current_actor() or system_actor("unattributed")
-    tenant_id = getattr(tenant, "pk", tenant)
-    events = [
-        _event(tenant_id=tenant_id, who=who, object_type=object_type, object_id=object_id, action=action, changed_fields=changed)
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: 10,000 rows, 10,000 lookups through the proxy saved
+    field = AuditEvent._meta.get_field
+    # What every row shares is prepared once; a bulk import's rows differ in id, action and fields only.
+    tenant_key = field("tenant").get_db_prep_save(getattr(tenant, "pk", tenant), db)
+    label, kind, what = who.label[:200], who.kind, object_type[:60]
+    no_details = field("details").get_db_prep_save({}, db)
+    now = field("created_at").get_db_prep_save(timezone.now(), db)
+    changed_field = field("changed_fields")
+    rows = [
+        [tenant_key, label, kind, what, str(object_id)[:64], action[:40], changed_field.get_db_prep_save(sorted(set(changed)), db), no_details, now]
         for object_id, action, changed in items
     ]
     held = _held.get()
     if held is not None:
-        held.extend(events)
+        held.extend(rows)
     else:
-        _insert(events)
-    return len(events)
+        _insert(rows)
+    return len(rows)
 
 
 @contextmanager
@@ -229,20 +241,25 @@ def _event(
     )
 
 
-def _insert(events: list[Any]) -> None:
-    from django.db import connection
+def _columns() -> list[Any]:
+    from tenants.models import AuditEvent
 
+    return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _row(event: Any) -> list[Any]:
+    """An unsaved event as the values of its row (the columns of `_columns`)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    db = connections[DEFAULT_DB_ALIAS]
+    return [f.get_db_prep_save(getattr(event, f.attname), db) for f in _columns()]
+
+
+def _insert(rows: list[list[Any]]) -> None:
     from skillhub.db import insert_rows
     from tenants.models import AuditEvent
 
-    if not events:
-        return
-    fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    insert_rows(
-        AuditEvent._meta.db_table,
-        [str(f.column) for f in fields],
-        [[f.get_db_prep_save(getattr(event, f.attname), connection) for f in fields] for event in events],
-    )
+    insert_rows(AuditEvent._meta.db_table, [str(f.column) for f in _columns()], rows)
 
 
 def _tracked_fields(instance: models.Model) -> list[models.Field]:
