@@ -13,7 +13,7 @@ from provisioning.models import ScimUser
 from provisioning.scim_schema import POLICY, EnterpriseUser, GroupResource, SkillhubUser, UserResource
 from provisioning.selectors import group_members, group_model, user_groups, user_model
 from skillhub.errors import ConflictError, DomainError, NotFoundError
-from skillhub.ids import uuid_or_none
+from skillhub.ids import uuid7, uuid_or_none
 from tenants import audit
 from tenants.models import Group, Tenant
 from tenants.services import group_create, group_delete, group_rename
@@ -135,13 +135,18 @@ def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
     status = _status(user.active, None)
     if status is not None:
         values["status"] = status
+    values["id"] = uuid7()
     try:
         # One transaction, its audit rows in one statement. A userName taken already is found by
         # its unique constraint, not by a query first: identity providers create users they looked
         # up and did not find, so the check would cost every create a round trip to refuse almost none.
+        # The identity is written first (its learner is checked at commit): a taken userName is
+        # refused before any learner work, and the tenant's learner-count row, which learner_create
+        # locks last, is held by one create for as short a time as can be.
         with transaction.atomic(), audit.batched():
+            saved = ScimUser.objects.create(learner_id=values["id"], tenant=tenant, user_name_key=key, **profile)
             learner = learner_create(tenant=tenant, values=values)
-            saved = ScimUser.objects.create(learner=learner, tenant=tenant, user_name_key=key, **profile)
+        saved.learner = learner
     except DomainError as exc:
         raise scim_error(exc) from exc
     except IntegrityError as exc:  # the userName is taken (the learner and its event are rolled back)
