@@ -52,4 +52,5 @@ def test_many_records_are_written_in_one_go_with_their_fields(count):
     events = list(AuditEvent.objects.filter(tenant=tenant).order_by("id"))
     assert [e.object_id for e in events] == [f"id-{n}" for n in range(count)]
     assert events[1].action == "updated" and events[1].changed_fields == ["email", "role"]
-    assert events[0].actor == "system:unattributed" and events[0].details == {}
+    assert (events[0].actor, events[0].actor_kind, events[0].details) == ("system:unattributed", "system", {})
+    assert {e.object_type for e in events} == {"learner"} and all(e.created_at is not None for e in events)
