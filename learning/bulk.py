@@ -381,7 +381,7 @@ def _write_together(
             tenant=tenant,
             object_type=audit.object_type(Learner),
             items=[
-                *((learner.pk, "created", _set_fields(learner)) for learner in new_learners),
+                *((learner.pk, "created", audit.created_fields(learner)) for learner in new_learners),
                 *((learner.pk, "updated", list(changed)) for _i, learner, changed in updates),
             ],
         )
@@ -392,14 +392,6 @@ def _write_together(
         results[index] = RowResult(row=index + 1, status="created", learner_id=str(learner.pk))
     for index, learner, changed in updates:
         results[index] = RowResult(row=index + 1, status="updated", learner_id=str(learner.pk), changed=_api_names(changed))
-
-
-_AUDIT_QUIET = frozenset({"id", "tenant", "created_at", "updated_at"})
-
-
-def _set_fields(learner: Learner) -> list[str]:
-    """The fields a new learner was given, named as the audit log names them for a single create."""
-    return [f.name for f in _FIELDS if f.name not in _AUDIT_QUIET and getattr(learner, f.attname) not in (None, "", [], {})]
 
 
 _FIELDS = Learner._meta.concrete_fields

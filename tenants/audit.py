@@ -265,6 +265,11 @@ def _tracked_fields(instance: models.Model) -> list[models.Field]:
     return [f for f in instance._meta.concrete_fields if f.name not in _QUIET_FIELDS]
 
 
+def created_fields(instance: models.Model) -> list[str]:
+    """The fields a new row was given (what its `created` entry names): those with a value."""
+    return [f.name for f in _tracked_fields(instance) if getattr(instance, f.attname) not in (None, "", [], {})]
+
+
 def _snapshot(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     if _current.get() is None:
         return
@@ -287,7 +292,7 @@ def _saved(sender: Any, instance: models.Model, created: bool, raw: bool = False
         return
     fields = _tracked_fields(instance)
     if created:
-        changed = [f.name for f in fields if getattr(instance, f.attname) not in (None, "", [], {})]
+        changed = created_fields(instance)
     elif update_fields is not None:
         names = {f.name for f in fields}
         changed = [name for name in update_fields if name in names]
