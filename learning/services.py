@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from learning.models import (
@@ -76,15 +76,23 @@ def _validate(values: dict[str, Any], *, creating: bool) -> None:
         raise ValidationFailed(errors, message)
 
 
+_UNIQUE = (("email", "email"), ("external_worker_id", "external worker id"))
+
+
 def _check_unique(*, tenant: Tenant, values: dict[str, Any], exclude_id: Any = None) -> None:
-    for field, label in (("email", "email"), ("external_worker_id", "external worker id")):
-        value = values.get(field)
-        if not value:
-            continue
-        clash = Learner.objects.filter(tenant=tenant, **{field: value})
-        if exclude_id is not None:
-            clash = clash.exclude(pk=exclude_id)
-        if clash.exists():
+    """Refuse an email or external worker id another learner of the tenant holds (email named first); one query."""
+    wanted = {field: values[field] for field, _label in _UNIQUE if values.get(field)}
+    if not wanted:
+        return
+    match = Q()
+    for field, value in wanted.items():
+        match |= Q(**{field: value})
+    clashes = Learner.objects.filter(match, tenant=tenant).order_by()
+    if exclude_id is not None:
+        clashes = clashes.exclude(pk=exclude_id)
+    found = list(clashes.values(*wanted)[:2])
+    for field, label in _UNIQUE:
+        if field in wanted and any(row[field] == wanted[field] for row in found):
             raise ConflictError(f"A learner with this {label} already exists", field=field, reason="already exists")
 
 
@@ -103,8 +111,11 @@ def _resolve_relations(*, tenant: Tenant, values: dict[str, Any]) -> tuple[dict[
 
 
 def _raise_conflict(exc: IntegrityError) -> None:
-    text = str(exc).lower()
-    field = "external_worker_id" if "worker" in text else "email"
+    # PostgreSQL names the constraint (the message also quotes the value, which may say anything);
+    # SQLite names the columns.
+    diag = getattr(exc.__cause__, "diag", None)
+    text = (getattr(diag, "constraint_name", None) or str(exc)).lower()
+    field = "external_worker_id" if "worker_id" in text else "email"
     label = "external worker id" if field == "external_worker_id" else "email"
     raise ConflictError(f"A learner with this {label} already exists", field=field, reason="already exists") from exc
 
@@ -126,12 +137,17 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
     _check_unique(tenant=tenant, values=values)
     values, groups = _resolve_relations(tenant=tenant, values=values)
     try:
-        with transaction.atomic():
+        # No savepoint inside a caller's transaction (a SCIM create, an idempotent POST): two round
+        # trips fewer, and a database error (a race for an email the check saw free) ends the
+        # caller's transaction too, which is all a caller does with it. One that carries on after a
+        # refused row opens a savepoint per call itself (learning.bulk). The same in learner_update.
+        with transaction.atomic(savepoint=False):
             learner = Learner.objects.create(tenant=tenant, **values)
             if groups:
                 _set_groups(learner, groups)
-            _change_count(tenant=tenant, delta=1)
             _record(learner, "learner.created", learner_data(learner))
+            # Last: the count's row is locked until commit, and every create of the tenant waits for it.
+            _change_count(tenant=tenant, delta=1)
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -147,7 +163,7 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
     values, groups = _resolve_relations(tenant=tenant, values=values)
     before = learner_data(learner)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             for field, value in values.items():
                 setattr(learner, field, value)
             learner.save()

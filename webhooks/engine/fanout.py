@@ -26,7 +26,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
-from skillhub.db import prepared_cursor, uses_postgres_statements
+from skillhub.db import insert_rows, prepared_cursor, uses_postgres_statements
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
@@ -36,7 +36,7 @@ _EVENTS = Endpoint._meta.get_field("events")
 _INSERT_EVENT = (
     f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
-_INSERT_EVENTS_HEAD = _INSERT_EVENT.partition(" VALUES ")[0] + " VALUES "  # followed by one row per event
+_EVENT_COLUMNS = ("id", "tenant_id", "type", "data", "subject_type", "subject_id", "created_at")
 _CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
 _DELIVERY_COLUMNS = (
     "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
@@ -123,9 +123,9 @@ def record_many(
     """Write several events of one type, each (data, subject_type, subject_id), and their deliveries.
 
     The rows are those of calling `record` once per item in order (each endpoint's sequence numbers
-    follow the items' order), in a fixed number of statements: the events in multi-row inserts, the
-    matching endpoints in one query, their sequences raised by the count under one lock, and the
-    deliveries in multi-row inserts.
+    follow the items' order), in a fixed number of statements: the events in one COPY (on SQLite one
+    statement run per row), the matching endpoints in one query, their sequences raised by the count
+    under one lock, and the deliveries in multi-row inserts.
     """
     events: list[Event] = []
     rows: list[list[Any]] = []
@@ -137,11 +137,7 @@ def record_many(
         rows.append(params)
     if not events:
         return [], []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-            cursor.execute(_INSERT_EVENTS_HEAD + values, [value for row in batch for value in row])
+    insert_rows(_E, _EVENT_COLUMNS, rows)
     endpoint_ids = matching_endpoints(event=events[0])
     if not endpoint_ids:
         return events, []
