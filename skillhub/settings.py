@@ -25,17 +25,14 @@ PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or f"http://127.0.0.1:{PORT}"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # How long a worker's claim on a delivery lasts; it must outlive the 15 s limit of one POST.
-_LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
-if not _LEASE.isdigit() or int(_LEASE) < 20:
-    raise ImproperlyConfigured(f"WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number of seconds, at least 20; got {_LEASE!r}")
-WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
+WEBHOOKS_CLAIM_LEASE_SECONDS = env_int("WEBHOOKS_CLAIM_LEASE_SECONDS", 60, minimum=20)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
 # Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
 # the endpoint sets its own `maxInFlight`; the circuit breaker opens after this many consecutive
 # timeouts or connection failures and probes again after the cool-down (doubling up to the maximum).
-WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
-WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
+WEBHOOKS_MAX_IN_FLIGHT = env_int("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1)
+WEBHOOKS_BREAKER_THRESHOLD = env_int("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1)
 WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
 WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
 # Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
@@ -46,7 +43,7 @@ WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
 WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
 # A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
 WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
-WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
+WEBHOOKS_SEND_THREADS = env_int("WEBHOOKS_SEND_THREADS", 64, minimum=1)
 # A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
 # this long, then queues the next one behind every other endpoint's (a turn of the rotation).
 WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
