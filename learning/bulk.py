@@ -13,13 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from skillhub.hooks import send_on_commit
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from learning.events import learner_data, learner_updated_data
-from learning.hooks import learners_saved
+from learning.signals import learners_saved
 from learning.models import Learner, LearnerStatus
 from learning.services import _change_count, learner_create, learner_update
 from learning.validators import sa_id_number_problem
@@ -368,7 +369,7 @@ def _write_together(
             record_events(tenant=tenant, event_type="learner.updated", items=list(chunk))
         saved = [learner.pk for learner in new_learners] + [learner.pk for _i, learner, _c in updates]
         if saved:
-            learners_saved.fire_on_commit(tenant_id=tenant.pk, learner_ids=saved)
+            send_on_commit(learners_saved, sender=Learner, tenant_id=tenant.pk, learner_ids=saved)
     for (index, _values), learner in zip(creates, new_learners):
         results[index] = RowResult(row=index + 1, status="created", learner_id=str(learner.pk))
     for index, learner, changed in updates:

@@ -1,6 +1,7 @@
 """Recording signals: the one-statement ingest, the rejected-signals log, reprocessing."""
 from __future__ import annotations
 
+from django.dispatch import Signal as DjangoSignal
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ from signals_inbox.parsing import InvalidSignal, ParsedSignal, parse_signal
 from signals_inbox.selectors import forget_ingest_context, ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
-from skillhub.hooks import Hook
+from skillhub.hooks import send_on_commit
 from skillhub.db import postgres_statements, prepared_cursor
 from skillhub.ids import uuid7
 
-# Called as receiver(signal_id) after a signal that still needs resolving is committed;
+# Sent with signal_id=… after a signal that still needs resolving is committed;
 # `signals_inbox.dispatch` connects the sender of resolution messages.
-signal_recorded = Hook("signals_inbox.signal_recorded")
+signal_recorded = DjangoSignal()
 
 logger = logging.getLogger("skillhub.signals")
 
@@ -264,7 +265,7 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)
     if result.needs_resolution:
-        signal_recorded.fire_on_commit(signal_id)
+        send_on_commit(signal_recorded, sender=Signal, signal_id=signal_id)
     return result
 
 

@@ -8,6 +8,7 @@ memory stays flat whatever the row count.
 """
 from __future__ import annotations
 
+from django.dispatch import Signal
 import csv
 import io
 import logging
@@ -29,7 +30,7 @@ from learning.evidence.models import Export, ExportPolicy, ExportStatus
 from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
 from skillhub.errors import ValidationFailed
-from skillhub.hooks import Hook
+from skillhub.hooks import send_on_commit
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
@@ -55,9 +56,9 @@ def export_policy_set(*, tenant: Tenant, retention_hours: int) -> ExportPolicy:
     return policy
 
 
-# Fired with (export_ids) when exports are due; `learning.evidence.actors` connects the receiver
+# Sent with export_ids=[…] when exports are due; `learning.evidence.actors` connects the receiver
 # that sends one broker message per id (a broker that is down leaves them to the sweep).
-exports_due = Hook("learning.exports_due")
+exports_due = Signal()
 
 
 @transaction.atomic
@@ -84,7 +85,7 @@ def export_request(
     export = Export.objects.create(
         tenant=tenant, kind=kind, format=format, filters=clean, raw=raw, requested_by=caller.label, enqueued_at=timezone.now()
     )
-    exports_due.fire_on_commit([str(export.pk)])
+    send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     return export
 
 
@@ -215,7 +216,7 @@ def exports_resend_due(*, now: datetime | None = None, grace: timedelta = timede
     ids = [str(pk) for pk in due.order_by("id").values_list("pk", flat=True)[:limit]]
     if ids:
         Export.objects.filter(pk__in=ids).update(enqueued_at=now)
-        exports_due.fire(ids)
+        exports_due.send_robust(sender=Export, export_ids=ids)
     return len(ids)
 
 
@@ -245,6 +246,6 @@ def export_restart(*, export: Export) -> Export:
     if Export.objects.filter(pk=export.pk, status__in=[ExportStatus.FAILED, ExportStatus.EXPIRED]).update(
         status=ExportStatus.QUEUED, attempts=0, error="", rows=0, lease_token="", enqueued_at=timezone.now()
     ):
-        exports_due.fire_on_commit([str(export.pk)])
+        send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     export.refresh_from_db()
     return export
