@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from skillhub import limits
@@ -12,9 +11,6 @@ from skillhub.api.errors import error_response
 
 logger = logging.getLogger("skillhub.api")
 
-API_PREFIX = "/api/"
-# The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
 
 
 def body_limit(path: str) -> int:
@@ -33,8 +29,7 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def _applies(self, request: HttpRequest) -> bool:
-        path = request.path_info
-        return path.startswith(API_PREFIX) and not path.startswith(OWN_FORMAT_PREFIXES)
+        return limits.speaks_api(request.path_info)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self._applies(request):
