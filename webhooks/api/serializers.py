@@ -87,20 +87,29 @@ class HeadersField(serializers.Field):
 
 
 class EndpointInput(StrictSerializer):
-    """An endpoint as created or changed; document 001 names (`target_url`, `active`, `event_type`) also work.
+    """An endpoint as created or changed; the first contract's names (`target_url`, `active`, `event_type`) also work.
 
-    Use `partial=True` for changes: PUT and PATCH both change only the fields given.
+    Use `partial=True` for changes: PUT and PATCH both change only the fields given. The fields say
+    the types, and quote the service's limits (`webhooks.services`) for the OpenAPI document; the
+    rules themselves are the service's (`endpoint_clean_values`), run here so one answer lists every
+    invalid field.
     """
 
-    url = serializers.CharField(max_length=2048, help_text="https URL of a public host (alias targetUrl, target_url)")
+    url = serializers.CharField(max_length=services.URL_MAX_LENGTH, help_text="https URL of a public host (alias targetUrl, target_url)")
     events = EventTypesField(required=False, help_text="Empty = every event; aliases such as COURSE_ENROLLMENT accepted")
     enabled = serializers.BooleanField(required=False, help_text="alias active")
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=500)
-    secret = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=200, help_text="whsec_… (generated when not given)"
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["description"]
     )
-    basicAuthUsername = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
-    basicAuthPassword = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    secret = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="whsec_… (generated when not given)"
+    )
+    basicAuthUsername = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["basic_auth_username"]
+    )
+    basicAuthPassword = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["basic_auth_password"]
+    )
     additionalHeaders = HeadersField(required=False, allow_null=True)
     payloadStyle = serializers.ChoiceField(choices=PayloadStyle.values, required=False)
     retryPolicy = serializers.ChoiceField(choices=RetryPolicyName.values, required=False)
@@ -109,7 +118,7 @@ class EndpointInput(StrictSerializer):
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=64,
+        max_value=services.MAX_IN_FLIGHT_LIMIT,
         help_text="deliveries in flight at once (null: the platform default, 4); alias max_in_flight",
     )
 
