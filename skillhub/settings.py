@@ -289,6 +289,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
+        "webhooks.openapi.add_contract_components",
         "skillhub.api.openapi.document_errors",
         "skillhub.api.openapi.document_idempotency",
     ],
