@@ -123,22 +123,7 @@ class EndpointInput(StrictSerializer):
     )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) and not hasattr(data, "getlist"):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object or form fields"]})
-        named: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
-        for name in data:
-            if name in READ_ONLY:
-                continue
-            field = ALIASES.get(name, name)
-            # Form fields: repeated event names are a list; any other field takes its last value.
-            value = data.getlist(name) if hasattr(data, "getlist") and field == "events" else data[name]
-            if field in named and named[field] != value:
-                errors[field] = [f"given twice with different values ({name})"]
-            named[field] = value
-        unknown = sorted(set(named) - set(self.fields))
-        if errors or unknown:  # unknown fields are refused before anything else is looked at
-            raise serializers.ValidationError({**errors, **{name: ["Unknown field"] for name in unknown}})
+        named = self._named(data)
         problems: dict[str, Any] = {}
         try:
             typed = super().to_internal_value(named)
@@ -157,6 +142,26 @@ class EndpointInput(StrictSerializer):
         if problems:
             raise serializers.ValidationError(problems)
         return typed
+
+    def _named(self, data: Any) -> dict[str, Any]:
+        """The input under the API's field names (aliases resolved, read-only fields dropped); unknown fields refused."""
+        if not isinstance(data, dict) and not hasattr(data, "getlist"):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object or form fields"]})
+        named: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for name in data:
+            if name in READ_ONLY:
+                continue
+            field = ALIASES.get(name, name)
+            # Form fields: repeated event names are a list; any other field takes its last value.
+            value = data.getlist(name) if hasattr(data, "getlist") and field == "events" else data[name]
+            if field in named and named[field] != value:
+                errors[field] = [f"given twice with different values ({name})"]
+            named[field] = value
+        unknown = sorted(set(named) - set(self.fields))
+        if errors or unknown:  # unknown fields are refused before anything else is looked at
+            raise serializers.ValidationError({**errors, **{name: ["Unknown field"] for name in unknown}})
+        return named
 
     def _valid_fields(self, named: dict[str, Any], *, skip: dict[str, Any]) -> dict[str, Any]:
         typed = {}
