@@ -199,7 +199,7 @@ class LearnerBulkResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
     id = serializers.UUIDField(allow_null=True)
     changedFields = serializers.ListField(child=serializers.CharField(), required=False)
-    error = LearnerBulkErrorSerializer(required=False, help_text="The SPEC error shape, for this row alone")
+    error = LearnerBulkErrorSerializer(required=False, help_text="The API error shape (docs/contract.md, section 2), for this row alone")
 
 
 class LearnerBulkSummarySerializer(serializers.Serializer):

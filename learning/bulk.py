@@ -50,7 +50,7 @@ _email_valid = EmailValidator()
 
 @dataclass
 class RowResult:
-    """What happened to one row: created, updated, unchanged or error (with the SPEC error body)."""
+    """What happened to one row: created, updated, unchanged or error (with the API error body)."""
 
     row: int
     status: str
@@ -96,7 +96,7 @@ class _RowError(Exception):
 
 
 def _error_body(code: str, message: str, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    """The SPEC error shape for one row: every invalid field listed, the first in `details`."""
+    """The API error shape (docs/contract.md, section 2) for one row: every invalid field listed, the first in `details`."""
     field_name, reason = errors[0]
     details: dict[str, Any] = {"field": field_name or None, "reason": reason}
     if len(errors) > 1:

@@ -1,6 +1,6 @@
 """Authenticate an inbound signal: a bounded body read and a constant-time HMAC check, before any parsing.
 
-Two forms are accepted (SPEC section 4): document 004's `X-Skillhub-Signature` (hex HMAC-SHA256 of
+Two forms are accepted (docs/contract.md, section 4): document 004's `X-Skillhub-Signature` (hex HMAC-SHA256 of
 the body alone), and the Standard Webhooks form (`webhook-id`, `webhook-timestamp`,
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), which cannot be replayed: its
 timestamp must be within five minutes and its id is taken once (`signals_inbox.services.replay`).

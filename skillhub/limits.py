@@ -72,7 +72,7 @@ def speaks_api(path: str) -> bool:
 
 
 def too_large_body(shape: str, max_bytes: int) -> tuple[str, bytes]:
-    """Return the content type and body of a 413 in the given shape (SPEC sections 2 and 4)."""
+    """Return the content type and body of a 413 in the given shape (docs/contract.md, sections 2 and 4)."""
     if shape == SIGNAL:
         return "application/json", b'{"error": "payload_too_large"}'
     if shape == SCIM:

@@ -1,4 +1,4 @@
-"""Make every response under /api/ speak the SPEC error shape, whatever produced it."""
+"""Make every response under /api/ speak the error shape of docs/contract.md (section 2), whatever produced it."""
 from __future__ import annotations
 
 import logging

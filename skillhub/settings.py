@@ -36,7 +36,7 @@ WEBHOOKS_MAX_IN_FLIGHT = env_int("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1)
 WEBHOOKS_BREAKER_THRESHOLD = env_int("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1)
 WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
 WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
-# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
+# Timeouts of one POST (docs/contract.md, section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
 # of a claim (and of its in-flight place) is WEBHOOKS_CLAIM_LEASE_SECONDS above.
 WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
 WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)

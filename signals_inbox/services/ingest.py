@@ -307,9 +307,15 @@ def signal_reject(*, tenant_id: uuid.UUID, body: bytes, reason: str) -> Rejected
     return row
 
 
-def rejected_signal_reprocess(*, rejected: RejectedSignal, actor: str) -> IngestResult:
-    """Run a rejected signal through ingest again (after the map or its body was fixed)."""
+def rejected_signal_reprocess(*, rejected: RejectedSignal, actor: str, body: str | None = None) -> IngestResult:
+    """Run a rejected signal through ingest again (after the map was fixed, or with `body` as edited)."""
     tenant = rejected.tenant
+    if body is not None and body != rejected.body:
+        if len(body.encode()) > settings.SIGNAL_MAX_BODY_BYTES:
+            too_large = f"the body is over {settings.SIGNAL_MAX_BODY_BYTES // 1024} KiB"
+            raise ValidationFailed({"body": too_large}, too_large)
+        RejectedSignal.objects.filter(pk=rejected.pk).update(body=body)
+        rejected.body = body
     forget_ingest_context(slug=tenant.slug)
     context = ingest_context(slug=tenant.slug)
     assert context is not None

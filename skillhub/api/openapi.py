@@ -1,7 +1,7 @@
 """The OpenAPI document's shared error component, and the 4xx answers every operation documents with it.
 
 Registered as a drf-spectacular post-processing hook: each operation keeps the success answers
-its view declares, and gains the error answers its kind of route can give, all in the one SPEC
+its view declares, and gains the error answers its kind of route can give, all in the one contract
 error shape (`#/components/schemas/Error`).
 """
 from __future__ import annotations

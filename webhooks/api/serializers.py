@@ -1,4 +1,4 @@
-"""What the webhook API reads and writes: endpoint input (JSON or form fields, SPEC names or document
+"""What the webhook API reads and writes: endpoint input (JSON or form fields, the contract's names or document
 001's), replay input, and the documented output shapes."""
 
 from __future__ import annotations
