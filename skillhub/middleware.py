@@ -11,6 +11,8 @@ from skillhub.api.errors import error_response
 
 logger = logging.getLogger("skillhub.api")
 
+API_PREFIX = "/api/"
+
 
 
 def body_limit(path: str) -> int:
