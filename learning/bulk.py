@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from skillhub.hooks import send_on_commit
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
@@ -22,7 +23,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from learning.events import learner_data, learner_updated_data
-from learning.hooks import learners_saved
+from learning.signals import learners_saved
 from learning.models import Learner, LearnerStatus
 from learning.services import _change_count, learner_create, learner_update
 from learning.validators import sa_id_number_problem
@@ -54,7 +55,7 @@ _email_valid = EmailValidator()
 
 @dataclass
 class RowResult:
-    """What happened to one row: created, updated, unchanged or error (with the SPEC error body)."""
+    """What happened to one row: created, updated, unchanged or error (with the API error body)."""
 
     row: int
     status: str
@@ -100,7 +101,7 @@ class _RowError(Exception):
 
 
 def _error_body(code: str, message: str, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    """The SPEC error shape for one row: every invalid field listed, the first in `details`."""
+    """The API error shape (docs/contract.md, section 2) for one row: every invalid field listed, the first in `details`."""
     field_name, reason = errors[0]
     details: dict[str, Any] = {"field": field_name or None, "reason": reason}
     if len(errors) > 1:
@@ -387,7 +388,7 @@ def _write_together(
         )
         saved = [learner.pk for learner in new_learners] + [learner.pk for _i, learner, _c in updates]
         if saved:
-            learners_saved.fire_on_commit(tenant_id=tenant.pk, learner_ids=saved)
+            send_on_commit(learners_saved, sender=Learner, tenant_id=tenant.pk, learner_ids=saved)
     for (index, _values), learner in zip(creates, new_learners):
         results[index] = RowResult(row=index + 1, status="created", learner_id=str(learner.pk))
     for index, learner, changed in updates:

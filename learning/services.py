@@ -19,13 +19,13 @@ from learning.models import (
     LearnerStatus,
 )
 from learning.events import assignment_data, learner_data, learner_updated_data
-from learning.hooks import assignment_completed, assignment_completing, fire_in_transaction, learner_saved
+from learning.signals import assignment_completed, assignment_completing, learner_saved
 from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
-from skillhub.hooks import after_commit
+from skillhub.hooks import after_commit, send_on_commit
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
 from webhooks.outbox import record_event
@@ -127,7 +127,7 @@ def _set_groups(learner: Learner, groups: list[Group]) -> None:
 
 
 def _after_save(learner: Learner) -> None:
-    learner_saved.fire_on_commit(tenant_id=learner.tenant_id, learner_id=learner.pk)
+    send_on_commit(learner_saved, sender=Learner, tenant_id=learner.tenant_id, learner_id=learner.pk)
 
 
 def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
@@ -368,6 +368,6 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
             subject_type="assignment",
             subject_id=str(locked.pk),
         )
-        fire_in_transaction(assignment_completing, assignment=locked)
-        assignment_completed.fire_on_commit(tenant_id=locked.tenant_id, assignment_id=locked.pk)
+        assignment_completing.send(sender=Assignment, assignment=locked)
+        send_on_commit(assignment_completed, sender=Assignment, tenant_id=locked.tenant_id, assignment_id=locked.pk)
     return locked

@@ -23,6 +23,7 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, Need, NeedSta
 from signals_inbox.services import need_author, need_dismiss, need_offer, need_offer_preview
 from skillhub.console.site import console_site
 from skillhub.errors import DomainError, ValidationFailed
+from tenants import audit
 from tenants.admin_scoping import TenantScopedAdmin, can_write
 from tenants.models import Group, Site
 
@@ -31,8 +32,8 @@ MAX_BULK = 200
 
 
 def actor(request: HttpRequest) -> str:
-    """Who acts, as the audit trail names a console user."""
-    return f"user:{request.user.get_username()} (console)"
+    """Who acts: the label ConsoleActorMiddleware named for this write (tenants.audit), as everywhere else."""
+    return audit.current_label()
 
 
 def _error_text(exc: DomainError) -> str:

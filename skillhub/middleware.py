@@ -1,11 +1,10 @@
-"""Make every response under /api/ speak the SPEC error shape, whatever produced it."""
+"""Make every response under /api/ speak the error shape of docs/contract.md (section 2), whatever produced it."""
 from __future__ import annotations
 
 import logging
 import sys
 from typing import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
@@ -15,8 +14,7 @@ from skillhub.api.errors import error_response, is_database_unavailable, unavail
 logger = logging.getLogger("skillhub.api")
 
 API_PREFIX = "/api/"
-# The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
+
 
 
 def body_limit(path: str) -> int:
@@ -53,8 +51,7 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def _applies(self, request: HttpRequest) -> bool:
-        path = request.path_info
-        return path.startswith(API_PREFIX) and not path.startswith(OWN_FORMAT_PREFIXES)
+        return limits.speaks_api(request.path_info)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self._applies(request):

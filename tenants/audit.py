@@ -71,6 +71,18 @@ def current_actor() -> Actor | None:
     return _current.get()
 
 
+def current_label() -> str:
+    """Return the label of the actor the entry point named, for records that keep who acted as text.
+
+    The signal inbox's own trail (`signals_inbox.AuditEntry.actor`) stores this very label, so one
+    staff user reads `user:<login>` whether the write came from the console, the admin or a staff token.
+    """
+    actor = _current.get()
+    if actor is None:
+        raise LookupError("no actor is named here; every entry point that writes names one (tenants.audit)")
+    return actor.label
+
+
 def set_actor(actor: Actor | None) -> Token[Actor | None]:
     """Name the actor from here on; pass the token to `reset_actor` when the entry point ends."""
     return _current.set(actor)

@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -169,6 +169,15 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     ]
 
 
+@dataclass
+class _Resolved:
+    """What resolving a tenant's share of a batch changed, to be written in sets."""
+
+    created: list[Need] = field(default_factory=list)
+    rematched: list[Need] = field(default_factory=list)
+    events: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)
+
+
 def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: datetime, isolate: bool, outcome: BatchOutcome) -> None:
     tenant = Tenant.objects.get(pk=tenant_id)
     # Locked in id order (one statement), so batches sharing needs queue instead of deadlocking.
@@ -176,9 +185,45 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
     signals_of: dict[uuid.UUID, list[Claimed]] = defaultdict(list)
     for signal in signals:
         signals_of[signal.need_id].append(signal)
-    fresh = [need for need in needs.values() if need.resolved_at is None]
-    parked = [need for need in needs.values() if need.resolved_at is not None and need.target == Target.UNMATCHED and need.status in ACTIVE_NEED_STATUSES]
-    # One lookup per key kind for every worker the batch names: the first signal of a fresh need, every signal of a parked one.
+    fresh, parked = _fresh_and_parked(needs.values())
+    learner_of = _learners_of(tenant, fresh, parked, signals_of)
+    courses = course_match_topics(tenant=tenant, topics={need.topic for need in fresh})
+    resolved = _Resolved()
+    for need in fresh + parked:
+        try:
+            _resolve_need(need, learner_of.get(need.pk), courses, now, resolved)
+        except Exception:
+            if not isolate:
+                raise
+            logger.exception("resolving need %s failed; its signals are retried on their own", need.pk)
+            outcome.failed += [signal.id for signal in signals_of[need.pk]]
+    _write_needs(resolved.created + resolved.rematched)
+    if resolved.events:
+        record_events(tenant=tenant, event_type="need.created", items=resolved.events)
+    for need in resolved.rematched:
+        audit_record(tenant=tenant, need=need, actor="system:rematch", action="matched", details={"learnerId": str(need.learner_id)})
+    _auto_author(tenant=tenant, created=resolved.created)
+    outcome.resolved_needs += len(resolved.created)
+    outcome.rematched += len(resolved.rematched)
+
+
+def _fresh_and_parked(needs: Iterable[Need]) -> tuple[list[Need], list[Need]]:
+    """The needs not resolved yet, and the resolved ones still waiting for their worker to be found."""
+    fresh = [need for need in needs if need.resolved_at is None]
+    parked = [
+        need for need in needs
+        if need.resolved_at is not None and need.target == Target.UNMATCHED and need.status in ACTIVE_NEED_STATUSES
+    ]
+    return fresh, parked
+
+
+def _learners_of(
+    tenant: Tenant, fresh: list[Need], parked: list[Need], signals_of: dict[uuid.UUID, list[Claimed]]
+) -> dict[uuid.UUID, Learner | None]:
+    """The learner each need names, found in one lookup per key kind for every worker the batch names.
+
+    A fresh need is looked up by its first signal; a parked one by every signal (any of them may match now).
+    """
     asks: list[tuple[Need, dict[str, str]]] = [(need, worker_keys(signals_of[need.pk][0].data)) for need in fresh if need.worker_ref]
     asks += [(need, worker_keys(signal.data)) for need in parked for signal in signals_of[need.pk]]
     found = learners_find_many(tenant=tenant, keys=[keys for _need, keys in asks])
@@ -186,33 +231,18 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
     for (need, _keys), learner in zip(asks, found):
         if learner_of.get(need.pk) is None:
             learner_of[need.pk] = learner
-    courses = course_match_topics(tenant=tenant, topics={need.topic for need in fresh})
+    return learner_of
 
-    created: list[Need] = []
-    events: list[tuple[dict[str, Any], str, str]] = []
-    rematched: list[Need] = []
-    for need in fresh + parked:
-        try:
-            if need.resolved_at is None:
-                apply_resolution(need=need, learner=learner_of.get(need.pk), course_match=courses[need.topic], now=now)
-                events.append((dict(need_data(need)), "need", str(need.pk)))
-                created.append(need)
-            elif (matched := learner_of.get(need.pk)) is not None:
-                attach_learner(need=need, learner=matched, now=now)
-                rematched.append(need)
-        except Exception:
-            if not isolate:
-                raise
-            logger.exception("resolving need %s failed; its signals are retried on their own", need.pk)
-            outcome.failed += [signal.id for signal in signals_of[need.pk]]
-    _write_needs(created + rematched)
-    if events:
-        record_events(tenant=tenant, event_type="need.created", items=events)
-    for need in rematched:
-        audit_record(tenant=tenant, need=need, actor="system:rematch", action="matched", details={"learnerId": str(need.learner_id)})
-    _auto_author(tenant=tenant, created=created)
-    outcome.resolved_needs += len(created)
-    outcome.rematched += len(rematched)
+
+def _resolve_need(need: Need, learner: Learner | None, courses: dict[str, Any], now: datetime, resolved: _Resolved) -> None:
+    """Resolve a fresh need, or attach a parked one to the learner it now matches (in memory)."""
+    if need.resolved_at is None:
+        apply_resolution(need=need, learner=learner, course_match=courses[need.topic], now=now)
+        resolved.events.append((dict(need_data(need)), "need", str(need.pk)))
+        resolved.created.append(need)
+    elif learner is not None:
+        attach_learner(need=need, learner=learner, now=now)
+        resolved.rematched.append(need)
 
 
 # --- the rules (one implementation for every path) ----------------------------------------------

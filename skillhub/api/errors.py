@@ -1,4 +1,4 @@
-"""The one place that renders errors in the SPEC shape for everything under /api/."""
+"""The one place that renders errors in the contract's shape (docs/contract.md, section 2) for everything under /api/."""
 from __future__ import annotations
 
 import logging
@@ -47,7 +47,7 @@ def unavailable_response() -> JsonResponse:
 
 
 def error_body(code: str, message: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return the SPEC error envelope."""
+    """Return the error envelope (docs/contract.md, section 2)."""
     body: dict[str, Any] = {"code": code, "message": message or _DEFAULT_MESSAGES.get(code, code)}
     if details:
         body["details"] = details
@@ -106,7 +106,7 @@ _STATUS_CODES = {
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    """Translate any exception raised in an API view into the SPEC error shape."""
+    """Translate any exception raised in an API view into the contract's error shape."""
     if isinstance(exc, ValidationFailed):
         pairs = [(_camel(field), reason) for field, reason in exc.errors.items()]
         return validation_response(pairs, exc.message if exc.message != f"Invalid {exc.field}" else None)

@@ -1,14 +1,14 @@
 """The OpenAPI document's shared error component, and the 4xx answers every operation documents with it.
 
 Registered as a drf-spectacular post-processing hook: each operation keeps the success answers
-its view declares, and gains the error answers its kind of route can give, all in the one SPEC
+its view declares, and gains the error answers its kind of route can give, all in the one contract
 error shape (`#/components/schemas/Error`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from skillhub import limits
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -80,7 +80,7 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
-        if path.startswith(settings.SIGNALS_INTEGRATION_PREFIX):
+        if not limits.speaks_api(path):  # a route with its own answer shapes documents them itself
             continue
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -8,6 +8,7 @@ memory stays flat whatever the row count.
 """
 from __future__ import annotations
 
+from django.dispatch import Signal
 import csv
 import io
 import logging
@@ -29,8 +30,8 @@ from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
 from skillhub.db import uses_postgres_statements
 from skillhub.errors import ValidationFailed
+from skillhub.hooks import send_on_commit
 from skillhub.leases import Lease, new_token
-from skillhub.hooks import Hook
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
@@ -56,9 +57,9 @@ def export_policy_set(*, tenant: Tenant, retention_hours: int) -> ExportPolicy:
     return policy
 
 
-# Fired with (export_ids) when exports are due; `learning.evidence.actors` connects the receiver
+# Sent with export_ids=[…] when exports are due; `learning.evidence.actors` connects the receiver
 # that sends one broker message per id (a broker that is down leaves them to the sweep).
-exports_due = Hook("learning.exports_due")
+exports_due = Signal()
 
 
 @transaction.atomic
@@ -85,7 +86,7 @@ def export_request(
     export = Export.objects.create(
         tenant=tenant, kind=kind, format=format, filters=clean, raw=raw, requested_by=caller.label, enqueued_at=timezone.now()
     )
-    exports_due.fire_on_commit([str(export.pk)])
+    send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     return export
 
 
@@ -216,7 +217,7 @@ def exports_resend_due(*, now: datetime | None = None, grace: timedelta = timede
     ids = [str(pk) for pk in due.order_by("id").values_list("pk", flat=True)[:limit]]
     if ids:
         Export.objects.filter(pk__in=ids).update(enqueued_at=now)
-        exports_due.fire(ids)
+        exports_due.send_robust(sender=Export, export_ids=ids)
     return len(ids)
 
 
@@ -246,6 +247,6 @@ def export_restart(*, export: Export) -> Export:
     if Export.objects.filter(pk=export.pk, status__in=[ExportStatus.FAILED, ExportStatus.EXPIRED]).update(
         status=ExportStatus.QUEUED, attempts=0, error="", rows=0, lease_token="", enqueued_at=timezone.now()
     ):
-        exports_due.fire_on_commit([str(export.pk)])
+        send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     export.refresh_from_db()
     return export
