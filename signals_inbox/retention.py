@@ -17,7 +17,7 @@ from skillhub.db import uses_postgres_statements
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from tenants.retention import remover
-from webhooks.engine.turns import db_time
+from skillhub.db import db_time
 
 _S = Signal._meta.db_table
 _N = Need._meta.db_table

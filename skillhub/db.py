@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -30,6 +31,11 @@ def uses_postgres_statements() -> bool:
     off runs every portable twin, which is what the parity tests compare.
     """
     return connection.vendor == "postgresql" and settings.DATABASE_POSTGRES_STATEMENTS
+
+
+def db_time(value: datetime | None) -> Any:
+    """A datetime as the database driver takes it in a raw statement's parameters (None stays None)."""
+    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
 
 
 class IsoTimestamp(Func):

@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString
 
 from skillhub.console import charts
 from skillhub.db import uses_postgres_statements, prepared_cursor
-from webhooks.engine.turns import db_time
+from skillhub.db import db_time
 from webhooks.models import LATENCY_BOUNDS_MS, EndpointHealth, EndpointHour
 
 _H = EndpointHealth._meta.db_table

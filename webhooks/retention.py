@@ -21,7 +21,7 @@ from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from tenants.retention import remover
 from webhooks import health, partitions
-from webhooks.engine.turns import db_time
+from skillhub.db import db_time
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 
 logger = logging.getLogger("skillhub.retention")

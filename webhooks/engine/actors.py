@@ -13,7 +13,7 @@ from typing import Iterable
 import dramatiq
 from django.db import DatabaseError, connections
 
-from webhooks import outbox
+from webhooks.engine import outbox
 from webhooks.engine import delivery, sendpool
 
 logger = logging.getLogger("skillhub.webhooks")

@@ -15,7 +15,7 @@ from django.db import connection
 
 from skillhub import metrics
 from webhooks.engine import statements
-from webhooks.engine.turns import db_time
+from skillhub.db import db_time
 
 logger = logging.getLogger("skillhub.webhooks")
 

@@ -25,7 +25,7 @@ from webhooks.engine import breaker, claims, payloads, sendpool, transport, wake
 from webhooks.engine.record import Recorded, record_attempt
 from webhooks.engine.rows import Claimed
 from webhooks.models import Attempt
-from webhooks.outbox import deliveries_due
+from webhooks.engine.outbox import deliveries_due
 
 logger = logging.getLogger("skillhub.webhooks")
 

@@ -22,10 +22,10 @@ from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks import health
 from webhooks.engine import claims, retry, rows, statements, transport, turns
 from webhooks.engine.rows import Claimed
-from webhooks.engine.turns import db_time
+from skillhub.db import db_time
 from webhooks.events import endpoint_disabled_data
 from webhooks.models import Attempt, DeliveryState, Endpoint
-from webhooks.outbox import deliveries_due, record_event
+from webhooks.engine.outbox import deliveries_due, record_event
 
 logger = logging.getLogger("skillhub.webhooks")
 

@@ -37,7 +37,7 @@ def _exponential_delays(first: int, cap: int, attempts: int) -> tuple[timedelta,
     return tuple(delays)
 
 
-# The SPEC section 3 table.
+# The table of docs/contract.md, section 3.
 POLICIES: dict[str, RetryPolicy] = {
     # Document 000: immediately, +5 min, +30 min, +2 h, +24 h, then the endpoint is disabled.
     "standard": RetryPolicy(

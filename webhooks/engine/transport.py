@@ -385,7 +385,7 @@ class HttpResult:
 
 
 def timeouts() -> tuple[float, float]:
-    """(connect, total) seconds of one POST: SPEC section 3's 5 s and 15 s unless settings shorten them."""
+    """(connect, total) seconds of one POST: docs/contract.md section 3's 5 s and 15 s unless settings shorten them."""
     return float(settings.WEBHOOKS_CONNECT_TIMEOUT), float(settings.WEBHOOKS_TOTAL_TIMEOUT)
 
 

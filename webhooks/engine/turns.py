@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from skillhub.db import uses_postgres_statements
+from skillhub.db import db_time, uses_postgres_statements
 from skillhub.leases import Lease
 from webhooks.engine import statements
 from webhooks.models import Delivery, Endpoint, EndpointSlot
@@ -91,10 +91,6 @@ def claim_lease() -> timedelta:
 
 def cap_params(now: datetime) -> list[Any]:
     return [db_time(now), int(settings.WEBHOOKS_BREAKER_THRESHOLD), default_cap()]
-
-
-def db_time(value: datetime | None) -> Any:
-    return connection.ops.adapt_datetimefield_value(value) if value is not None else None
 
 
 def effective_cap(endpoint: Endpoint, *, now: datetime | None = None) -> int:

@@ -14,12 +14,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from skillhub.db import db_time
 from webhooks.engine.turns import (
     CAP_SQL,
     DUE_SQL,
     FREE_SQL,
     cap_params,
-    db_time,
     default_cap,
     effective_cap,
     ensure_slots,
