@@ -73,10 +73,13 @@ bench-observability: install-dev
 bench-history: install-dev
 	$(BIN)/python bench/history.py
 
-## Lint: ruff (ruff.toml) and mypy with the Django and DRF stubs (mypy.ini).
+## Lint: ruff (ruff.toml), mypy with the Django and DRF stubs (mypy.ini), the import-layer contracts
+## (.importlinter) and the size of functions in webhooks/ and signals_inbox/ (radon: complexity 15, 60 lines).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/code_limits.py webhooks signals_inbox
 
 clean:
 	rm -rf $(VENV) .venv-tools data

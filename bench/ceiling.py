@@ -1,4 +1,4 @@
-"""The signal ceiling: a bare answer at exactly the place in the middleware where the signal webhook answers."""
+"""The signal ceiling: a bare answer right after the common middleware, with no work (the webhook itself runs the whole stack)."""
 from __future__ import annotations
 
 from typing import Callable

@@ -201,7 +201,7 @@ def setup_django() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    import webhooks.actors  # noqa: F401 (declares the actor the outbox sends to)
+    import webhooks.engine.actors  # noqa: F401 (declares the actor the outbox sends to)
 
 
 def record(tenant, n: int) -> str:
@@ -236,7 +236,7 @@ def _producer_main(jobs: multiprocessing.Queue, done: multiprocessing.Queue, ten
     import django
 
     django.setup()
-    import webhooks.actors  # noqa: F401
+    import webhooks.engine.actors  # noqa: F401
     from tenants.models import Tenant
 
     tenant = Tenant.objects.get(pk=tenant_id)

@@ -49,6 +49,8 @@ from learning.validators import sa_id_number_problem
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, paginated_schema, parse_page_request
 from skillhub.api.serializers import StrictSerializer
 from tenants.api.views import TenantApiView
+from webhooks.contract.core import LearnerData
+from webhooks.contract.schema import api_component
 
 
 class LearnerFilter(django_filters.FilterSet):
@@ -87,22 +89,8 @@ class LearnerInputSerializer(StrictSerializer):
     groups = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
 
 
-class LearnerOutputSerializer(serializers.Serializer):
-    """The learner as the API and the learner.* webhooks show it."""
-
-    id = serializers.UUIDField()
-    tenantId = serializers.UUIDField()
-    firstName = serializers.CharField()
-    lastName = serializers.CharField()
-    email = serializers.EmailField(allow_null=True)
-    externalWorkerId = serializers.CharField(allow_null=True)
-    saIdNumber = serializers.CharField(allow_null=True)
-    site = serializers.CharField(allow_null=True)
-    role = serializers.CharField(allow_null=True)
-    status = serializers.ChoiceField(choices=LearnerStatus.values)
-    groups = serializers.ListField(child=serializers.UUIDField())
-    createdAt = serializers.DateTimeField()
-    updatedAt = serializers.DateTimeField()
+# The learner as the API and the learner.* webhooks show it: the contract's type, declared once.
+LEARNER_OUTPUT = api_component("LearnerOutput", LearnerData)
 
 
 def _model_values(validated: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +115,7 @@ class LearnerListCreateApi(TenantApiView):
     @extend_schema(
         operation_id="learners_list",
         parameters=FILTER_PARAMETERS + PAGE_OPENAPI_PARAMETERS,
-        responses={200: paginated_schema({"type": "array", "items": {"$ref": "#/components/schemas/LearnerOutput"}})},
+        responses={200: paginated_schema({"type": "array", "items": LEARNER_OUTPUT})},
     )
     def get(self, request: Request, slug: str) -> Response:
         page_request = parse_page_request(request.query_params)
@@ -146,7 +134,7 @@ class LearnerListCreateApi(TenantApiView):
         tenant_id = str(self.tenant.pk)
         return Response(page.body([learner_list_row_json(row, tenant_id) for row in page.rows]))
 
-    @extend_schema(operation_id="learners_create", request=LearnerInputSerializer, responses={201: LearnerOutputSerializer})
+    @extend_schema(operation_id="learners_create", request=LearnerInputSerializer, responses={201: LEARNER_OUTPUT})
     def post(self, request: Request, slug: str) -> Response:
         serializer = LearnerInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -165,11 +153,11 @@ class LearnerDetailApi(TenantApiView):
             raise Http404
         return learner
 
-    @extend_schema(operation_id="learners_read", responses={200: LearnerOutputSerializer})
+    @extend_schema(operation_id="learners_read", responses={200: LEARNER_OUTPUT})
     def get(self, request: Request, slug: str, learner_id: str) -> Response:
         return Response(learner_json(self._learner(learner_id)))
 
-    @extend_schema(operation_id="learners_update", request=LearnerInputSerializer, responses={200: LearnerOutputSerializer})
+    @extend_schema(operation_id="learners_update", request=LearnerInputSerializer, responses={200: LEARNER_OUTPUT})
     def patch(self, request: Request, slug: str, learner_id: str) -> Response:
         learner = self._learner(learner_id)
         serializer = LearnerInputSerializer(data=request.data, partial=True)
@@ -211,7 +199,7 @@ class LearnerBulkResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "error"])
     id = serializers.UUIDField(allow_null=True)
     changedFields = serializers.ListField(child=serializers.CharField(), required=False)
-    error = LearnerBulkErrorSerializer(required=False, help_text="The SPEC error shape, for this row alone")
+    error = LearnerBulkErrorSerializer(required=False, help_text="The API error shape (docs/contract.md, section 2), for this row alone")
 
 
 class LearnerBulkSummarySerializer(serializers.Serializer):

@@ -9,6 +9,6 @@ class LearningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # The actors connect the receivers of learning's hooks (exports due), so every process that queues work sends it.
+        # The actors connect the receivers of learning's signals (exports due), so every process that queues work sends it.
         from learning import actors  # noqa: F401
-        from learning.training import receivers  # noqa: F401  (connects training to learning's hooks)
+        from learning.training import receivers  # noqa: F401  (connects training to learning's signals)

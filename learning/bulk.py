@@ -1,9 +1,10 @@
 """Upserting many learners at once: one result per row, each row written whole or not at all.
 
 Rows are matched to existing learners by external worker id, then by email. Every row is checked
-first (in Python, without the database); the rows that pass are written together in one
-transaction, in a fixed number of statements per thousand rows, with one `learner.created` or
-`learner.updated` event each. A row that changes nothing writes nothing, so re-sending the same
+first (in Python, without the database) and every existing learner a row may match is read in one
+query; the rows that pass are written together in one transaction, in a fixed number of statements
+whatever their number (COPY on PostgreSQL), with one `learner.created` or `learner.updated` event
+and one audit entry each. A row that changes nothing writes nothing, so re-sending the same
 file is a no-op. Should the database refuse the batch (a concurrent write took an email a moment
 ago), the rows are written one by one through the single-learner services instead, so a row that
 clashes becomes that row's error and every other row is still written.
@@ -13,17 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from skillhub.hooks import send_on_commit
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from learning.events import learner_data, learner_updated_data
-from learning.hooks import learners_saved
+from learning.signals import learners_saved
 from learning.models import Learner, LearnerStatus
 from learning.services import _change_count, learner_create, learner_update
 from learning.validators import sa_id_number_problem
+from skillhub.db import insert_rows, uses_postgres_statements
 from skillhub.errors import DomainError, ValidationFailed
+from tenants import audit
 from tenants.models import Site, Tenant
 from tenants.services import site_get_or_create
 from webhooks.outbox import record_events
@@ -49,7 +55,7 @@ _email_valid = EmailValidator()
 
 @dataclass
 class RowResult:
-    """What happened to one row: created, updated, unchanged or error (with the SPEC error body)."""
+    """What happened to one row: created, updated, unchanged or error (with the API error body)."""
 
     row: int
     status: str
@@ -95,7 +101,7 @@ class _RowError(Exception):
 
 
 def _error_body(code: str, message: str, errors: list[tuple[str, str]]) -> dict[str, Any]:
-    """The SPEC error shape for one row: every invalid field listed, the first in `details`."""
+    """The API error shape (docs/contract.md, section 2) for one row: every invalid field listed, the first in `details`."""
     field_name, reason = errors[0]
     details: dict[str, Any] = {"field": field_name or None, "reason": reason}
     if len(errors) > 1:
@@ -167,24 +173,28 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _learners_by(tenant: Tenant, field_name: str, keys: set[str]) -> dict[str, Learner]:
-    """The tenant's learners whose `field_name` is one of `keys`, with their site."""
-    found: dict[str, Learner] = {}
+def _matching(tenant: Tenant, workers: set[str], emails: set[str]) -> list[Learner]:
+    """The tenant's learners holding one of `workers` as external worker id or one of `emails`, with their site.
+
+    On PostgreSQL one query, each list one array parameter; elsewhere a query per field per 500 keys.
+    """
     # Unordered, and without empty values as the unique indexes are: the planner then uses them.
-    learners = Learner.objects.select_related("site").filter(tenant=tenant).exclude(**{field_name: ""}).order_by()
-    for chunk in _chunks(sorted(keys), _BATCH):
-        for learner in learners.filter(**{f"{field_name}__in": chunk}):
-            found[getattr(learner, field_name)] = learner
-    return found
-
-
-def _email_owners(tenant: Tenant, emails: set[str]) -> dict[str, Any]:
-    """Email → id of the tenant's learner holding it (no model instances: most rows need only this)."""
-    owners: dict[str, Any] = {}
-    learners = Learner.objects.filter(tenant=tenant).exclude(email="").order_by()
-    for chunk in _chunks(sorted(emails), _BATCH):
-        owners.update(learners.filter(email__in=chunk).values_list("email", "pk"))
-    return owners
+    learners = Learner.objects.select_related("site").filter(tenant=tenant).order_by()
+    if uses_postgres_statements():
+        table = connection.ops.quote_name(Learner._meta.db_table)
+        match = RawSQL(
+            f"(({table}.external_worker_id = ANY(%s) AND {table}.external_worker_id <> '')"
+            f" OR ({table}.email = ANY(%s) AND {table}.email <> ''))",
+            (sorted(workers), sorted(emails)),
+            output_field=BooleanField(),
+        )
+        return list(learners.filter(match)) if workers or emails else []
+    found: dict[Any, Learner] = {}
+    for field_name, keys in (("external_worker_id", workers), ("email", emails)):
+        for chunk in _chunks(sorted(keys), _BATCH):
+            for learner in learners.exclude(**{field_name: ""}).filter(**{f"{field_name}__in": chunk}):
+                found.setdefault(learner.pk, learner)
+    return list(found.values())
 
 
 def _sites(tenant: Tenant, names: set[str]) -> dict[str, Site]:
@@ -229,12 +239,14 @@ def _plan(tenant: Tenant, rows: Sequence[Any], results: list[RowResult]) -> _Pla
                 seen[(model_field, values[model_field])] = index + 1
         cleaned[index] = values
 
-    by_worker = _learners_by(tenant, "external_worker_id", {v["external_worker_id"] for v in cleaned.values() if v.get("external_worker_id")})
-    email_owner = _email_owners(tenant, {v["email"] for v in cleaned.values() if v.get("email")})
-    unmatched_emails = {
-        v["email"] for v in cleaned.values() if v.get("email") and v["email"] in email_owner and v.get("external_worker_id") not in by_worker
-    }
-    by_email = _learners_by(tenant, "email", unmatched_emails) if unmatched_emails else {}
+    existing = _matching(
+        tenant,
+        {v["external_worker_id"] for v in cleaned.values() if v.get("external_worker_id")},
+        {v["email"] for v in cleaned.values() if v.get("email")},
+    )
+    by_worker = {learner.external_worker_id: learner for learner in existing if learner.external_worker_id}
+    by_email = {learner.email: learner for learner in existing if learner.email}
+    email_owner = {email: learner.pk for email, learner in by_email.items()}
     plan = _Plan()
     for index, values in cleaned.items():
         worker, email = values.get("external_worker_id"), values.get("email")
@@ -353,55 +365,56 @@ def _write_together(
             Learner.objects.bulk_update([learner for _i, learner, _c in updates], sorted(update_fields), batch_size=_BATCH)
         if new_learners:
             _change_count(tenant=tenant, delta=len(new_learners))
-            for chunk in _chunks(new_learners, _BATCH):
-                record_events(
-                    tenant=tenant,
-                    event_type="learner.created",
-                    items=[(learner_data(learner), "learner", str(learner.pk)) for learner in chunk],
-                )
+            record_events(
+                tenant=tenant,
+                event_type="learner.created",
+                items=[(learner_data(learner), "learner", str(learner.pk)) for learner in new_learners],
+            )
         updated_items = []
         for (_index, learner, _changed), before in zip(updates, befores):
             data = learner_updated_data(learner_data(learner), before=before)
             if data is not None:
                 updated_items.append((data, "learner", str(learner.pk)))
-        for chunk in _chunks(updated_items, _BATCH):
-            record_events(tenant=tenant, event_type="learner.updated", items=list(chunk))
+        if updated_items:
+            record_events(tenant=tenant, event_type="learner.updated", items=updated_items)
+        # The writes bypass the model signals the audit log listens to: recorded here, as they would be.
+        audit.audit_record_many(
+            tenant=tenant,
+            object_type=audit.object_type(Learner),
+            items=[
+                *((learner.pk, "created", audit.created_fields(learner)) for learner in new_learners),
+                *((learner.pk, "updated", list(changed)) for _i, learner, changed in updates),
+            ],
+        )
         saved = [learner.pk for learner in new_learners] + [learner.pk for _i, learner, _c in updates]
         if saved:
-            learners_saved.fire_on_commit(tenant_id=tenant.pk, learner_ids=saved)
+            send_on_commit(learners_saved, sender=Learner, tenant_id=tenant.pk, learner_ids=saved)
     for (index, _values), learner in zip(creates, new_learners):
         results[index] = RowResult(row=index + 1, status="created", learner_id=str(learner.pk))
     for index, learner, changed in updates:
         results[index] = RowResult(row=index + 1, status="updated", learner_id=str(learner.pk), changed=_api_names(changed))
 
 
-def _insert(learners: list[Learner], now: Any) -> None:
-    """INSERT the new learners with one prepared statement run for every row.
+_FIELDS = Learner._meta.concrete_fields
 
-    `bulk_create` compiles a multi-row statement per batch (76 rows on SQLite); the statement
-    compilation, not the database, was most of an import's time.
+
+def _insert(learners: list[Learner], now: Any) -> None:
+    """INSERT the new learners: one COPY on PostgreSQL, one prepared statement run per row elsewhere.
+
+    `bulk_create` compiles a multi-row statement per batch, and a multi-row statement is split and
+    quoted in the client: that, not the database, was most of an import's time.
     """
-    if not learners:
-        return
-    fields = [f for f in Learner._meta.concrete_fields]
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once, not once per value through the proxy
     for learner in learners:
         learner.created_at = learner.updated_at = now
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {connection.ops.quote_name(Learner._meta.db_table)} ({columns}) VALUES ({marks})"
-    params = [[f.get_db_prep_save(getattr(learner, f.attname), connection) for f in fields] for learner in learners]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One multi-row statement per 1,000 rows: one round trip each, where a statement per row costs one per row.
-            for chunk in _chunks(params, 1_000):
-                rows = ", ".join([f"({marks})"] * len(chunk))
-                cursor.execute(f"{sql.rsplit(' VALUES ', 1)[0]} VALUES {rows}", [value for row in chunk for value in row])
-        else:
-            for chunk in _chunks(params, 2_000):
-                cursor.executemany(sql, chunk)
+    insert_rows(
+        Learner._meta.db_table,
+        [str(f.column) for f in _FIELDS],
+        [[f.get_db_prep_save(getattr(learner, f.attname), db) for f in _FIELDS] for learner in learners],
+    )
     for learner in learners:
         learner._state.adding = False
-        learner._state.db = connection.alias
+        learner._state.db = db.alias
 
 
 def _write_one_by_one(
@@ -413,7 +426,8 @@ def _write_one_by_one(
     """Write each row through the single-learner services; a row the database refuses is that row's error."""
     for index, values in creates:
         try:
-            learner = learner_create(tenant=tenant, values=values)
+            with transaction.atomic():  # a savepoint when the request has a transaction of its own
+                learner = learner_create(tenant=tenant, values=values)
         except DomainError as exc:
             results[index] = RowResult(row=index + 1, status="error", error=_domain_error_body(exc))
         else:
@@ -426,7 +440,8 @@ def _write_one_by_one(
             )
             continue
         try:
-            learner_update(learner=current, values=changed)
+            with transaction.atomic():
+                learner_update(learner=current, values=changed)
         except DomainError as exc:
             results[index] = RowResult(row=index + 1, status="error", learner_id=str(current.pk), error=_domain_error_body(exc))
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from learning.models import Assignment, Learner
 from learning.selectors import learner_json
@@ -12,7 +12,7 @@ from webhooks.contract.core import AssignmentData, AssignmentExpiredData, Learne
 
 def learner_data(learner: Learner) -> LearnerData:
     """Return a learner as `learner.created` / `learner.deleted` carry it (the API representation)."""
-    return cast(LearnerData, learner_json(learner))
+    return learner_json(learner)
 
 
 def learner_updated_data(after: LearnerData, *, before: LearnerData) -> LearnerUpdatedData | None:

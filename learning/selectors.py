@@ -24,10 +24,11 @@ from learning.models import (
 )
 from learning.topics import topic_key
 from skillhub import localcache
-from skillhub.db import IsoTimestamp, postgres_statements, prepared_cursor
+from skillhub.db import IsoTimestamp, uses_postgres_statements, prepared_cursor
 from skillhub.formats import iso
 from skillhub.ids import uuid_or_none
 from tenants.models import Group, Tenant
+from webhooks.contract.core import LearnerData
 
 # The list projection: timestamps formatted and group ids serialised by the database.
 LEARNER_LIST_FIELDS = (
@@ -53,10 +54,8 @@ def learner_list_values(queryset: QuerySet[Learner]) -> QuerySet:
     )
 
 
-_LEARNER_PAGE_COLUMNS = (
-    "id", "first_name", "last_name", "email", "external_worker_id", "sa_id_number", "site__name", "role", "status",
-    "groups_json", "created", "updated",
-)
+# The prepared statement below selects the same projection, in this order.
+_LEARNER_PAGE_COLUMNS = (*LEARNER_LIST_FIELDS, "groups_json", "created", "updated")
 _LEARNER_PAGE_SQL = """
 SELECT l.id, l.first_name, l.last_name, l.email, l.external_worker_id, l.sa_id_number, s.name, l.role, l.status,
        l.group_ids::text,
@@ -78,7 +77,7 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     The same rows as `learner_list_values`, without compiling the ORM query and planning it again
     on every request: the two most common pages (first page, next cursor) cost a third less.
     """
-    if not postgres_statements():
+    if not uses_postgres_statements():
         return None
 
     def fetch(after: str | None, offset: int, count: int) -> list[dict[str, Any]]:
@@ -92,31 +91,35 @@ def learner_page_fetcher(*, tenant: Tenant) -> Callable[[str | None, int, int], 
     return fetch
 
 
-def learner_row_json(row: dict[str, Any], *, tenant_id: str, groups: Any) -> dict[str, Any]:
-    """Return the API (and webhook) representation of a learner from a list-projection row."""
-    return {
-        "id": str(row["id"]),
-        "tenantId": tenant_id,
-        "firstName": row["first_name"],
-        "lastName": row["last_name"],
-        "email": row["email"] or None,
-        "externalWorkerId": row["external_worker_id"] or None,
-        "saIdNumber": row["sa_id_number"] or None,
-        "site": row["site__name"],
-        "role": row["role"] or None,
-        "status": row["status"],
-        "groups": groups,
-        "createdAt": row["created"],
-        "updatedAt": row["updated"],
-    }
+def learner_row_json(row: dict[str, Any], *, tenant_id: str, groups: Any) -> LearnerData:
+    """Return the API (and webhook) representation of a learner from a list-projection row.
+
+    Built as the contract's `LearnerData`, the one declaration of the shape (the OpenAPI component
+    `LearnerOutput` and the learner.* event schemas are generated from it; mypy holds these keys to it).
+    """
+    return LearnerData(
+        id=str(row["id"]),
+        tenantId=tenant_id,
+        firstName=row["first_name"],
+        lastName=row["last_name"],
+        email=row["email"] or None,
+        externalWorkerId=row["external_worker_id"] or None,
+        saIdNumber=row["sa_id_number"] or None,
+        site=row["site__name"],
+        role=row["role"] or None,
+        status=row["status"],
+        groups=groups,  # a list, or the database's own JSON text passed through (orjson.Fragment)
+        createdAt=row["created"],
+        updatedAt=row["updated"],
+    )
 
 
-def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+def learner_list_row_json(row: dict[str, Any], tenant_id: str) -> LearnerData:
     """Return the representation of a `learner_list_values` row; group ids pass through as raw JSON."""
     return learner_row_json(row, tenant_id=tenant_id, groups=orjson.Fragment(row["groups_json"] or "[]"))
 
 
-def learner_json(learner: Learner) -> dict[str, Any]:
+def learner_json(learner: Learner) -> LearnerData:
     """Return the representation of one learner instance (plain JSON types, fit for a JSON column)."""
     row = {field: getattr(learner, field) for field in LEARNER_LIST_FIELDS if "__" not in field}
     row["site__name"] = learner.site.name if learner.site is not None else None

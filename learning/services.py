@@ -6,7 +6,7 @@ from typing import Any, Iterable, Mapping
 
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from learning.models import (
@@ -19,13 +19,13 @@ from learning.models import (
     LearnerStatus,
 )
 from learning.events import assignment_data, learner_data, learner_updated_data
-from learning.hooks import assignment_completed, assignment_completing, fire_in_transaction, learner_saved
+from learning.signals import assignment_completed, assignment_completing, learner_saved
 from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
-from skillhub.hooks import after_commit
+from skillhub.hooks import after_commit, send_on_commit
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
 from webhooks.outbox import record_event
@@ -76,15 +76,23 @@ def _validate(values: dict[str, Any], *, creating: bool) -> None:
         raise ValidationFailed(errors, message)
 
 
+_UNIQUE = (("email", "email"), ("external_worker_id", "external worker id"))
+
+
 def _check_unique(*, tenant: Tenant, values: dict[str, Any], exclude_id: Any = None) -> None:
-    for field, label in (("email", "email"), ("external_worker_id", "external worker id")):
-        value = values.get(field)
-        if not value:
-            continue
-        clash = Learner.objects.filter(tenant=tenant, **{field: value})
-        if exclude_id is not None:
-            clash = clash.exclude(pk=exclude_id)
-        if clash.exists():
+    """Refuse an email or external worker id another learner of the tenant holds (email named first); one query."""
+    wanted = {field: values[field] for field, _label in _UNIQUE if values.get(field)}
+    if not wanted:
+        return
+    match = Q()
+    for field, value in wanted.items():
+        match |= Q(**{field: value})
+    clashes = Learner.objects.filter(match, tenant=tenant).order_by()
+    if exclude_id is not None:
+        clashes = clashes.exclude(pk=exclude_id)
+    found = list(clashes.values(*wanted)[:2])
+    for field, label in _UNIQUE:
+        if field in wanted and any(row[field] == wanted[field] for row in found):
             raise ConflictError(f"A learner with this {label} already exists", field=field, reason="already exists")
 
 
@@ -103,8 +111,11 @@ def _resolve_relations(*, tenant: Tenant, values: dict[str, Any]) -> tuple[dict[
 
 
 def _raise_conflict(exc: IntegrityError) -> None:
-    text = str(exc).lower()
-    field = "external_worker_id" if "worker" in text else "email"
+    # PostgreSQL names the constraint (the message also quotes the value, which may say anything);
+    # SQLite names the columns.
+    diag = getattr(exc.__cause__, "diag", None)
+    text = (getattr(diag, "constraint_name", None) or str(exc)).lower()
+    field = "external_worker_id" if "worker_id" in text else "email"
     label = "external worker id" if field == "external_worker_id" else "email"
     raise ConflictError(f"A learner with this {label} already exists", field=field, reason="already exists") from exc
 
@@ -116,7 +127,7 @@ def _set_groups(learner: Learner, groups: list[Group]) -> None:
 
 
 def _after_save(learner: Learner) -> None:
-    learner_saved.fire_on_commit(tenant_id=learner.tenant_id, learner_id=learner.pk)
+    send_on_commit(learner_saved, sender=Learner, tenant_id=learner.tenant_id, learner_id=learner.pk)
 
 
 def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
@@ -126,12 +137,17 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
     _check_unique(tenant=tenant, values=values)
     values, groups = _resolve_relations(tenant=tenant, values=values)
     try:
-        with transaction.atomic():
+        # No savepoint inside a caller's transaction (a SCIM create, an idempotent POST): two round
+        # trips fewer, and a database error (a race for an email the check saw free) ends the
+        # caller's transaction too, which is all a caller does with it. One that carries on after a
+        # refused row opens a savepoint per call itself (learning.bulk). The same in learner_update.
+        with transaction.atomic(savepoint=False):
             learner = Learner.objects.create(tenant=tenant, **values)
             if groups:
                 _set_groups(learner, groups)
-            _change_count(tenant=tenant, delta=1)
             _record(learner, "learner.created", learner_data(learner))
+            # Last: the count's row is locked until commit, and every create of the tenant waits for it.
+            _change_count(tenant=tenant, delta=1)
     except IntegrityError as exc:
         _raise_conflict(exc)
     _after_save(learner)
@@ -147,7 +163,7 @@ def learner_update(*, learner: Learner, values: dict[str, Any]) -> Learner:
     values, groups = _resolve_relations(tenant=tenant, values=values)
     before = learner_data(learner)
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             for field, value in values.items():
                 setattr(learner, field, value)
             learner.save()
@@ -360,6 +376,6 @@ def assignment_complete(*, assignment: Assignment, completed_at: datetime | None
             subject_type="assignment",
             subject_id=str(locked.pk),
         )
-        fire_in_transaction(assignment_completing, assignment=locked)
-        assignment_completed.fire_on_commit(tenant_id=locked.tenant_id, assignment_id=locked.pk)
+        assignment_completing.send(sender=Assignment, assignment=locked)
+        send_on_commit(assignment_completed, sender=Assignment, tenant_id=locked.tenant_id, assignment_id=locked.pk)
     return locked

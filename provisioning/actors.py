@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 # isort: off
+from typing import Any
+from django.dispatch import receiver
 import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
 
 # isort: on
@@ -27,8 +29,8 @@ def run_learner_import(import_id: str) -> None:
         raise
 
 
-@imports.imports_due.connect
-def enqueue_imports(import_ids: Iterable[str]) -> int:
+@receiver(imports.imports_due)
+def enqueue_imports(sender: Any = None, *, import_ids: Iterable[str], **kwargs: Any) -> int:
     """Send one message per import; a broker that is down leaves them to the sweep."""
     sent = 0
     try:

@@ -27,6 +27,7 @@ from provisioning.scim_schema import (
     schemas,
     service_provider_config,
 )
+from skillhub.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, is_database_unavailable
 from skillhub.api.renderers import OrjsonRenderer
 from skillhub.errors import DomainError, ForbiddenError
 from tenants import audit
@@ -88,6 +89,11 @@ def scim_exception_handler(exc: Exception, context: dict) -> Response:
         return error_response(400, f"Malformed JSON: {exc.detail}", "invalidSyntax")
     if isinstance(exc, drf.APIException):
         return error_response(exc.status_code, str(exc.detail))
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        response = error_response(503, "The service cannot reach its database; try again later")
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+        return response
     logger.exception("unhandled SCIM error in %s", type(context.get("view")).__name__)
     return error_response(500, "Internal error")
 

@@ -2,6 +2,7 @@
 chunks by a worker that records its progress on the import row, so a long import shows how far it is."""
 from __future__ import annotations
 
+from django.dispatch import Signal
 import csv
 import io
 from datetime import timedelta
@@ -13,7 +14,7 @@ from django.utils import timezone
 from learning.bulk import MAX_ROWS, ROW_FIELDS, learners_bulk_upsert
 from provisioning.models import ImportStatus, LearnerImport
 from skillhub.errors import ValidationFailed
-from skillhub.hooks import Hook
+from skillhub.hooks import send_on_commit
 from tenants.models import Tenant
 
 MAX_IMPORT_ROWS = 50_000
@@ -24,8 +25,8 @@ KEPT_ERRORS = 500
 # A queued or running import whose row has not moved for this long has lost its worker or message.
 STALL_AFTER = timedelta(minutes=2)
 
-# Fired with ([import id, …]) once an import is queued; `provisioning.actors` sends the messages.
-imports_due = Hook("provisioning.imports_due")
+# Sent with import_ids=[…] once an import is queued; `provisioning.actors` sends the messages.
+imports_due = Signal()
 
 # Header spellings people use → the row field (compared without case, spaces, dashes or underscores).
 _HEADERS = {key.lower(): key for key in ROW_FIELDS} | {
@@ -130,7 +131,7 @@ def learner_import_start(*, learner_import: LearnerImport) -> bool:
             status=ImportStatus.QUEUED, errors=[], started_at=timezone.now()
         )
         if started:
-            imports_due.fire_on_commit([str(learner_import.pk)])
+            send_on_commit(imports_due, sender=LearnerImport, import_ids=[str(learner_import.pk)])
     return bool(started)
 
 
@@ -184,5 +185,5 @@ def learner_imports_resend_stalled(*, now: Any = None) -> int:
     ]
     if ids:
         LearnerImport.objects.filter(pk__in=ids).update(touched_at=now)
-        imports_due.fire(ids)
+        imports_due.send_robust(sender=LearnerImport, import_ids=ids)
     return len(ids)

@@ -13,7 +13,8 @@ from provisioning.models import ScimUser
 from provisioning.scim_schema import POLICY, EnterpriseUser, GroupResource, SkillhubUser, UserResource
 from provisioning.selectors import group_members, group_model, user_groups, user_model
 from skillhub.errors import ConflictError, DomainError, NotFoundError
-from skillhub.ids import uuid_or_none
+from skillhub.ids import uuid7, uuid_or_none
+from tenants import audit
 from tenants.models import Group, Tenant
 from tenants.services import group_create, group_delete, group_rename
 
@@ -98,12 +99,17 @@ def _status(active: bool | None, current: str | None) -> str | None:
     return current if current in (LearnerStatus.INACTIVE, LearnerStatus.SUSPENDED) else LearnerStatus.INACTIVE
 
 
-def _check_user_name(*, tenant: Tenant, user_name: str, learner: Learner | None) -> str:
+def _user_name_key(user_name: str) -> str:
+    """The key a userName is unique by in a tenant (case-insensitive, RFC 7643 §4.1.1)."""
     if not user_name:
         raise scim.InvalidValueException(detail="userName is required")
     if len(user_name) > 254:
         raise scim.InvalidValueException(detail="userName must be at most 254 characters")
-    key = user_name.lower()
+    return user_name.lower()
+
+
+def _check_user_name(*, tenant: Tenant, user_name: str, learner: Learner | None) -> str:
+    key = _user_name_key(user_name)
     clash = ScimUser.objects.filter(tenant=tenant, user_name_key=key)
     if learner is not None:
         clash = clash.exclude(learner=learner)
@@ -125,17 +131,25 @@ def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
     """Create a learner (recording `learner.created`) and its SCIM identity from a User resource."""
     values = learner_values(user)
     profile = profile_values(user)
-    key = _check_user_name(tenant=tenant, user_name=profile["user_name"], learner=None)
+    key = _user_name_key(profile["user_name"])
     status = _status(user.active, None)
     if status is not None:
         values["status"] = status
+    values["id"] = uuid7()
     try:
-        with transaction.atomic():
+        # One transaction, its audit rows in one statement. A userName taken already is found by
+        # its unique constraint, not by a query first: identity providers create users they looked
+        # up and did not find, so the check would cost every create a round trip to refuse almost none.
+        # The identity is written first (its learner is checked at commit): a taken userName is
+        # refused before any learner work, and the tenant's learner-count row, which learner_create
+        # locks last, is held by one create for as short a time as can be.
+        with transaction.atomic(), audit.batched():
+            saved = ScimUser.objects.create(learner_id=values["id"], tenant=tenant, user_name_key=key, **profile)
             learner = learner_create(tenant=tenant, values=values)
-            saved = ScimUser.objects.create(learner=learner, tenant=tenant, user_name_key=key, **profile)
+        saved.learner = learner
     except DomainError as exc:
         raise scim_error(exc) from exc
-    except IntegrityError as exc:  # the same userName claimed by a concurrent request since the check
+    except IntegrityError as exc:  # the userName is taken (the learner and its event are rolled back)
         raise scim.UniquenessException(detail="userName: a user with this userName already exists") from exc
     return learner, saved
 
@@ -159,7 +173,7 @@ def scim_user_apply(*, tenant: Tenant, learner: Learner, profile: ScimUser | Non
     key = _check_user_name(tenant=tenant, user_name=wanted["user_name"], learner=learner)
     changed = _changed(learner, values)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), audit.batched():
             if changed:
                 learner = learner_update(learner=learner, values=changed)
             if profile is None or any(getattr(profile, f) != v for f, v in wanted.items()):

@@ -14,11 +14,8 @@ from signals_inbox import console, console_pages  # noqa: F401  (register the in
 from signals_inbox.models import AuditEntry, InboxSettings, RejectedSignal, Signal, SignalMapEntry
 from signals_inbox.services import rejected_signal_reprocess, signal_map_put, signal_signing_put
 from skillhub.errors import DomainError
+from tenants import audit
 from tenants.admin import TenantScopedAdmin
-
-
-def _actor(request: HttpRequest) -> str:
-    return f"user:{request.user.get_username()} (admin)"
 
 
 class SignalResolutionFilter(admin.SimpleListFilter):
@@ -94,7 +91,7 @@ class InboxSettingsAdmin(TenantScopedAdmin):
         try:
             signal_map_put(
                 tenant=form.instance.tenant,
-                actor=_actor(request),
+                actor=audit.current_label(),
                 mapping=mapping,
                 auto_author=form.cleaned_data["auto_author"],
                 auto_author_threshold=form.cleaned_data["auto_author_threshold"],
@@ -105,7 +102,7 @@ class InboxSettingsAdmin(TenantScopedAdmin):
             return
         signal_signing_put(
             tenant=form.instance.tenant,
-            actor=_actor(request),
+            actor=audit.current_label(),
             require_timestamped_signatures=form.cleaned_data["require_timestamped_signatures"],
         )
 
@@ -127,7 +124,7 @@ class RejectedSignalAdmin(TenantScopedAdmin):
     def reprocess(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for rejected in self.writable(request, queryset).select_related("tenant"):
             try:
-                result = rejected_signal_reprocess(rejected=rejected, actor=_actor(request))
+                result = rejected_signal_reprocess(rejected=rejected, actor=audit.current_label())
                 messages.success(request, f"#{rejected.pk} accepted as {result.signal_id}")
             except DomainError as exc:
                 messages.error(request, f"#{rejected.pk}: {exc.message}")

@@ -16,6 +16,7 @@ from signals_inbox.services import signal_map_preview, signal_map_put, signal_si
 from signals_inbox.verification import refusal_counts
 from skillhub.api.serializers import StrictSerializer
 from skillhub.errors import ValidationFailed
+from tenants import audit
 from tenants.api.views import TenantAdminApiView
 from tenants.selectors import user_acts_for
 
@@ -49,7 +50,7 @@ class SignalMapApi(TenantAdminApiView):
         values = data.validated_data
         signal_map_put(
             tenant=self.tenant,
-            actor=self.actor(request),
+            actor=audit.current_label(),
             mapping=values["map"],
             auto_author=values["autoAuthor"],
             auto_author_threshold=values.get("autoAuthorThreshold"),
@@ -100,7 +101,7 @@ class SignalSigningApi(TenantAdminApiView):
         data.is_valid(raise_exception=True)
         signal_signing_put(
             tenant=self.tenant,
-            actor=self.actor(request),
+            actor=audit.current_label(),
             require_timestamped_signatures=data.validated_data["requireTimestampedSignatures"],
         )
         return Response(signal_signing_json(tenant=self.tenant))

@@ -38,12 +38,8 @@ from signals_inbox.serializers import (
 from skillhub.api.pagination import PAGE_OPENAPI_PARAMETERS, page_serializer, paginate, parse_page_request
 from skillhub.api.serializers import StrictSerializer
 from skillhub.errors import ValidationFailed
+from tenants import audit
 from tenants.api.views import TenantApiView
-
-
-def api_actor(request: Request) -> str:
-    """Say who is calling, for the audit trail."""
-    return str(request.user)
 
 
 class SignalListApi(TenantApiView):
@@ -112,7 +108,7 @@ class RejectedSignalReprocessApi(TenantApiView):
         rejected = rejected_signal_queryset(tenant=self.tenant).select_related("tenant").filter(pk=rejected_id).first()
         if rejected is None:
             raise Http404
-        result = rejected_signal_reprocess(rejected=rejected, actor=api_actor(request))
+        result = rejected_signal_reprocess(rejected=rejected, actor=audit.current_label())
         return Response({"signalId": result.signal_id, "needId": str(result.need_id), "deduped": result.deduped})
 
 
@@ -184,7 +180,7 @@ class NeedOfferApi(_NeedView):
         values = data.validated_data
         assignments = need_offer(
             need=need,
-            actor=api_actor(request),
+            actor=audit.current_label(),
             course_id=values.get("courseId"),
             learner_ids=values.get("learnerIds"),
             group_id=values.get("groupId"),
@@ -200,7 +196,7 @@ class NeedAuthorApi(_NeedView):
 
     @extend_schema(operation_id="needs_author", request=None, responses={201: NeedAuthorOutput})
     def post(self, request: Request, slug: str, need_id: str) -> Response:
-        course = need_author(need=self._need(need_id), actor=api_actor(request))
+        course = need_author(need=self._need(need_id), actor=audit.current_label())
         return Response({**need_json(self._need(need_id)), "course": course_json(course)}, status=201)
 
 
@@ -218,7 +214,7 @@ class NeedDismissApi(_NeedView):
         need = self._need(need_id)
         data = NeedDismissInput(data=request.data)
         data.is_valid(raise_exception=True)
-        need = need_dismiss(need=need, actor=api_actor(request), reason=data.validated_data["reason"])
+        need = need_dismiss(need=need, actor=audit.current_label(), reason=data.validated_data["reason"])
         return Response(need_json(need))
 
 

@@ -73,17 +73,38 @@ def _payload_facts(payload: Any, limit: int = 6) -> list[str]:
     return facts
 
 
+def _signal_facts(signals: Sequence[SignalDigest]) -> list[str]:
+    """The signals' payload facts, each once, in the order they came."""
+    facts: list[str] = []
+    for signal in signals:
+        for fact in _payload_facts(signal.payload):
+            if fact not in facts:
+                facts.append(fact)
+    return facts
+
+
+def _type_module(topic: str, kind: str, facts: list[str]) -> dict[str, Any]:
+    """The module of one signal type, with the case notes of the source records when there are any."""
+    title, objectives = _TYPE_MODULES.get(
+        kind, (f"Responding to {kind.replace('_', ' ')}", ["Explain what the {kind} signal means for your work"])
+    )
+    module: dict[str, Any] = {
+        "title": title.format(topic=topic, kind=kind),
+        "objectives": [o.format(topic=topic, kind=kind.replace("_", " ")) for o in objectives],
+        "lessons": [{"title": f"{title.format(topic=topic, kind=kind)}: walkthrough", "type": "video"}],
+    }
+    if facts:
+        module["lessons"].append({"title": "Case notes from the source records", "type": "case", "notes": facts[:6]})
+    return module
+
+
 class BuiltinOutlineAuthor:
     """Draft an outline from templates: an introduction, one module per signal type, practice and a quiz."""
 
     def draft_outline(self, topic: str, signals: Sequence[SignalDigest]) -> dict[str, Any]:
         types = Counter(s.type for s in signals)
         sites = sorted({s.site for s in signals if s.site})
-        facts: list[str] = []
-        for signal in signals:
-            for fact in _payload_facts(signal.payload):
-                if fact not in facts:
-                    facts.append(fact)
+        facts = _signal_facts(signals)
         severity = max((s.severity for s in signals), default=2)
         modules = [
             {
@@ -92,18 +113,7 @@ class BuiltinOutlineAuthor:
                 "lessons": [{"title": f"What {topic} covers", "type": "reading"}, {"title": "Key terms", "type": "reading"}],
             }
         ]
-        for kind, _count in types.most_common():
-            title, objectives = _TYPE_MODULES.get(
-                kind, (f"Responding to {kind.replace('_', ' ')}", ["Explain what the {kind} signal means for your work"])
-            )
-            module: dict[str, Any] = {
-                "title": title.format(topic=topic, kind=kind),
-                "objectives": [o.format(topic=topic, kind=kind.replace("_", " ")) for o in objectives],
-                "lessons": [{"title": f"{title.format(topic=topic, kind=kind)}: walkthrough", "type": "video"}],
-            }
-            if facts:
-                module["lessons"].append({"title": "Case notes from the source records", "type": "case", "notes": facts[:6]})
-            modules.append(module)
+        modules.extend(_type_module(topic, kind, facts) for kind, _count in types.most_common())
         modules.append(
             {
                 "title": f"{topic} in practice",

@@ -11,20 +11,21 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Mapping
 
 from django.db.models import Count, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from learning.models import Assignment, CourseStatus, Learner, LearnerStatus
 from signals_inbox.models import BulkKind, BulkRun, Need, Target
 from signals_inbox.services import need_dismiss, need_offer
 from skillhub.errors import DomainError, ValidationFailed
-from skillhub.hooks import Hook
+from skillhub.hooks import send_on_commit
 from tenants.models import Tenant
 
 # Fired with a run's id once it commits; the app connects the actor that carries it out.
-bulk_run_confirmed = Hook("signals_inbox.bulk_run_confirmed")
+bulk_run_confirmed = Signal()  # sent with run_id=… once a confirmed run commits
 
 MAX_BULK = 10_000
 # Needs carried out per step of a run; the run's totals are saved after each step.
@@ -92,39 +93,19 @@ def offer_summary(
     groups: dict[tuple[str, Any], Cohort] = {}
     problems: dict[str, Cohort] = {}
     worker_learners: dict[Any, set[Any]] = defaultdict(set)
-    site_people: dict[str, int] = {}
-    if target == "need":
-        sites = {row["site_name"] for row in rows if row["target"] == Target.COHORT and row["site_name"]}
-        if sites:
-            counted = active.filter(site__name__in=sites).values("site__name").annotate(n=Count("id"))
-            site_people = {entry["site__name"]: entry["n"] for entry in counted}
-    elif target == "learners":
-        fixed = ("chosen learners", len(learners or []))
-    elif target == "group":
-        fixed = (f"group {group}", active.filter(groups=group).count() if group is not None else 0)
-    else:
-        fixed = (f"everyone at {getattr(site, 'name', site)}", active.filter(site=site).count() if site is not None else 0)
+    site_people = _site_people(active, rows) if target == "need" else {}
+    fixed = _chosen_cohort(target, active, learners, group, site) if target != "need" else ("", 0)
     for row in rows:
         course_id, title, problem = _course_of(row, course)
+        cohort = None
+        if not problem:
+            cohort, problem = _cohort_of(row, target, fixed, site_people, groups, course_id, title)
         if problem:
             problems.setdefault(problem, Cohort(who="", course="", problem=problem)).needs += 1
             continue
-        if target != "need":
-            cohort = groups.setdefault((fixed[0], course_id), Cohort(who=fixed[0], course=title, people=fixed[1]))
-        elif row["target"] == Target.WORKER and row["learner_id"]:
-            cohort = groups.setdefault(("worker", course_id), Cohort(who="each need's own worker", course=title))
+        assert cohort is not None
+        if cohort.who == OWN_WORKER:
             worker_learners[course_id].add(row["learner_id"])
-        elif row["target"] == Target.COHORT and row["site_name"]:
-            people = site_people.get(row["site_name"], 0)
-            if not people:
-                reason = f"no active learners at {row['site_name']}: choose learners, a group or a site"
-                problems.setdefault(reason, Cohort(who="", course="", problem=reason)).needs += 1
-                continue
-            cohort = groups.setdefault((f"site:{row['site_name']}", course_id), Cohort(who=f"everyone at {row['site_name']}", course=title, people=people))
-        else:
-            reason = "the worker matches no learner (or is not resolved yet): choose learners, a group or a site"
-            problems.setdefault(reason, Cohort(who="", course="", problem=reason)).needs += 1
-            continue
         cohort.needs += 1
     for (key, course_id), cohort in groups.items():
         if key == "worker":
@@ -133,13 +114,60 @@ def offer_summary(
     if target != "need":
         people = fixed[1] if groups else 0
     else:
-        cohort_sites = [key[5:] for key, _ in groups if key.startswith("site:")]
-        people = sum(c.people for c in ordered if c.who.startswith("everyone at "))
-        if worker_learners:
-            # The workers (a subquery, not a list of ids) who are not already counted in a site cohort.
-            offered = needs.filter(target=Target.WORKER, learner__isnull=False).values("learner_id")
-            people += active.filter(pk__in=offered).exclude(site__name__in=cohort_sites).count()
+        people = _people_of_own_targets(needs, active, groups, ordered, bool(worker_learners))
     return OfferSummary(cohorts=ordered, problems=sorted(problems.values(), key=lambda c: -c.needs), people=people)
+
+
+OWN_WORKER = "each need's own worker"
+
+
+def _site_people(active: QuerySet[Learner], rows: list[Any]) -> dict[str, int]:
+    """Active learners at each site the site-wide needs name, in one query."""
+    sites = {row["site_name"] for row in rows if row["target"] == Target.COHORT and row["site_name"]}
+    if not sites:
+        return {}
+    counted = active.filter(site__name__in=sites).values("site__name").annotate(n=Count("id"))
+    return {entry["site__name"]: entry["n"] for entry in counted}
+
+
+def _cohort_of(
+    row: Mapping[str, Any], target: str, fixed: tuple[str, int], site_people: dict[str, int],
+    groups: dict[tuple[str, Any], Cohort], course_id: Any, title: str,
+) -> tuple[Cohort | None, str]:
+    """The cohort a need's row joins (made on first use), or why it joins none."""
+    if target != "need":
+        return groups.setdefault((fixed[0], course_id), Cohort(who=fixed[0], course=title, people=fixed[1])), ""
+    if row["target"] == Target.WORKER and row["learner_id"]:
+        return groups.setdefault(("worker", course_id), Cohort(who=OWN_WORKER, course=title)), ""
+    if row["target"] == Target.COHORT and row["site_name"]:
+        people = site_people.get(row["site_name"], 0)
+        if not people:
+            return None, f"no active learners at {row['site_name']}: choose learners, a group or a site"
+        site = row["site_name"]
+        return groups.setdefault((f"site:{site}", course_id), Cohort(who=f"everyone at {site}", course=title, people=people)), ""
+    return None, "the worker matches no learner (or is not resolved yet): choose learners, a group or a site"
+
+
+def _chosen_cohort(target: str, active: QuerySet[Learner], learners: list[Learner] | None, group: Any, site: Any) -> tuple[str, int]:
+    """Who an Offer to a chosen target reaches, and how many active people that is."""
+    if target == "learners":
+        return "chosen learners", len(learners or [])
+    if target == "group":
+        return f"group {group}", active.filter(groups=group).count() if group is not None else 0
+    return f"everyone at {getattr(site, 'name', site)}", active.filter(site=site).count() if site is not None else 0
+
+
+def _people_of_own_targets(
+    needs: QuerySet[Need], active: QuerySet[Learner], groups: dict[tuple[str, Any], Cohort], ordered: list[Cohort], workers: bool
+) -> int:
+    """Different people reached when each need goes to its own target: the sites' people, then workers not among them."""
+    cohort_sites = [key[5:] for key, _ in groups if key.startswith("site:")]
+    people = sum(c.people for c in ordered if c.who.startswith("everyone at "))
+    if workers:
+        # The workers (a subquery, not a list of ids) who are not already counted in a site cohort.
+        offered = needs.filter(target=Target.WORKER, learner__isnull=False).values("learner_id")
+        people += active.filter(pk__in=offered).exclude(site__name__in=cohort_sites).count()
+    return people
 
 
 def bulk_run_start(
@@ -153,7 +181,7 @@ def bulk_run_start(
     run = BulkRun.objects.create(
         tenant=tenant, kind=kind, actor=actor[:200], need_ids=list(need_ids), arguments=arguments, total=len(need_ids), summary=summary[:500]
     )
-    bulk_run_confirmed.fire_on_commit(str(run.pk))
+    send_on_commit(bulk_run_confirmed, sender=BulkRun, run_id=str(run.pk))
     return run
 
 

@@ -28,6 +28,7 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, AuditEntry, BulkKind, Bul
 from signals_inbox.services import need_author, need_dismiss, need_offer, need_offer_preview
 from skillhub.console.site import console_site
 from skillhub.errors import DomainError
+from tenants import audit
 from tenants.admin_scoping import TenantScopedAdmin, can_write
 from tenants.models import Group, Site
 
@@ -39,8 +40,8 @@ LISTED = 25
 
 
 def actor(request: HttpRequest) -> str:
-    """Who acts, as the audit trail names a console user."""
-    return f"user:{request.user.get_username()} (console)"
+    """Who acts: the label ConsoleActorMiddleware named for this write (tenants.audit), as everywhere else."""
+    return audit.current_label()
 
 
 _error_text = error_text
@@ -359,26 +360,14 @@ class NeedAdmin(TenantScopedAdmin):
         own filters (no list of 10,000 ids in a query); the first LISTED needs are loaded to be shown.
         """
         if object_id:
-            need = self.get_object(request, unquote(object_id))
-            if need is None:
-                raise Http404("Not found")
-            if not self.has_change_permission(request, need):
-                raise PermissionDenied
-            return Selection(queryset=Need.objects.filter(pk=need.pk), count=1, first=[need], tenant=need.tenant)
+            return self._one_need(request, object_id)
         if filters is None and ids is None and "filters" in request.POST:
             filters = request.POST["filters"]
         if filters is not None:
             queryset = self.writable(request, self._listed(request, filters))
             count = queryset.count()
         else:
-            raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
-            if not raw or len(raw) > MAX_BULK:
-                raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
-            wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
-            queryset = self.writable(request, self.get_queryset(request).filter(pk__in=wanted))
-            count = queryset.count()
-            if count != len(wanted) or len(wanted) != len(raw):
-                raise Http404("Not found")
+            queryset, count = self._posted_needs(request, ids)
         if not count or count > MAX_BULK:
             raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
         if queryset.values("tenant_id").distinct().count() > 1:
@@ -386,6 +375,26 @@ class NeedAdmin(TenantScopedAdmin):
         ordered = queryset.order_by("-severity", "-last_seen_at", "pk")
         first = list(ordered.select_related("tenant", "learner", "recommended_course")[:LISTED])
         return Selection(queryset=ordered, count=count, first=first, tenant=first[0].tenant, filters=filters)
+
+    def _one_need(self, request: HttpRequest, object_id: str) -> Selection:
+        need = self.get_object(request, unquote(object_id))
+        if need is None:
+            raise Http404("Not found")
+        if not self.has_change_permission(request, need):
+            raise PermissionDenied
+        return Selection(queryset=Need.objects.filter(pk=need.pk), count=1, first=[need], tenant=need.tenant)
+
+    def _posted_needs(self, request: HttpRequest, ids: list[str] | None) -> tuple[QuerySet, int]:
+        """The ticked needs (posted ids): every one must exist and be the user's to change."""
+        raw = ids if ids is not None else [v for v in (request.POST.get("ids") or "").split(",") if v]
+        if not raw or len(raw) > MAX_BULK:
+            raise Http404(f"Choose between 1 and {MAX_BULK:,} needs")
+        wanted = [value for value in dict.fromkeys(raw) if _uuid_or_none(value) is not None]
+        queryset = self.writable(request, self.get_queryset(request).filter(pk__in=wanted))
+        count = queryset.count()
+        if count != len(wanted) or len(wanted) != len(raw):
+            raise Http404("Not found")
+        return queryset, count
 
     def _listed(self, request: HttpRequest, filters: str) -> QuerySet:
         """The needs the inbox lists for this query string (its filters and search), as "select all" took them."""
@@ -421,14 +430,10 @@ class NeedAdmin(TenantScopedAdmin):
         self, request: HttpRequest, object_id: str | None, *, bound: bool, ids: list[str] | None = None, filters: str | None = None
     ) -> HttpResponse:
         selection = self._needs_for(request, object_id, ids, filters)
-        tenant = selection.tenant
         one = selection.first[0] if selection.count == 1 else None
-        initial = {"course": one.recommended_course_id} if one is not None and one.recommended_course_id else {}
-        form = OfferForm(request.POST if bound else None, tenant=tenant, admin_site=self.admin_site, initial=initial)
-        if one is not None:
-            target_field: Any = form.fields["target"]
-            target_field.choices = [("need", f"The need's own: {_target_text(one)}"), *OfferForm.TARGETS[1:]]
-        previews, problems = [], []
+        form = self._offer_form(request, selection, one, bound)
+        previews: list[Any] = []
+        problems: list[Any] = []
         summary = None
         fingerprint = ""
         if bound and form.is_valid():
@@ -437,25 +442,11 @@ class NeedAdmin(TenantScopedAdmin):
             fingerprint = hashlib.sha256(json.dumps([arguments, str(due), selection.count], sort_keys=True).encode()).hexdigest()[:16]
             # Confirm only what was previewed: changed choices are previewed again first.
             if "confirm" in request.POST and request.POST.get("previewed") == fingerprint:
-                if one is not None:
-                    return self._offer_one(request, one, arguments, due)
-                words = f"“{form.cleaned_data['course'].title}”" if form.cleaned_data.get("course") else "each need's recommended course"
-                run = bulk_run_start(
-                    tenant=tenant, kind=BulkKind.OFFER, need_ids=selection.ids, actor=actor(request),
-                    arguments={**arguments, "due_date": due.isoformat() if due else None}, summary=f"Offer {words}",
-                )  # fmt: skip
-                return self._run_started(request, run)
+                return self._offer_confirmed(request, form, selection, one, arguments, due)
             if one is not None:
-                try:
-                    previews.append(need_offer_preview(need=one, **arguments))
-                except DomainError as exc:
-                    problems.append((one, _error_text(exc)))
+                previews, problems = self._preview_one(one, arguments)
             else:
-                data = form.cleaned_data
-                summary = offer_summary(
-                    tenant=tenant, needs=selection.queryset, course=data.get("course"), target=data["target"],
-                    learners=list(data.get("learners") or []), group=data.get("group"), site=data.get("site"),
-                )  # fmt: skip
+                summary = self._summary(form, selection)
         context = self._context(
             request,
             "Offer training" if one is not None else f"Offer training for {selection.count:,} needs",
@@ -471,6 +462,41 @@ class NeedAdmin(TenantScopedAdmin):
             action_url=request.path if object_id else reverse("admin:signals_inbox_need_offer_many"),
         )
         return TemplateResponse(request, "admin/signals_inbox/need/offer.html", context)
+
+    def _offer_form(self, request: HttpRequest, selection: Selection, one: Need | None, bound: bool) -> OfferForm:
+        initial = {"course": one.recommended_course_id} if one is not None and one.recommended_course_id else {}
+        form = OfferForm(request.POST if bound else None, tenant=selection.tenant, admin_site=self.admin_site, initial=initial)
+        if one is not None:
+            target_field: Any = form.fields["target"]
+            target_field.choices = [("need", f"The need's own: {_target_text(one)}"), *OfferForm.TARGETS[1:]]
+        return form
+
+    def _offer_confirmed(
+        self, request: HttpRequest, form: OfferForm, selection: Selection, one: Need | None, arguments: dict[str, Any], due: Any
+    ) -> HttpResponse:
+        if one is not None:
+            return self._offer_one(request, one, arguments, due)
+        words = f"“{form.cleaned_data['course'].title}”" if form.cleaned_data.get("course") else "each need's recommended course"
+        run = bulk_run_start(
+            tenant=selection.tenant, kind=BulkKind.OFFER, need_ids=selection.ids, actor=actor(request),
+            arguments={**arguments, "due_date": due.isoformat() if due else None}, summary=f"Offer {words}",
+        )  # fmt: skip
+        return self._run_started(request, run)
+
+    @staticmethod
+    def _preview_one(need: Need, arguments: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+        try:
+            return [need_offer_preview(need=need, **arguments)], []
+        except DomainError as exc:
+            return [], [(need, _error_text(exc))]
+
+    @staticmethod
+    def _summary(form: OfferForm, selection: Selection) -> Any:
+        data = form.cleaned_data
+        return offer_summary(
+            tenant=selection.tenant, needs=selection.queryset, course=data.get("course"), target=data["target"],
+            learners=list(data.get("learners") or []), group=data.get("group"), site=data.get("site"),
+        )  # fmt: skip
 
     def _offer_one(self, request: HttpRequest, need: Need, arguments: dict[str, Any], due: Any) -> HttpResponse:
         try:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min
@@ -184,15 +183,8 @@ def reprocess_view(request: HttpRequest, rejected_id: int) -> HttpResponse:
     rejected = RejectedSignal.objects.filter(tenant=scope.tenant, pk=rejected_id).select_related("tenant").first()
     if rejected is None:
         raise Http404("Not found")
-    body = request.POST.get("body")
-    if body is not None and body != rejected.body:
-        if len(body.encode()) > settings.SIGNAL_MAX_BODY_BYTES:
-            messages.error(request, f"#{rejected.pk}: the body is over {settings.SIGNAL_MAX_BODY_BYTES // 1024} KiB")
-            return HttpResponseRedirect(f"{reverse('admin:unmatched')}?tenant={scope.tenant.slug}")
-        RejectedSignal.objects.filter(pk=rejected.pk).update(body=body)
-        rejected.body = body
     try:
-        result = rejected_signal_reprocess(rejected=rejected, actor=actor(request))
+        result = rejected_signal_reprocess(rejected=rejected, actor=actor(request), body=request.POST.get("body"))
         messages.success(request, f"#{rejected.pk} accepted as {result.signal_id}")
     except DomainError as exc:
         messages.error(request, f"#{rejected.pk}: {exc.message}")

@@ -8,6 +8,8 @@ the sweep re-sends it.
 """
 from __future__ import annotations
 
+from typing import Any
+from django.dispatch import receiver
 import atexit
 import logging
 import os
@@ -34,8 +36,8 @@ def _batching() -> bool:
     return settings.DRAMATIQ_BROKER in ("redis", "amqp") and settings.SIGNALS_BATCH_RESOLUTION_SENDS
 
 
-@signal_recorded.connect
-def send_resolution(signal_id: str) -> None:
+@receiver(signal_recorded)
+def send_resolution(sender: Any = None, *, signal_id: str, **kwargs: Any) -> None:
     """Ask for a committed signal to be resolved (call it on commit)."""
     if not _batching():
         _send([signal_id])

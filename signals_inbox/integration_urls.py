@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from django.urls import path
+from django.views.decorators.clickjacking import xframe_options_exempt
 
-from signals_inbox.webhook import signal_webhook
+from signals_inbox.webhook import SignalWebhookApi
 
-urlpatterns = [path("<str:slug>/webhook", signal_webhook, name="signal-webhook")]
+# A JSON answer to a machine is never framed: no X-Frame-Options header (APIView is CSRF-exempt already).
+urlpatterns = [path("<str:slug>/webhook", xframe_options_exempt(SignalWebhookApi.as_view()), name="signal-webhook")]

@@ -160,8 +160,8 @@ def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return {}  # only the check matters; orjson builds the document
 
 
-def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSignal:
-    """Return the validated signal in `body` with map defaults applied, or raise InvalidSignal."""
+def _load_document(body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the body's JSON object and its `data` object, or raise InvalidSignal."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -178,28 +178,47 @@ def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSigna
     data = document.get("data", {})
     if not isinstance(data, dict):
         raise InvalidSignal("data must be a JSON object")
+    return document, data
+
+
+def _topic(given: str, kind: str, entry: MapEntry) -> str:
+    topic = topic_label(given or entry.topic)
+    if not topic:
+        raise InvalidSignal(f"no topic: send data.topic, or map type {kind!r} to a topic in the signal map")
+    return topic
+
+
+def _worker(fields: Mapping[str, str]) -> tuple[str, str]:
+    """The field that names the worker and its value; ("", "") for a site's signal (one of the two is required)."""
+    worker_key = next((key for key in WORKER_KEYS if fields[key]), "")
+    if not worker_key and not fields["site"]:
+        raise InvalidSignal("a signal needs a worker (data.external_worker_id, data.email or data.learner_id) or data.site")
+    return worker_key, fields[worker_key] if worker_key else ""
+
+
+def _category_and_severity(kind: str, entry: MapEntry, category: str, severity: int | None) -> tuple[str, int]:
+    """What the signal says, else the signal map's defaults, else the built-in defaults of its type."""
+    builtin = TYPE_DEFAULTS.get(kind, {})
+    return (
+        category or entry.category or builtin.get("category", ""),
+        severity or entry.severity or builtin.get("severity") or DEFAULT_SEVERITY,
+    )
+
+
+def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSignal:
+    """Return the validated signal in `body` with map defaults applied, or raise InvalidSignal."""
+    document, data = _load_document(body)
     event, kind = _signal_type(document.get("event"), data)
     fields = {name: _text_field(data, name) for name in _TEXT_LIMITS}
     fields["email"] = fields["email"].lower()
     explicit_severity = _severity(data.get("severity"))
-    worker_key = next((key for key in WORKER_KEYS if fields[key]), "")
-    if not worker_key and not fields["site"]:
-        raise InvalidSignal("a signal needs a worker (data.external_worker_id, data.email or data.learner_id) or data.site")
-
+    worker_key, worker_value = _worker(fields)
     entry = signal_map.get(kind) or MapEntry()
-    builtin = TYPE_DEFAULTS.get(kind, {})
-    topic = topic_label(fields["topic"] or entry.topic)
-    if not topic:
-        raise InvalidSignal(f"no topic: send data.topic, or map type {kind!r} to a topic in the signal map")
-    key = topic_key(topic) or topic.casefold()
-    category = fields["category"] or entry.category or builtin.get("category", "")
-    severity = explicit_severity or entry.severity or builtin.get("severity") or DEFAULT_SEVERITY
-    worker_value = fields[worker_key] if worker_key else ""
+    topic = _topic(fields["topic"], kind, entry)
+    category, severity = _category_and_severity(kind, entry, fields["category"], explicit_severity)
     # The default key forgives what course matching forgives, bar word order: "Chemical Spill Response"
     # and "chemical spill responses" from one site are one need (case, spacing, punctuation, plurals).
     who = worker_value or fields["site"].casefold()
-    dedupe_key = fields["dedupe_key"] or default_dedupe_key(kind, who, topic_normal(topic) or topic.casefold())
-    payload = data.get("payload", {})
     return ParsedSignal(
         event=event,
         type=kind,
@@ -209,9 +228,9 @@ def parse_signal(body: bytes, signal_map: Mapping[str, MapEntry]) -> ParsedSigna
         worker_value=worker_value,
         site=fields["site"],
         topic=topic,
-        topic_key=key,
+        topic_key=topic_key(topic) or topic.casefold(),
         category=category,
         severity=severity,
-        dedupe_key=dedupe_key,
-        payload_json=_dumps(payload),
+        dedupe_key=fields["dedupe_key"] or default_dedupe_key(kind, who, topic_normal(topic) or topic.casefold()),
+        payload_json=_dumps(data.get("payload", {})),
     )

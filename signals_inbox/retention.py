@@ -13,11 +13,11 @@ from typing import Any, Sequence
 from django.db import connection
 
 from signals_inbox.models import AuditEntry, Need, NeedStatus, RejectedSignal, Signal
-from skillhub.db import is_postgres
+from skillhub.db import uses_postgres_statements
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from tenants.retention import remover
-from webhooks.flow import db_time
+from skillhub.db import db_time
 
 _S = Signal._meta.db_table
 _N = Need._meta.db_table
@@ -57,7 +57,7 @@ def remove_signals(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 
     if not tenant_ids:
         return 0
     keys = _keys(tenant_ids)
-    lock = " FOR UPDATE OF s SKIP LOCKED" if is_postgres() else ""
+    lock = " FOR UPDATE OF s SKIP LOCKED" if uses_postgres_statements() else ""
     select = (
         f"SELECT s.id FROM {_S} s JOIN {_N} n ON n.id = s.need_id WHERE s.tenant_id IN ({_in(keys)}) "
         f"AND s.id > %s AND s.id < %s AND n.status IN (%s, %s) ORDER BY s.id LIMIT %s{lock}"
@@ -66,7 +66,7 @@ def remove_signals(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 
     params = [*keys, "", prefixed_floor("sig", before), *_CLOSED]
     removed = _batches(statement, params, batch, key_position=len(keys), start="")
     # Requests that failed validation are kept for reprocessing; past the signals' cutoff they go too.
-    lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    lock = " FOR UPDATE SKIP LOCKED" if uses_postgres_statements() else ""
     select = (
         f"SELECT id FROM {_R} WHERE tenant_id IN ({_in(keys)}) AND id > %s AND received_at < %s "
         f"ORDER BY id LIMIT %s{lock}"
@@ -81,7 +81,7 @@ def remove_audit(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 50
     if not tenant_ids:
         return 0
     keys = _keys(tenant_ids)
-    lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    lock = " FOR UPDATE SKIP LOCKED" if uses_postgres_statements() else ""
     select = (
         f"SELECT id FROM {_U} WHERE tenant_id IN ({_in(keys)}) AND id > %s AND created_at < %s "
         f"ORDER BY id LIMIT %s{lock}"

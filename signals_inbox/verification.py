@@ -1,6 +1,6 @@
 """Authenticate an inbound signal: a bounded body read and a constant-time HMAC check, before any parsing.
 
-Two forms are accepted (SPEC section 4): document 004's `X-Skillhub-Signature` (hex HMAC-SHA256 of
+Two forms are accepted (docs/contract.md, section 4): document 004's `X-Skillhub-Signature` (hex HMAC-SHA256 of
 the body alone), and the Standard Webhooks form (`webhook-id`, `webhook-timestamp`,
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), which cannot be replayed: its
 timestamp must be within five minutes and its id is taken once (`signals_inbox.services.replay`).
@@ -142,45 +142,50 @@ def _load_policy(slug: str, *, fresh: bool = False) -> Callable[[], SigningPolic
     )
 
 
-def verify_signature(*, slug: str, body: bytes, headers: Mapping[str, str], now: float | None = None) -> Verdict:
-    """Check the request's signature (either form) against the slug's secrets and policy."""
-    if not _SLUG.match(slug):
-        return REFUSED
-    standard = any(headers.get(name) for name in (ID_HEADER, TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER))
-    matches: Callable[[list[bytes]], bool]
-    if standard:
+def _signature_check(body: bytes, headers: Mapping[str, str]) -> tuple[Callable[[list[bytes]], bool], tuple[str, str] | None] | None:
+    """Return how to check the request's signature against keys, and the timestamped form's (id, timestamp); None if malformed."""
+    if any(headers.get(name) for name in (ID_HEADER, TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER)):
         msg_id, stamp, header = (headers.get(name, "").strip() for name in (ID_HEADER, TIMESTAMP_HEADER, STANDARD_SIGNATURE_HEADER))
         if not (_WEBHOOK_ID.match(msg_id) and _TIMESTAMP.match(stamp) and header):
-            return REFUSED
+            return None
+        return (lambda keys: standard_signature_matches(keys=keys, msg_id=msg_id, timestamp=stamp, body=body, header=header)), (msg_id, stamp)
+    given = headers.get(SIGNATURE_HEADER, "").strip()
+    if not given:
+        return None
+    signature = given.encode("latin-1", "replace")
+    return (lambda keys: hex_signature_matches(keys=keys, message=body, signature=signature)), None
 
-        def matches(keys: list[bytes]) -> bool:
-            return standard_signature_matches(keys=keys, msg_id=msg_id, timestamp=stamp, body=body, header=header)
 
-    else:
-        given = headers.get(SIGNATURE_HEADER, "").strip()
-        if not given:
-            return REFUSED
-        signature = given.encode("latin-1", "replace")
-
-        def matches(keys: list[bytes]) -> bool:
-            return hex_signature_matches(keys=keys, message=body, signature=signature)
-
+def _verified_policy(slug: str, matches: Callable[[list[bytes]], bool]) -> SigningPolicy | None:
+    """Return the slug's policy if one of its secrets verifies the signature, else None."""
     key = _MEMO_PREFIX + slug
     policy, age = localcache.get_or_load_aged(key, MEMO_SECONDS, _load_policy(slug))
-    if not matches(policy.secrets):
-        if age <= REFRESH_AFTER:
-            return REFUSED
-        # The database, not a cache that another process may be unable to clear, has the last word.
-        policy = localcache.reload(key, MEMO_SECONDS, _load_policy(slug, fresh=True))
-        if not matches(policy.secrets):
-            return REFUSED
-    if not standard:
+    if matches(policy.secrets):
+        return policy
+    if age <= REFRESH_AFTER:
+        return None
+    # The database, not a cache that another process may be unable to clear, has the last word.
+    policy = localcache.reload(key, MEMO_SECONDS, _load_policy(slug, fresh=True))
+    return policy if matches(policy.secrets) else None
+
+
+def verify_signature(*, slug: str, body: bytes, headers: Mapping[str, str], now: float | None = None) -> Verdict:
+    """Check the request's signature (either form) against the slug's secrets and policy."""
+    check = _signature_check(body, headers) if _SLUG.match(slug) else None
+    if check is None:
+        return REFUSED
+    matches, timestamped = check
+    policy = _verified_policy(slug, matches)
+    if policy is None:
+        return REFUSED
+    if timestamped is None:
         if policy.require_timestamp:
             return Verdict(
                 ok=False,
                 detail="this tenant accepts only timestamped signatures (webhook-id, webhook-timestamp, webhook-signature)",
             )
         return Verdict(ok=True)
+    msg_id, stamp = timestamped
     now_s = int(time.time() if now is None else now)
     sent = int(stamp)
     if abs(now_s - sent) > SIGNATURE_TOLERANCE_SECONDS:

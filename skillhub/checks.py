@@ -1,7 +1,6 @@
 """Start-up checks of the environment-driven configuration."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +8,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from skillhub.cache import cache_is_process_local
 from skillhub.db import is_postgres
+from skillhub.env import env_int
 
 
 @register()
@@ -47,9 +47,6 @@ def per_process_cache_warning(*, web_processes: int, scaled_out: bool) -> str | 
 @register()
 def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """Warn when rate-limit counters would be multiplied by the number of processes."""
-    try:
-        web_processes = int(os.environ.get("SKILLHUB_WEB_PROCESSES") or 1)
-    except ValueError:
-        web_processes = 1
+    web_processes = env_int("SKILLHUB_WEB_PROCESSES", 1, minimum=1)
     problem = per_process_cache_warning(web_processes=web_processes, scaled_out=settings.DRAMATIQ_BROKER in ("redis", "amqp"))
     return [Warning(problem, id="skillhub.W002")] if problem else []

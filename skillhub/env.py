@@ -1,12 +1,19 @@
-"""Typed readers for settings that come from the environment; a bad value fails loudly."""
+"""The one reader of the environment: typed, and a bad value fails loudly, naming the variable.
+
+Settings, `manage.py serve`, the gunicorn configuration and the front all read variables through
+these functions and nothing else, so "4.7" for an integer is refused everywhere with the same
+ImproperlyConfigured message, never truncated to 4 in one place and refused in another.
+"""
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -66,10 +73,10 @@ def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = 
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer; got {raw!r}") from exc
+    # Digits only: int() alone would take "4_000", and a float reader would turn "4.7" into 4.
+    if not _INTEGER.fullmatch(raw.strip()):
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {raw!r}")
+    value = int(raw.strip())
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {value}")
     if maximum is not None and value > maximum:
@@ -95,8 +102,6 @@ def env_json_object(name: str) -> dict:
 
 def env_rate(name: str, default: str) -> str:
     """Return a django-ratelimit rate such as `10/10m` or `300/m` (count / optional number + s, m, h or d)."""
-    import re
-
     value = env_str(name, default)
     if not re.fullmatch(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]", value):
         raise ImproperlyConfigured(f"{name} must look like 10/10m or 300/m (count/period in s, m, h or d); got {value!r}")

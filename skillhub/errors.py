@@ -1,4 +1,4 @@
-"""Domain errors that services raise; the API layer maps each to a SPEC error code."""
+"""Domain errors that services raise; the API layer maps each to an error code of docs/contract.md, section 2."""
 from __future__ import annotations
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillhub import limits
+from skillhub.env import env_str
 
 # Seconds a client may take to send its request headers, and between two reads of its body.
 DEFAULT_CLIENT_TIMEOUT = 10
@@ -55,7 +56,7 @@ def granian_command(*, host: str, port: int, workers: int, client_timeout: int) 
         "--backlog", "1024",
         "--http1-header-read-timeout", str(header_timeout),
         "--log-level", "warning",
-        *(["--access-log"] if os.environ.get("SKILLHUB_ACCESS_LOG") else []),
+        *(["--access-log"] if env_str("SKILLHUB_ACCESS_LOG") else []),
         "skillhub.front_app:application",
     ]
 
@@ -102,7 +103,7 @@ class Front:
 
 def find_nginx() -> str | None:
     """Return the nginx executable (SKILLHUB_NGINX, or nginx on PATH), or None."""
-    named = os.environ.get("SKILLHUB_NGINX", "").strip()
+    named = env_str("SKILLHUB_NGINX")
     if named:
         return named
     return shutil.which("nginx")

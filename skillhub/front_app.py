@@ -12,13 +12,13 @@ never a thread. A chunked body reaches Django with a Content-Length, as behind n
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
+from skillhub.env import env_bool, env_float, env_int
 from skillhub.wsgi import application as wsgi_application
 
 # Bodies up to this size stay in memory; a larger one (an evidence upload) spills to a temp file.
@@ -64,13 +64,13 @@ class BufferedWSGI:
     # granian calls these in each worker process, on its event loop.
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="skillhub-web")
-        if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+        if env_bool("SKILLHUB_EMBEDDED_WORKER"):
             from skillhub import embedded
 
             embedded.start()
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+        if env_bool("SKILLHUB_EMBEDDED_WORKER"):
             from skillhub import embedded
 
             embedded.stop()
@@ -268,6 +268,6 @@ def _close(result: Iterable[bytes]) -> None:
 
 application = BufferedWSGI(
     wsgi_application,
-    threads=int(os.environ.get("SKILLHUB_WEB_THREADS", "8")),
-    client_timeout=float(os.environ.get("SKILLHUB_CLIENT_TIMEOUT", "10")),
+    threads=env_int("SKILLHUB_WEB_THREADS", 8, minimum=1),
+    client_timeout=env_float("SKILLHUB_CLIENT_TIMEOUT", 10.0, minimum=1.0),
 )

@@ -1,19 +1,20 @@
 """gunicorn settings for `manage.py serve`; the embedded mode runs workers in the web process."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
-bind = os.environ.get("SKILLHUB_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("SKILLHUB_WEB_PROCESSES", "1"))
-threads = int(os.environ.get("SKILLHUB_WEB_THREADS", "8"))
+from skillhub.env import env_bool, env_int, env_str
+
+bind = env_str("SKILLHUB_BIND", "127.0.0.1:8000")
+workers = env_int("SKILLHUB_WEB_PROCESSES", 1, minimum=1)
+threads = env_int("SKILLHUB_WEB_THREADS", 8, minimum=1)
 worker_class = "gthread"
 timeout = 60
 graceful_timeout = 10
-accesslog = os.environ.get("SKILLHUB_ACCESS_LOG") or None
+accesslog = env_str("SKILLHUB_ACCESS_LOG") or None
 wsgi_app = "skillhub.wsgi:application"
 
-if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+if env_str("LOG_FORMAT").lower() == "json":
     # gunicorn's own lines (start, worker boots and exits) in the same JSON as the application's.
     logconfig_dict = {
         "version": 1,
@@ -36,7 +37,7 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
 
 
 def post_worker_init(worker: Any) -> None:
-    if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+    if env_bool("SKILLHUB_EMBEDDED_WORKER"):
         from skillhub import embedded
 
         embedded.start()
@@ -44,14 +45,14 @@ def post_worker_init(worker: Any) -> None:
 
 def child_exit(server: Any, worker: Any) -> None:
     # A web process that died leaves its counters (they still count); only its live gauges go.
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if env_str("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    if os.environ.get("SKILLHUB_EMBEDDED_WORKER") == "1":
+    if env_bool("SKILLHUB_EMBEDDED_WORKER"):
         from skillhub import embedded
 
         embedded.stop()

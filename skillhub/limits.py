@@ -34,14 +34,17 @@ class BodyLimit:
 
 
 def table() -> list[BodyLimit]:
-    """Return the limits, most specific first; the first whose pattern matches a path applies."""
-    evidence = settings.EVIDENCE_MAX_UPLOAD_BYTES + settings.UPLOAD_FORM_ALLOWANCE
-    signal_prefix = re.escape(settings.SIGNALS_INTEGRATION_PREFIX)
+    """Return the limits, most specific first; the first whose pattern matches a path applies.
+
+    The apps' own routes come from `settings.BODY_LIMIT_ROUTES` (the kernel names no app's URL);
+    the API's limit and everything else's close the table. Read at each call: a test may change a size.
+    """
+    routes = [
+        BodyLimit(name, pattern, sum(getattr(settings, size) for size in sizes), shape)
+        for name, pattern, sizes, shape in settings.BODY_LIMIT_ROUTES
+    ]
     return [
-        BodyLimit("signal webhook", f"^{signal_prefix}", settings.SIGNAL_MAX_BODY_BYTES, SIGNAL),
-        BodyLimit("evidence upload", r"^/api/v1/tenants/[^/]+/evidence/?$", evidence, API),
-        BodyLimit("bulk learner import", r"^/api/v1/tenants/[^/]+/learners/bulk/?$", settings.LEARNER_BULK_MAX_BODY_BYTES, API),
-        BodyLimit("SCIM", r"^/scim/", settings.API_MAX_BODY_BYTES, SCIM),
+        *routes,
         BodyLimit("API JSON", r"^/api/", settings.API_MAX_BODY_BYTES, API),
         BodyLimit("everything else", r"^/", settings.OTHER_MAX_BODY_BYTES, PLAIN),
     ]
@@ -60,8 +63,16 @@ def limit_for(path: str) -> BodyLimit:
     raise LookupError(path)  # the last pattern matches every path
 
 
+def speaks_api(path: str) -> bool:
+    """Say whether a path answers in the API's shape (its errors, its 413, its anonymous flood limit).
+
+    Under /api/ but not every route: one whose table row says another shape (the signal webhook) keeps its own.
+    """
+    return path.startswith("/api/") and limit_for(path).shape == API
+
+
 def too_large_body(shape: str, max_bytes: int) -> tuple[str, bytes]:
-    """Return the content type and body of a 413 in the given shape (SPEC sections 2 and 4)."""
+    """Return the content type and body of a 413 in the given shape (docs/contract.md, sections 2 and 4)."""
     if shape == SIGNAL:
         return "application/json", b'{"error": "payload_too_large"}'
     if shape == SCIM:

@@ -1,6 +1,6 @@
 """What every log line says about the work it belongs to: request id, tenant, and the ids concerned.
 
-A request (skillhub.requestlog) or a delivery (webhooks.delivery) binds its fields once; every
+A request (skillhub.requestlog) or a delivery (webhooks.engine.delivery) binds its fields once; every
 line logged while it runs carries them, whichever module logs it. The fields live in a context
 variable, so threads never see each other's; work handed to another thread takes a copy along
 (`contextvars.copy_context`). Two logging filters run on the handler: one adds the fields to the

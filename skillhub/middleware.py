@@ -1,20 +1,20 @@
-"""Make every response under /api/ speak the SPEC error shape, whatever produced it."""
+"""Make every response under /api/ speak the error shape of docs/contract.md (section 2), whatever produced it."""
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Callable
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.views import defaults
 
 from skillhub import limits
-from skillhub.api.errors import error_response
+from skillhub.api.errors import error_response, is_database_unavailable, unavailable_response
 
 logger = logging.getLogger("skillhub.api")
 
 API_PREFIX = "/api/"
-# The signed signal webhook answers in its own documented shape.
-OWN_FORMAT_PREFIXES = (settings.SIGNALS_INTEGRATION_PREFIX,)
+
 
 
 def body_limit(path: str) -> int:
@@ -26,6 +26,24 @@ def body_limit(path: str) -> int:
     return limits.limit_for(path).max_bytes
 
 
+def _console_unavailable() -> HttpResponse:
+    response = HttpResponse(
+        "<!doctype html><title>skillhub: try again shortly</title><h1>The database is not answering</h1>"
+        "<p>skillhub is waiting for its database to come back. Reload this page in a few seconds.</p>",
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's handler500: an unreachable database anywhere in the stack is a 503 to retry, not a 500."""
+    failure = sys.exc_info()[1]
+    if failure is not None and is_database_unavailable(failure):
+        return unavailable_response() if request.path_info.startswith(API_PREFIX) else _console_unavailable()
+    return defaults.server_error(request)
+
+
 class ApiErrorMiddleware:
     """Refuse oversized bodies, and turn HTML 404/405/500 pages into JSON errors for the API."""
 
@@ -33,8 +51,7 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def _applies(self, request: HttpRequest) -> bool:
-        path = request.path_info
-        return path.startswith(API_PREFIX) and not path.startswith(OWN_FORMAT_PREFIXES)
+        return limits.speaks_api(request.path_info)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not self._applies(request):
@@ -57,6 +74,10 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            # A database restart is not a bug: say when to come back instead of logging a stack trace.
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path_info, type(exception).__name__)
+            return unavailable_response() if self._applies(request) else _console_unavailable()
         if not self._applies(request):
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path_info)

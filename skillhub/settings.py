@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -25,20 +26,17 @@ PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 SKILLHUB_PUBLIC_URL = env_url("SKILLHUB_PUBLIC_URL", ("http", "https")).rstrip("/") or f"http://127.0.0.1:{PORT}"
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
 # How long a worker's claim on a delivery lasts; it must outlive the 15 s limit of one POST.
-_LEASE = env_str("WEBHOOKS_CLAIM_LEASE_SECONDS", "60")
-if not _LEASE.isdigit() or int(_LEASE) < 20:
-    raise ImproperlyConfigured(f"WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number of seconds, at least 20; got {_LEASE!r}")
-WEBHOOKS_CLAIM_LEASE_SECONDS = int(_LEASE)
+WEBHOOKS_CLAIM_LEASE_SECONDS = env_int("WEBHOOKS_CLAIM_LEASE_SECONDS", 60, minimum=20)
 # Check every recorded event's data against its published schema (tests, and development with DEBUG).
 WEBHOOKS_VALIDATE_EVENTS = env_bool("WEBHOOKS_VALIDATE_EVENTS", DEBUG)
 # Fair delivery (docs/webhooks.md, "Fair delivery"): deliveries in flight at once per endpoint unless
 # the endpoint sets its own `maxInFlight`; the circuit breaker opens after this many consecutive
 # timeouts or connection failures and probes again after the cool-down (doubling up to the maximum).
-WEBHOOKS_MAX_IN_FLIGHT = int(env_float("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1))
-WEBHOOKS_BREAKER_THRESHOLD = int(env_float("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1))
+WEBHOOKS_MAX_IN_FLIGHT = env_int("WEBHOOKS_MAX_IN_FLIGHT", 4, minimum=1)
+WEBHOOKS_BREAKER_THRESHOLD = env_int("WEBHOOKS_BREAKER_THRESHOLD", 3, minimum=1)
 WEBHOOKS_BREAKER_COOLDOWN = env_float("WEBHOOKS_BREAKER_COOLDOWN", 30.0, minimum=0.1)
 WEBHOOKS_BREAKER_MAX_COOLDOWN = env_float("WEBHOOKS_BREAKER_MAX_COOLDOWN", 600.0, minimum=0.1)
-# Timeouts of one POST (SPEC section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
+# Timeouts of one POST (docs/contract.md, section 3: 5 s to connect, 15 s in all); tests shorten them. The lease
 # of a claim (and of its in-flight place) is WEBHOOKS_CLAIM_LEASE_SECONDS above.
 WEBHOOKS_CONNECT_TIMEOUT = env_float("WEBHOOKS_CONNECT_TIMEOUT", 5.0, minimum=0.01)
 WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
@@ -46,9 +44,12 @@ WEBHOOKS_TOTAL_TIMEOUT = env_float("WEBHOOKS_TOTAL_TIMEOUT", 15.0, minimum=0.01)
 WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
 # A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
 WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
-WEBHOOKS_SEND_THREADS = int(env_float("WEBHOOKS_SEND_THREADS", 64, minimum=1))
+WEBHOOKS_SEND_THREADS = env_int("WEBHOOKS_SEND_THREADS", 64, minimum=1)
 # A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
 # this long, then queues the next one behind every other endpoint's (a turn of the rotation).
+# PostgreSQL keeps attempts in partitions of this many consecutive ids, made this many ahead (webhooks/partitions.py).
+WEBHOOKS_ATTEMPT_PARTITION_ROWS = env_int("WEBHOOKS_ATTEMPT_PARTITION_ROWS", 1_000_000, minimum=1000)
+WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD = env_int("WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD", 5, minimum=1)
 WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
 
 INSTALLED_APPS = [
@@ -82,8 +83,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "skillhub.middleware.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Answers the signed signal webhook itself: nothing below applies to a machine-to-machine push.
-    "signals_inbox.middleware.SignalWebhookMiddleware",
     # Floods of /api/ without a credential that verifies are refused per client address (django-ratelimit, shared cache).
     "tenants.api.throttle.AnonymousApiThrottleMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -249,8 +248,17 @@ UPLOAD_FORM_ALLOWANCE = 1024 * 1024
 # Console forms and anything else outside /api/ (Django's own form limits still apply within it).
 OTHER_MAX_BODY_BYTES = 10 * 1024 * 1024
 
-# The signed signal webhook's path (it answers in its own shape, before the API middleware).
+# The signed signal webhook's path (it answers in its own shape, not the API's).
 SIGNALS_INTEGRATION_PREFIX = "/api/v1/integration/"
+# The apps' routes with a body limit of their own, most specific first: name, path pattern (a regex
+# Python and nginx both read), the settings whose sum is the limit, and the shape of the 413.
+# skillhub/limits.py puts the API's own limit and everything else's after these.
+BODY_LIMIT_ROUTES = [
+    ("signal webhook", "^" + re.escape(SIGNALS_INTEGRATION_PREFIX), ("SIGNAL_MAX_BODY_BYTES",), "signal"),
+    ("evidence upload", r"^/api/v1/tenants/[^/]+/evidence/?$", ("EVIDENCE_MAX_UPLOAD_BYTES", "UPLOAD_FORM_ALLOWANCE"), "api"),
+    ("bulk learner import", r"^/api/v1/tenants/[^/]+/learners/bulk/?$", ("LEARNER_BULK_MAX_BODY_BYTES",), "api"),
+    ("SCIM", r"^/scim/", ("API_MAX_BODY_BYTES",), "scim"),
+]
 # Committed signal ids go to the resolution actor in small batches on a network broker (off: one message each).
 SIGNALS_BATCH_RESOLUTION_SENDS = True
 # Signals a resolution worker claims and resolves per transaction.
@@ -284,6 +292,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "webhooks.openapi.add_event_webhooks",
+        "webhooks.openapi.add_contract_components",
         "skillhub.api.openapi.document_errors",
         "skillhub.api.openapi.document_idempotency",
     ],
@@ -305,59 +314,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # The signed signal webhook is a plain Django view (no API key, its own answer shapes).
-    "APPEND_PATHS": {SIGNALS_INTEGRATION_PREFIX + "{slug}/webhook": {"post": {
-        "operationId": "signals_ingest",
-        "summary": "Record a signed signal (HR, credential and incident systems)",
-        "description": (
-            "Authenticated by `X-Skillhub-Signature`: the lowercase hex HMAC-SHA256 of the exact raw body, "
-            "keyed by the tenant's signal secret; or, replay-proof, the Standard Webhooks form: `webhook-id`, "
-            "`webhook-timestamp` (Unix seconds, within 5 minutes) and `webhook-signature: v1,<base64 HMAC-SHA256 of "
-            "\"{id}.{timestamp}.{body}\">`, keyed by the UTF-8 bytes of the same secret string; an id is accepted once. "
-            "A tenant can require the timestamped form (`PUT /api/v1/admin/tenants/{slug}/signal-signing`). "
-            "No API key. Answers as soon as the signal is recorded."
-        ),
-        "tags": ["signals"],
-        "security": [],
-        "parameters": [
-            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-            {"name": "X-Skillhub-Signature", "in": "header", "required": False, "description": "the plain form (without the webhook-* headers)", "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
-            {"name": "webhook-id", "in": "header", "required": False, "description": "the timestamped form: a message id, accepted once", "schema": {"type": "string", "maxLength": 200}},
-            {"name": "webhook-timestamp", "in": "header", "required": False, "description": "the timestamped form: Unix seconds", "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
-            {"name": "webhook-signature", "in": "header", "required": False, "description": "the timestamped form: space-separated v1,<base64> signatures", "schema": {"type": "string"}},
-        ],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["event"],
-            "properties": {
-                "event": {"type": "string", "example": "signal.credential_expiring"},
-                "data": {"type": "object", "properties": {
-                    "type": {"type": "string"}, "external_worker_id": {"type": "string"}, "email": {"type": "string"},
-                    "learner_id": {"type": "string"}, "site": {"type": "string"}, "topic": {"type": "string"},
-                    "category": {"type": "string"}, "severity": {"type": "integer", "minimum": 1, "maximum": 4},
-                    "dedupe_key": {"type": "string"}, "payload": {"type": "object"},
-                }},
-            },
-        }}}},
-        "responses": {
-            "200": {"description": "Recorded", "content": {"application/json": {"schema": {"type": "object", "properties": {
-                "ok": {"type": "boolean"}, "applied": {"type": "boolean"}, "signalId": {"type": "string"}, "deduped": {"type": "boolean"},
-                "reason": {"type": "string", "enum": ["open_need", "closed_need_unchanged", "closed_need_changed", "reopen_window_passed"],
-                           "description": "why the signal was (or was not) folded into an existing need; absent for a first signal"},
-            }}}}},
-            "400": {"description": "invalid_payload; nothing stored", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "string", "enum": ["invalid_payload"]}, "detail": {"type": "string"}},
-            }}}},
-            "401": {"description": "bad_signature (also for an unknown tenant, a stale timestamp, a replayed webhook-id)", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {
-                    "error": {"type": "string", "enum": ["bad_signature"]},
-                    "detail": {"type": "string", "description": "only once the signature itself verified: what else was wrong"},
-                },
-            }}}},
-            "413": {"description": "payload_too_large (over 256 KiB)", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "string", "enum": ["payload_too_large"]}},
-            }}}},
-        },
-    }}},
 }
 
 # --- operations: logs, metrics, readiness (README "Operations") ------------------------------

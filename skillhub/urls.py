@@ -32,8 +32,9 @@ urlpatterns = [
     path("api/v1/docs", DocsView.as_view(url_name="openapi"), name="api-docs"),
     path("api/v1/event-types", include("webhooks.public_urls")),
     path("api/v1/tenants/<slug:slug>/", include(tenant_api)),
-    # Answered earlier by signals_inbox.middleware.SignalWebhookMiddleware; kept here for reverse() and OpenAPI.
+    # The signed signal webhook (signals_inbox.webhook): its own answer shapes, no API key.
     path(settings.SIGNALS_INTEGRATION_PREFIX.lstrip("/"), include("signals_inbox.integration_urls")),
     path("api/v1/admin/tenants/<slug:slug>/", include("signals_inbox.admin_urls")),
     path("scim/v2/tenants/<slug:slug>/", include("provisioning.urls")),
 ]
+handler500 = "skillhub.middleware.server_error"

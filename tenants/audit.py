@@ -6,8 +6,10 @@ Every entry point names its actor once: the API (`tenants.api.views`, an API key
 While an actor is set, every save, delete and many-to-many change of a tenant-owned model is
 recorded in the same transaction as the write (field names only, never values), so a service
 needs no code of its own to be audited; `audit_record` is there for what is not a row change
-(an Offer, a rotation) and for bulk writes that bypass model signals. Work done by workers and
-sweeps sets no actor and records nothing.
+(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals. Inside
+`batched()` the rows of a block's writes are held and inserted together as the block ends, still in
+its transaction (one statement where a SCIM create wrote one per saved row). Work done by workers
+and sweeps sets no actor and records nothing.
 """
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ API_KEY, SCIM, USER, COMMAND, SYSTEM = "api-key", "scim", "user", "command", "sy
 ACTOR_KINDS = (API_KEY, SCIM, USER, COMMAND, SYSTEM)
 
 _current: ContextVar[Actor | None] = ContextVar("skillhub_actor", default=None)
+# The rows held by the innermost `batched()` block, or None outside one.
+_held: ContextVar[list[Any] | None] = ContextVar("skillhub_audit_held", default=None)
 
 
 def api_key_actor(api_key: Any) -> Actor:
@@ -65,6 +69,18 @@ def system_actor(what: str) -> Actor:
 def current_actor() -> Actor | None:
     """Return the actor of the write in progress, or None outside any entry point."""
     return _current.get()
+
+
+def current_label() -> str:
+    """Return the label of the actor the entry point named, for records that keep who acted as text.
+
+    The signal inbox's own trail (`signals_inbox.AuditEntry.actor`) stores this very label, so one
+    staff user reads `user:<login>` whether the write came from the console, the admin or a staff token.
+    """
+    actor = _current.get()
+    if actor is None:
+        raise LookupError("no actor is named here; every entry point that writes names one (tenants.audit)")
+    return actor.label
 
 
 def set_actor(actor: Actor | None) -> Token[Actor | None]:
@@ -132,12 +148,99 @@ def audit_record(
     details: dict[str, Any] | None = None,
     actor: Actor | None = None,
 ) -> Any:
-    """Record one write by `actor` (default: the current one, else `system`); return the event."""
-    from tenants.models import AuditEvent
+    """Record one write by `actor` (default: the current one, else `system`); return the event.
+
+    Inside `batched()` the event is held (unsaved) and inserted when the block ends.
+    """
+    event = _event(
+        tenant_id=getattr(tenant, "pk", tenant),
+        who=actor or current_actor() or system_actor("unattributed"),
+        object_type=object_type,
+        object_id=object_id,
+        action=action,
+        changed_fields=changed_fields,
+        details=details,
+    )
+    held = _held.get()
+    if held is not None:
+        held.append(_row(event))
+    else:
+        event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(
+    *,
+    tenant: Any,
+    object_type: str,
+    items: Iterable[tuple[Any, str, Iterable[str]]],
+    actor: Actor | None = None,
+) -> int:
+    """Record many writes of one kind of object, each (object id, action, changed field names); return how many.
+
+    For bulk writes that bypass model signals: the rows go in with the writes, in the caller's
+    transaction, in one COPY on PostgreSQL.
+    """
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.utils import timezone
 
     who = actor or current_actor() or system_actor("unattributed")
-    return AuditEvent.objects.create(
-        tenant_id=getattr(tenant, "pk", tenant),
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: 10,000 rows, 10,000 lookups through the proxy saved
+    field = {f.name: f for f in _columns()}.__getitem__
+    # What every row shares is prepared once; a bulk import's rows differ in id, action and fields only.
+    # The values are in the order of `_columns()` (the model's field order).
+    tenant_key = field("tenant").get_db_prep_save(getattr(tenant, "pk", tenant), db)
+    label, kind, what = who.label[:200], who.kind, object_type[:60]
+    no_details = field("details").get_db_prep_save({}, db)
+    now = field("created_at").get_db_prep_save(timezone.now(), db)
+    changed_field = field("changed_fields")
+    rows = [
+        [tenant_key, label, kind, what, str(object_id)[:64], action[:40], changed_field.get_db_prep_save(sorted(set(changed)), db), no_details, now]
+        for object_id, action, changed in items
+    ]
+    held = _held.get()
+    if held is not None:
+        held.extend(rows)
+    else:
+        _insert(rows)
+    return len(rows)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Hold the audit rows of the block's writes and insert them together when it ends without an error.
+
+    Use it inside the transaction of the writes (so the rows commit or roll back with them); an
+    enclosing `batched()` block inserts the rows of the blocks within it.
+    """
+    if _held.get() is not None:
+        yield
+        return
+    held: list[Any] = []
+    token = _held.set(held)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+    _insert(held)
+
+
+def _event(
+    *,
+    tenant_id: Any,
+    who: Actor,
+    object_type: str,
+    object_id: Any,
+    action: str,
+    changed_fields: Iterable[str] = (),
+    details: dict[str, Any] | None = None,
+) -> Any:
+    from django.utils import timezone
+
+    from tenants.models import AuditEvent
+
+    return AuditEvent(
+        tenant_id=tenant_id,
         actor=who.label[:200],
         actor_kind=who.kind,
         object_type=object_type[:60],
@@ -145,11 +248,38 @@ def audit_record(
         action=action[:40],
         changed_fields=sorted(set(changed_fields)),
         details=details or {},
+        created_at=timezone.now(),
     )
+
+
+def _columns() -> list[models.Field]:
+    from tenants.models import AuditEvent
+
+    return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+
+
+def _row(event: Any) -> list[Any]:
+    """An unsaved event as the values of its row (the columns of `_columns`)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    db = connections[DEFAULT_DB_ALIAS]
+    return [f.get_db_prep_save(getattr(event, f.attname), db) for f in _columns()]
+
+
+def _insert(rows: list[list[Any]]) -> None:
+    from skillhub.db import insert_rows
+    from tenants.models import AuditEvent
+
+    insert_rows(AuditEvent._meta.db_table, [str(f.column) for f in _columns()], rows)
 
 
 def _tracked_fields(instance: models.Model) -> list[models.Field]:
     return [f for f in instance._meta.concrete_fields if f.name not in _QUIET_FIELDS]
+
+
+def created_fields(instance: models.Model) -> list[str]:
+    """The fields a new row was given (what its `created` entry names): those with a value."""
+    return [f.name for f in _tracked_fields(instance) if getattr(instance, f.attname) not in (None, "", [], {})]
 
 
 def _snapshot(sender: Any, instance: models.Model, **kwargs: Any) -> None:
@@ -174,7 +304,7 @@ def _saved(sender: Any, instance: models.Model, created: bool, raw: bool = False
         return
     fields = _tracked_fields(instance)
     if created:
-        changed = [f.name for f in fields if getattr(instance, f.attname) not in (None, "", [], {})]
+        changed = created_fields(instance)
     elif update_fields is not None:
         names = {f.name for f in fields}
         changed = [name for name in update_fields if name in names]

@@ -119,7 +119,8 @@ class SweepResult:
 class Remover:
     """One kind of record an app removes: `func(tenant_ids=…, before=…, batch=…)` for the tenants of a policy group.
 
-    With no `field` the kind is not per tenant: `func(before=now - keep)` runs once.
+    With no `field` the kind is not per tenant: `func(before=now - keep)` runs once. `prune(before=…)`,
+    when given, first removes in bulk what is past every group's cutoff (PostgreSQL partitions).
     """
 
     kind: str
@@ -127,17 +128,20 @@ class Remover:
     func: Callable[..., int]
     order: int
     keep: timedelta = timedelta(0)
+    prune: Callable[..., int] | None = None
 
 
 # Filled by each app's `retention` module (found by name, like the sweeps), so this module imports none of them.
 REMOVERS: dict[str, Remover] = {}
 
 
-def remover(kind: str, *, field: str | None, order: int, keep: timedelta = timedelta(0)) -> Callable[[Callable[..., int]], Callable[..., int]]:
+def remover(
+    kind: str, *, field: str | None, order: int, keep: timedelta = timedelta(0), prune: Callable[..., int] | None = None
+) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """Register an app's function removing one kind of expired record (see Remover)."""
 
     def register(func: Callable[..., int]) -> Callable[..., int]:
-        REMOVERS[kind] = Remover(kind=kind, field=field, func=func, order=order, keep=keep)
+        REMOVERS[kind] = Remover(kind=kind, field=field, func=func, order=order, keep=keep, prune=prune)
         return func
 
     return register
@@ -171,11 +175,15 @@ def sweep(*, now: datetime | None = None, batch: int = 5000) -> SweepResult:
         if item.field is None:
             removed[item.kind] += item.func(before=now - item.keep)
             continue
-        for days, tenant_ids in _groups(item.field).items():
+        groups = _groups(item.field)
+        # What is past the longest policy is past every tenant's: removed whole where the app can.
+        pruned = item.prune(before=now - timedelta(days=max(groups))) if item.prune and groups else 0
+        removed[item.kind] += pruned
+        for days, tenant_ids in groups.items():
             cutoff = now - timedelta(days=days)
             count = item.func(tenant_ids=tenant_ids, before=cutoff, batch=batch, every_tenant=len(tenant_ids) == tenants)
             removed[item.kind] += count
-            if count and item.kind in STAMPED:
+            if (count or pruned) and item.kind in STAMPED:
                 _stamp(item.field, tenant_ids, cutoff)
     result = SweepResult(removed=dict(removed), seconds=time.monotonic() - started)
     if result.total:

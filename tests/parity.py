@@ -8,8 +8,8 @@ from skillhub import db
 
 
 @contextmanager
-def statements_path(settings: Any, monkeypatch: Any, module: Any, *, fast: bool) -> Iterator[list[int]]:
-    """Run the PostgreSQL statements (fast) or the portable twins; count prepared-cursor uses in `module`."""
+def statements_path(settings: Any, monkeypatch: Any, *modules: Any, fast: bool) -> Iterator[list[int]]:
+    """Run the PostgreSQL statements (fast) or the portable twins; count prepared-cursor uses in `modules`."""
     settings.DATABASE_POSTGRES_STATEMENTS = fast
     uses: list[int] = []
     real = db.prepared_cursor
@@ -21,5 +21,6 @@ def statements_path(settings: Any, monkeypatch: Any, module: Any, *, fast: bool)
             yield cursor
 
     with monkeypatch.context() as patch:
-        patch.setattr(module, "prepared_cursor", counting)
+        for module in modules:
+            patch.setattr(module, "prepared_cursor", counting)
         yield uses

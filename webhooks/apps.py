@@ -10,4 +10,4 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # The actors connect the receiver of `outbox.deliveries_due`, so every process that records events enqueues them.
-        from webhooks import actors  # noqa: F401
+        from webhooks.engine import actors  # noqa: F401

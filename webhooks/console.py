@@ -116,7 +116,7 @@ def attempt_request(*, delivery: Delivery, attempt: Attempt) -> tuple[list[tuple
     timestamp is the attempt's own, and signatures, the secret header, Basic auth and the
     endpoint's own header values are masked, never shown.
     """
-    from webhooks import payloads
+    from webhooks.engine import payloads
 
     endpoint = delivery.endpoint
     event = delivery.event

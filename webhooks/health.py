@@ -13,7 +13,7 @@ import bisect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 from django.db import connection
 from django.db.models import Sum
@@ -21,9 +21,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from skillhub.console import charts
-from skillhub.db import postgres_statements, prepared_cursor
-from webhooks.claims import own_commit
-from webhooks.flow import db_time
+from skillhub.db import uses_postgres_statements, prepared_cursor
+from skillhub.db import db_time
 from webhooks.models import LATENCY_BOUNDS_MS, EndpointHealth, EndpointHour
 
 _H = EndpointHealth._meta.db_table
@@ -43,7 +42,9 @@ _HEALTH_ON_CONFLICT = (
     f"THEN excluded.last_status_code ELSE {_H}.last_status_code END, "
     f"last_success_at = COALESCE(excluded.last_success_at, {_H}.last_success_at), "
     f"last_failure_at = COALESCE(excluded.last_failure_at, {_H}.last_failure_at), "
-    f"failures_in_a_row = CASE WHEN excluded.failures_in_a_row = 0 THEN 0 ELSE {_H}.failures_in_a_row + 1 END"
+    # A set of attempts with a success in it (the parameter) ends the run: the failures after its
+    # last success start a new one; a set of failures only lengthens the run.
+    f"failures_in_a_row = CASE WHEN %s THEN excluded.failures_in_a_row ELSE {_H}.failures_in_a_row + excluded.failures_in_a_row END"
 )
 _HEALTH_UPSERT = _HEALTH_INSERT + "VALUES (%s, %s, %s, %s, %s, %s)" + _HEALTH_ON_CONFLICT
 _HOUR_COLUMNS = ", ".join([*OUTCOMES, *LAT_COLUMNS])
@@ -52,10 +53,13 @@ _HOUR_UPSERT = (
     "ON CONFLICT (endpoint_id, hour) DO UPDATE SET "
     + ", ".join(f"{column} = {_B}.{column} + excluded.{column}" for column in [*OUTCOMES, *LAT_COLUMNS])
 )
-# PostgreSQL: both in one autocommitted statement (typed, so it can be prepared).
+# PostgreSQL: both in one autocommitted statement (typed, so it can be prepared), committed
+# asynchronously as the delivery path's statements are (webhooks/engine/statements.py says why).
 _BOTH_PG = (
     f"WITH health AS ({_HEALTH_INSERT}SELECT %s, %s::timestamptz, %s::integer, %s::timestamptz, %s::timestamptz, "
-    f"%s::integer{{async_commit}}{_HEALTH_ON_CONFLICT}) {_HOUR_UPSERT}"
+    "%s::integer FROM (SELECT set_config('synchronous_commit', "
+    "CASE WHEN %s::boolean THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode"
+    f"{_HEALTH_ON_CONFLICT}) {_HOUR_UPSERT}"
 )
 
 
@@ -69,33 +73,70 @@ def hour_of(moment: datetime) -> datetime:
     return moment.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
+@dataclass(frozen=True)
+class AttemptNote:
+    """One recorded attempt, as endpoint health counts it."""
+
+    endpoint_id: str
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    outcome: str  # `delivered`, `retrying` (failed, another attempt scheduled) or `failed` (given up)
+
+
 def note_attempt(
     *, endpoint_id: str, started_at: datetime, duration_ms: int, status_code: int | None, outcome: str
 ) -> None:
-    """Count one recorded attempt in its endpoint's health and hourly bucket.
+    """Count one recorded attempt in its endpoint's health and hourly bucket."""
+    note_attempts([AttemptNote(endpoint_id, started_at, duration_ms, status_code, outcome)])
 
-    `outcome` is `delivered`, `retrying` (failed, another attempt scheduled) or `failed` (given up).
-    """
-    ok = outcome == "delivered"
-    health = [
+
+def note_attempts(notes: Iterable[AttemptNote]) -> None:
+    """Count recorded attempts in their endpoints' health and hourly buckets: one statement per
+    endpoint and hour on PostgreSQL, however many attempts (a worker's turn notes its attempts at its end)."""
+    by_endpoint: dict[str, list[AttemptNote]] = {}
+    for note in notes:
+        by_endpoint.setdefault(note.endpoint_id, []).append(note)
+    for endpoint_id, mine in by_endpoint.items():
+        health, reset = _health_row(endpoint_id, sorted(mine, key=lambda n: n.started_at))
+        hours = _hour_rows(endpoint_id, mine)
+        if uses_postgres_statements() and not connection.in_atomic_block:
+            with prepared_cursor() as cursor:
+                cursor.execute(_BOTH_PG, [*health, True, reset, *hours[0]])
+                for hour in hours[1:]:
+                    cursor.execute(_HOUR_UPSERT, hour)
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(_HEALTH_UPSERT, [*health, reset])
+            for hour in hours:
+                cursor.execute(_HOUR_UPSERT, hour)
+
+
+def _health_row(endpoint_id: str, ordered: list[AttemptNote]) -> tuple[list[Any], bool]:
+    """The health row's values for these attempts (oldest first), and whether a success ends the run."""
+    latest = ordered[-1]
+    successes = [n.started_at for n in ordered if n.outcome == "delivered"]
+    failures = [n.started_at for n in ordered if n.outcome != "delivered"]
+    after_last_success = [at for at in failures if not successes or at > successes[-1]]
+    row = [
         endpoint_id,
-        db_time(started_at),
-        status_code,
-        db_time(started_at) if ok else None,
-        None if ok else db_time(started_at),
-        0 if ok else 1,
+        db_time(latest.started_at),
+        latest.status_code,
+        db_time(successes[-1]) if successes else None,
+        db_time(failures[-1]) if failures else None,
+        len(after_last_success),
     ]
-    counts = [1 if outcome == name else 0 for name in OUTCOMES]
-    bucket = latency_bucket(duration_ms)
-    latencies = [1 if i == bucket else 0 for i in range(len(LAT_COLUMNS))]
-    hour = [endpoint_id, db_time(hour_of(started_at)), *counts, *latencies]
-    if postgres_statements() and not connection.in_atomic_block:
-        with prepared_cursor() as cursor:
-            cursor.execute(own_commit(_BOTH_PG, joined=False), health + hour)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(_HEALTH_UPSERT, health)
-        cursor.execute(_HOUR_UPSERT, hour)
+    return row, bool(successes)
+
+
+def _hour_rows(endpoint_id: str, notes: list[AttemptNote]) -> list[list[Any]]:
+    """One row of counts per hour the attempts started in."""
+    hours: dict[datetime, list[int]] = {}
+    for note in notes:
+        counts = hours.setdefault(hour_of(note.started_at), [0] * (len(OUTCOMES) + len(LAT_COLUMNS)))
+        counts[OUTCOMES.index(note.outcome)] += 1
+        counts[len(OUTCOMES) + latency_bucket(note.duration_ms)] += 1
+    return [[endpoint_id, db_time(hour), *counts] for hour, counts in sorted(hours.items())]
 
 
 @dataclass(frozen=True)

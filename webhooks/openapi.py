@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webhooks.catalog import EVENT_TYPES, EventType
+from webhooks.contract.schema import api_components
 
 SIGNATURE_HEADERS: list[dict[str, Any]] = [
     {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
@@ -95,4 +96,10 @@ def _webhook(event_type: EventType) -> dict[str, Any]:
 def add_event_webhooks(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular post-processing hook: list every catalog event under `webhooks`."""
     result["webhooks"] = {item.name: _webhook(item) for item in EVENT_TYPES}
+    return result
+
+
+def add_contract_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: the API components whose shape is a contract type (`api_component`)."""
+    result.setdefault("components", {}).setdefault("schemas", {}).update(api_components())
     return result

@@ -16,12 +16,12 @@ from typing import Any, Sequence
 
 from django.db import IntegrityError, connection, transaction
 
-from skillhub.db import is_postgres
+from skillhub.db import uses_postgres_statements
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
 from tenants.retention import remover
-from webhooks import health
-from webhooks.flow import db_time
+from webhooks import health, partitions
+from skillhub.db import db_time
 from webhooks.models import Attempt, Delivery, DeliveryState, Event
 
 logger = logging.getLogger("skillhub.retention")
@@ -47,7 +47,7 @@ def _in(values: Sequence[Any]) -> str:
 
 
 def _lock() -> str:
-    return " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
+    return " FOR UPDATE SKIP LOCKED" if uses_postgres_statements() else ""
 
 
 def _last_attempt_before(cutoff: datetime) -> int:
@@ -87,7 +87,16 @@ def _before(value: Any, cutoff: datetime) -> bool:
     return bool(moment < cutoff)
 
 
-@remover("attempts", field="attempts_days", order=30)
+def drop_attempt_partitions(*, before: datetime) -> int:
+    """Drop the partitions of attempts that are all past `before` (the oldest cutoff of every policy); return rows removed."""
+    if not partitions.is_partitioned():
+        return 0
+    removed = partitions.drop_expired_partitions(upto_id=_last_attempt_before(before), unfinished_states=_UNFINISHED)
+    partitions.ensure_partitions()
+    return removed
+
+
+@remover("attempts", field="attempts_days", order=30, prune=drop_attempt_partitions)
 def remove_attempts(*, tenant_ids: Sequence[Any], before: datetime, batch: int = 5000, every_tenant: bool = False) -> int:
     """Remove the attempts of these tenants' finished deliveries started before `before`; return how many.
 
@@ -99,7 +108,7 @@ def remove_attempts(*, tenant_ids: Sequence[Any], before: datetime, batch: int =
         return 0
     upto = _last_attempt_before(before)
     keys = _tenant_keys(tenant_ids)
-    lock = " FOR UPDATE OF a SKIP LOCKED" if is_postgres() else ""
+    lock = " FOR UPDATE OF a SKIP LOCKED" if uses_postgres_statements() else ""
     if every_tenant:
         select = (
             # NOT EXISTS, not NOT IN: an anti-join whatever the size of the backlog.
@@ -141,7 +150,7 @@ def remove_deliveries(*, tenant_ids: Sequence[Any], before: datetime, batch: int
     total, after = 0, ""
     while True:
         params = [*keys, after, bound, *_FINISHED, batch]
-        if is_postgres():
+        if uses_postgres_statements():
             sql = (
                 f"WITH doomed AS ({select}), gone AS (DELETE FROM {_A} WHERE delivery_id IN (SELECT id FROM doomed)) "
                 f"DELETE FROM {_D} WHERE id IN (SELECT id FROM doomed) AND state IN (%s, %s) RETURNING id"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from skillhub.formats import iso
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
-from webhooks import flow
+from webhooks.engine import turns as flow
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint, EndpointHour, EndpointSlot, SlotState
 
 # Additional header values may be credentials (document 001 shows a client secret): always masked.

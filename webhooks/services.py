@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +13,8 @@ from skillhub.errors import ConflictError, ValidationFailed
 from skillhub.hooks import after_commit
 from skillhub.ids import prefixed_floor
 from tenants.models import Tenant
-from webhooks import catalog, fanout, flow, payloads, signing, transport, wake
+from webhooks import catalog, signing
+from webhooks.engine import fanout, turns as flow, payloads, transport, wake
 from webhooks.events import webhook_ping_data
 from webhooks.outbox import check_event_data, deliveries_due
 from webhooks.models import (
@@ -34,104 +35,140 @@ _HEADER_VALUE = re.compile(r"^(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?$")
 
 # --- endpoints ---------------------------------------------------------------------------
 
-ENDPOINT_FIELDS = (
-    "url",
-    "events",
-    "enabled",
-    "description",
-    "secret",
-    "basic_auth_username",
-    "basic_auth_password",
-    "additional_headers",
-    "payload_style",
-    "retry_policy",
-    "send_secret_header",
-    "max_in_flight",
-)
+# The endpoint rules, each field's alone: a rule returns the clean value or raises Refused(reason).
+# `endpoint_clean_values` applies them all and lists every refusal at once. The API's serializer
+# quotes the limits below for the OpenAPI document; the rules themselves live only here.
+URL_MAX_LENGTH = 2048
+TEXT_MAX_LENGTHS = {"description": 500, "basic_auth_username": 200, "basic_auth_password": 200}
+MAX_IN_FLIGHT_LIMIT = flow.MAX_IN_FLIGHT_LIMIT
+
+
+class Refused(ValueError):
+    """A field's value breaks its rule; the message says how."""
+
+
+def _clean_url(url: Any) -> str:
+    if not url:
+        raise Refused("must not be blank")
+    if not isinstance(url, str) or len(url) > URL_MAX_LENGTH:
+        raise Refused(f"must be a URL of at most {URL_MAX_LENGTH} characters")
+    try:
+        transport.check_target(url.strip())
+    except transport.TargetRefused as exc:
+        raise Refused(str(exc)) from None
+    return url.strip()
+
+
+def _clean_events(events: Any) -> list[str]:
+    events = events or []
+    if not isinstance(events, list) or not all(isinstance(item, str) for item in events):
+        raise Refused("must be a list of event type names")
+    names: list[str] = []
+    for item in events:
+        try:
+            name = catalog.canonical(item.strip())
+        except catalog.UnknownEventType:
+            raise Refused(f"unknown event type {item!r}; see GET /api/v1/event-types") from None
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _clean_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Refused("must be true or false")
+    return value
+
+
+def _text_rule(name: str) -> Callable[[Any], str]:
+    limit = TEXT_MAX_LENGTHS[name]
+
+    def clean(value: Any) -> str:
+        value = "" if value is None else value
+        if not isinstance(value, str) or len(value) > limit:
+            raise Refused(f"must be text of at most {limit} characters")
+        if name == "basic_auth_username" and ":" in value:
+            raise Refused("must not contain ':'")
+        if name.startswith("basic_auth") and not _latin1(value):
+            raise Refused("must be Latin-1 text (HTTP Basic auth cannot carry other characters)")
+        return value
+
+    return clean
+
+
+def _choice_rule(choices: list[str]) -> Callable[[Any], str]:
+    def clean(value: Any) -> str:
+        if value not in choices:
+            raise Refused(f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return clean
+
+
+def _clean_secret(secret: Any) -> str:
+    problem = signing.secret_problem(secret)
+    if problem:
+        raise Refused(problem)
+    return str(secret)
+
+
+def _clean_headers(headers: Any) -> dict[str, str]:
+    problem = _headers_problem(headers)
+    if problem:
+        raise Refused(problem)
+    return {str(k): str(v) for k, v in (headers or {}).items()}
+
+
+def _clean_max_in_flight(cap: Any) -> int | None:
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_IN_FLIGHT_LIMIT):
+        raise Refused(f"must be a whole number from 1 to {MAX_IN_FLIGHT_LIMIT}, or null for the default")
+    return cap
+
+
+ENDPOINT_RULES: dict[str, Callable[[Any], Any]] = {
+    "url": _clean_url,
+    "events": _clean_events,
+    "enabled": _clean_bool,
+    "send_secret_header": _clean_bool,
+    "description": _text_rule("description"),
+    "basic_auth_username": _text_rule("basic_auth_username"),
+    "basic_auth_password": _text_rule("basic_auth_password"),
+    "payload_style": _choice_rule(PayloadStyle.values),
+    "retry_policy": _choice_rule(RetryPolicyName.values),
+    "secret": _clean_secret,
+    "additional_headers": _clean_headers,
+    "max_in_flight": _clean_max_in_flight,
+}
+ENDPOINT_FIELDS = tuple(ENDPOINT_RULES)
+
+
+def _field_problem(name: str, value: Any) -> str | None:
+    """The problem that keeps a field from reaching its rule: unknown, or text with NUL in it."""
+    if name not in ENDPOINT_RULES:
+        return "Unknown field"
+    # No database stores a NUL character in text; refuse it here rather than fail there.
+    if _has_nul(value):
+        return "must not contain NUL characters"
+    return None
 
 
 def endpoint_clean_values(values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """Validate model-field values for an endpoint; raise ValidationFailed listing every problem."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
-    unknown = sorted(set(values) - set(ENDPOINT_FIELDS))
-    for name in unknown:
-        errors[name] = "Unknown field"
-    for name, value in values.items():
-        # No database stores a NUL character in text; refuse it here rather than fail there.
-        if name not in errors and _has_nul(value):
-            errors[name] = "must not contain NUL characters"
-    values = {name: value for name, value in values.items() if name not in errors}
     if creating and not values.get("url"):
         errors["url"] = "This field is required"
-    if "url" in values and values["url"]:
-        url = values["url"]
-        if not isinstance(url, str) or len(url) > 2048:
-            errors["url"] = "must be a URL of at most 2048 characters"
-        else:
-            try:
-                transport.check_target(url.strip())
-                clean["url"] = url.strip()
-            except transport.TargetRefused as exc:
-                errors["url"] = str(exc)
-    elif "url" in values and not creating:
-        errors["url"] = "must not be blank"
-    if "events" in values:
-        events = values["events"] or []
-        if not isinstance(events, list) or not all(isinstance(item, str) for item in events):
-            errors["events"] = "must be a list of event type names"
-        else:
-            names: list[str] = []
-            for item in events:
-                try:
-                    name = catalog.canonical(item.strip())
-                except catalog.UnknownEventType:
-                    errors["events"] = f"unknown event type {item!r}; see GET /api/v1/event-types"
-                    break
-                if name not in names:
-                    names.append(name)
-            clean["events"] = names
-    for name in ("enabled", "send_secret_header"):
-        if name in values:
-            if not isinstance(values[name], bool):
-                errors[name] = "must be true or false"
-            else:
-                clean[name] = values[name]
-    for name, limit in (("description", 500), ("basic_auth_username", 200), ("basic_auth_password", 200)):
-        if name in values:
-            value = values[name] if values[name] is not None else ""
-            if not isinstance(value, str) or len(value) > limit:
-                errors[name] = f"must be text of at most {limit} characters"
-            elif name == "basic_auth_username" and ":" in value:
-                errors[name] = "must not contain ':'"
-            elif name.startswith("basic_auth") and not _latin1(value):
-                errors[name] = "must be Latin-1 text (HTTP Basic auth cannot carry other characters)"
-            else:
-                clean[name] = value
-    for name, choices in (("payload_style", PayloadStyle.values), ("retry_policy", RetryPolicyName.values)):
-        if name in values:
-            if values[name] not in choices:
-                errors[name] = f"must be one of {', '.join(choices)}"
-            else:
-                clean[name] = values[name]
-    if "secret" in values and values["secret"] not in (None, ""):
-        problem = signing.secret_problem(values["secret"])
-        if problem:
-            errors["secret"] = problem
-        else:
-            clean["secret"] = values["secret"]
-    if "additional_headers" in values:
-        problem = _headers_problem(values["additional_headers"])
-        if problem:
-            errors["additional_headers"] = problem
-        else:
-            clean["additional_headers"] = {str(k): str(v) for k, v in (values["additional_headers"] or {}).items()}
-    if "max_in_flight" in values:
-        cap = values["max_in_flight"]
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= flow.MAX_IN_FLIGHT_LIMIT):
-            errors["max_in_flight"] = f"must be a whole number from 1 to {flow.MAX_IN_FLIGHT_LIMIT}, or null for the default"
-        else:
-            clean["max_in_flight"] = cap
+    for name, value in values.items():
+        problem = _field_problem(name, value)
+        if problem or name in errors:
+            errors.setdefault(name, problem or "")
+            continue
+        if name == "secret" and value in (None, ""):
+            continue  # no secret given: one is generated (create) or the current one kept (change)
+        try:
+            clean[name] = ENDPOINT_RULES[name](value)
+        except Refused as exc:
+            errors[name] = str(exc)
     if errors:
         raise ValidationFailed(errors)
     return clean

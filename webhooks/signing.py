@@ -1,12 +1,21 @@
-"""Signing of outbound bodies: Standard Webhooks `webhook-signature` and the hex `X-Skillhub-Signature`."""
+"""Signing of outbound bodies: Standard Webhooks `webhook-signature` and the hex `X-Skillhub-Signature`.
+
+The Standard Webhooks signature is the `standardwebhooks` package's own (`Webhook.sign`), so what
+receivers verify with that package is what we sign with it. The hex signature of the plain body is
+the older scheme integrators of the first contract still check; it is sent beside it on every
+delivery (docs/contract.md, "Signatures").
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import secrets
+from datetime import datetime, timezone
 
-from skillhub.crypto import hmac_sha256, hmac_sha256_hex
+from standardwebhooks.webhooks import Webhook
+
+from skillhub.crypto import hmac_sha256_hex
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 24
@@ -32,16 +41,10 @@ def secret_problem(secret: str) -> str | None:
     return None
 
 
-def _key(secret: str) -> bytes:
-    raw = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
-    return base64.b64decode(raw + "=" * (-len(raw) % 4))
-
-
 def standard_signature(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """Return `v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>` keyed by the decoded secret."""
-    to_sign = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac_sha256(_key(secret), to_sign)
-    return "v1," + base64.b64encode(digest).decode()
+    """Return `v1,<base64 HMAC-SHA256("{id}.{timestamp}.{body}")>` keyed by the decoded `whsec_` secret."""
+    # Bodies are JSON we serialised ourselves: UTF-8, so decoding and the package's re-encoding are exact.
+    return Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, tz=timezone.utc), body.decode())
 
 
 def hex_signature(*, secret: str, body: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from skillhub.scheduler import sweep
+from webhooks import partitions
 from webhooks.outbox import deliveries_enqueue_due
 
 
@@ -15,3 +16,9 @@ def enqueue_due_deliveries() -> int:
         total += sent
         if sent < 1000:
             return total
+
+
+@sweep(every_seconds=60)
+def make_attempt_partitions() -> int:
+    """Keep partitions made ahead of the attempt ids in use (PostgreSQL; nothing elsewhere)."""
+    return partitions.ensure_partitions()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 # isort: off
+from typing import Any
+from django.dispatch import receiver
 import skillhub.broker  # noqa: F401  (the configured broker, before any actor is declared)
 
 # isort: on
@@ -27,8 +29,8 @@ def run_export(export_id: str) -> None:
         raise
 
 
-@exports.exports_due.connect
-def enqueue_exports(export_ids: Iterable[str]) -> int:
+@receiver(exports.exports_due)
+def enqueue_exports(sender: Any = None, *, export_ids: Iterable[str], **kwargs: Any) -> int:
     """Send one export message per id; a broker that is down leaves them to the sweep. Return how many were sent."""
     sent = 0
     try:

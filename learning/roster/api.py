@@ -1,7 +1,7 @@
 """Groups (with members) and sites over the API: thin views over `learning.roster.services`."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from django.db.models import Count, QuerySet
 from django.http import Http404
@@ -20,6 +20,15 @@ from tenants.models import Group, Site, Tenant
 
 def _iso(value: Any) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+def _page_by_name(request: Request, rows: QuerySet[Any], to_json: Callable[[Any], dict[str, Any]]) -> Response:
+    """One page of groups or sites, narrowed to an exact `name` when one is asked for."""
+    page_request = parse_page_request(request.query_params)
+    if request.query_params.get("name"):
+        rows = rows.filter(name=request.query_params["name"])
+    page = paginate(rows, page_request)
+    return Response(page.body([to_json(row) for row in page.rows]))
 
 
 # --- groups -----------------------------------------------------------------------------------
@@ -74,12 +83,7 @@ class GroupListCreateApi(TenantApiView):
         responses={200: page_serializer(GroupOutput)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        page_request = parse_page_request(request.query_params)
-        rows = _groups(self.tenant)
-        if request.query_params.get("name"):
-            rows = rows.filter(name=request.query_params["name"])
-        page = paginate(rows, page_request)
-        return Response(page.body([group_json(g) for g in page.rows]))
+        return _page_by_name(request, _groups(self.tenant), group_json)
 
     @extend_schema(operation_id="groups_create", request=GroupCreateInput, responses={201: GroupOutput})
     def post(self, request: Request, slug: str) -> Response:
@@ -173,12 +177,7 @@ class SiteListCreateApi(TenantApiView):
         responses={200: page_serializer(SiteOutput)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        page_request = parse_page_request(request.query_params)
-        rows = _sites(self.tenant)
-        if request.query_params.get("name"):
-            rows = rows.filter(name=request.query_params["name"])
-        page = paginate(rows, page_request)
-        return Response(page.body([site_json(s) for s in page.rows]))
+        return _page_by_name(request, _sites(self.tenant), site_json)
 
     @extend_schema(operation_id="sites_create", request=SiteInput, responses={201: SiteOutput})
     def post(self, request: Request, slug: str) -> Response:

@@ -1,6 +1,7 @@
 """Recording signals: the one-statement ingest, the rejected-signals log, reprocessing."""
 from __future__ import annotations
 
+from django.dispatch import Signal as DjangoSignal
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,13 +27,13 @@ from signals_inbox.parsing import InvalidSignal, ParsedSignal, parse_signal
 from signals_inbox.selectors import forget_ingest_context, ingest_context
 from signals_inbox.services.audit import audit_record
 from skillhub.errors import ValidationFailed
-from skillhub.hooks import Hook
-from skillhub.db import postgres_statements, prepared_cursor
+from skillhub.db import prepared_cursor, uses_postgres_statements
+from skillhub.hooks import send_on_commit
 from skillhub.ids import uuid7
 
-# Called as receiver(signal_id) after a signal that still needs resolving is committed;
+# Sent with signal_id=… after a signal that still needs resolving is committed;
 # `signals_inbox.dispatch` connects the sender of resolution messages.
-signal_recorded = Hook("signals_inbox.signal_recorded")
+signal_recorded = DjangoSignal()
 
 logger = logging.getLogger("skillhub.signals")
 
@@ -178,62 +179,20 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
     payload = parsed_payload(parsed)
     for _attempt in range(3):
         with transaction.atomic():
-            closed = (
-                Need.objects.filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=CLOSED_NEED_STATUSES)
-                .order_by(F("closed_at").desc(nulls_last=True), "-id")
-                .values("id", "payload", "closed_at")
-                .first()
-            )
-            same = recent = None
-            if closed is not None:
-                same = _same_payload(closed["payload"], payload)
-                recent = closed["closed_at"] is not None and closed["closed_at"] > reopen_after(now)
-                active = Need.objects.filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
-                if same and recent and not active.exists():
-                    Need.objects.filter(pk=closed["id"]).update(last_seen_at=now, signal_count=F("signal_count") + 1)
-                    Signal.objects.create(
-                        id=signal_id, tenant_id=tenant_id, need_id=closed["id"], deduped=True, event=parsed.event,
-                        type=parsed.type, data=parsed.data, received_at=now, resolved_at=now,
-                    )
-                    return IngestResult(signal_id, closed["id"], True, False, DedupeReason.CLOSED_NEED_UNCHANGED)
+            folded, same, recent = _onto_closed_need(tenant_id, parsed, signal_id, now, payload)
+            if folded is not None:
+                return folded
             try:
                 # The savepoint lets the unique index refuse a second open need without aborting the transaction.
                 with transaction.atomic():
-                    need = Need.objects.create(
-                        tenant_id=tenant_id,
-                        dedupe_key=parsed.dedupe_key,
-                        type=parsed.type,
-                        topic=parsed.topic,
-                        topic_key=parsed.topic_key,
-                        category=parsed.category,
-                        severity=parsed.severity,
-                        worker_ref=parsed.worker_ref,
-                        site_name=parsed.site,
-                        payload=payload,
-                        first_seen_at=now,
-                        last_seen_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    need = _new_need(tenant_id, parsed, payload, now)
                 deduped = settled = False
             except IntegrityError:
-                open_need = (
-                    Need.objects.select_for_update()
-                    .filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
-                    .first()
-                )
+                open_need = _touch_open_need(tenant_id, parsed, payload, now)
                 if open_need is None:  # the open need closed in between: try again
                     continue
-                need = open_need
+                need, deduped = open_need, True
                 settled = need.resolved_at is not None and need.target != Target.UNMATCHED
-                Need.objects.filter(pk=need.pk).update(
-                    payload=payload,
-                    severity=parsed.severity,
-                    last_seen_at=now,
-                    updated_at=now,
-                    signal_count=F("signal_count") + 1,
-                )
-                deduped = True
             Signal.objects.create(
                 id=signal_id,
                 tenant_id=tenant_id,
@@ -250,6 +209,71 @@ def _ingest_portable(tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str,
     raise RuntimeError("could not record the signal after 3 attempts")
 
 
+def _onto_closed_need(
+    tenant_id: uuid.UUID, parsed: ParsedSignal, signal_id: str, now: datetime, payload: Any
+) -> tuple[IngestResult | None, bool | None, bool | None]:
+    """Fold an unchanged re-send into the need that closed recently (no open one): (result, same payload, recent).
+
+    The result is None when the signal goes on to an open need; `same` and `recent` say why (None: no closed need).
+    """
+    closed = (
+        Need.objects.filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=CLOSED_NEED_STATUSES)
+        .order_by(F("closed_at").desc(nulls_last=True), "-id")
+        .values("id", "payload", "closed_at")
+        .first()
+    )
+    if closed is None:
+        return None, None, None
+    same = _same_payload(closed["payload"], payload)
+    recent = closed["closed_at"] is not None and closed["closed_at"] > reopen_after(now)
+    active = Need.objects.filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
+    if not (same and recent) or active.exists():
+        return None, same, recent
+    Need.objects.filter(pk=closed["id"]).update(last_seen_at=now, signal_count=F("signal_count") + 1)
+    Signal.objects.create(
+        id=signal_id, tenant_id=tenant_id, need_id=closed["id"], deduped=True, event=parsed.event,
+        type=parsed.type, data=parsed.data, received_at=now, resolved_at=now,
+    )
+    return IngestResult(signal_id, closed["id"], True, False, DedupeReason.CLOSED_NEED_UNCHANGED), same, recent
+
+
+def _new_need(tenant_id: uuid.UUID, parsed: ParsedSignal, payload: Any, now: datetime) -> Need:
+    return Need.objects.create(
+        tenant_id=tenant_id,
+        dedupe_key=parsed.dedupe_key,
+        type=parsed.type,
+        topic=parsed.topic,
+        topic_key=parsed.topic_key,
+        category=parsed.category,
+        severity=parsed.severity,
+        worker_ref=parsed.worker_ref,
+        site_name=parsed.site,
+        payload=payload,
+        first_seen_at=now,
+        last_seen_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _touch_open_need(tenant_id: uuid.UUID, parsed: ParsedSignal, payload: Any, now: datetime) -> Need | None:
+    """Lock the open need of the signal's key and count the signal on it; None if it closed meanwhile."""
+    need = (
+        Need.objects.select_for_update()
+        .filter(tenant_id=tenant_id, dedupe_key=parsed.dedupe_key, status__in=ACTIVE_NEED_STATUSES)
+        .first()
+    )
+    if need is not None:
+        Need.objects.filter(pk=need.pk).update(
+            payload=payload,
+            severity=parsed.severity,
+            last_seen_at=now,
+            updated_at=now,
+            signal_count=F("signal_count") + 1,
+        )
+    return need
+
+
 def parsed_payload(parsed: ParsedSignal) -> Any:
     """Return the signal's payload as stored on its need (verbatim)."""
     return parsed.data.get("payload", {})
@@ -259,12 +283,12 @@ def signal_ingest(*, tenant_id: uuid.UUID, parsed: ParsedSignal, received_at: da
     """Record a valid signal and find or create its open need; resolution is sent after commit."""
     now = received_at or timezone.now()
     signal_id = new_signal_id()
-    if postgres_statements() and not transaction.get_connection().in_atomic_block:
+    if uses_postgres_statements() and not transaction.get_connection().in_atomic_block:
         result = _ingest_postgres(tenant_id, parsed, signal_id, now)
     else:
         result = _ingest_portable(tenant_id, parsed, signal_id, now)
     if result.needs_resolution:
-        signal_recorded.fire_on_commit(signal_id)
+        send_on_commit(signal_recorded, sender=Signal, signal_id=signal_id)
     return result
 
 
@@ -283,9 +307,15 @@ def signal_reject(*, tenant_id: uuid.UUID, body: bytes, reason: str) -> Rejected
     return row
 
 
-def rejected_signal_reprocess(*, rejected: RejectedSignal, actor: str) -> IngestResult:
-    """Run a rejected signal through ingest again (after the map or its body was fixed)."""
+def rejected_signal_reprocess(*, rejected: RejectedSignal, actor: str, body: str | None = None) -> IngestResult:
+    """Run a rejected signal through ingest again (after the map was fixed, or with `body` as edited)."""
     tenant = rejected.tenant
+    if body is not None and body != rejected.body:
+        if len(body.encode()) > settings.SIGNAL_MAX_BODY_BYTES:
+            too_large = f"the body is over {settings.SIGNAL_MAX_BODY_BYTES // 1024} KiB"
+            raise ValidationFailed({"body": too_large}, too_large)
+        RejectedSignal.objects.filter(pk=rejected.pk).update(body=body)
+        rejected.body = body
     forget_ingest_context(slug=tenant.slug)
     context = ingest_context(slug=tenant.slug)
     assert context is not None

@@ -162,34 +162,49 @@ def auto_author_maybe(*, tenant: Tenant, need: Need) -> Course | None:
 def _offer_learners(
     *, need: Need, learner_ids: list[str] | None, group_id: str | None, site: str | None
 ) -> tuple[str, list[Learner]]:
+    """The learners an Offer goes to: those the caller named (one way only), else the need's own target."""
     given = [name for name, value in (("learnerIds", learner_ids), ("groupId", group_id), ("site", site)) if value]
     if len(given) > 1:
         raise ValidationFailed({given[1]: f"give only one of learnerIds, groupId or site (got {', '.join(given)})"})
-    tenant = need.tenant
     if learner_ids:
-        learners, missing = learners_by_ids(tenant=tenant, learner_ids=[str(v) for v in learner_ids])
-        if missing:
-            raise ValidationFailed({"learner_ids": f"unknown learner id(s): {', '.join(missing[:10])}"})
-        return "learners", learners
+        return "learners", _named_learners(need.tenant, learner_ids)
     if group_id:
-        in_group = learners_in_group(tenant=tenant, group_id=group_id)
-        if in_group is None:
-            raise ValidationFailed({"group_id": "unknown group"})
-        if not in_group:
-            raise ValidationFailed({"group_id": "the group has no active learners"})
-        return "group", in_group
+        return "group", _group_learners(need.tenant, group_id)
     if site:
-        learners = learners_in_site(tenant=tenant, site_name=site)
-        if not learners:
-            raise ValidationFailed({"site": f"no active learners at site {site[:200]!r}"})
-        return "site", learners
+        return "site", _site_learners(need.tenant, site, problem=f"no active learners at site {site[:200]!r}")
+    return _target_learners(need)
+
+
+def _named_learners(tenant: Tenant, learner_ids: list[str]) -> list[Learner]:
+    learners, missing = learners_by_ids(tenant=tenant, learner_ids=[str(v) for v in learner_ids])
+    if missing:
+        raise ValidationFailed({"learner_ids": f"unknown learner id(s): {', '.join(missing[:10])}"})
+    return learners
+
+
+def _group_learners(tenant: Tenant, group_id: str) -> list[Learner]:
+    in_group = learners_in_group(tenant=tenant, group_id=group_id)
+    if in_group is None:
+        raise ValidationFailed({"group_id": "unknown group"})
+    if not in_group:
+        raise ValidationFailed({"group_id": "the group has no active learners"})
+    return in_group
+
+
+def _site_learners(tenant: Tenant, site_name: str, *, problem: str) -> list[Learner]:
+    learners = learners_in_site(tenant=tenant, site_name=site_name)
+    if not learners:
+        raise ValidationFailed({"site": problem})
+    return learners
+
+
+def _target_learners(need: Need) -> tuple[str, list[Learner]]:
+    """The need's own worker, or its site's learners for a cohort need."""
     if need.target == Target.WORKER and need.learner is not None:
         return "worker", [need.learner]
     if need.target == Target.COHORT and need.site_name:
-        learners = learners_in_site(tenant=tenant, site_name=need.site_name)
-        if not learners:
-            raise ValidationFailed({"site": f"no active learners at site {need.site_name!r}; give learnerIds or groupId"})
-        return "site", learners
+        problem = f"no active learners at site {need.site_name!r}; give learnerIds or groupId"
+        return "site", _site_learners(need.tenant, need.site_name, problem=problem)
     raise ValidationFailed(
         {"learner_ids": "the need's worker matched no learner (or it is not resolved yet): give learnerIds, groupId or site"}
     )

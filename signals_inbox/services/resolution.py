@@ -9,7 +9,7 @@ The claim is a conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows in the tran
 the work, so concurrent workers and schedulers take disjoint batches and a signal is resolved
 exactly once. The claim lives as long as that transaction: a worker killed mid-batch loses its
 connection and PostgreSQL hands the rows back at once; one that hangs is cut off after
-CLAIM_LEASE_SECONDS (`idle_in_transaction_session_timeout` / `statement_timeout`), which releases them too.
+CLAIM_LEASE (`skillhub.leases.Lease.hold_transaction`), which releases them too.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,13 +32,14 @@ from signals_inbox.models import ACTIVE_NEED_STATUSES, InboxSettings, Need, Need
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.needs import auto_author_maybe
 from skillhub import metrics
-from skillhub.db import is_postgres
+from skillhub.db import uses_postgres_statements
+from skillhub.leases import Lease
 from tenants.models import Tenant
 from webhooks.outbox import record_events
 
 logger = logging.getLogger("skillhub.signals")
 
-CLAIM_LEASE_SECONDS = 60
+CLAIM_LEASE = Lease(fixed_seconds=60)
 # A signal whose resolution failed is left to its own retries for this long before a batch takes it again.
 RETRY_DELAY = timedelta(minutes=10)
 WORKER_KEYS = ("external_worker_id", "email", "learner_id")
@@ -143,14 +144,10 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     # Named ids are taken whatever their retry time (that is how a failed one is retried); a batch takes due ones.
     which = "id IN (" + ", ".join(["%s"] * len(signal_ids)) + ")" if signal_ids else "(retry_at IS NULL OR retry_at <= %s)"
     params: list[Any] = list(signal_ids) if signal_ids else [now]
-    postgres = is_postgres()
+    postgres = uses_postgres_statements()
     with connection.cursor() as cursor:
         if postgres:
-            lease = f"{CLAIM_LEASE_SECONDS}s"
-            cursor.execute(
-                "SELECT set_config('idle_in_transaction_session_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                [lease, lease],
-            )
+            CLAIM_LEASE.hold_transaction(cursor)
             # A CTE that locks rows is evaluated once: an IN (subquery) may be rescanned and, among rows
             # received at the same instant, pick a different LIMIT each time.
             cursor.execute(
@@ -172,6 +169,15 @@ def _claim(*, signal_ids: Sequence[str] | None, limit: int, now: datetime) -> li
     ]
 
 
+@dataclass
+class _Resolved:
+    """What resolving a tenant's share of a batch changed, to be written in sets."""
+
+    created: list[Need] = field(default_factory=list)
+    rematched: list[Need] = field(default_factory=list)
+    events: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)
+
+
 def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: datetime, isolate: bool, outcome: BatchOutcome) -> None:
     tenant = Tenant.objects.get(pk=tenant_id)
     # Locked in id order (one statement), so batches sharing needs queue instead of deadlocking.
@@ -179,9 +185,45 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
     signals_of: dict[uuid.UUID, list[Claimed]] = defaultdict(list)
     for signal in signals:
         signals_of[signal.need_id].append(signal)
-    fresh = [need for need in needs.values() if need.resolved_at is None]
-    parked = [need for need in needs.values() if need.resolved_at is not None and need.target == Target.UNMATCHED and need.status in ACTIVE_NEED_STATUSES]
-    # One lookup per key kind for every worker the batch names: the first signal of a fresh need, every signal of a parked one.
+    fresh, parked = _fresh_and_parked(needs.values())
+    learner_of = _learners_of(tenant, fresh, parked, signals_of)
+    courses = course_match_topics(tenant=tenant, topics={need.topic for need in fresh})
+    resolved = _Resolved()
+    for need in fresh + parked:
+        try:
+            _resolve_need(need, learner_of.get(need.pk), courses, now, resolved)
+        except Exception:
+            if not isolate:
+                raise
+            logger.exception("resolving need %s failed; its signals are retried on their own", need.pk)
+            outcome.failed += [signal.id for signal in signals_of[need.pk]]
+    _write_needs(resolved.created + resolved.rematched)
+    if resolved.events:
+        record_events(tenant=tenant, event_type="need.created", items=resolved.events)
+    for need in resolved.rematched:
+        audit_record(tenant=tenant, need=need, actor="system:rematch", action="matched", details={"learnerId": str(need.learner_id)})
+    _auto_author(tenant=tenant, created=resolved.created)
+    outcome.resolved_needs += len(resolved.created)
+    outcome.rematched += len(resolved.rematched)
+
+
+def _fresh_and_parked(needs: Iterable[Need]) -> tuple[list[Need], list[Need]]:
+    """The needs not resolved yet, and the resolved ones still waiting for their worker to be found."""
+    fresh = [need for need in needs if need.resolved_at is None]
+    parked = [
+        need for need in needs
+        if need.resolved_at is not None and need.target == Target.UNMATCHED and need.status in ACTIVE_NEED_STATUSES
+    ]
+    return fresh, parked
+
+
+def _learners_of(
+    tenant: Tenant, fresh: list[Need], parked: list[Need], signals_of: dict[uuid.UUID, list[Claimed]]
+) -> dict[uuid.UUID, Learner | None]:
+    """The learner each need names, found in one lookup per key kind for every worker the batch names.
+
+    A fresh need is looked up by its first signal; a parked one by every signal (any of them may match now).
+    """
     asks: list[tuple[Need, dict[str, str]]] = [(need, worker_keys(signals_of[need.pk][0].data)) for need in fresh if need.worker_ref]
     asks += [(need, worker_keys(signal.data)) for need in parked for signal in signals_of[need.pk]]
     found = learners_find_many(tenant=tenant, keys=[keys for _need, keys in asks])
@@ -189,33 +231,18 @@ def _resolve_tenant(*, tenant_id: uuid.UUID, signals: list[Claimed], now: dateti
     for (need, _keys), learner in zip(asks, found):
         if learner_of.get(need.pk) is None:
             learner_of[need.pk] = learner
-    courses = course_match_topics(tenant=tenant, topics={need.topic for need in fresh})
+    return learner_of
 
-    created: list[Need] = []
-    events: list[tuple[dict[str, Any], str, str]] = []
-    rematched: list[Need] = []
-    for need in fresh + parked:
-        try:
-            if need.resolved_at is None:
-                apply_resolution(need=need, learner=learner_of.get(need.pk), course_match=courses[need.topic], now=now)
-                events.append((dict(need_data(need)), "need", str(need.pk)))
-                created.append(need)
-            elif (matched := learner_of.get(need.pk)) is not None:
-                attach_learner(need=need, learner=matched, now=now)
-                rematched.append(need)
-        except Exception:
-            if not isolate:
-                raise
-            logger.exception("resolving need %s failed; its signals are retried on their own", need.pk)
-            outcome.failed += [signal.id for signal in signals_of[need.pk]]
-    _write_needs(created + rematched)
-    if events:
-        record_events(tenant=tenant, event_type="need.created", items=events)
-    for need in rematched:
-        audit_record(tenant=tenant, need=need, actor="system:rematch", action="matched", details={"learnerId": str(need.learner_id)})
-    _auto_author(tenant=tenant, created=created)
-    outcome.resolved_needs += len(created)
-    outcome.rematched += len(rematched)
+
+def _resolve_need(need: Need, learner: Learner | None, courses: dict[str, Any], now: datetime, resolved: _Resolved) -> None:
+    """Resolve a fresh need, or attach a parked one to the learner it now matches (in memory)."""
+    if need.resolved_at is None:
+        apply_resolution(need=need, learner=learner, course_match=courses[need.topic], now=now)
+        resolved.events.append((dict(need_data(need)), "need", str(need.pk)))
+        resolved.created.append(need)
+    elif learner is not None:
+        attach_learner(need=need, learner=learner, now=now)
+        resolved.rematched.append(need)
 
 
 # --- the rules (one implementation for every path) ----------------------------------------------
@@ -263,7 +290,7 @@ def _write_needs(needs: list[Need]) -> None:
     """Write the resolution columns of these (locked) needs: one statement on PostgreSQL."""
     if not needs:
         return
-    if not is_postgres():
+    if not uses_postgres_statements():
         Need.objects.bulk_update(needs, ["target", "learner", "site_name", "recommended_course", "match", "action", "resolved_at", "updated_at"])
         return
     row = "(%s::uuid, %s, %s::uuid, %s, %s::uuid, %s, %s, %s::timestamptz, %s::timestamptz)"

@@ -49,6 +49,30 @@ def map_entry_values(kind: Any, value: Any) -> tuple[str, dict[str, Any]]:
     return kind.strip().lower(), clean
 
 
+def _check_map_settings(mapping: Any, auto_author: Any, threshold: Any, quota: Any) -> None:
+    """Refuse a signal map or auto-author setting of the wrong type or size (ValidationFailed)."""
+    if not isinstance(mapping, dict):
+        raise ValidationFailed({"map": "must be an object of signal type → defaults"})
+    if len(mapping) > 500:
+        raise ValidationFailed({"map": "at most 500 signal types"})
+    if not isinstance(auto_author, bool):
+        raise ValidationFailed({"auto_author": "must be true or false"})
+    for name, value in (("auto_author_threshold", threshold), ("authoring_quota_monthly", quota)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000):
+            raise ValidationFailed({name: "must be an integer from 0 to 10000"})
+    if threshold is not None and threshold < 1:
+        raise ValidationFailed({"auto_author_threshold": "must be at least 1"})
+
+
+def _map_changes(before: dict[str, tuple], entries: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """The signal types added, removed and changed, for the audit entry."""
+    return {
+        "added": sorted(set(entries) - set(before)),
+        "removed": sorted(set(before) - set(entries)),
+        "changed": sorted(k for k in set(entries) & set(before) if before[k] != tuple(entries[k].values())),
+    }
+
+
 def signal_map_put(
     *,
     tenant: Tenant,
@@ -59,17 +83,7 @@ def signal_map_put(
     authoring_quota_monthly: int | None = None,
 ) -> InboxSettings:
     """Replace the tenant's signal map and auto-author settings; audited, and applied to ingest at once."""
-    if not isinstance(mapping, dict):
-        raise ValidationFailed({"map": "must be an object of signal type → defaults"})
-    if len(mapping) > 500:
-        raise ValidationFailed({"map": "at most 500 signal types"})
-    if not isinstance(auto_author, bool):
-        raise ValidationFailed({"auto_author": "must be true or false"})
-    for name, value in (("auto_author_threshold", auto_author_threshold), ("authoring_quota_monthly", authoring_quota_monthly)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000):
-            raise ValidationFailed({name: "must be an integer from 0 to 10000"})
-    if auto_author_threshold is not None and auto_author_threshold < 1:
-        raise ValidationFailed({"auto_author_threshold": "must be at least 1"})
+    _check_map_settings(mapping, auto_author, auto_author_threshold, authoring_quota_monthly)
     entries = dict(map_entry_values(kind, value) for kind, value in mapping.items())
     with transaction.atomic():
         settings_row, _ = InboxSettings.objects.select_for_update().get_or_create(tenant=tenant)
@@ -87,12 +101,7 @@ def signal_map_put(
             tenant=tenant,
             actor=actor,
             action="signal_map_changed",
-            details={
-                "autoAuthor": auto_author,
-                "added": sorted(set(entries) - set(before)),
-                "removed": sorted(set(before) - set(entries)),
-                "changed": sorted(k for k in set(entries) & set(before) if before[k] != tuple(entries[k].values())),
-            },
+            details={"autoAuthor": auto_author, **_map_changes(before, entries)},
         )
         after_commit(forget_ingest_context, slug=tenant.slug)
     return settings_row
@@ -113,29 +122,43 @@ def signal_map_preview(*, tenant: Tenant, sample: Any, mapping: dict[str, Any] |
     `mapping` tries a signal map before saving it; without it the tenant's saved map applies.
     """
     import orjson
+
+    from signals_inbox.parsing import InvalidSignal, parse_signal
+
+    if not isinstance(sample, dict):
+        raise ValidationFailed({"signal": "Expected a JSON object: a signal, or {signal, map}"})
+    try:
+        parsed = parse_signal(orjson.dumps(sample), _preview_map(tenant, mapping))
+    except (InvalidSignal, TypeError) as exc:
+        detail = exc.detail if isinstance(exc, InvalidSignal) else "the sample is not JSON-serialisable"
+        return {"outcome": "rejected", "detail": detail}
+    return _preview_of(tenant, parsed)
+
+
+def _preview_map(tenant: Tenant, mapping: dict[str, Any] | None) -> dict[str, Any]:
+    """The signal map a preview applies: the one given (checked as a save would), else the tenant's saved map."""
+    from signals_inbox.parsing import MapEntry
+    from signals_inbox.selectors import ingest_context
+
+    if mapping is None:
+        context = ingest_context(slug=tenant.slug)
+        return dict(context.signal_map) if context else {}
+    if not isinstance(mapping, dict):
+        raise ValidationFailed({"map": "Must be an object"})
+    signal_map = {}
+    for kind, value in mapping.items():
+        clean_kind, clean = map_entry_values(kind, value)
+        signal_map[clean_kind] = MapEntry(**clean)
+    return signal_map
+
+
+def _preview_of(tenant: Tenant, parsed: Any) -> dict[str, Any]:
+    """What an accepted sample would become: its worker or cohort, the course or authoring, a duplicate or not."""
     from django.utils import timezone
 
     from learning.selectors import course_match_topic, learner_find
     from signals_inbox.models import ACTIVE_NEED_STATUSES, Need
-    from signals_inbox.parsing import InvalidSignal, MapEntry, parse_signal
-    from signals_inbox.selectors import ingest_context
 
-    if not isinstance(sample, dict):
-        raise ValidationFailed({"signal": "Expected a JSON object: a signal, or {signal, map}"})
-    context = ingest_context(slug=tenant.slug)
-    signal_map = dict(context.signal_map) if context else {}
-    if mapping is not None:
-        if not isinstance(mapping, dict):
-            raise ValidationFailed({"map": "Must be an object"})
-        signal_map = {}
-        for kind, value in mapping.items():
-            clean_kind, clean = map_entry_values(kind, value)
-            signal_map[clean_kind] = MapEntry(**clean)
-    try:
-        parsed = parse_signal(orjson.dumps(sample), signal_map)
-    except (InvalidSignal, TypeError) as exc:
-        detail = exc.detail if isinstance(exc, InvalidSignal) else "the sample is not JSON-serialisable"
-        return {"outcome": "rejected", "detail": detail}
     learner = learner_find(tenant=tenant, **parsed.worker_lookup()) if parsed.worker_key else None
     target = "cohort" if not parsed.worker_key else ("worker" if learner else "unmatched")
     course, match = course_match_topic(tenant=tenant, topic=parsed.topic)

@@ -1,4 +1,4 @@
-"""The one place that renders errors in the SPEC shape for everything under /api/."""
+"""The one place that renders errors in the contract's shape (docs/contract.md, section 2) for everything under /api/."""
 from __future__ import annotations
 
 import logging
@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -26,11 +27,27 @@ _DEFAULT_MESSAGES = {
     "NOT_ACCEPTABLE": "Cannot produce an acceptable response",
     "RATE_LIMITED": "Too many requests",
     "SERVER_ERROR": "Internal error",
+    "SERVICE_UNAVAILABLE": "The service cannot reach its database; try again after Retry-After seconds",
 }
+
+# What a 503 asks the client to wait: a database restart or failover usually takes seconds.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or answer (down, restarting, locked), not that a query was wrong."""
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def unavailable_response() -> JsonResponse:
+    """Answer 503 with Retry-After: the request may succeed once the database is back."""
+    response = error_response(503, "SERVICE_UNAVAILABLE")
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def error_body(code: str, message: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return the SPEC error envelope."""
+    """Return the error envelope (docs/contract.md, section 2)."""
     body: dict[str, Any] = {"code": code, "message": message or _DEFAULT_MESSAGES.get(code, code)}
     if details:
         body["details"] = details
@@ -89,7 +106,7 @@ _STATUS_CODES = {
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
-    """Translate any exception raised in an API view into the SPEC error shape."""
+    """Translate any exception raised in an API view into the contract's error shape."""
     if isinstance(exc, ValidationFailed):
         pairs = [(_camel(field), reason) for field, reason in exc.errors.items()]
         return validation_response(pairs, exc.message if exc.message != f"Invalid {exc.field}" else None)
@@ -98,6 +115,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         return Response(error_body(exc.code, exc.message, details), status=exc.status)
     if isinstance(exc, Http404):
         return Response(error_body("NOT_FOUND"), status=404)
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return Response(
+            error_body("SERVICE_UNAVAILABLE"), status=503, headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)}
+        )
     if isinstance(exc, PermissionDenied):
         return Response(error_body("FORBIDDEN"), status=403)
     if isinstance(exc, RequestDataTooBig):

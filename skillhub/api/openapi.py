@@ -1,14 +1,14 @@
 """The OpenAPI document's shared error component, and the 4xx answers every operation documents with it.
 
 Registered as a drf-spectacular post-processing hook: each operation keeps the success answers
-its view declares, and gains the error answers its kind of route can give, all in the one SPEC
+its view declares, and gains the error answers its kind of route can give, all in the one contract
 error shape (`#/components/schemas/Error`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from skillhub import limits
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -57,12 +57,13 @@ _DESCRIPTIONS = {
     "413": "PAYLOAD_TOO_LARGE: a body over 1 MiB",
     "415": "UNSUPPORTED_MEDIA_TYPE: the body is not JSON (or form fields where accepted)",
     "429": "RATE_LIMITED: over the plan's limit, or too many requests without a key from one address; Retry-After says when to come back",
+    "503": "SERVICE_UNAVAILABLE: the database does not answer; nothing was changed, Retry-After says when to try again",
 }
 _WRITES = {"post", "put", "patch", "delete"}
 
 
 def _error_codes(path: str, method: str, operation: dict[str, Any]) -> list[str]:
-    codes = ["400", "404", "406"]
+    codes = ["400", "404", "406", "503"]
     if operation.get("security") not in (None, [], [{}]):
         codes += ["401", "403"]
     # Keyed calls count against the plan; calls without a key against their client address.
@@ -79,7 +80,7 @@ def document_errors(result: dict[str, Any], generator: Any, request: Any, public
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
-        if path.startswith(settings.SIGNALS_INTEGRATION_PREFIX):
+        if not limits.speaks_api(path):  # a route with its own answer shapes documents them itself
             continue
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 
 from skillhub.cache import UNREACHABLE, SkillhubRedisCache
 from tenants.models import Tenant
@@ -36,23 +35,19 @@ class RateLimitUsage:
 def _increment(keys: list[tuple[str, int]]) -> list[int]:
     """Add one to each counter (creating it with its TTL) and return the new values."""
     cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        if not isinstance(cache, SkillhubRedisCache) or cache.reachable():
-            raw_keys = [(cache.make_and_validate_key(key), ttl) for key, ttl in keys]
-            client = cache._cache.get_client(raw_keys[0][0], write=True)
-            pipe = client.pipeline(transaction=False)
-            for key, ttl in raw_keys:
-                pipe.incr(key)
-                pipe.expire(key, ttl, nx=True)
+    if isinstance(cache, SkillhubRedisCache):
+        if cache.reachable():
+            pipe = cache.client.pipeline(transaction=False)
+            for key, ttl in keys:
+                made = cache.make_and_validate_key(key)
+                pipe.incr(made)
+                pipe.expire(made, ttl, nx=True)
             try:
                 return [int(value) for value in pipe.execute()[0::2]]
             except UNREACHABLE as exc:
-                if not isinstance(cache, SkillhubRedisCache):
-                    raise
                 cache.note_unreachable(exc)
-        if isinstance(cache, SkillhubRedisCache):
-            # Redis is away: each process counts on its own until it answers (limits per process, not none).
-            cache = cache.fallback
+        # Redis is away: each process counts on its own until it answers (limits per process, not none).
+        cache = cache.fallback
     counts = []
     for key, ttl in keys:
         if cache.add(key, 1, ttl):

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage  # type: ignore[import-untyped]
 
+from skillhub import limits
 from skillhub.api.errors import error_response
 from skillhub.console.throttle import _client_address
 from skillhub.crypto import token_hash
@@ -118,7 +119,7 @@ class AnonymousApiThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path_info.startswith("/api/"):
+        if not limits.speaks_api(request.path_info):  # the signal webhook's credential is its signature
             return self.get_response(request)
         if request.META.get("HTTP_AUTHORIZATION", "").strip():
             presented = credential(request, may_query=False)

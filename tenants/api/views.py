@@ -17,7 +17,7 @@ from tenants import audit, idempotency
 from tenants.api.auth import ConsoleSessionAuthentication, StaffTokenAuthentication
 from tenants.api.permissions import IsStaff
 from tenants.api.ratelimit import RateLimitUsage, consume
-from tenants.models import ApiKey, IdempotencyRecord, StaffToken, Tenant
+from tenants.models import ApiKey, IdempotencyRecord, Tenant
 from tenants.selectors import tenant_get_by_slug, user_administers
 
 
@@ -172,8 +172,3 @@ class TenantAdminApiView(APIView):
 
     def permission_denied(self, request: Request, message: str | None = None, code: str | None = None) -> NoReturn:
         raise NotAuthenticated("A console session or staff token of a staff user is required")
-
-    def actor(self, request: Request) -> str:
-        """Who acted, for the audit trail."""
-        via = "token" if isinstance(request.auth, StaffToken) else "session"
-        return f"user:{request.user.get_username()} ({via})"[:200]

@@ -66,7 +66,7 @@ def test_offer_to_a_site_shows_the_count_and_who_already_has_it_before_assigning
     assert done.status_code == 302
     assert Assignment.objects.filter(tenant=tenant, course=course).count() == 3
     assert Need.objects.get(pk=need.pk).status == NeedStatus.OFFERED
-    assert AuditEntry.objects.get(need=need, action="offered").actor == "user:ops (console)"
+    assert AuditEntry.objects.get(need=need, action="offered").actor == "user:ops"
 
 
 def test_confirm_after_changing_the_choices_previews_again(client, setup):  # noqa: ANN001

@@ -51,7 +51,7 @@ def test_printed_urls_follow_the_port_unless_a_public_url_is_set(tmp_path):
     assert _public_url(tmp_path, PORT="8123").stdout.split() == ["8123", "http://127.0.0.1:8123"]
     assert _public_url(tmp_path, PORT="8123", SKILLHUB_PUBLIC_URL="https://skillhub.example.com/").stdout.split() == ["8123", "https://skillhub.example.com"]
     refused = _public_url(tmp_path, PORT="eighty")
-    assert refused.returncode != 0 and "PORT must be an integer" in refused.stderr
+    assert refused.returncode != 0 and "PORT must be a whole number" in refused.stderr
 
 
 def test_a_malformed_throttle_rate_stops_start_up(tmp_path):

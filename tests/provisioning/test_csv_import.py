@@ -85,7 +85,7 @@ def test_a_stalled_import_is_sent_again_and_continues_where_it_stopped(admin_cli
     job = LearnerImport.objects.get()
     LearnerImport.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, processed=2, touched_at=timezone.now() - timedelta(minutes=5))
     resent: list = []
-    monkeypatch.setattr(provisioning.imports.imports_due, "fire", lambda ids: resent.append(ids))
+    monkeypatch.setattr(provisioning.imports.imports_due, "send_robust", lambda sender, import_ids: resent.append(import_ids))
 
     assert learner_imports_resend_stalled() == 1
     assert resent == [[str(job.pk)]]

@@ -16,7 +16,7 @@ def test_batched_ids_are_sent_as_one_message_per_batch(stub_broker, monkeypatch)
     monkeypatch.setattr(dispatch, "_run", lambda: None)  # no background thread: flush by hand
 
     for signal_id in ("sig_a", "sig_b", "sig_c"):
-        dispatch.send_resolution(signal_id)
+        dispatch.send_resolution(signal_id=signal_id)
     sent = dispatch.flush()
 
     messages = [json.loads(raw) for raw in stub_broker.queues["signals"].queue]
@@ -26,7 +26,7 @@ def test_batched_ids_are_sent_as_one_message_per_batch(stub_broker, monkeypatch)
 
 
 def test_without_a_network_broker_each_id_is_sent_at_once(stub_broker):
-    dispatch.send_resolution("sig_now")
+    dispatch.send_resolution(signal_id="sig_now")
 
     messages = [json.loads(raw) for raw in stub_broker.queues["signals"].queue]
     assert [(m["actor_name"], m["args"]) for m in messages] == [("resolve_signal", ["sig_now"])]

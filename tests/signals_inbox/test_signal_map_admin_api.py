@@ -50,7 +50,7 @@ def test_put_then_get_round_trips_the_map(tenant):
     assert got["autoAuthor"] is False
     assert got["autoAuthorThreshold"] == 3
     audit = AuditEntry.objects.get(action="signal_map_changed")
-    assert audit.actor == "user:ops (token)"
+    assert audit.actor == "user:ops"
     assert audit.details["added"] == ["license_expiring", "near_miss"]
 
 

@@ -17,7 +17,7 @@ django.setup()
 from django.test import Client  # noqa: E402
 
 from tests.signals_inbox.factories import post_signal  # noqa: E402
-from webhooks.delivery import send  # noqa: E402
+from webhooks.engine.delivery import send  # noqa: E402
 
 
 def main(plan: dict) -> None:

@@ -10,12 +10,11 @@ import time
 import pytest
 import redis
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from skillhub import cache as skillhub_cache
 from skillhub import localcache, scheduler
-from skillhub.cache import SkillhubRedisCache
+from skillhub.cache import RedisStore, SkillhubRedisCache
 from tenants.models import ApiKey, Plan
 from tenants.selectors import api_key_cache_key
 from skillhub.crypto import token_hash
@@ -70,13 +69,13 @@ def test_plan_limits_still_refuse_while_the_cache_is_down(api, redis_down, monke
 def test_calls_skip_redis_for_a_moment_after_it_failed(redis_down, monkeypatch):
     redis_down.set("a", 1)  # fails, and is kept in process memory instead
     tried = []
-    real_get = RedisCache.get
+    real_get = RedisStore.get
 
     def counting_get(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         tried.append(args)
         return real_get(self, *args, **kwargs)
 
-    monkeypatch.setattr(RedisCache, "get", counting_get)
+    monkeypatch.setattr(RedisStore, "get", counting_get)
 
     assert [redis_down.get("a") for _ in range(50)] == [1] * 50
     assert tried == []  # no connection attempt per call while it is known to be down
@@ -127,16 +126,16 @@ def test_a_key_revoked_while_redis_is_away_is_dropped_from_redis_when_it_returns
     key_hash = token_hash(raw)
     api_key = ApiKey.objects.get(key_hash=key_hash)
     shared.set(api_key_cache_key(key_hash), api_key, 60)  # what the shared cache held before the outage
-    real_delete = RedisCache.delete
+    real_delete = RedisStore.delete
 
     def unreachable(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise redis.exceptions.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(RedisCache, "delete", unreachable)
+    monkeypatch.setattr(RedisStore, "delete", unreachable)
     from tenants.services import api_key_revoke
 
     api_key_revoke(api_key=api_key)  # does not fail, though Redis did not answer
-    monkeypatch.setattr(RedisCache, "delete", real_delete)
+    monkeypatch.setattr(RedisStore, "delete", real_delete)
     monkeypatch.setattr(skillhub_cache, "RETRY_SECONDS", 0.0)
     shared._down_until = time.monotonic() - 1  # the retry pause is over
 

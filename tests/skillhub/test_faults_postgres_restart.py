@@ -1,4 +1,4 @@
-"""PostgreSQL stopped for 10 s and started again under `manage.py serve`: ingest says 503 + Retry-After, then 200; nothing lost.
+"""PostgreSQL stopped for 10 s and started again under `manage.py serve`: ingest and the API say 503 + Retry-After, then 200; nothing lost.
 
 A real process tree on a PostgreSQL cluster of the test's own. An HR system sends one signal
 after another, re-sending a data point until it is answered 200 (what Retry-After asks).
@@ -51,8 +51,24 @@ def test_ingest_answers_503_while_postgres_is_down_and_loses_nothing(tmp_path, o
                     n += 1  # the next data point; anything else is sent again
                 time.sleep(0.05)
 
+        api_answers: list[tuple[float, int, str | None]] = []
+        learners = f"{served.base}/api/v1/tenants/demo/learners?limit=5"
+        auth = {"Authorization": f"Bearer {served.credentials['apiKey']}"}
+
+        def reader() -> None:
+            while not stop.is_set():
+                at = time.monotonic()
+                try:
+                    response = requests.get(learners, headers=auth, timeout=15)
+                    api_answers.append((at, response.status_code, response.headers.get("Retry-After")))
+                except requests.RequestException:
+                    api_answers.append((at, 0, None))
+                time.sleep(0.2)
+
         thread = threading.Thread(target=sender, daemon=True)
         thread.start()
+        api_thread = threading.Thread(target=reader, daemon=True)
+        api_thread.start()
         time.sleep(3)
         own_postgres.stop("fast")
         down_at = time.monotonic()
@@ -63,6 +79,7 @@ def test_ingest_answers_503_while_postgres_is_down_and_loses_nothing(tmp_path, o
         time.sleep(5)
         stop.set()
         thread.join(30)
+        api_thread.join(30)
 
     before = [status for at, status, _ in answers if at < down_at - 0.5]
     during = [(status, retry) for at, status, retry in answers if down_at + 0.5 <= at < up_at]
@@ -71,6 +88,10 @@ def test_ingest_answers_503_while_postgres_is_down_and_loses_nothing(tmp_path, o
     assert during and all(status == 503 and retry and int(retry) >= 1 for status, retry in during), during
     assert after and after[0] == 200 and set(after) == {200}, after[:10]
     assert 500 not in {status for _, status, _ in answers}
+    api_during = [(status, retry) for at, status, retry in api_answers if down_at + 0.5 <= at < up_at]
+    assert api_during and all(status == 503 and retry for status, retry in api_during), api_during
+    assert [status for at, status, _ in api_answers if at >= back_at + 1][-3:] == [200, 200, 200]
+    assert 500 not in {status for _, status, _ in api_answers}
     stored = own_postgres.execute(
         "SELECT count(*), count(DISTINCT n.dedupe_key) FROM signals_inbox_signal s "
         "JOIN signals_inbox_need n ON n.id = s.need_id WHERE n.dedupe_key LIKE 'fault-%'",

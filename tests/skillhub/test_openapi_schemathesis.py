@@ -27,7 +27,7 @@ from tenants.services import staff_token_create
 from tests.factories import TenantFactory, make_api_key
 from tests.signals_inbox.factories import published_course, signal_body
 from webhooks import services as webhook_services
-from webhooks import transport
+from webhooks.engine import transport
 from webhooks.models import Delivery
 
 pytestmark = pytest.mark.slow

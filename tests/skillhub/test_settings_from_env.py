@@ -44,6 +44,10 @@ def test_scaled_out_variables_select_postgres_redis(tmp_path):
         ("DRAMATIQ_BROKER_URL", "kafka://x", "DRAMATIQ_BROKER_URL must start with"),
         ("REDIS_URL", "http://x", "REDIS_URL must start with"),
         ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "sometimes", "WEBHOOKS_ALLOW_PRIVATE_TARGETS must be one of"),
+        ("WEBHOOKS_MAX_IN_FLIGHT", "4.7", "WEBHOOKS_MAX_IN_FLIGHT must be a whole number"),
+        ("WEBHOOKS_SEND_THREADS", "4.7", "WEBHOOKS_SEND_THREADS must be a whole number"),
+        ("WEBHOOKS_CLAIM_LEASE_SECONDS", "19", "WEBHOOKS_CLAIM_LEASE_SECONDS must be at least 20"),
+        ("WEBHOOKS_CLAIM_LEASE_SECONDS", "60.5", "WEBHOOKS_CLAIM_LEASE_SECONDS must be a whole number"),
     ],
 )
 def test_bad_values_fail_loudly(tmp_path, variable, value, message):

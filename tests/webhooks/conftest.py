@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from tests.webhooks.receivers import QuietHandler
-from webhooks import transport
+from webhooks.engine import transport
 
 
 @dataclass

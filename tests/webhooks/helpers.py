@@ -14,7 +14,7 @@ from learning.models import Assignment
 from learning.services import assignment_create, course_create, course_publish, learner_create
 from tenants.models import Tenant
 from webhooks import outbox, services
-from webhooks.delivery import send as send_delivery
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, Endpoint
 
 

@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import services, transport
-from webhooks.delivery import send as send_delivery
+from webhooks import services
+from webhooks.engine import transport
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -22,7 +22,7 @@ from django.db import connection
 from tests.skillhub.serving import wait_for
 from tests.webhooks.helpers import Sweeper, make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import actors
+from webhooks.engine import actors
 from webhooks.models import Attempt, Delivery, DeliveryState
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from tests.webhooks.helpers import make_assignment, make_endpoint, make_learner
-from webhooks import fanout, payloads
+from webhooks.engine import fanout, payloads
 from webhooks.models import Delivery, Endpoint, Event
 from webhooks.outbox import record_event
 from webhooks.services import endpoint_update

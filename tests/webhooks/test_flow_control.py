@@ -14,7 +14,8 @@ from django.utils import timezone
 from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import SlowReceiver
-from webhooks import claims, delivery, selectors, wake
+from webhooks import selectors
+from webhooks.engine import claims, delivery, wake
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +55,7 @@ def test_a_delivery_beyond_the_cap_is_not_started(fast, slow_receiver, tenant, s
 
     assert first is not None and second is not None and third is None
     # Whatever delivery the message named, the endpoint's lowest sequences start first.
-    assert [c[1][0].sequence for c in (first, second)] == [1, 2]
+    assert [c.delivery.sequence for c in (first, second)] == [1, 2]
     states = [d.state for d in _pending(endpoint)]
     assert states == [DeliveryState.SENDING, DeliveryState.SENDING, DeliveryState.PENDING, DeliveryState.PENDING]
     flow = selectors.endpoint_flow(tenant=tenant, endpoint=endpoint)
@@ -73,7 +74,7 @@ def test_a_lease_that_ran_out_frees_the_place(fast, slow_receiver, tenant, setti
     later = now + timedelta(seconds=settings.WEBHOOKS_CLAIM_LEASE_SECONDS + 1)
     taken_over = claims.claim_and_load(two.pk, later)
 
-    assert taken_over is not None and taken_over[1][0].sequence == 1  # the killed one, sent again
+    assert taken_over is not None and taken_over.delivery.sequence == 1  # the killed one, sent again
 
 
 def test_recording_sends_no_more_messages_than_the_endpoint_has_places(fast, slow_receiver, tenant, stub_broker):

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook
 from tests.factories import make_api_key
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint, make_learner, send_due
-from webhooks.delivery import send as send_delivery
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,10 @@ from dramatiq.errors import ConnectionClosed
 
 from skillhub.scheduler import load_sweeps
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import actors, outbox
-from webhooks.claims import claim as claim_delivery
-from webhooks.delivery import send as send_delivery
+from webhooks import outbox
+from webhooks.engine import actors
+from webhooks.engine.claims import claim_and_load
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState, EndpointSlot, Event
 from webhooks.sweeps import enqueue_due_deliveries
 
@@ -79,7 +80,7 @@ def test_delivery_claimed_by_a_worker_that_died_is_sent_by_the_sweep(
         make_learner(tenant)
     delivery = Delivery.objects.get()
     # A worker claimed it and was killed mid-request; a minute on, its lease has run out.
-    assert claim_delivery(delivery_id=delivery.pk, now=timezone.now())
+    assert claim_and_load(delivery.pk, timezone.now())
     assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0  # the lease is still live
     Delivery.objects.filter(pk=delivery.pk).update(claimed_until=timezone.now() - timedelta(seconds=1))
 
@@ -95,7 +96,7 @@ def test_live_claim_is_not_taken_over(tenant, receiver, allow_private, stub_brok
     make_endpoint(tenant, receiver.url)
     make_learner(tenant)
     delivery = Delivery.objects.get()
-    assert claim_delivery(delivery_id=delivery.pk, now=timezone.now())
+    assert claim_and_load(delivery.pk, timezone.now())
 
     assert send_delivery(delivery_id=delivery.pk) is None
     assert outbox.deliveries_enqueue_due(now=_after_grace()) == 0

@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.parity import statements_path
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint
-from webhooks import delivery, fanout
+from webhooks.engine import claims, delivery, fanout, record
 from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -88,7 +88,7 @@ def test_claim_and_record_attempt_leave_the_same_rows_on_both_paths(
             fanout.record(tenant_id=tenant.pk, event_type="learner.created", data={"id": "L1"}, subject_type="learner", subject_id="L1")
         delivery_id = Delivery.objects.get().pk
         receiver.reply(Reply(status=500, body=b"boom"), Reply(status=200, body=b"ok"))
-        with statements_path(settings, monkeypatch, delivery, fast=fast) as uses:
+        with statements_path(settings, monkeypatch, claims, record, fast=fast) as uses:
             first = delivery.send(delivery_id=delivery_id, now=t0)
             assert delivery.send(delivery_id=delivery_id, now=t0) is None  # not due again yet
             second = delivery.send(delivery_id=delivery_id, now=t0 + timedelta(minutes=5))

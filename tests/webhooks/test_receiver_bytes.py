@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from tests.factories import TenantFactory
 from tests.webhooks.helpers import make_endpoint, make_learner
 from tests.webhooks.receivers import RawReceiver
-from webhooks import delivery as delivery_module
-from webhooks.delivery import send as send_delivery
+from webhooks.engine import delivery as delivery_module
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Attempt, Delivery, DeliveryState
 
 pytestmark = pytest.mark.django_db
@@ -127,16 +127,16 @@ def test_a_gzip_answer_is_excerpted_decompressed(tenant, raw_receiver, allow_pri
 
 def test_an_answer_that_cannot_be_recorded_still_ends_the_attempt(tenant, raw_receiver, allow_private, monkeypatch):
     raw_receiver.answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-    real_record = delivery_module._record
+    real_record = delivery_module.record_attempt
     calls = []
 
-    def refusing_once(**kwargs):  # noqa: ANN003, ANN202
-        calls.append(kwargs["result"])
+    def refusing_once(claimed, result, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        calls.append(result)
         if len(calls) == 1:
             raise DataError("text fields cannot contain NUL characters")
-        return real_record(**kwargs)
+        return real_record(claimed, result, **kwargs)
 
-    monkeypatch.setattr(delivery_module, "_record", refusing_once)
+    monkeypatch.setattr(delivery_module, "record_attempt", refusing_once)
 
     delivery = _deliver_once(tenant, raw_receiver.url)
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import retry, services
-from webhooks.delivery import send as send_delivery
+from webhooks import services
+from webhooks.engine import retry
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState, Endpoint, Event
 
 pytestmark = pytest.mark.django_db
@@ -252,7 +253,7 @@ def _messages(broker):
 
 
 def test_an_unexpected_error_while_sending_is_a_recorded_failed_attempt(tenant, receiver, allow_private, t0, monkeypatch):
-    from webhooks import payloads
+    from webhooks.engine import payloads
 
     make_endpoint(tenant, receiver.url)
     make_learner(tenant)

@@ -36,6 +36,15 @@ def test_standard_signature_verifies_with_the_public_library():
         Webhook(secret).verify(body + b" ", headers)
 
 
+def test_standard_signature_matches_the_specifications_published_example():
+    # The example of the Standard Webhooks specification: a known answer, independent of any library.
+    signature = signing.standard_signature(
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp=1614265330, body=b'{"test": 2432232314}',
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
 def test_hex_signature_is_hmac_of_raw_body_keyed_by_whole_secret():
     secret = signing.generate_secret()
     body = b'{"a": 1}'

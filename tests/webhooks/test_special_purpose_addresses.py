@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from webhooks import transport
+from webhooks.engine import transport
 
 # One address inside each registry block (IPv4 and IPv6 Special-Purpose Address Registries),
 # written out here rather than taken from the transport's table, with the word the refusal names.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.webhooks.helpers import make_endpoint, make_learner
-from webhooks import transport
-from webhooks.delivery import send as send_delivery
+from webhooks.engine import transport
+from webhooks.engine.delivery import send as send_delivery
 from webhooks.models import Delivery, DeliveryState
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from webhooks import transport
+from webhooks.engine import transport
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, transaction
 
 from tests.webhooks.helpers import make_endpoint
-from webhooks import delivery, fanout
+from webhooks.engine import delivery, fanout
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""What the webhook API reads and writes: endpoint input (JSON or form fields, SPEC names or document
+"""What the webhook API reads and writes: endpoint input (JSON or form fields, the contract's names or document
 001's), replay input, and the documented output shapes."""
 
 from __future__ import annotations
@@ -87,20 +87,29 @@ class HeadersField(serializers.Field):
 
 
 class EndpointInput(StrictSerializer):
-    """An endpoint as created or changed; document 001 names (`target_url`, `active`, `event_type`) also work.
+    """An endpoint as created or changed; the first contract's names (`target_url`, `active`, `event_type`) also work.
 
-    Use `partial=True` for changes: PUT and PATCH both change only the fields given.
+    Use `partial=True` for changes: PUT and PATCH both change only the fields given. The fields say
+    the types, and quote the service's limits (`webhooks.services`) for the OpenAPI document; the
+    rules themselves are the service's (`endpoint_clean_values`), run here so one answer lists every
+    invalid field.
     """
 
-    url = serializers.CharField(max_length=2048, help_text="https URL of a public host (alias targetUrl, target_url)")
+    url = serializers.CharField(max_length=services.URL_MAX_LENGTH, help_text="https URL of a public host (alias targetUrl, target_url)")
     events = EventTypesField(required=False, help_text="Empty = every event; aliases such as COURSE_ENROLLMENT accepted")
     enabled = serializers.BooleanField(required=False, help_text="alias active")
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=500)
-    secret = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=200, help_text="whsec_… (generated when not given)"
+    description = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["description"]
     )
-    basicAuthUsername = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
-    basicAuthPassword = serializers.CharField(required=False, allow_blank=True, allow_null=True, max_length=200)
+    secret = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="whsec_… (generated when not given)"
+    )
+    basicAuthUsername = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["basic_auth_username"]
+    )
+    basicAuthPassword = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=services.TEXT_MAX_LENGTHS["basic_auth_password"]
+    )
     additionalHeaders = HeadersField(required=False, allow_null=True)
     payloadStyle = serializers.ChoiceField(choices=PayloadStyle.values, required=False)
     retryPolicy = serializers.ChoiceField(choices=RetryPolicyName.values, required=False)
@@ -109,27 +118,12 @@ class EndpointInput(StrictSerializer):
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=64,
+        max_value=services.MAX_IN_FLIGHT_LIMIT,
         help_text="deliveries in flight at once (null: the platform default, 4); alias max_in_flight",
     )
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) and not hasattr(data, "getlist"):
-            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object or form fields"]})
-        named: dict[str, Any] = {}
-        errors: dict[str, list[str]] = {}
-        for name in data:
-            if name in READ_ONLY:
-                continue
-            field = ALIASES.get(name, name)
-            # Form fields: repeated event names are a list; any other field takes its last value.
-            value = data.getlist(name) if hasattr(data, "getlist") and field == "events" else data[name]
-            if field in named and named[field] != value:
-                errors[field] = [f"given twice with different values ({name})"]
-            named[field] = value
-        unknown = sorted(set(named) - set(self.fields))
-        if errors or unknown:  # unknown fields are refused before anything else is looked at
-            raise serializers.ValidationError({**errors, **{name: ["Unknown field"] for name in unknown}})
+        named = self._named(data)
         problems: dict[str, Any] = {}
         try:
             typed = super().to_internal_value(named)
@@ -148,6 +142,26 @@ class EndpointInput(StrictSerializer):
         if problems:
             raise serializers.ValidationError(problems)
         return typed
+
+    def _named(self, data: Any) -> dict[str, Any]:
+        """The input under the API's field names (aliases resolved, read-only fields dropped); unknown fields refused."""
+        if not isinstance(data, dict) and not hasattr(data, "getlist"):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object or form fields"]})
+        named: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for name in data:
+            if name in READ_ONLY:
+                continue
+            field = ALIASES.get(name, name)
+            # Form fields: repeated event names are a list; any other field takes its last value.
+            value = data.getlist(name) if hasattr(data, "getlist") and field == "events" else data[name]
+            if field in named and named[field] != value:
+                errors[field] = [f"given twice with different values ({name})"]
+            named[field] = value
+        unknown = sorted(set(named) - set(self.fields))
+        if errors or unknown:  # unknown fields are refused before anything else is looked at
+            raise serializers.ValidationError({**errors, **{name: ["Unknown field"] for name in unknown}})
+        return named
 
     def _valid_fields(self, named: dict[str, Any], *, skip: dict[str, Any]) -> dict[str, Any]:
         typed = {}

@@ -56,6 +56,28 @@ def json_schema(data_type: type) -> dict[str, Any]:
     return copy.deepcopy(_schema(data_type))
 
 
+# API answers whose shape is a contract type, published as OpenAPI components under these names.
+_API_COMPONENTS: dict[str, type] = {}
+
+
+def api_component(name: str, data_type: type) -> dict[str, str]:
+    """Publish a contract TypedDict as the OpenAPI component `name` of the API; return a reference to it.
+
+    An API answer that is the same shape as an event's data (a learner, an assignment) is declared
+    once, by the contract type: the view documents its answer with the returned `$ref`, and
+    `webhooks.openapi.add_contract_components` writes the component from the type's JSON Schema.
+    """
+    known = _API_COMPONENTS.setdefault(name, data_type)
+    if known is not data_type:
+        raise ValueError(f"API component {name} is already {known.__name__}")
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def api_components() -> dict[str, dict[str, Any]]:
+    """Return the JSON Schema of every published API component, by name."""
+    return {name: json_schema(data_type) for name, data_type in sorted(_API_COMPONENTS.items())}
+
+
 @lru_cache(maxsize=None)
 def _validator(data_type: type) -> Draft202012Validator:
     return Draft202012Validator(_schema(data_type), format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -63,7 +63,7 @@ def page_of(item: type[serializers.Serializer], name: str) -> serializers.Serial
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Return OpenAPI responses for these error statuses, all in the SPEC error shape (401/403 always)."""
+    """Return OpenAPI responses for these error statuses, all in the API error shape (401/403 always)."""
     return {code: OpenApiResponse(_ERROR, description=_ERROR_TEXT[code]) for code in sorted({401, 403, *codes})}
 
 

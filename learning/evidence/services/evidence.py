@@ -15,6 +15,7 @@ from learning.evidence.sniffing import safe_file_name
 from learning.evidence.services.tasks import review_task_open, review_tasks_close
 from learning.evidence.uploads import SniffedUpload
 from learning.models import Course, Learner
+from skillhub.hooks import after_commit
 from skillhub.errors import ValidationFailed
 from skillhub.ids import uuid7
 from tenants.models import Tenant
@@ -126,4 +127,4 @@ def evidence_delete(*, evidence: Evidence) -> None:
     name = evidence.storage_name
     with transaction.atomic():
         evidence.delete()
-        transaction.on_commit(lambda: storage.delete_quietly(name))
+        after_commit(storage.delete_quietly, name)

@@ -8,17 +8,17 @@ memory stays flat whatever the row count.
 """
 from __future__ import annotations
 
+from django.dispatch import Signal
 import csv
 import io
 import logging
 import tempfile
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,14 +28,16 @@ from learning.evidence.export_specs import SPECS, cell, clean_filters, copy_batc
 from learning.evidence.models import Export, ExportPolicy, ExportStatus
 from learning.evidence.representations import export_download_url
 from learning.evidence.services.callers import Caller
+from skillhub.db import uses_postgres_statements
 from skillhub.errors import ValidationFailed
-from skillhub.hooks import Hook
+from skillhub.hooks import send_on_commit
+from skillhub.leases import Lease, new_token
 from tenants.models import Tenant
 from webhooks.outbox import record_event
 
 logger = logging.getLogger("skillhub.exports")
 
-LEASE = timedelta(seconds=60)
+LEASE = Lease(fixed_seconds=60)
 MAX_ATTEMPTS = 3
 FORMATS = ("csv",)
 
@@ -55,9 +57,9 @@ def export_policy_set(*, tenant: Tenant, retention_hours: int) -> ExportPolicy:
     return policy
 
 
-# Fired with (export_ids) when exports are due; `learning.evidence.actors` connects the receiver
+# Sent with export_ids=[…] when exports are due; `learning.evidence.actors` connects the receiver
 # that sends one broker message per id (a broker that is down leaves them to the sweep).
-exports_due = Hook("learning.exports_due")
+exports_due = Signal()
 
 
 @transaction.atomic
@@ -84,19 +86,19 @@ def export_request(
     export = Export.objects.create(
         tenant=tenant, kind=kind, format=format, filters=clean, raw=raw, requested_by=caller.label, enqueued_at=timezone.now()
     )
-    exports_due.fire_on_commit([str(export.pk)])
+    send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     return export
 
 
 def _claim(export_id: str, *, now: datetime) -> tuple[Export, str] | None:
-    token = uuid.uuid4().hex
+    token = new_token()
     claimed = (
         Export.objects.filter(pk=export_id)
-        .filter(Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING, lease_until__lt=now))
+        .filter(Q(status=ExportStatus.QUEUED) | Q(status=ExportStatus.RUNNING) & LEASE.lapsed_q("lease_until", now))
         .update(
             status=ExportStatus.RUNNING,
             lease_token=token,
-            lease_until=now + LEASE,
+            lease_until=LEASE.until(now),
             attempts=F("attempts") + 1,
             started_at=now,
             rows=0,
@@ -153,7 +155,7 @@ def _write(export: Export, token: str, batch_size: int) -> str:
         writer.writerow(spec.header)
         for written in _batches(spec, queryset, raw=raw, writer=writer, size=batch_size, safe=safe):
             rows += written
-            renewed = _owned(export, token).update(rows=rows, lease_until=timezone.now() + LEASE)
+            renewed = _owned(export, token).update(rows=rows, lease_until=LEASE.until(timezone.now()))
             if not renewed:
                 return "lease lost"  # another worker took it over after our lease ran out
         text.flush()
@@ -167,7 +169,7 @@ def _write(export: Export, token: str, batch_size: int) -> str:
 
 def _batches(spec: Any, queryset: Any, *, raw: Any, writer: Any, size: int, safe: bool) -> Iterator[int]:
     """Yield the rows written per batch: by `COPY` on PostgreSQL, through the csv module elsewhere."""
-    if connection.vendor == "postgresql":
+    if uses_postgres_statements():
         yield from copy_batches(spec, queryset, out=raw, size=size, safe=safe)
         return
     for batch in spec.batches(queryset, size=size):
@@ -210,12 +212,12 @@ def exports_resend_due(*, now: datetime | None = None, grace: timedelta = timede
     due = Export.objects.filter(
         Q(status=ExportStatus.QUEUED, enqueued_at__lt=now - grace)
         | Q(status=ExportStatus.QUEUED, enqueued_at__isnull=True)
-        | Q(status=ExportStatus.RUNNING, lease_until__lt=now)
+        | Q(status=ExportStatus.RUNNING) & LEASE.lapsed_q("lease_until", now)
     ).filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - grace))
     ids = [str(pk) for pk in due.order_by("id").values_list("pk", flat=True)[:limit]]
     if ids:
         Export.objects.filter(pk__in=ids).update(enqueued_at=now)
-        exports_due.fire(ids)
+        exports_due.send_robust(sender=Export, export_ids=ids)
     return len(ids)
 
 
@@ -245,6 +247,6 @@ def export_restart(*, export: Export) -> Export:
     if Export.objects.filter(pk=export.pk, status__in=[ExportStatus.FAILED, ExportStatus.EXPIRED]).update(
         status=ExportStatus.QUEUED, attempts=0, error="", rows=0, lease_token="", enqueued_at=timezone.now()
     ):
-        exports_due.fire_on_commit([str(export.pk)])
+        send_on_commit(exports_due, sender=Export, export_ids=[str(export.pk)])
     export.refresh_from_db()
     return export

@@ -20,6 +20,8 @@ from learning.events import assignment_expired_data
 from learning.models import Assignment, AssignmentStatus, Course
 from learning.training.events import assignment_expiring_data
 from learning.training.models import TrainingSettings
+from skillhub.db import uses_postgres_statements
+from skillhub.leases import Lease
 from skillhub.errors import ValidationFailed
 from tenants.models import Tenant
 from webhooks.outbox import record_events
@@ -65,6 +67,9 @@ def training_settings_set(*, tenant: Tenant, more_than_days: int, fewer_than_day
     return settings
 
 
+# How long a sweep may hold the rows it locked (skillhub/leases.py).
+SWEEP_LEASE = Lease(fixed_seconds=60)
+
 _RETURNED = (
     "id", "tenant_id", "learner_id", "course_id", "due_date", "status", "source", "assigned_by",
     "started_at", "completed_at", "expiring_notice_for", "created_at", "updated_at",
@@ -86,6 +91,7 @@ def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, Any]) ->
     table = Assignment._meta.db_table
     sql = f"UPDATE {table} SET {', '.join(sets)} WHERE id IN ({sub_sql}) RETURNING {', '.join(_RETURNED)}"
     with connection.cursor() as cursor:
+        SWEEP_LEASE.hold_transaction(cursor)  # a sweep killed mid-batch gives its rows back within the lease
         cursor.execute(sql, [*params, *sub_params])
         rows = cursor.fetchall()
     return [Assignment(**dict(zip(_RETURNED, row))) for row in rows]
@@ -93,7 +99,7 @@ def _claim_postgresql(candidates: QuerySet[Assignment], mark: dict[str, Any]) ->
 
 def _claim(candidates: QuerySet[Assignment], mark: dict[str, object]) -> list[Assignment]:
     """Take up to BATCH rows of `candidates` no other sweep holds, apply `mark`, and return them with their course and tenant."""
-    if connection.vendor == "postgresql":
+    if uses_postgres_statements():
         taken = _claim_postgresql(candidates, mark)
     else:
         # SQLite has one writer at a time; a conditional UPDATE per row says which rows this sweep took.

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from skillhub import front as fronts
 from skillhub.checks import per_process_cache_warning
+from skillhub.env import env_int, env_str
 from skillhub.console.staticfiles import collect_if_needed
 from skillhub.supervisor import Supervisor
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--front",
             choices=("granian", "nginx", "none"),
-            default=os.environ.get("SKILLHUB_FRONT", "granian") or "granian",
+            default=env_str("SKILLHUB_FRONT", "granian") or "granian",
             help="granian (the default: reads each request whole, then runs Django on a thread), "
             "nginx (nginx before gunicorn on a unix socket; needs nginx installed), "
             "or none (gunicorn alone: slow clients can hold its threads)",
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--client-timeout",
             type=int,
-            default=int(os.environ.get("SKILLHUB_CLIENT_TIMEOUT") or fronts.DEFAULT_CLIENT_TIMEOUT),
+            default=env_int("SKILLHUB_CLIENT_TIMEOUT", fronts.DEFAULT_CLIENT_TIMEOUT, minimum=1),
             help="seconds a client may take over its request headers, and between reads of its body",
         )
 

@@ -13,7 +13,8 @@ from typing import Iterable
 import dramatiq
 from django.db import DatabaseError, connections
 
-from webhooks import delivery, outbox, sendpool
+from webhooks.engine import outbox
+from webhooks.engine import delivery, sendpool
 
 logger = logging.getLogger("skillhub.webhooks")
 

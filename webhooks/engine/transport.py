@@ -3,6 +3,12 @@
 The target's host is resolved once; every address must be public, and the connection goes to
 the address that was checked (Host header, SNI and certificate check still use the host name),
 so a DNS answer that changes between the check and the connect cannot reach an internal service.
+
+Why not a hardened client from the package index: the one Python client built for this, `advocate`
+(a `requests` wrapper that validates the address it connects to), had its last release in 2020 and
+subclasses the same urllib3 internals this module does, so adopting it would trade code we test
+(tests/webhooks/test_ssrf_guard.py, test_special_purpose_addresses.py) for code nobody maintains.
+No maintained alternative was found; this module stays, pinned to the urllib3 it is tested with.
 """
 
 from __future__ import annotations
@@ -379,7 +385,7 @@ class HttpResult:
 
 
 def timeouts() -> tuple[float, float]:
-    """(connect, total) seconds of one POST: SPEC section 3's 5 s and 15 s unless settings shorten them."""
+    """(connect, total) seconds of one POST: docs/contract.md section 3's 5 s and 15 s unless settings shorten them."""
     return float(settings.WEBHOOKS_CONNECT_TIMEOUT), float(settings.WEBHOOKS_TOTAL_TIMEOUT)
 
 

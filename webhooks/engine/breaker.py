@@ -2,7 +2,7 @@
 
 After WEBHOOKS_BREAKER_THRESHOLD consecutive timeouts or connection failures the endpoint has no
 in-flight place at all until `circuit_open_until` (the cool-down, doubling with each failed probe),
-then one: the probe (see `flow.CAP_SQL`). Deliveries held back meanwhile are deferred, not failed.
+then one: the probe (the cap rule of webhooks/engine/statements.py). Deliveries held back meanwhile are deferred, not failed.
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from django.conf import settings
 from django.db import connection
 
 from skillhub import metrics
-from webhooks.flow import db_time
-from webhooks.models import Endpoint
+from webhooks.engine import statements
+from skillhub.db import db_time
 
 logger = logging.getLogger("skillhub.webhooks")
-
-_P = Endpoint._meta.db_table
 
 
 def no_answer(error: str, status_code: int | None) -> bool:
@@ -40,9 +38,7 @@ def cooldown(failures: int) -> timedelta:
     return timedelta(seconds=min(seconds, float(settings.WEBHOOKS_BREAKER_MAX_COOLDOWN)))
 
 
-def note_outcome(
-    *, endpoint_id: str, failures_before: int, status_code: int | None, error: str, now: datetime
-) -> bool:
+def note_outcome(*, endpoint_id: str, failures_before: int, status_code: int | None, error: str, now: datetime) -> bool:
     """Count a failure without an answer towards the breaker, or close the breaker on any answer.
 
     Returns True when this answer closed the breaker (the caller wakes the endpoint's other slots).
@@ -52,23 +48,15 @@ def note_outcome(
         threshold = int(settings.WEBHOOKS_BREAKER_THRESHOLD)
         opens = failures >= threshold
         reason = f"{failures} consecutive attempts without an answer (last: {error})"[:500]
+        params = {"reason": reason, "threshold": threshold, "open_until": db_time(now + cooldown(failures))}
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_P} SET consecutive_failures = consecutive_failures + 1, circuit_reason = %s, "
-                f"circuit_open_until = CASE WHEN consecutive_failures + 1 >= %s THEN %s ELSE circuit_open_until END "
-                "WHERE id = %s",
-                [reason, threshold, db_time(now + cooldown(failures)), endpoint_id],
-            )
+            cursor.execute(statements.COUNT_NO_ANSWER, {**params, "endpoint_id": endpoint_id})
         if opens:
             metrics.circuit_opened()
             logger.warning("webhook endpoint %s held back: %s; next probe in %s", endpoint_id, reason, cooldown(failures))
     elif failures_before and status_code is not None:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {_P} SET consecutive_failures = 0, circuit_open_until = NULL, circuit_reason = '' "
-                "WHERE id = %s AND consecutive_failures > 0",
-                [endpoint_id],
-            )
+            cursor.execute(statements.CLOSE_CIRCUIT, {"endpoint_id": endpoint_id})
             closed = cursor.rowcount == 1
         if closed and failures_before >= int(settings.WEBHOOKS_BREAKER_THRESHOLD):
             logger.info("webhook endpoint %s answered again (HTTP %s): resuming", endpoint_id, status_code)

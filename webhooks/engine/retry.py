@@ -37,7 +37,7 @@ def _exponential_delays(first: int, cap: int, attempts: int) -> tuple[timedelta,
     return tuple(delays)
 
 
-# The SPEC section 3 table.
+# The table of docs/contract.md, section 3.
 POLICIES: dict[str, RetryPolicy] = {
     # Document 000: immediately, +5 min, +30 min, +2 h, +24 h, then the endpoint is disabled.
     "standard": RetryPolicy(
@@ -94,12 +94,7 @@ def after_failure(
     what = f"HTTP {status_code}" if status_code else "no response"
     if status_code == GONE:
         return Outcome(None, "The receiver answered 410 Gone")
-    if (
-        policy.disable_on_4xx
-        and status_code is not None
-        and 400 <= status_code < 500
-        and status_code not in SLOW_DOWN_STATUSES
-    ):
+    if policy.disable_on_4xx and status_code is not None and 400 <= status_code < 500 and status_code not in SLOW_DOWN_STATUSES:
         return Outcome(None, f"The receiver answered {what}; the {policy.name} policy disables on any 4xx")
     delay = policy.delay_after(attempt_number)
     if delay is None:

@@ -14,7 +14,17 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks.flow import CAP_SQL, DUE_SQL, FREE_SQL, cap_params, db_time, default_cap, effective_cap, ensure_slots, queue_lease
+from skillhub.db import db_time
+from webhooks.engine.turns import (
+    CAP_SQL,
+    DUE_SQL,
+    FREE_SQL,
+    cap_params,
+    default_cap,
+    effective_cap,
+    ensure_slots,
+    queue_lease,
+)
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
 _D = Delivery._meta.db_table
@@ -58,9 +68,7 @@ def deliveries_to_wake(
             endpoint_id = (endpoints or {}).get(delivery_id)
             if endpoint_id is not None and endpoint_id in full:
                 continue
-            cursor.execute(
-                _RESERVE_ONE, [delivery_id, db_time(now + queue_lease()), delivery_id, db_time(now), *cap_params(now)]
-            )
+            cursor.execute(_RESERVE_ONE, [delivery_id, db_time(now + queue_lease()), delivery_id, db_time(now), *cap_params(now)])
             if cursor.rowcount == 1:
                 woken.append(delivery_id)
             elif endpoint_id is not None:
@@ -114,9 +122,9 @@ def _reserve(*, endpoint_id: str, now: datetime, stale_before: datetime) -> list
         )
         if not free:
             return []
-        reserved = EndpointSlot.objects.filter(
-            endpoint_id=endpoint_id, state=SlotState.QUEUED, leased_until__gte=now
-        ).values("delivery_id")
+        reserved = EndpointSlot.objects.filter(endpoint_id=endpoint_id, state=SlotState.QUEUED, leased_until__gte=now).values(
+            "delivery_id"
+        )
         due = list(
             Delivery.objects.filter(endpoint_id=endpoint_id, is_ping=False)
             .filter(_due_q(now) & (_stale_q(stale_before) | _expired_q(now)))

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from webhooks import signing
 from webhooks.models import Delivery, Endpoint, Event, PayloadStyle
-from webhooks.transport import USER_AGENT
+from webhooks.engine.transport import USER_AGENT
 
 # subject_type → collection under /api/v1/tenants/{slug}/; other apps may register more.
 SUBJECT_COLLECTIONS: dict[str, str] = {

@@ -6,7 +6,7 @@ recorded by the worker thread as before. A POST still running then is left to it
 and the attempt is recorded by a recorder thread when the answer or the timeout comes, while the
 worker thread goes back to the queue for other endpoints' deliveries.
 
-Why threads and not an asynchronous HTTP client: the one transport (`webhooks.transport`) keeps
+Why threads and not an asynchronous HTTP client: the one transport (`webhooks.engine.transport`) keeps
 its pinned-address SSRF guard and wall-clock watchdog unchanged, and a thread blocked on a socket
 costs memory, not CPU. The circuit breaker and the in-flight cap keep the number of POSTs to slow
 receivers small (at most `maxInFlight` each, one probe once the circuit is open), so WEBHOOKS_SEND_THREADS

@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks import wake
+from webhooks.engine import wake
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -26,7 +26,7 @@ from webhooks.models import (
     new_delivery_id,
     new_event_id,
 )
-from skillhub.db import is_postgres, postgres_statements, prepared_cursor
+from skillhub.db import insert_rows, prepared_cursor, uses_postgres_statements
 
 _E = Event._meta.db_table
 _P = Endpoint._meta.db_table
@@ -34,10 +34,9 @@ _D = Delivery._meta.db_table
 _DATA = Event._meta.get_field("data")
 _EVENTS = Endpoint._meta.get_field("events")
 _INSERT_EVENT = (
-    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
-_INSERT_EVENTS_HEAD = _INSERT_EVENT.partition(" VALUES ")[0] + " VALUES "  # followed by one row per event
+_EVENT_COLUMNS = ("id", "tenant_id", "type", "data", "subject_type", "subject_id", "created_at")
 _CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
 _DELIVERY_COLUMNS = (
     "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
@@ -75,9 +74,7 @@ def _new_event(
     return event, params
 
 
-def insert_event(
-    *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
-) -> Event:
+def insert_event(*, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str) -> Event:
     """Insert one event row and return it."""
     event, params = _new_event(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
@@ -97,7 +94,7 @@ def record(
     On PostgreSQL this is two statements whatever the number of endpoints (up to 500): one inserts
     the event and finds the matching endpoints, one locks, numbers and inserts their deliveries.
     """
-    if not postgres_statements():
+    if not uses_postgres_statements():
         event = insert_event(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
@@ -126,9 +123,9 @@ def record_many(
     """Write several events of one type, each (data, subject_type, subject_id), and their deliveries.
 
     The rows are those of calling `record` once per item in order (each endpoint's sequence numbers
-    follow the items' order), in a fixed number of statements: the events in multi-row inserts, the
-    matching endpoints in one query, their sequences raised by the count under one lock, and the
-    deliveries in multi-row inserts.
+    follow the items' order), in a fixed number of statements: the events in one COPY (on SQLite one
+    statement run per row), the matching endpoints in one query, their sequences raised by the count
+    under one lock, and the deliveries in multi-row inserts.
     """
     events: list[Event] = []
     rows: list[list[Any]] = []
@@ -140,11 +137,7 @@ def record_many(
         rows.append(params)
     if not events:
         return [], []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), _INSERT_BATCH):
-            batch = rows[start : start + _INSERT_BATCH]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(batch))
-            cursor.execute(_INSERT_EVENTS_HEAD + values, [value for row in batch for value in row])
+    insert_rows(_E, _EVENT_COLUMNS, rows)
     endpoint_ids = matching_endpoints(event=events[0])
     if not endpoint_ids:
         return events, []
@@ -167,7 +160,7 @@ def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int
     """Raise each enabled endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     with connection.cursor() as cursor:
-        if is_postgres():
+        if uses_postgres_statements():
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN "
                 f"(SELECT id FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id FOR UPDATE) "
@@ -176,12 +169,8 @@ def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int
             )
             return sorted(cursor.fetchall())
         # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(
-            f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids]
-        )
-        cursor.execute(
-            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids)
-        )
+        cursor.execute(f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids])
+        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids))
         return list(cursor.fetchall())
 
 
@@ -241,7 +230,7 @@ def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tupl
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
     enabled = " AND enabled" if only_enabled else ""
     with connection.cursor() as cursor:
-        if is_postgres():
+        if uses_postgres_statements():
             # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN "
@@ -251,12 +240,8 @@ def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tupl
             )
             return sorted(cursor.fetchall())
         # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(
-            f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids)
-        )
-        cursor.execute(
-            f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids)
-        )
+        cursor.execute(f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids))
+        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids))
         return list(cursor.fetchall())
 
 

@@ -1,0 +1,220 @@
+"""One delivery, read forward: claim it (claims), build and POST its request (payloads, transport),
+record the attempt and hand its slot on (record), then, within a worker's turn, the next one.
+
+The actor (webhooks/engine/actors.py) calls `dispatch`; tests and pings call `send`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from skillhub import logcontext
+from skillhub.hooks import after_commit
+from webhooks import health
+from webhooks.engine import breaker, claims, payloads, sendpool, transport, wake
+from webhooks.engine.record import Recorded, record_attempt
+from webhooks.engine.rows import Claimed
+from webhooks.models import Attempt
+from webhooks.engine.outbox import deliveries_due
+
+logger = logging.getLogger("skillhub.webhooks")
+
+
+@dataclass
+class _Started:
+    """A claimed delivery and the request that will carry it."""
+
+    claimed: Claimed
+    started_at: datetime
+    request: Callable[[], transport.HttpResult]
+
+
+def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
+    """Claim the endpoint's next due delivery, POST it once and record the attempt, in this thread.
+
+    None when there was nothing to do: not due, at the endpoint's in-flight cap, held back by its
+    circuit breaker, claimed by another worker, or deleted with its endpoint.
+    """
+    started = _start(delivery_id, now)
+    if started is None:
+        return None
+    return _finish(started, _post(started), now).attempt
+
+
+def dispatch(*, delivery_id: str) -> None:
+    """What the worker runs: like `send`, but a slow receiver is waited for by a send thread.
+
+    The worker thread waits WEBHOOKS_HANDOFF_AFTER for the answer, then goes back to the queue;
+    the attempt is recorded when the answer (or the timeout) comes. Hanging receivers cost send
+    threads, never the worker threads other endpoints' deliveries need.
+
+    A receiver that answers at once keeps the thread for its endpoint's next deliveries for one
+    turn (WEBHOOKS_TURN_SECONDS); then the next one's message goes to the back of the queue, behind
+    every other endpoint's.
+    """
+    started = _start(delivery_id, None)
+    if started is None:
+        return
+    result = sendpool.run(functools.partial(_post, started), later=functools.partial(_finish_later, started))
+    if result is None:  # handed off, recorded when the answer comes
+        return
+    notes: list[health.AttemptNote] = []
+    try:
+        _turn(started, result, notes)
+    finally:  # the turn's attempts counted in the endpoint's health in one statement
+        health.note_attempts(notes)
+
+
+def _turn(started: _Started, result: transport.HttpResult, notes: list[health.AttemptNote]) -> None:
+    """Record `result`, then keep sending the endpoint's next due deliveries until the turn ends."""
+    turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
+    while True:
+        keep_turn = time.monotonic() < turn_ends
+        recorded = _finish(started, result, None, keep_turn=keep_turn, health_notes=notes)
+        if not keep_turn:
+            return
+        if recorded.claimed is not None:
+            next_started = _prepare(recorded.claimed, None)
+        elif recorded.following is not None:
+            next_started = _start(recorded.following, None)
+        else:
+            return
+        if next_started is None:
+            return
+        started = next_started
+        # Within a turn the receiver has just answered at once: no hand-off (it costs two thread
+        # switches per delivery); should it hang now, this thread waits one timeout.
+        result = _post(started)
+
+
+def _start(delivery_id: str, now: datetime | None) -> _Started | None:
+    claimed = claims.claim_and_load(delivery_id, now or timezone.now())
+    return _prepare(claimed, now) if claimed is not None else None
+
+
+def _prepare(claimed: Claimed, now: datetime | None) -> _Started | None:
+    """The request for a claimed delivery; None (and the claim given back) when its endpoint was disabled meanwhile."""
+    delivery, endpoint, event, slug = claimed.delivery, claimed.endpoint, claimed.event, claimed.tenant_slug
+    if not endpoint.enabled and not delivery.is_ping:
+        # Disabled while queued: keep it pending; re-enabling resumes it.
+        following = claims.release(claimed, now=now or timezone.now())
+        if following is not None:
+            deliveries_due.fire_on_commit([following])
+        return None
+    started_at = timezone.now() if now is None else now
+    logcontext.bind(tenant=slug, deliveryId=delivery.pk, endpointId=endpoint.pk, eventId=event.pk)
+
+    def request() -> transport.HttpResult:
+        body = payloads.render_body(event, style=endpoint.payload_style, tenant_slug=slug)
+        headers = payloads.request_headers(delivery=delivery, endpoint=endpoint, event=event, body=body)
+        auth = (
+            (endpoint.basic_auth_username, endpoint.basic_auth_password)
+            if endpoint.basic_auth_username or endpoint.basic_auth_password
+            else None
+        )
+        return transport.post(endpoint.url, body=body, headers=headers, auth=auth)
+
+    return _Started(claimed=claimed, started_at=started_at, request=request)
+
+
+def _post(started: _Started) -> transport.HttpResult:
+    try:
+        return started.request()
+    except Exception as exc:
+        # Recorded as a failed attempt, so the schedule moves on instead of the lease expiring forever.
+        logger.exception("delivery %s could not be sent", started.claimed.delivery.pk)
+        return transport.HttpResult(None, {}, "", f"could not send: {type(exc).__name__}", 0)
+
+
+def _finish_later(started: _Started, result: transport.HttpResult) -> object:
+    """Record the answer of a POST that was handed off to a send thread, when it comes."""
+    return _finish(started, result, None)
+
+
+def _finish(
+    started: _Started,
+    result: transport.HttpResult,
+    now: datetime | None,
+    *,
+    keep_turn: bool = False,
+    health_notes: list[health.AttemptNote] | None = None,
+) -> Recorded:
+    """Count the answer in the breaker, record the attempt and hand the slot on (webhooks/engine/record.py).
+
+    The delivery the slot now waits for gets a broker message, unless the caller keeps the turn and
+    sends it itself.
+    """
+    finished_at = timezone.now() if now is None else now
+    claim, endpoint_id = started.claimed.claim, started.claimed.endpoint.pk
+    resumed = False
+    try:
+        with _savepoint():
+            if claim.slot_id is not None:
+                resumed = breaker.note_outcome(
+                    endpoint_id=endpoint_id,
+                    failures_before=claim.consecutive_failures,
+                    status_code=result.status_code,
+                    error=result.error,
+                    now=finished_at,
+                )
+            recorded = record_attempt(
+                started.claimed,
+                result,
+                started_at=started.started_at,
+                now=finished_at,
+                keep_turn=keep_turn,
+                health_notes=health_notes,
+            )
+    except Exception as exc:
+        # Whatever the answer held, the attempt must end: a delivery left `sending` would be sent
+        # again each time its lease ran out, forever, and its endpoint never counted as failing.
+        logger.exception("delivery %s: the attempt could not be recorded as answered", claim.delivery_id)
+        recorded = _record_unrecordable(started, result, finished_at, exc)
+        keep_turn = False
+    if recorded.following is not None and not keep_turn:
+        deliveries_due.fire_on_commit([recorded.following])
+    if resumed:  # the probe was answered: the endpoint's other slots start again at once
+        after_commit(lambda: deliveries_due.fire(wake.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
+    return recorded
+
+
+def _savepoint() -> Any:
+    """A savepoint inside a caller's transaction (so a failed statement leaves it usable), else nothing."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
+
+
+def _record_unrecordable(started: _Started, result: transport.HttpResult, now: datetime, exc: Exception) -> Recorded:
+    """Record an attempt whose answer could not be recorded, as an error saying why.
+
+    First with the receiver's status kept (a 2xx was delivered, whatever its body), then as no
+    answer at all. When even that fails (the database is gone), the claim's lease runs out and
+    the delivery is sent again later: at least once, never lost.
+    """
+    reason = transport.safe_text(f"the answer could not be recorded: {type(exc).__name__}")
+    fallbacks = (
+        transport.HttpResult(result.status_code, {}, "", reason, result.duration_ms),
+        transport.HttpResult(None, {}, "", reason, result.duration_ms),
+    )
+    last: Exception = exc
+    for fallback in fallbacks:
+        try:
+            with _savepoint():
+                return record_attempt(started.claimed, fallback, started_at=started.started_at, now=now)
+        except Exception as again:
+            last = again
+            logger.warning(
+                "delivery %s: recording the attempt as an error failed too: %s",
+                started.claimed.delivery.pk,
+                type(again).__name__,
+            )
+    raise last

@@ -1,0 +1,105 @@
+"""The named types the delivery path's rows become (webhooks.engine.statements says what each returns).
+
+A claimed delivery is read by column name into unsaved model instances, never by position: a
+column added to `statements.CLAIMED_COLUMNS` is one more name here, not a shifted tuple.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from webhooks.models import Delivery, Endpoint, Event
+
+_DATA = Event._meta.get_field("data")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery claimed for one attempt: its token, the slot it holds (None for a ping), the breaker's count."""
+
+    delivery_id: str
+    token: str
+    slot_id: int | None
+    consecutive_failures: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed delivery and everything sending it needs."""
+
+    claim: Claim
+    delivery: Delivery
+    endpoint: Endpoint
+    event: Event
+    tenant_slug: str
+
+
+def named(cursor: Any, row: Sequence[Any] | None) -> dict[str, Any] | None:
+    """The row as a mapping of the cursor's column names (None for no row)."""
+    if row is None:
+        return None
+    return {column[0]: value for column, value in zip(cursor.description, row)}
+
+
+def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None) -> Claimed:
+    """Hydrate a row holding `statements.CLAIMED_COLUMNS` (and `delivery_id`, `consecutive_failures`)."""
+    tenant_id = uuid.UUID(str(row["tenant_id"]))
+    event = Event(
+        id=row["event_id"],
+        tenant_id=tenant_id,
+        type=row["event_type"],
+        data=_json(row["data"]),
+        subject_type=row["subject_type"],
+        subject_id=row["subject_id"],
+        created_at=_aware(row["created_at"]) or timezone.now(),  # never null in the table
+    )
+    endpoint = Endpoint(
+        id=row["endpoint_id"],
+        tenant_id=tenant_id,
+        url=row["url"],
+        enabled=bool(row["enabled"]),
+        secret=row["secret"],
+        previous_secret=row["previous_secret"],
+        previous_secret_expires_at=_aware(row["previous_secret_expires_at"]),
+        basic_auth_username=row["basic_auth_username"],
+        basic_auth_password=row["basic_auth_password"],
+        additional_headers=_json(row["additional_headers"]) or {},
+        payload_style=row["payload_style"],
+        retry_policy=row["retry_policy"],
+        send_secret_header=bool(row["send_secret_header"]),
+    )
+    delivery = Delivery(
+        id=row["delivery_id"],
+        tenant_id=tenant_id,
+        event_id=event.pk,
+        endpoint_id=endpoint.pk,
+        event_type=event.type,
+        sequence=row["sequence"],
+        attempt_count=row["attempt_count"],
+        is_ping=bool(row["is_ping"]),
+    )
+    for instance in (event, endpoint, delivery):
+        instance._state.adding = False
+    claim = Claim(delivery_id=delivery.pk, token=token, slot_id=slot_id, consecutive_failures=row["consecutive_failures"])
+    return Claimed(claim=claim, delivery=delivery, endpoint=endpoint, event=event, tenant_slug=row["tenant_slug"])
+
+
+def _aware(value: Any) -> datetime | None:
+    # SQLite hands back naive UTC datetimes (or text); PostgreSQL aware ones.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return timezone.make_aware(value, dt_timezone.utc) if timezone.is_naive(value) else value
+
+
+def _json(value: Any) -> Any:
+    return _DATA.from_db_value(value, None, connection)  # type: ignore[arg-type]  # no expression: a raw row

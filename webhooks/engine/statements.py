@@ -1,0 +1,365 @@
+"""Every statement of one delivery's path, written whole, with named parameters.
+
+Each PostgreSQL statement (`…_PG`) does in one round trip what its portable twin (the statements
+named after it without `_PG`, run in order in one transaction) does anywhere; which one runs is
+`skillhub.db.uses_postgres_statements()`, and tests/webhooks/test_postgres_parity.py runs both on
+PostgreSQL and compares the rows. Parameters are named, so adding one never shifts another:
+
+  now, lease_end, renew_before, queue_lease_end   instants (`turns.instants`)
+  threshold, default_cap                          the breaker threshold and the default cap
+  delivery_id, token, slot_id                     the delivery, its claim token, the slot it holds
+  own_commit                                      true when the statement is its own transaction
+
+Rules that several statements repeat, written the same way in each (a test checks they agree):
+
+  the endpoint's cap now    CASE WHEN p.circuit_open_until > now THEN 0 (circuit open)
+                            WHEN p.consecutive_failures >= threshold THEN 1 (the probe)
+                            ELSE its maxInFlight or the default END (webhooks.engine.turns.effective_cap)
+  a delivery due            pending and its next attempt has come, or sending and its lease ran out
+  a delivery unmessaged     no slot of its endpoint is `queued` for it: a worker handing its slot
+                            on, or keeping it for a turn, takes only those (one that has a message
+                            is sent by that message)
+  a slot free               `free`, or held under a lease that ran out
+
+The endpoint is always named by a scalar subquery, never a join: then PostgreSQL knows it is one
+value and walks `delivery_endpoint_next` in sequence order, stopping at the first due row (joined,
+it sorted the endpoint's whole backlog on every claim).
+
+Asynchronous commit: each PostgreSQL statement that is its own transaction (`own_commit`) commits
+asynchronously (`set_config(…, true)` is SET LOCAL): a database crash may forget the last fraction
+of a second of claims and attempts, which only means a delivery is sent again with the same
+webhook-id (at least once is the contract). Inside a caller's transaction it keeps the caller's
+setting. Disabling an endpoint and everything a caller records stay synchronous.
+"""
+
+from __future__ import annotations
+
+# What sending a claimed delivery needs, named as `webhooks.engine.rows.Claimed` reads them.
+# Every statement that claims a delivery returns these after `delivery_id, slot_id, consecutive_failures`.
+CLAIMED_COLUMNS = """d.sequence, d.attempt_count, d.is_ping, d.tenant_id,
+  e.id AS event_id, e.type AS event_type, e.data, e.subject_type, e.subject_id, e.created_at,
+  p.id AS endpoint_id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_expires_at,
+  p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style,
+  p.retry_policy, p.send_secret_header, t.slug AS tenant_slug"""
+
+# --- claiming the endpoint's next due delivery -----------------------------------------------
+
+# The endpoint of the named delivery, a slot of it (the one queued for this delivery first, else a
+# free one), its lowest-sequence due delivery, both taken with `token`, and what sending needs.
+CLAIM_NEXT_PG = f"""
+WITH named_endpoint AS (
+  SELECT p.id,
+    (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+     ELSE COALESCE(p.max_in_flight, %(default_cap)s) END) AS cap
+  FROM webhooks_delivery named JOIN webhooks_endpoint p ON p.id = named.endpoint_id
+  WHERE named.id = %(delivery_id)s AND p.enabled AND NOT named.is_ping
+), open_slot AS (
+  SELECT s.id FROM webhooks_endpointslot s JOIN named_endpoint ON s.endpoint_id = named_endpoint.id
+  WHERE s.number < named_endpoint.cap
+    AND (s.state = 'free' OR s.leased_until < %(now)s OR (s.state = 'queued' AND s.delivery_id = %(delivery_id)s))
+  ORDER BY (s.state = 'queued' AND s.delivery_id = %(delivery_id)s) DESC, s.number
+  LIMIT 1 FOR UPDATE OF s SKIP LOCKED
+), first_due AS (
+  SELECT d.id FROM webhooks_delivery d
+  WHERE d.endpoint_id = (SELECT id FROM named_endpoint) AND EXISTS (SELECT 1 FROM open_slot)
+    AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+    AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+  ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
+), taken_slot AS (
+  UPDATE webhooks_endpointslot s
+  SET state = 'sending', delivery_id = first_due.id, claim_token = %(token)s, leased_until = %(lease_end)s
+  FROM open_slot, first_due WHERE s.id = open_slot.id
+  RETURNING s.id
+)
+UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
+FROM taken_slot, first_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t,
+  (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+WHERE d.id = first_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
+RETURNING d.id AS delivery_id, taken_slot.id AS slot_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+"""
+
+# Its portable twin, in order: the endpoint and its cap, a slot, the first due delivery, taking both.
+NAMED_ENDPOINT = """
+SELECT p.id, (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+  ELSE COALESCE(p.max_in_flight, %(default_cap)s) END) AS cap, p.consecutive_failures
+FROM webhooks_delivery named JOIN webhooks_endpoint p ON p.id = named.endpoint_id
+WHERE named.id = %(delivery_id)s AND p.enabled AND NOT named.is_ping
+"""
+OPEN_SLOT = """
+SELECT s.id FROM webhooks_endpointslot s
+WHERE s.endpoint_id = %(endpoint_id)s AND s.number < %(cap)s
+  AND (s.state = 'free' OR s.leased_until < %(now)s OR (s.state = 'queued' AND s.delivery_id = %(delivery_id)s))
+ORDER BY CASE WHEN s.state = 'queued' AND s.delivery_id = %(delivery_id)s THEN 0 ELSE 1 END, s.number
+LIMIT 1
+"""
+FIRST_DUE = """
+SELECT d.id FROM webhooks_delivery d
+WHERE d.endpoint_id = %(endpoint_id)s AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+  AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+ORDER BY d.sequence LIMIT 1
+"""
+TAKE_SLOT = """
+UPDATE webhooks_endpointslot SET state = 'sending', delivery_id = %(delivery_id)s, claim_token = %(token)s,
+  leased_until = %(lease_end)s
+WHERE id = %(slot_id)s
+"""
+TAKE_DELIVERY = """
+UPDATE webhooks_delivery SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
+WHERE id = %(delivery_id)s
+"""
+# What sending the delivery just taken needs (the portable twins' last step).
+LOAD_CLAIMED = f"""
+SELECT d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+FROM webhooks_delivery d JOIN webhooks_event e ON e.id = d.event_id
+  JOIN webhooks_endpoint p ON p.id = d.endpoint_id JOIN tenants_tenant t ON t.id = d.tenant_id
+WHERE d.id = %(delivery_id)s
+"""
+
+# --- claiming a ping (by its own id, without a slot: it tests the endpoint whatever its cap) ----
+
+CLAIM_PING_PG = f"""
+UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
+FROM webhooks_event e, webhooks_endpoint p, tenants_tenant t,
+  (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+WHERE d.id = %(delivery_id)s AND d.is_ping
+  AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+  AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
+RETURNING d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+"""
+# Its portable twin: this, then LOAD_CLAIMED.
+CLAIM_PING = """
+UPDATE webhooks_delivery SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
+WHERE id = %(delivery_id)s AND is_ping
+  AND ((state = 'pending' AND next_attempt_at <= %(now)s) OR (state = 'sending' AND claimed_until < %(now)s))
+"""
+
+# --- nothing claimed ---------------------------------------------------------------------------
+
+# A slot queued for the named delivery is given back (it was not that delivery's turn).
+GIVE_BACK_QUEUED_SLOT = """
+UPDATE webhooks_endpointslot SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL
+WHERE delivery_id = %(delivery_id)s AND state = 'queued'
+"""
+# Whether the named delivery is a ping, and whether its endpoint lacks slot rows.
+NAMED_DELIVERY_SLOTS = """
+SELECT named.is_ping, p.id AS endpoint_id, COALESCE(p.max_in_flight, %(default_cap)s) AS cap,
+  (SELECT count(*) FROM webhooks_endpointslot s WHERE s.endpoint_id = p.id) AS slots
+FROM webhooks_delivery named JOIN webhooks_endpoint p ON p.id = named.endpoint_id
+WHERE named.id = %(delivery_id)s
+"""
+# A claim given back (the endpoint was disabled while the delivery was queued).
+RELEASE = """
+UPDATE webhooks_delivery SET state = 'pending', claimed_until = NULL, claim_token = ''
+WHERE id = %(delivery_id)s AND claim_token = %(token)s
+"""
+
+# --- recording an attempt ----------------------------------------------------------------------
+
+# Without a slot (a ping): the delivery's next step and its attempt row, the attempt written only
+# if the delivery is still there and still ours (an endpoint deleted while its delivery was in
+# flight took the delivery with it, and the answer is dropped). Answers one row per attempt written.
+RECORD_PG = """
+WITH finished AS (
+  UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s::integer,
+    next_attempt_at = %(next_attempt_at)s, enqueued_at = %(enqueued_at)s, claimed_until = NULL, claim_token = '',
+    last_status_code = %(status_code)s::integer, last_error = %(error)s::text,
+    delivered_at = COALESCE(%(delivered_at)s, delivered_at), updated_at = %(updated_at)s
+  FROM (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+  WHERE id = %(delivery_id)s AND claim_token = %(token)s
+  RETURNING id
+)
+INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
+  %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+FROM finished
+"""
+# Its portable twin: FINISH, then (when it changed a row) INSERT_ATTEMPT.
+FINISH = """
+UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s, next_attempt_at = %(next_attempt_at)s,
+  enqueued_at = %(enqueued_at)s, claimed_until = NULL, claim_token = '', last_status_code = %(status_code)s,
+  last_error = %(error)s, delivered_at = COALESCE(%(delivered_at)s, delivered_at), updated_at = %(updated_at)s
+WHERE id = %(delivery_id)s AND claim_token = %(token)s
+"""
+INSERT_ATTEMPT = """
+INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+VALUES (%(delivery_id)s, %(number)s, %(started_at)s, %(duration_ms)s, %(status_code)s, %(succeeded)s, %(error)s,
+  %(response_body)s)
+"""
+
+# With a slot, at the end of a turn: recorded as RECORD_PG, and the slot handed on to the
+# endpoint's next waiting, unmessaged delivery (`queued`: the caller sends it a message) or freed.
+# Answers the delivery the slot now waits for ('' when freed) and whether the delivery was still ours.
+RECORD_AND_PASS_ON_PG = """
+WITH finished AS (
+  UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s::integer,
+    next_attempt_at = %(next_attempt_at)s, enqueued_at = %(enqueued_at)s, claimed_until = NULL, claim_token = '',
+    last_status_code = %(status_code)s::integer, last_error = %(error)s::text,
+    delivered_at = COALESCE(%(delivered_at)s, delivered_at), updated_at = %(updated_at)s
+  FROM (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+  WHERE id = %(delivery_id)s AND claim_token = %(token)s
+  RETURNING id
+), attempt AS (
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+  SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
+    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+  FROM finished
+), next_waiting AS (
+  SELECT d.id FROM webhooks_delivery d
+  WHERE d.endpoint_id = (
+      SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+      WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+        AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+          THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END))
+    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s AND d.id <> %(delivery_id)s
+    AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+      AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+  ORDER BY d.sequence LIMIT 1
+), one_row AS (SELECT 1 AS always)
+UPDATE webhooks_endpointslot SET state = CASE WHEN next_waiting.id IS NULL THEN 'free' ELSE 'queued' END,
+  delivery_id = COALESCE(next_waiting.id, ''), claim_token = '',
+  leased_until = CASE WHEN next_waiting.id IS NULL THEN NULL ELSE %(queue_lease_end)s::timestamptz END
+FROM one_row LEFT JOIN next_waiting ON true
+WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
+RETURNING webhooks_endpointslot.delivery_id AS following, (SELECT count(*) FROM finished) AS still_ours
+"""
+# The hand-on alone (a claim given back): the same, without recording.
+PASS_ON_PG = """
+WITH next_waiting AS (
+  SELECT d.id FROM webhooks_delivery d
+  WHERE d.endpoint_id = (
+      SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+      WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+        AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+          THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END))
+    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s AND d.id <> %(delivery_id)s
+    AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+      AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+  ORDER BY d.sequence LIMIT 1
+), one_row AS (SELECT 1 AS always)
+UPDATE webhooks_endpointslot SET state = CASE WHEN next_waiting.id IS NULL THEN 'free' ELSE 'queued' END,
+  delivery_id = COALESCE(next_waiting.id, ''), claim_token = '',
+  leased_until = CASE WHEN next_waiting.id IS NULL THEN NULL ELSE %(queue_lease_end)s::timestamptz END
+FROM one_row LEFT JOIN next_waiting ON true
+WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
+RETURNING webhooks_endpointslot.delivery_id AS following
+"""
+# Their portable twin, after FINISH and INSERT_ATTEMPT: NEXT_WAITING, then QUEUE_SLOT or FREE_SLOT.
+NEXT_WAITING = """
+SELECT d.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+  JOIN webhooks_delivery d ON d.endpoint_id = p.id
+WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+  AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+    THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+  AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s AND d.id <> %(delivery_id)s
+  AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+    AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+ORDER BY d.sequence LIMIT 1
+"""
+QUEUE_SLOT = """
+UPDATE webhooks_endpointslot SET state = 'queued', delivery_id = %(following)s, claim_token = '',
+  leased_until = %(queue_lease_end)s
+WHERE id = %(slot_id)s AND claim_token = %(token)s
+"""
+FREE_SLOT = """
+UPDATE webhooks_endpointslot SET state = 'free', delivery_id = '', claim_token = '', leased_until = NULL
+WHERE id = %(slot_id)s AND claim_token = %(token)s
+"""
+
+# Within a turn: recorded as RECORD_PG, and the endpoint's next due, unmessaged delivery claimed
+# with the slot's own token for the thread that keeps the slot, or the slot freed. Nothing is
+# claimed unless the finished delivery was still ours. The slot row is left alone while its lease
+# has more than half to run (`renew_before`): every worker of a busy endpoint writes to the same
+# page of slot rows, and those writes were what its deliveries waited for. Answers whether the
+# delivery was still ours, then the claimed one's columns (nulls when the slot was freed instead).
+RECORD_AND_CLAIM_NEXT_PG = f"""
+WITH finished AS (
+  UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s::integer,
+    next_attempt_at = %(next_attempt_at)s, enqueued_at = %(enqueued_at)s, claimed_until = NULL, claim_token = '',
+    last_status_code = %(status_code)s::integer, last_error = %(error)s::text,
+    delivered_at = COALESCE(%(delivered_at)s, delivered_at), updated_at = %(updated_at)s
+  FROM (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+  WHERE id = %(delivery_id)s AND claim_token = %(token)s
+  RETURNING id
+), attempt AS (
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+  SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
+    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+  FROM finished
+), turn_endpoint AS (
+  SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+  WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+    AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+      THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+    AND EXISTS (SELECT 1 FROM finished)
+), next_due AS (
+  SELECT d.id FROM webhooks_delivery d
+  WHERE d.endpoint_id = (SELECT id FROM turn_endpoint) AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+    AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+    AND d.id <> %(delivery_id)s
+    AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+      AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+  ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
+), one_row AS (SELECT 1 AS always), kept_slot AS (
+  UPDATE webhooks_endpointslot SET state = CASE WHEN next_due.id IS NULL THEN 'free' ELSE 'sending' END,
+    delivery_id = COALESCE(next_due.id, ''),
+    claim_token = CASE WHEN next_due.id IS NULL THEN '' ELSE webhooks_endpointslot.claim_token END,
+    leased_until = CASE WHEN next_due.id IS NULL THEN NULL ELSE %(lease_end)s::timestamptz END
+  FROM one_row LEFT JOIN next_due ON true
+  WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
+    AND (next_due.id IS NULL OR webhooks_endpointslot.leased_until < %(renew_before)s)
+), claimed AS (
+  UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
+  FROM next_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t
+  WHERE d.id = next_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
+  RETURNING d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+)
+SELECT (SELECT count(*) FROM finished) AS still_ours, claimed.* FROM one_row LEFT JOIN claimed ON true
+"""
+# Its portable twin, after FINISH and INSERT_ATTEMPT: NEXT_DUE, then RENEW_SLOT and TAKE_DELIVERY
+# (then LOAD_CLAIMED), or FREE_SLOT.
+NEXT_DUE = """
+SELECT d.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+  JOIN webhooks_delivery d ON d.endpoint_id = p.id
+WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+  AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+    THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+  AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+  AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+  AND d.id <> %(delivery_id)s
+  AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+    AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+ORDER BY d.sequence LIMIT 1
+"""
+RENEW_SLOT = """
+UPDATE webhooks_endpointslot SET delivery_id = %(following)s, leased_until = %(lease_end)s
+WHERE id = %(slot_id)s AND claim_token = %(token)s AND leased_until < %(renew_before)s
+"""
+
+# --- the circuit breaker (webhooks.engine.breaker) ----------------------------------------------
+
+COUNT_NO_ANSWER = """
+UPDATE webhooks_endpoint SET consecutive_failures = consecutive_failures + 1, circuit_reason = %(reason)s,
+  circuit_open_until = CASE WHEN consecutive_failures + 1 >= %(threshold)s THEN %(open_until)s ELSE circuit_open_until END
+WHERE id = %(endpoint_id)s
+"""
+CLOSE_CIRCUIT = """
+UPDATE webhooks_endpoint SET consecutive_failures = 0, circuit_open_until = NULL, circuit_reason = ''
+WHERE id = %(endpoint_id)s AND consecutive_failures > 0
+"""
+
+# Each PostgreSQL statement and its portable twins, in order (what the parity tests run both of).
+TWINS = {
+    "CLAIM_NEXT_PG": ("NAMED_ENDPOINT", "OPEN_SLOT", "FIRST_DUE", "TAKE_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED"),
+    "CLAIM_PING_PG": ("CLAIM_PING", "LOAD_CLAIMED"),
+    "RECORD_PG": ("FINISH", "INSERT_ATTEMPT"),
+    "RECORD_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
+    "PASS_ON_PG": ("NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
+    "RECORD_AND_CLAIM_NEXT_PG": (
+        "FINISH", "INSERT_ATTEMPT", "NEXT_DUE", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
+    ),
+}  # fmt: skip

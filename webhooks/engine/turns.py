@@ -1,0 +1,187 @@
+"""Fair delivery: in-flight slots per endpoint, the circuit breaker, and rotation between endpoints.
+
+How it works (docs/webhooks.md, "Fair delivery"):
+
+- An endpoint has `maxInFlight` slots (rows of EndpointSlot). A delivery is sent only by a worker
+  that holds one of them under a lease; a worker killed mid-request frees its slot when the lease
+  runs out. A delivery that finds no free slot is not started: it stays pending in the database.
+- A worker claims the endpoint's *lowest-sequence* due delivery, not necessarily the one its
+  message named, so waiting deliveries start in sequence order.
+- When it has recorded the attempt, the worker keeps its slot for the endpoint's next due
+  delivery (state `queued`) and sends one message for it to the back of the broker queue. Each
+  endpoint therefore has at most `maxInFlight` messages in the queue, however long its backlog:
+  endpoints take turns, and a backlog of 100,000 for one of them sits in the database, not in
+  front of anyone else's delivery.
+- Recording an event sends a message only for endpoints with a free slot (`wake`); the others'
+  chains pick the new delivery up. The sweep wakes whatever a lost message or a race left behind.
+- The circuit breaker (webhooks/breaker.py): after WEBHOOKS_BREAKER_THRESHOLD consecutive timeouts
+  or connection failures an endpoint has no slot at all until `circuit_open_until`, then one (the
+  probe). An answer closes it again. Deliveries held back meanwhile are deferred, not attempted:
+  their attempt count and schedule are untouched.
+- Waking (webhooks/wake.py): the messages recording an event and the sweep send, each with a
+  reserved slot.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from skillhub.db import db_time, uses_postgres_statements
+from skillhub.leases import Lease
+from webhooks.engine import statements
+from webhooks.models import Delivery, Endpoint, EndpointSlot
+
+logger = logging.getLogger("skillhub.webhooks")
+
+_D = Delivery._meta.db_table
+_P = Endpoint._meta.db_table
+_S = EndpointSlot._meta.db_table
+
+MAX_IN_FLIGHT_LIMIT = 64
+
+# Positional fragments of the same rules as webhooks/engine/statements.py, for the waking
+# statements of webhooks/engine/wake.py and fan-out.
+# The slots an endpoint has now: none while its circuit is open, one (the probe) once the
+# cool-down is over, otherwise its cap. Parameters: now, threshold, default cap (see cap_params).
+CAP_SQL = (
+    "(CASE WHEN p.circuit_open_until > %s THEN 0 WHEN p.consecutive_failures >= %s THEN 1 ELSE COALESCE(p.max_in_flight, %s) END)"
+)
+# A slot anyone may take: free, or held under a lease that ran out. Parameter: now.
+FREE_SQL = "(s.state = 'free' OR s.leased_until < %s)"
+# A delivery no message is on its way for (no slot is queued for it). Parameter: now. A worker
+# handing its slot on, or keeping it for a turn, takes only those: one that has a message is
+# sent by that message, and taking it would leave the message to find nothing (a useless message
+# in front of every newer one).
+UNMESSAGED_SQL = (
+    f"NOT EXISTS (SELECT 1 FROM {_S} q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued' "
+    "AND q.delivery_id = d.id AND q.leased_until >= %s)"
+)
+# A delivery waiting for its (next) attempt, now due. Parameter: now.
+WAITING_SQL = "d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s"
+# A delivery that is due to be sent. Parameters: now, now.
+DUE_SQL = (
+    "d.state IN ('pending', 'sending') AND NOT d.is_ping AND ((d.state = 'pending' AND d.next_attempt_at <= %s) "
+    "OR (d.state = 'sending' AND d.claimed_until < %s))"
+)
+
+
+def default_cap() -> int:
+    return int(settings.WEBHOOKS_MAX_IN_FLIGHT)
+
+
+# How long a claim and its slot are held: longer than the longest POST and its recording.
+CLAIM_LEASE = Lease(setting="WEBHOOKS_CLAIM_LEASE_SECONDS")
+# How long a queued slot waits for its message; then it is free again and the sweep re-sends.
+QUEUE_LEASE = Lease(setting="WEBHOOKS_QUEUE_LEASE")
+
+
+def queue_lease() -> timedelta:
+    return QUEUE_LEASE.length
+
+
+def claim_lease() -> timedelta:
+    return CLAIM_LEASE.length
+
+
+def cap_params(now: datetime) -> list[Any]:
+    return [db_time(now), int(settings.WEBHOOKS_BREAKER_THRESHOLD), default_cap()]
+
+
+def effective_cap(endpoint: Endpoint, *, now: datetime | None = None) -> int:
+    """The slots the endpoint has now (Python twin of CAP_SQL)."""
+    now = now or timezone.now()
+    if endpoint.circuit_open_until is not None and endpoint.circuit_open_until > now:
+        return 0
+    if endpoint.consecutive_failures >= settings.WEBHOOKS_BREAKER_THRESHOLD:
+        return 1
+    return endpoint.max_in_flight or default_cap()
+
+
+def ensure_slots(*, endpoint_id: str, cap: int | None = None) -> None:
+    """Create the endpoint's missing slot rows up to its cap (or the default); extra rows stay unused."""
+    if cap is None:
+        configured = Endpoint.objects.filter(pk=endpoint_id).values_list("max_in_flight", flat=True).first()
+        cap = configured or default_cap()
+    existing = set(EndpointSlot.objects.filter(endpoint_id=endpoint_id).values_list("number", flat=True))
+    missing = [EndpointSlot(endpoint_id=endpoint_id, number=n) for n in range(cap) if n not in existing]
+    if missing:
+        EndpointSlot.objects.bulk_create(missing, ignore_conflicts=True)
+
+
+def instants(now: datetime) -> dict[str, Any]:
+    """The named parameters every statement of webhooks/engine/statements.py may use, at `now`."""
+    return {
+        "now": db_time(now),
+        "lease_end": db_time(CLAIM_LEASE.until(now)),
+        "renew_before": db_time(CLAIM_LEASE.renew_before(now)),
+        "queue_lease_end": db_time(QUEUE_LEASE.until(now)),
+        "threshold": int(settings.WEBHOOKS_BREAKER_THRESHOLD),
+        "default_cap": default_cap(),
+        "own_commit": not connection.in_atomic_block,
+    }
+
+
+def after_failed_claim(*, hint_id: str, now: datetime) -> str | None:
+    """Nothing was claimed for `hint_id`: give back a slot queued for it, and say what to try next.
+
+    "ping" when it is a ping (claimed by its own id, without a slot); "retry" when its endpoint
+    lacked slot rows (created without them, or its cap was raised) and has them now; else None.
+    """
+    params: dict[str, Any] = {"delivery_id": hint_id, "default_cap": default_cap()}
+    with connection.cursor() as cursor:
+        cursor.execute(statements.GIVE_BACK_QUEUED_SLOT, params)
+        if cursor.rowcount:  # its endpoint has slots; it was just not this delivery's turn
+            return None
+        cursor.execute(statements.NAMED_DELIVERY_SLOTS, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    is_ping, endpoint_id, cap, slots = row
+    if is_ping:
+        return "ping"
+    if slots >= cap:
+        return None
+    ensure_slots(endpoint_id=endpoint_id, cap=cap)
+    return "retry"
+
+
+def pass_on(*, slot_id: int, token: str, delivery_id: str, now: datetime) -> str | None:
+    """Give the slot to the endpoint's next waiting delivery and return its id (to send a message), or free it."""
+    params = {**instants(now), "slot_id": slot_id, "token": token, "delivery_id": delivery_id}
+    with connection.cursor() as cursor:
+        if uses_postgres_statements():
+            cursor.execute(statements.PASS_ON_PG, params)
+            row = cursor.fetchone()
+            return row[0] or None if row else None
+        return pass_on_portable(cursor, params)
+
+
+def pass_on_portable(cursor: Any, params: dict[str, Any]) -> str | None:
+    """The portable twin of the hand-on in PASS_ON_PG and RECORD_AND_PASS_ON_PG."""
+    cursor.execute(statements.NEXT_WAITING, params)
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(statements.FREE_SLOT, params)
+        return None
+    cursor.execute(statements.QUEUE_SLOT, {**params, "following": row[0]})
+    return row[0] if cursor.rowcount == 1 else None
+
+
+def claim_next_portable(cursor: Any, params: dict[str, Any]) -> str | None:
+    """The portable twin of the turn's claim in RECORD_AND_CLAIM_NEXT_PG: the endpoint's next due,
+    unmessaged delivery taken with the slot's token (its id), or the slot freed (None)."""
+    cursor.execute(statements.NEXT_DUE, params)
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(statements.FREE_SLOT, params)
+        return None
+    following = row[0]
+    cursor.execute(statements.RENEW_SLOT, {**params, "following": following})
+    cursor.execute(statements.TAKE_DELIVERY, {**params, "delivery_id": following})
+    return following
