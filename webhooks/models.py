@@ -184,7 +184,11 @@ class EndpointSlot(models.Model):
 class Attempt(models.Model):
     """One HTTP POST of a delivery, as the receiver answered it."""
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    # No database-level key (db_constraint=False): on PostgreSQL the table is partitioned, and a
+    # partition with a foreign key can only be detached under a lock on the deliveries, which the
+    # delivery path holds in the other order (a deadlock). The engine writes attempts only for a
+    # delivery it holds, and retention removes a delivery's attempts before the delivery.
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_constraint=False)
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
