@@ -196,6 +196,9 @@ class Attempt(models.Model):
     succeeded = models.BooleanField(default=False)
     error = models.CharField(max_length=500, blank=True)
     response_body = models.TextField(blank=True)
+    # The receiver's answer headers, as received (at most RESPONSE_HEADERS_KEPT of them); null for
+    # attempts recorded before they were kept, or that got no answer.
+    response_headers = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

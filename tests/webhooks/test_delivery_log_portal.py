@@ -93,7 +93,7 @@ def test_filter_by_status_event_type_date_and_search_by_event_id(console, tenant
 
 def test_an_attempts_request_is_shown_as_sent_with_secrets_masked_and_its_response(console, tenant, receiver, allow_private):
     endpoint = make_endpoint(tenant, receiver.url, send_secret_header=True, additional_headers={"X-Api-Token": "tok-very-secret"})
-    receiver.reply(Reply(status=422, body=b"{\"error\": \"missing field\"}"))
+    receiver.reply(Reply(status=422, body=b"{\"error\": \"missing field\"}", headers={"X-Request-Trace": "trace-4711"}))
     make_learner(tenant)
     send_due()
     delivery = Delivery.objects.get()
@@ -106,6 +106,8 @@ def test_an_attempts_request_is_shown_as_sent_with_secrets_masked_and_its_respon
     for secret in (endpoint.secret, "tok-very-secret"):
         assert secret not in page
     assert "HTTP 422" in page and "missing field" in page and "Attempt #1" in page
+    headers = page.split('class="console-table headers response-headers">')[1].split("</table>")[0]
+    assert "x-request-trace" in headers and "trace-4711" in headers, "the receiver's answer headers are shown"
 
 
 def test_send_a_test_event_of_a_chosen_type_reaches_the_receiver(console, tenant, receiver, allow_private):

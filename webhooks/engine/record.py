@@ -9,6 +9,8 @@ twins run in one transaction.
 
 from __future__ import annotations
 
+import json
+
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,6 +103,7 @@ def record_attempt(
         succeeded=result.ok,
         error=result.error,
         response_body=result.body_excerpt,
+        response_headers=kept_headers(result.headers) if result.status_code is not None else None,
     )
     step = next_step(claimed, result, number=number, now=now)
     params = _params(claimed, attempt, step, now)
@@ -115,6 +118,16 @@ def record_attempt(
         if still_ours:
             _after(claimed, attempt, step, now, health_notes)
     return recorded
+
+
+# A receiver may answer with any number of headers of any length: what is kept is bounded.
+RESPONSE_HEADERS_KEPT = 50
+RESPONSE_HEADER_VALUE_CHARS = 500
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The answer's headers as the delivery log shows them: the first RESPONSE_HEADERS_KEPT, each value cut short."""
+    return {name[:100]: value[:RESPONSE_HEADER_VALUE_CHARS] for name, value in list(headers.items())[:RESPONSE_HEADERS_KEPT]}
 
 
 def _params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -> dict[str, Any]:
@@ -136,6 +149,7 @@ def _params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -
         "duration_ms": attempt.duration_ms,
         "succeeded": attempt.succeeded,
         "response_body": attempt.response_body,
+        "response_headers": json.dumps(attempt.response_headers) if attempt.response_headers is not None else None,
     }
 
 

@@ -171,9 +171,9 @@ WITH finished AS (
   WHERE id = %(delivery_id)s AND claim_token = %(token)s
   RETURNING id
 )
-INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
 SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
-  %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+  %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text, %(response_headers)s::jsonb
 FROM finished
 """
 # Its portable twin: FINISH, then (when it changed a row) INSERT_ATTEMPT.
@@ -184,9 +184,9 @@ UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s, next
 WHERE id = %(delivery_id)s AND claim_token = %(token)s
 """
 INSERT_ATTEMPT = """
-INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
 VALUES (%(delivery_id)s, %(number)s, %(started_at)s, %(duration_ms)s, %(status_code)s, %(succeeded)s, %(error)s,
-  %(response_body)s)
+  %(response_body)s, %(response_headers)s)
 """
 
 # With a slot, at the end of a turn: recorded as RECORD_PG, and the slot handed on to the
@@ -203,9 +203,9 @@ WITH finished AS (
   WHERE id = %(delivery_id)s AND claim_token = %(token)s
   RETURNING id
 ), attempt AS (
-  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
   SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
-    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text, %(response_headers)s::jsonb
   FROM finished
 ), next_waiting AS (
   SELECT d.id FROM webhooks_delivery d
@@ -286,9 +286,9 @@ WITH finished AS (
   WHERE id = %(delivery_id)s AND claim_token = %(token)s
   RETURNING id
 ), attempt AS (
-  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body)
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
   SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
-    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text
+    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text, %(response_headers)s::jsonb
   FROM finished
 ), turn_endpoint AS (
   SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
