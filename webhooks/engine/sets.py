@@ -121,7 +121,7 @@ def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn
             row = rows.named(cursor, cursor.fetchone()) or {}
             return set(row.get("finished_ids") or ()), SetRecorded([], row.get("following") or None)
         cursor.execute(statements.RECORD_SET_AND_CLAIM_SET_PG, params)
-        found = [rows.named(cursor, r) or {} for r in cursor.fetchall()]
+        found = rows.named_all(cursor, cursor.fetchall())
     token, slot_id = params["token"], params["slot_id"]
     claimed = [rows.claimed(r, token=token, slot_id=slot_id) for r in found if r.get("delivery_id")]
     return set(found[0].get("finished_ids") or ()) if found else set(), SetRecorded(claimed)
