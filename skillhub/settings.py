@@ -51,6 +51,9 @@ WEBHOOKS_SEND_THREADS = env_int("WEBHOOKS_SEND_THREADS", 64, minimum=1)
 WEBHOOKS_ATTEMPT_PARTITION_ROWS = env_int("WEBHOOKS_ATTEMPT_PARTITION_ROWS", 1_000_000, minimum=1000)
 WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD = env_int("WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD", 5, minimum=1)
 WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
+# How many of its endpoint's next due deliveries a worker claims at once within a turn (one
+# statement records a set and claims the next): one round trip per set instead of per delivery.
+WEBHOOKS_TURN_SET = env_int("WEBHOOKS_TURN_SET", 16, minimum=1, maximum=256)
 
 INSTALLED_APPS = [
     # The Django admin with the console's site (login throttling, console pages).

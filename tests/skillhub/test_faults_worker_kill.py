@@ -3,7 +3,7 @@
 A real process tree on a PostgreSQL cluster and a Redis of the test's own; an integrator creates
 learners through the API while one worker process is killed with `kill -9` mid-delivery.
 `serve` logs the death and starts the workers again; the web answers throughout; every
-`learner.created` reaches the receiver, only those in flight at the kill possibly twice.
+`learner.created` reaches the receiver, only those in flight (a worker thread's set) at the kill possibly twice.
 """
 from __future__ import annotations
 
@@ -72,6 +72,7 @@ def test_a_killed_worker_is_restarted_and_no_delivery_is_lost(tmp_path, own_post
         assert after_kill and ok == after_kill, sorted({str(s) for s in after_kill})
         assert arrived, f"{receiver.unique()} of {created} events arrived\n{output[-3000:]}"
         assert receiver.unique() == created and not receiver.mismatched
-        assert len(receiver.duplicates()) <= 2 * WORKER_THREADS
+        # Each killed thread may have sent a set (WEBHOOKS_TURN_SET, 16) it had not recorded yet.
+        assert len(receiver.duplicates()) <= 2 * WORKER_THREADS * 16
     finally:
         receiver.close()

@@ -36,7 +36,7 @@ pytestmark = [
 ]
 
 EVENTS = 300
-WORKER_THREADS = 8  # what `worker()` starts: at most this many deliveries are in flight at a kill
+WORKER_THREADS = 8  # what `worker()` starts: each may be sending a set of deliveries at a kill
 RABBITMQ = os.environ.get("SKILLHUB_TEST_RABBITMQ", "127.0.0.1:5672")
 VHOST = "skillhub_tests"
 
@@ -89,7 +89,9 @@ def _assert_every_event_arrived_once_or_in_flight(tenant, receiver) -> None:  # 
     assert set(receiver.ids) == event_ids
     assert receiver.mismatched == []  # each webhook-id is its body's event id, on every send
     duplicates = receiver.duplicates()
-    assert len(duplicates) <= WORKER_THREADS and all(n == 2 for n in duplicates.values()), duplicates
+    # A killed thread had sent at most the set it was sending (WEBHOOKS_TURN_SET, 16 by default, in the
+    # children's environment too) without recording it: those are sent again, each once more.
+    assert len(duplicates) <= WORKER_THREADS * 16 and all(n == 2 for n in duplicates.values()), duplicates
     print(f"{EVENTS} events arrived, {len(duplicates)} sent twice")
 
 

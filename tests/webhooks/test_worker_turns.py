@@ -86,13 +86,13 @@ def test_an_endpoint_disabled_during_a_turn_gets_nothing_more(statements, tenant
     settings.WEBHOOKS_TURN_SECONDS = 60.0
     endpoint = make_endpoint(tenant, receiver.url, max_in_flight=1)
     ids = _queue(tenant, endpoint, 3)
-    real_finish = delivery._finish
+    real_finish = delivery._finish_set
 
     def disable_then_finish(*args: Any, **kwargs: Any) -> Any:
         Endpoint.objects.filter(pk=endpoint.pk).update(enabled=False)  # an admin, while the POST was out
         return real_finish(*args, **kwargs)
 
-    monkeypatch.setattr(delivery, "_finish", disable_then_finish)
+    monkeypatch.setattr(delivery, "_finish_set", disable_then_finish)
     delivery.dispatch(delivery_id=ids[0])
 
     assert _sent_ids(receiver) == ["L0"]

@@ -21,7 +21,7 @@ from django.utils import timezone
 from skillhub import logcontext
 from skillhub.hooks import after_commit
 from webhooks import health
-from webhooks.engine import breaker, claims, payloads, sendpool, transport, wake
+from webhooks.engine import breaker, claims, payloads, sendpool, sets, transport, wake
 from webhooks.engine.record import Recorded, record_attempt
 from webhooks.engine.rows import Claimed
 from webhooks.models import Attempt
@@ -59,8 +59,8 @@ def dispatch(*, delivery_id: str) -> None:
     threads, never the worker threads other endpoints' deliveries need.
 
     A receiver that answers at once keeps the thread for its endpoint's next deliveries for one
-    turn (WEBHOOKS_TURN_SECONDS); then the next one's message goes to the back of the queue, behind
-    every other endpoint's.
+    turn (WEBHOOKS_TURN_SECONDS), a set at a time (webhooks/engine/sets.py); then the next one's
+    message goes to the back of the queue, behind every other endpoint's.
     """
     started = _start(delivery_id, None)
     if started is None:
@@ -68,33 +68,76 @@ def dispatch(*, delivery_id: str) -> None:
     result = sendpool.run(functools.partial(_post, started), later=functools.partial(_finish_later, started))
     if result is None:  # handed off, recorded when the answer comes
         return
+    if started.claimed.claim.slot_id is None:  # a ping: one attempt, no turn
+        _finish(started, result, None)
+        return
     notes: list[health.AttemptNote] = []
     try:
-        _turn(started, result, notes)
+        _turn([(started, result)], notes)
     finally:  # the turn's attempts counted in the endpoint's health in one statement
         health.note_attempts(notes)
 
 
-def _turn(started: _Started, result: transport.HttpResult, notes: list[health.AttemptNote]) -> None:
-    """Record `result`, then keep sending the endpoint's next due deliveries until the turn ends."""
+def _turn(sent: list[tuple[_Started, transport.HttpResult]], notes: list[health.AttemptNote]) -> None:
+    """Record the set just sent and claim the next, send it, and so on until the turn ends."""
     turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
+    unsent: list[Claimed] = []
     while True:
-        keep_turn = time.monotonic() < turn_ends
-        recorded = _finish(started, result, None, keep_turn=keep_turn, health_notes=notes)
-        if not keep_turn:
+        claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, notes=notes)
+        if not claimed:
             return
-        if recorded.claimed is not None:
-            next_started = _prepare(recorded.claimed, None)
-        elif recorded.following is not None:
-            next_started = _start(recorded.following, None)
-        else:
-            return
-        if next_started is None:
-            return
-        started = next_started
-        # Within a turn the receiver has just answered at once: no hand-off (it costs two thread
-        # switches per delivery); should it hang now, this thread waits one timeout.
+        sent, unsent = _send_set(claimed)
+
+
+def _send_set(claimed: list[Claimed]) -> tuple[list[tuple[_Started, transport.HttpResult]], list[Claimed]]:
+    """POST a claimed set in sequence order on this thread; stop at a receiver that does not answer.
+
+    Within a turn the receiver has just answered at once: no hand-off (it costs two thread switches
+    per delivery); should it hang now, this thread waits one timeout. Returns what was sent and
+    what is left unsent.
+    """
+    sent = []
+    for index, one in enumerate(claimed):
+        started = _request_for(one, None)
         result = _post(started)
+        sent.append((started, result))
+        if breaker.no_answer(result.error, result.status_code):
+            return sent, claimed[index + 1 :]
+    return sent, []
+
+
+def _finish_set(
+    sent: list[tuple[_Started, transport.HttpResult]], unsent: list[Claimed], *, keep_turn: bool, notes: list[health.AttemptNote]
+) -> list[Claimed]:
+    """Count the answers in the breaker, record the set and claim the next one (or hand the slot on).
+
+    What was claimed but not sent is given back first, so the next claim takes it again in order.
+    """
+    now = timezone.now()
+    if unsent:
+        sets.give_back(unsent)
+    resumed = False
+    for started, result in sent:
+        resumed = _note_breaker(started, result, now) or resumed
+    try:
+        with _savepoint():
+            recorded = sets.record_set(
+                [sets.Sent(s.claimed, result, s.started_at) for s, result in sent],
+                now=now,
+                keep_turn=keep_turn,
+                health_notes=notes,
+            )
+    except Exception as exc:
+        logger.exception("a set of %s deliveries could not be recorded as answered", len(sent))
+        for started, result in sent:
+            _record_unrecordable(started, result, now, exc)
+        recorded = sets.SetRecorded([])
+        keep_turn = False
+    if recorded.following is not None and not keep_turn:
+        deliveries_due.fire_on_commit([recorded.following])
+    if resumed:
+        _wake_after_commit(sent[0][0].claimed.endpoint.pk)
+    return recorded.claimed
 
 
 def _start(delivery_id: str, now: datetime | None) -> _Started | None:
@@ -104,13 +147,17 @@ def _start(delivery_id: str, now: datetime | None) -> _Started | None:
 
 def _prepare(claimed: Claimed, now: datetime | None) -> _Started | None:
     """The request for a claimed delivery; None (and the claim given back) when its endpoint was disabled meanwhile."""
-    delivery, endpoint, event, slug = claimed.delivery, claimed.endpoint, claimed.event, claimed.tenant_slug
-    if not endpoint.enabled and not delivery.is_ping:
+    if not claimed.endpoint.enabled and not claimed.delivery.is_ping:
         # Disabled while queued: keep it pending; re-enabling resumes it.
         following = claims.release(claimed, now=now or timezone.now())
         if following is not None:
             deliveries_due.fire_on_commit([following])
         return None
+    return _request_for(claimed, now)
+
+
+def _request_for(claimed: Claimed, now: datetime | None) -> _Started:
+    delivery, endpoint, event, slug = claimed.delivery, claimed.endpoint, claimed.event, claimed.tenant_slug
     started_at = timezone.now() if now is None else now
     logcontext.bind(tenant=slug, deliveryId=delivery.pk, endpointId=endpoint.pk, eventId=event.pk)
 
@@ -141,51 +188,46 @@ def _finish_later(started: _Started, result: transport.HttpResult) -> object:
     return _finish(started, result, None)
 
 
-def _finish(
-    started: _Started,
-    result: transport.HttpResult,
-    now: datetime | None,
-    *,
-    keep_turn: bool = False,
-    health_notes: list[health.AttemptNote] | None = None,
-) -> Recorded:
+def _finish(started: _Started, result: transport.HttpResult, now: datetime | None) -> Recorded:
     """Count the answer in the breaker, record the attempt and hand the slot on (webhooks/engine/record.py).
 
-    The delivery the slot now waits for gets a broker message, unless the caller keeps the turn and
-    sends it itself.
+    The delivery the slot now waits for gets a broker message.
     """
     finished_at = timezone.now() if now is None else now
-    claim, endpoint_id = started.claimed.claim, started.claimed.endpoint.pk
     resumed = False
     try:
         with _savepoint():
-            if claim.slot_id is not None:
-                resumed = breaker.note_outcome(
-                    endpoint_id=endpoint_id,
-                    failures_before=claim.consecutive_failures,
-                    status_code=result.status_code,
-                    error=result.error,
-                    now=finished_at,
-                )
-            recorded = record_attempt(
-                started.claimed,
-                result,
-                started_at=started.started_at,
-                now=finished_at,
-                keep_turn=keep_turn,
-                health_notes=health_notes,
-            )
+            resumed = _note_breaker(started, result, finished_at)
+            recorded = record_attempt(started.claimed, result, started_at=started.started_at, now=finished_at)
     except Exception as exc:
         # Whatever the answer held, the attempt must end: a delivery left `sending` would be sent
         # again each time its lease ran out, forever, and its endpoint never counted as failing.
-        logger.exception("delivery %s: the attempt could not be recorded as answered", claim.delivery_id)
+        logger.exception("delivery %s: the attempt could not be recorded as answered", started.claimed.claim.delivery_id)
         recorded = _record_unrecordable(started, result, finished_at, exc)
-        keep_turn = False
-    if recorded.following is not None and not keep_turn:
+    if recorded.following is not None:
         deliveries_due.fire_on_commit([recorded.following])
-    if resumed:  # the probe was answered: the endpoint's other slots start again at once
-        after_commit(lambda: deliveries_due.fire(wake.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
+    if resumed:
+        _wake_after_commit(started.claimed.endpoint.pk)
     return recorded
+
+
+def _note_breaker(started: _Started, result: transport.HttpResult, now: datetime) -> bool:
+    """Count the answer in the endpoint's circuit breaker (deliveries under a slot only); True when it resumed."""
+    claim = started.claimed.claim
+    if claim.slot_id is None:
+        return False
+    return breaker.note_outcome(
+        endpoint_id=started.claimed.endpoint.pk,
+        failures_before=claim.consecutive_failures,
+        status_code=result.status_code,
+        error=result.error,
+        now=now,
+    )
+
+
+def _wake_after_commit(endpoint_id: str) -> None:
+    """The probe was answered: the endpoint's other slots start again at once."""
+    after_commit(lambda: deliveries_due.fire(wake.wake_endpoint(endpoint_id=endpoint_id, now=timezone.now())))
 
 
 def _savepoint() -> Any:

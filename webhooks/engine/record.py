@@ -1,10 +1,9 @@
 """Recording an attempt: the delivery's next step, the attempt row, and the slot handed on or kept.
 
 On PostgreSQL each record is one autocommitted statement (webhooks/engine/statements.py): the
-delivery's next step and its attempt row, and with a slot either the hand-on (RECORD_AND_PASS_ON_PG)
-or, within a worker's turn, the endpoint's next delivery already claimed for the same thread
-(RECORD_AND_CLAIM_NEXT_PG). Elsewhere, and whenever the endpoint is being disabled, the portable
-twins run in one transaction.
+delivery's next step and its attempt row, and with a slot the hand-on (RECORD_AND_PASS_ON_PG).
+Elsewhere, and whenever the endpoint is being disabled, the portable twins run in one transaction.
+Within a worker's turn, attempts are recorded a set at a time (webhooks/engine/sets.py).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from django.utils import timezone
 from skillhub import metrics
 from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks import health
-from webhooks.engine import claims, retry, rows, statements, transport, turns
+from webhooks.engine import retry, rows, statements, transport, turns
 from webhooks.engine.rows import Claimed
 from skillhub.db import db_time
 from webhooks.events import endpoint_disabled_data
@@ -50,12 +49,10 @@ class NextStep:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A recorded attempt, the delivery its slot now waits for (to send a message for), and the one
-    already claimed for this thread instead (within a turn)."""
+    """A recorded attempt and the delivery its slot now waits for (to send a message for)."""
 
     attempt: Attempt
     following: str | None = None
-    claimed: Claimed | None = None
 
 
 def next_step(claimed: Claimed, result: transport.HttpResult, *, number: int, now: datetime) -> NextStep:
@@ -84,19 +81,34 @@ def record_attempt(
     *,
     started_at: datetime,
     now: datetime,
-    keep_turn: bool = False,
     health_notes: list[health.AttemptNote] | None = None,
 ) -> Recorded:
-    """Record the attempt and the delivery's next step, and hand its slot on (or, with `keep_turn`, claim
-    the endpoint's next delivery for this thread on PostgreSQL).
+    """Record the attempt and the delivery's next step, and hand its slot on.
 
     The attempt counts in the endpoint's health at once, or, given `health_notes`, when the caller
     writes those (a worker's turn writes its attempts' health in one statement at its end).
     """
-    number = claimed.delivery.attempt_count + 1
-    attempt = Attempt(
+    attempt = attempt_of(claimed, result, started_at=started_at)
+    step = next_step(claimed, result, number=attempt.number, now=now)
+    params = attempt_params(claimed, attempt, step, now)
+    if uses_postgres_statements() and not step.disable_reason:
+        still_ours, recorded = _write_one_statement(claimed, attempt, params)
+        if still_ours:
+            note_recorded(claimed, attempt, step, now, health_notes)
+        return recorded
+    # Several statements (or disabling the endpoint): one transaction.
+    with transaction.atomic():
+        still_ours, recorded = _write_portable(claimed, attempt, params)
+        if still_ours:
+            note_recorded(claimed, attempt, step, now, health_notes)
+    return recorded
+
+
+def attempt_of(claimed: Claimed, result: transport.HttpResult, *, started_at: datetime) -> Attempt:
+    """The attempt row an answer makes (not saved)."""
+    return Attempt(
         delivery_id=claimed.delivery.pk,
-        number=number,
+        number=claimed.delivery.attempt_count + 1,
         started_at=started_at,
         duration_ms=result.duration_ms,
         status_code=result.status_code,
@@ -105,19 +117,6 @@ def record_attempt(
         response_body=result.body_excerpt,
         response_headers=kept_headers(result.headers) if result.status_code is not None else None,
     )
-    step = next_step(claimed, result, number=number, now=now)
-    params = _params(claimed, attempt, step, now)
-    if uses_postgres_statements() and not step.disable_reason:
-        still_ours, recorded = _write_one_statement(claimed, attempt, params, keep_turn=keep_turn)
-        if still_ours:
-            _after(claimed, attempt, step, now, health_notes)
-        return recorded
-    # Several statements (or disabling the endpoint): one transaction.
-    with transaction.atomic():
-        still_ours, recorded = _write_portable(claimed, attempt, params, keep_turn=keep_turn)
-        if still_ours:
-            _after(claimed, attempt, step, now, health_notes)
-    return recorded
 
 
 # A receiver may answer with any number of headers of any length: what is kept is bounded.
@@ -130,7 +129,8 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name[:100]: value[:RESPONSE_HEADER_VALUE_CHARS] for name, value in list(headers.items())[:RESPONSE_HEADERS_KEPT]}
 
 
-def _params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -> dict[str, Any]:
+def attempt_params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -> dict[str, Any]:
+    """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt."""
     claim = claimed.claim
     return {
         **turns.instants(now),
@@ -153,24 +153,18 @@ def _params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -
     }
 
 
-def _write_one_statement(claimed: Claimed, attempt: Attempt, params: dict[str, Any], *, keep_turn: bool) -> tuple[bool, Recorded]:
-    """PostgreSQL: the record, and with a slot the hand-on or the turn's next claim, in one statement."""
-    slot_id = claimed.claim.slot_id
+def _write_one_statement(claimed: Claimed, attempt: Attempt, params: dict[str, Any]) -> tuple[bool, Recorded]:
+    """PostgreSQL: the record, and with a slot the hand-on, in one statement."""
     with prepared_cursor() as cursor:
-        if slot_id is None:
+        if claimed.claim.slot_id is None:
             cursor.execute(statements.RECORD_PG, params)
             return _dropped_unless(cursor.rowcount == 1, claimed, Recorded(attempt))
-        if keep_turn:
-            cursor.execute(statements.RECORD_AND_CLAIM_NEXT_PG, params)
-            row = rows.named(cursor, cursor.fetchone()) or {}
-            following = rows.claimed(row, token=claimed.claim.token, slot_id=slot_id) if row.get("delivery_id") else None
-            return _dropped_unless(bool(row.get("still_ours")), claimed, Recorded(attempt, claimed=following))
         cursor.execute(statements.RECORD_AND_PASS_ON_PG, params)
         row = rows.named(cursor, cursor.fetchone()) or {}
         return _dropped_unless(bool(row.get("still_ours")), claimed, Recorded(attempt, row.get("following") or None))
 
 
-def _write_portable(claimed: Claimed, attempt: Attempt, params: dict[str, Any], *, keep_turn: bool) -> tuple[bool, Recorded]:
+def _write_portable(claimed: Claimed, attempt: Attempt, params: dict[str, Any]) -> tuple[bool, Recorded]:
     """The portable twins, in the caller's transaction."""
     with connection.cursor() as cursor:
         cursor.execute(statements.FINISH, params)
@@ -179,23 +173,22 @@ def _write_portable(claimed: Claimed, attempt: Attempt, params: dict[str, Any], 
         cursor.execute(statements.INSERT_ATTEMPT, params)
         if claimed.claim.slot_id is None:
             return True, Recorded(attempt)
-        if keep_turn:
-            following = turns.claim_next_portable(cursor, params)
-            token, slot_id = claimed.claim.token, claimed.claim.slot_id
-            # The one step back into claims: reading what the turn just claimed.
-            return True, Recorded(attempt, claimed=claims.load(following, token=token, slot_id=slot_id))
         return True, Recorded(attempt, turns.pass_on_portable(cursor, params))
 
 
 def _dropped_unless(still_ours: bool, claimed: Claimed, recorded: Recorded) -> tuple[bool, Recorded]:
     if not still_ours:
-        # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.
-        logger.info("delivery %s was deleted or reclaimed while in flight; its answer is dropped", claimed.delivery.pk)
+        note_dropped(claimed)
         return False, Recorded(recorded.attempt)
     return True, recorded
 
 
-def _after(
+def note_dropped(claimed: Claimed) -> None:
+    # Deleted with its endpoint while in flight (or its lease was taken over): nothing to record or resend.
+    logger.info("delivery %s was deleted or reclaimed while in flight; its answer is dropped", claimed.delivery.pk)
+
+
+def note_recorded(
     claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime, health_notes: list[health.AttemptNote] | None
 ) -> None:
     """What a recorded attempt sets off: metrics, disabling the endpoint, the retry's message, health."""

@@ -49,6 +49,12 @@ def named(cursor: Any, row: Sequence[Any] | None) -> dict[str, Any] | None:
     return {column[0]: value for column, value in zip(cursor.description, row)}
 
 
+def named_all(cursor: Any, found: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The rows as mappings of the cursor's column names (the names read once: psycopg builds them anew on each read)."""
+    names = [column[0] for column in cursor.description or ()]
+    return [dict(zip(names, row)) for row in found]
+
+
 def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None) -> Claimed:
     """Hydrate a row holding `statements.CLAIMED_COLUMNS` (and `delivery_id`, `consecutive_failures`)."""
     tenant_id = uuid.UUID(str(row["tenant_id"]))

@@ -8,6 +8,7 @@ PostgreSQL and compares the rows. Parameters are named, so adding one never shif
   now, lease_end, renew_before, queue_lease_end   instants (`turns.instants`)
   threshold, default_cap                          the breaker threshold and the default cap
   delivery_id, token, slot_id                     the delivery, its claim token, the slot it holds
+  sent, set_size                                  a turn's set just sent (JSON), how many to claim next
   own_commit                                      true when the statement is its own transaction
 
 Rules that several statements repeat, written the same way in each (a test checks they agree):
@@ -269,27 +270,34 @@ UPDATE webhooks_endpointslot SET state = 'free', delivery_id = '', claim_token =
 WHERE id = %(slot_id)s AND claim_token = %(token)s
 """
 
-# Within a turn: recorded as RECORD_PG, and the endpoint's next due, unmessaged delivery claimed
-# with the slot's own token for the thread that keeps the slot, or the slot freed. Nothing is
-# claimed unless the finished delivery was still ours. The slot row is left alone while its lease
-# has more than half to run (`renew_before`): every worker of a busy endpoint writes to the same
-# page of slot rows, and those writes were what its deliveries waited for. Answers whether the
-# delivery was still ours, then the claimed one's columns (nulls when the slot was freed instead).
-RECORD_AND_CLAIM_NEXT_PG = f"""
-WITH finished AS (
-  UPDATE webhooks_delivery SET state = %(state)s, attempt_count = %(number)s::integer,
-    next_attempt_at = %(next_attempt_at)s, enqueued_at = %(enqueued_at)s, claimed_until = NULL, claim_token = '',
-    last_status_code = %(status_code)s::integer, last_error = %(error)s::text,
-    delivered_at = COALESCE(%(delivered_at)s, delivered_at), updated_at = %(updated_at)s
-  FROM (SELECT set_config('synchronous_commit',
+# Within a turn, a set at a time. `sent` is a JSON array with one object per delivery of the set
+# just sent (its next step and its attempt, the fields named in `sent AS (…)` below); `set_size`
+# how many to claim next. The sent deliveries are finished and their attempt rows written in one
+# multi-row insert (each only if the delivery is still ours); then up to `set_size` of the
+# endpoint's next due, unmessaged deliveries are claimed in sequence order with the slot's own
+# token for the thread that keeps the slot, or the slot is freed. Nothing is claimed unless a sent
+# delivery was still ours. The slot row is left alone while its lease has more than half to run
+# (`renew_before`): every worker of a busy endpoint writes to the same page of slot rows, and those
+# writes were what its deliveries waited for. Answers the sent deliveries still ours
+# (`finished_ids`), then the claimed ones' columns in sequence order (one row of nulls when none).
+RECORD_SET_AND_CLAIM_SET_PG = f"""
+WITH sent AS (
+  SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
+    next_attempt_at timestamptz, enqueued_at timestamptz, status_code integer, error text, delivered_at timestamptz,
+    started_at timestamptz, duration_ms integer, succeeded boolean, response_body text, response_headers jsonb)
+), finished AS (
+  UPDATE webhooks_delivery d SET state = sent.state, attempt_count = sent.number, next_attempt_at = sent.next_attempt_at,
+    enqueued_at = sent.enqueued_at, claimed_until = NULL, claim_token = '', last_status_code = sent.status_code,
+    last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
+  FROM sent, (SELECT set_config('synchronous_commit',
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
-  WHERE id = %(delivery_id)s AND claim_token = %(token)s
-  RETURNING id
+  WHERE d.id = sent.delivery_id AND d.claim_token = %(token)s
+  RETURNING d.id
 ), attempt AS (
   INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
-  SELECT finished.id, %(number)s::integer, %(started_at)s::timestamptz, %(duration_ms)s::integer,
-    %(status_code)s::integer, %(succeeded)s::boolean, %(error)s::text, %(response_body)s::text, %(response_headers)s::jsonb
-  FROM finished
+  SELECT sent.delivery_id, sent.number, sent.started_at, sent.duration_ms, sent.status_code, sent.succeeded, sent.error,
+    sent.response_body, sent.response_headers
+  FROM sent JOIN finished ON finished.id = sent.delivery_id
 ), turn_endpoint AS (
   SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
   WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
@@ -297,32 +305,77 @@ WITH finished AS (
       THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
     AND EXISTS (SELECT 1 FROM finished)
 ), next_due AS (
-  SELECT d.id FROM webhooks_delivery d
+  SELECT d.id, d.sequence FROM webhooks_delivery d
   WHERE d.endpoint_id = (SELECT id FROM turn_endpoint) AND d.state IN ('pending', 'sending') AND NOT d.is_ping
     AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
-    AND d.id <> %(delivery_id)s
+    AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
     AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
       AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
-  ORDER BY d.sequence LIMIT 1 FOR UPDATE OF d SKIP LOCKED
-), one_row AS (SELECT 1 AS always), kept_slot AS (
-  UPDATE webhooks_endpointslot SET state = CASE WHEN next_due.id IS NULL THEN 'free' ELSE 'sending' END,
-    delivery_id = COALESCE(next_due.id, ''),
-    claim_token = CASE WHEN next_due.id IS NULL THEN '' ELSE webhooks_endpointslot.claim_token END,
-    leased_until = CASE WHEN next_due.id IS NULL THEN NULL ELSE %(lease_end)s::timestamptz END
-  FROM one_row LEFT JOIN next_due ON true
+  ORDER BY d.sequence LIMIT %(set_size)s FOR UPDATE OF d SKIP LOCKED
+), one_row AS (SELECT 1 AS always), first_next AS (
+  SELECT id FROM next_due ORDER BY sequence LIMIT 1
+), kept_slot AS (
+  UPDATE webhooks_endpointslot SET state = CASE WHEN first_next.id IS NULL THEN 'free' ELSE 'sending' END,
+    delivery_id = COALESCE(first_next.id, ''),
+    claim_token = CASE WHEN first_next.id IS NULL THEN '' ELSE webhooks_endpointslot.claim_token END,
+    leased_until = CASE WHEN first_next.id IS NULL THEN NULL ELSE %(lease_end)s::timestamptz END
+  FROM one_row LEFT JOIN first_next ON true
   WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
-    AND (next_due.id IS NULL OR webhooks_endpointslot.leased_until < %(renew_before)s)
+    AND (first_next.id IS NULL OR webhooks_endpointslot.leased_until < %(renew_before)s)
 ), claimed AS (
   UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
   FROM next_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t
   WHERE d.id = next_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
   RETURNING d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
 )
-SELECT (SELECT count(*) FROM finished) AS still_ours, claimed.* FROM one_row LEFT JOIN claimed ON true
+SELECT ARRAY(SELECT id FROM finished) AS finished_ids, claimed.*
+FROM one_row LEFT JOIN claimed ON true ORDER BY claimed.sequence
 """
-# Its portable twin, after FINISH and INSERT_ATTEMPT: NEXT_DUE, then RENEW_SLOT and TAKE_DELIVERY
-# (then LOAD_CLAIMED), or FREE_SLOT.
-NEXT_DUE = """
+# At the end of a turn: the set recorded as above, and the slot handed on to the endpoint's next
+# waiting, unmessaged delivery (`queued`: the caller sends it a message) or freed. Answers the sent
+# deliveries still ours and the delivery the slot now waits for ('' when freed).
+RECORD_SET_AND_PASS_ON_PG = """
+WITH sent AS (
+  SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
+    next_attempt_at timestamptz, enqueued_at timestamptz, status_code integer, error text, delivered_at timestamptz,
+    started_at timestamptz, duration_ms integer, succeeded boolean, response_body text, response_headers jsonb)
+), finished AS (
+  UPDATE webhooks_delivery d SET state = sent.state, attempt_count = sent.number, next_attempt_at = sent.next_attempt_at,
+    enqueued_at = sent.enqueued_at, claimed_until = NULL, claim_token = '', last_status_code = sent.status_code,
+    last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
+  FROM sent, (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+  WHERE d.id = sent.delivery_id AND d.claim_token = %(token)s
+  RETURNING d.id
+), attempt AS (
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
+  SELECT sent.delivery_id, sent.number, sent.started_at, sent.duration_ms, sent.status_code, sent.succeeded, sent.error,
+    sent.response_body, sent.response_headers
+  FROM sent JOIN finished ON finished.id = sent.delivery_id
+), next_waiting AS (
+  SELECT d.id FROM webhooks_delivery d
+  WHERE d.endpoint_id = (
+      SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+      WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
+        AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+          THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END))
+    AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s
+    AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
+    AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+      AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+  ORDER BY d.sequence LIMIT 1
+), one_row AS (SELECT 1 AS always)
+UPDATE webhooks_endpointslot SET state = CASE WHEN next_waiting.id IS NULL THEN 'free' ELSE 'queued' END,
+  delivery_id = COALESCE(next_waiting.id, ''), claim_token = '',
+  leased_until = CASE WHEN next_waiting.id IS NULL THEN NULL ELSE %(queue_lease_end)s::timestamptz END
+FROM one_row LEFT JOIN next_waiting ON true
+WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
+RETURNING webhooks_endpointslot.delivery_id AS following, ARRAY(SELECT id FROM finished) AS finished_ids
+"""
+# Their portable twin: FINISH and INSERT_ATTEMPT for each sent delivery, then NEXT_DUE_SET, then
+# RENEW_SLOT and TAKE_DELIVERY for each (then LOAD_CLAIMED), or FREE_SLOT; or at the end of a turn
+# NEXT_WAITING, then QUEUE_SLOT or FREE_SLOT.
+NEXT_DUE_SET = """
 SELECT d.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
   JOIN webhooks_delivery d ON d.endpoint_id = p.id
 WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
@@ -330,10 +383,9 @@ WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
     THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
   AND d.state IN ('pending', 'sending') AND NOT d.is_ping
   AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
-  AND d.id <> %(delivery_id)s
   AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
     AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
-ORDER BY d.sequence LIMIT 1
+ORDER BY d.sequence LIMIT %(set_size)s
 """
 RENEW_SLOT = """
 UPDATE webhooks_endpointslot SET delivery_id = %(following)s, leased_until = %(lease_end)s
@@ -359,7 +411,8 @@ TWINS = {
     "RECORD_PG": ("FINISH", "INSERT_ATTEMPT"),
     "RECORD_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
     "PASS_ON_PG": ("NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
-    "RECORD_AND_CLAIM_NEXT_PG": (
-        "FINISH", "INSERT_ATTEMPT", "NEXT_DUE", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
+    "RECORD_SET_AND_CLAIM_SET_PG": (
+        "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
     ),
+    "RECORD_SET_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
 }  # fmt: skip

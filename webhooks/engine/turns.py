@@ -173,15 +173,20 @@ def pass_on_portable(cursor: Any, params: dict[str, Any]) -> str | None:
     return row[0] if cursor.rowcount == 1 else None
 
 
-def claim_next_portable(cursor: Any, params: dict[str, Any]) -> str | None:
-    """The portable twin of the turn's claim in RECORD_AND_CLAIM_NEXT_PG: the endpoint's next due,
-    unmessaged delivery taken with the slot's token (its id), or the slot freed (None)."""
-    cursor.execute(statements.NEXT_DUE, params)
-    row = cursor.fetchone()
-    if row is None:
+def turn_set_size() -> int:
+    return int(settings.WEBHOOKS_TURN_SET)
+
+
+def claim_set_portable(cursor: Any, params: dict[str, Any]) -> list[str]:
+    """The portable twin of the turn's claim in RECORD_SET_AND_CLAIM_SET_PG: up to `set_size` of the
+    endpoint's next due, unmessaged deliveries taken with the slot's token (their ids, in sequence
+    order), or the slot freed (none)."""
+    cursor.execute(statements.NEXT_DUE_SET, params)
+    ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
         cursor.execute(statements.FREE_SLOT, params)
-        return None
-    following = row[0]
-    cursor.execute(statements.RENEW_SLOT, {**params, "following": following})
-    cursor.execute(statements.TAKE_DELIVERY, {**params, "delivery_id": following})
-    return following
+        return []
+    cursor.execute(statements.RENEW_SLOT, {**params, "following": ids[0]})
+    for delivery_id in ids:
+        cursor.execute(statements.TAKE_DELIVERY, {**params, "delivery_id": delivery_id})
+    return ids

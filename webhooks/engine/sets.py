@@ -1,0 +1,152 @@
+"""A worker's turn, a set at a time: the attempts of a set recorded together, the next set claimed together.
+
+Within a turn (webhooks/engine/delivery.py) the thread holding one of the endpoint's slots sends
+the deliveries it claimed one after another on its keep-alive connection, then records them all
+and claims up to WEBHOOKS_TURN_SET of the endpoint's next due deliveries in one round trip
+(RECORD_SET_AND_CLAIM_SET_PG), instead of one statement per delivery. When the turn ends the set
+is recorded and the slot handed on (RECORD_SET_AND_PASS_ON_PG). A set never widens the in-flight
+cap: one slot, one thread, one request at a time; and it is claimed in sequence order.
+
+A delivery claimed but not sent (its set stopped at a receiver that did not answer) is given back
+first (`give_back`), so the next claim finds it again, still in sequence order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from skillhub.db import prepared_cursor, uses_postgres_statements
+from webhooks import health
+from webhooks.engine import claims, rows, statements, transport, turns
+from webhooks.engine.record import NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
+from webhooks.engine.rows import Claimed
+from webhooks.models import Attempt
+
+# The fields of one sent delivery in the `sent` JSON of the set statements, as `sent AS (…)` names them.
+_SENT_FIELDS = (
+    "delivery_id", "state", "number", "next_attempt_at", "enqueued_at", "status_code", "error", "delivered_at",
+    "started_at", "duration_ms", "succeeded", "response_body",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery of the set and the receiver's answer."""
+
+    claimed: Claimed
+    result: transport.HttpResult
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class SetRecorded:
+    """What recording a set leaves: the next set claimed for this thread (within a turn), or the delivery
+    the slot now waits for (to send a message for) when the turn ended."""
+
+    claimed: list[Claimed]
+    following: str | None = None
+
+
+@dataclass(frozen=True)
+class _Row:
+    sent: Sent
+    attempt: Attempt
+    step: NextStep
+    params: dict[str, Any]
+
+
+def record_set(
+    sent: list[Sent], *, now: datetime, keep_turn: bool, health_notes: list[health.AttemptNote] | None = None
+) -> SetRecorded:
+    """Record the attempts of a set sent under one slot; claim the next set (`keep_turn`) or hand the slot on."""
+    rows_ = []
+    for one in sent:
+        attempt = attempt_of(one.claimed, one.result, started_at=one.started_at)
+        step = next_step(one.claimed, one.result, number=attempt.number, now=now)
+        rows_.append(_Row(one, attempt, step, attempt_params(one.claimed, attempt, step, now)))
+    claim = sent[0].claimed.claim
+    params = {
+        **turns.instants(now),
+        "slot_id": claim.slot_id,
+        "token": claim.token,
+        "delivery_id": sent[-1].claimed.delivery.pk,
+        "set_size": turns.turn_set_size(),
+        "updated_at": turns.db_time(timezone.now()),
+    }
+    if uses_postgres_statements() and not any(row.step.disable_reason for row in rows_):
+        finished, recorded = _write_one_statement(rows_, params, keep_turn=keep_turn)
+        _note(rows_, finished, now, health_notes)
+        return recorded
+    # Several statements (or disabling the endpoint): one transaction.
+    with transaction.atomic():
+        finished, recorded = _write_portable(rows_, params, keep_turn=keep_turn)
+        _note(rows_, finished, now, health_notes)
+    return recorded
+
+
+def give_back(claimed: list[Claimed]) -> None:
+    """Give back deliveries claimed for a set but not sent: pending again, due as they were."""
+    with connection.cursor() as cursor:
+        for one in claimed:
+            cursor.execute(statements.RELEASE, {"delivery_id": one.claim.delivery_id, "token": one.claim.token})
+
+
+def _note(rows_: list[_Row], finished: set[str], now: datetime, health_notes: list[health.AttemptNote] | None) -> None:
+    for row in rows_:
+        if row.attempt.delivery_id in finished:
+            note_recorded(row.sent.claimed, row.attempt, row.step, now, health_notes)
+        else:
+            note_dropped(row.sent.claimed)
+
+
+def _sent_json(rows_: list[_Row]) -> str:
+    def value(v: Any) -> Any:
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    # The answer's headers go in as the object they are (the statement reads them as jsonb).
+    return json.dumps([
+        {**{name: value(row.params[name]) for name in _SENT_FIELDS}, "response_headers": row.attempt.response_headers}
+        for row in rows_
+    ])
+
+
+def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
+    """PostgreSQL: the set recorded, and the next set claimed or the slot handed on, in one statement."""
+    params = {**params, "sent": _sent_json(rows_)}
+    with prepared_cursor() as cursor:
+        if not keep_turn:
+            cursor.execute(statements.RECORD_SET_AND_PASS_ON_PG, params)
+            row = rows.named(cursor, cursor.fetchone()) or {}
+            return set(row.get("finished_ids") or ()), SetRecorded([], row.get("following") or None)
+        cursor.execute(statements.RECORD_SET_AND_CLAIM_SET_PG, params)
+        found = rows.named_all(cursor, cursor.fetchall())
+    token, slot_id = params["token"], params["slot_id"]
+    claimed = [rows.claimed(r, token=token, slot_id=slot_id) for r in found if r.get("delivery_id")]
+    return set(found[0].get("finished_ids") or ()) if found else set(), SetRecorded(claimed)
+
+
+def _write_portable(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
+    """The portable twins, in the caller's transaction."""
+    finished: set[str] = set()
+    with connection.cursor() as cursor:
+        for row in rows_:
+            cursor.execute(statements.FINISH, row.params)
+            if cursor.rowcount == 1:
+                cursor.execute(statements.INSERT_ATTEMPT, row.params)
+                finished.add(row.attempt.delivery_id)
+        if not keep_turn:
+            return finished, SetRecorded([], turns.pass_on_portable(cursor, params))
+        if not finished:
+            cursor.execute(statements.FREE_SLOT, params)
+            return finished, SetRecorded([])
+        ids = turns.claim_set_portable(cursor, params)
+    token, slot_id = params["token"], params["slot_id"]
+    # The one step back into claims: reading what the set just claimed.
+    loaded = [claims.load(delivery_id, token=token, slot_id=slot_id) for delivery_id in ids]
+    return finished, SetRecorded([one for one in loaded if one is not None])
