@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
 from skillhub import limits
-from skillhub.api.errors import error_response, is_database_unavailable, unavailable_response
+from skillhub.api.errors import UNAVAILABLE_RETRY_AFTER_SECONDS, error_response, is_database_unavailable, unavailable_response
 
 logger = logging.getLogger("skillhub.api")
 
@@ -32,7 +32,7 @@ def _console_unavailable() -> HttpResponse:
         "<p>skillhub is waiting for its database to come back. Reload this page in a few seconds.</p>",
         status=503,
     )
-    response["Retry-After"] = "5"
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -18,6 +18,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -96,12 +97,16 @@ def ensure_partitions(*, ahead: int | None = None, size: int | None = None) -> i
         target = largest + ahead * size
         made = 0
         while low < target:
-            cursor.execute(f"CREATE TABLE {TABLE}_p{low} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)", [low, low + size])
+            _make_partition(cursor, low, size)
             low += size
             made += 1
     if made:
         logger.info("attempt partitions: made %s ahead of id %s", made, largest)
     return made
+
+
+def _make_partition(cursor: Any, low: int, size: int) -> None:
+    cursor.execute(f"CREATE TABLE {TABLE}_p{low} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)", [low, low + size])
 
 
 def drop_expired_partitions(*, upto_id: int, unfinished_states: tuple[str, ...]) -> int:
@@ -191,7 +196,7 @@ def convert_to_partitions(schema_editor: BaseDatabaseSchemaEditor, size: int) ->
         largest = cursor.fetchone()[0]
         low = 0
         while low <= largest + settings.WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD * size:
-            cursor.execute(f"CREATE TABLE {TABLE}_p{low} PARTITION OF {TABLE} FOR VALUES FROM ({low}) TO ({low + size})")
+            _make_partition(cursor, low, size)
             low += size
         cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {old}")
         cursor.execute(f"DROP TABLE {old}")
