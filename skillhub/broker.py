@@ -18,11 +18,12 @@ def build_broker(kind: str, url: str = "") -> dramatiq.Broker:
         return broker
     if kind == "redis":
         import redis
-        from dramatiq.brokers.redis import RedisBroker
+
+        from skillhub.redis_wake import WakingRedisBroker
 
         # A bounded connect: a broker host that vanished must not hang the request that enqueues.
         pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=5, health_check_interval=30)
-        return RedisBroker(connection_pool=pool)
+        return WakingRedisBroker(connection_pool=pool)
     if kind == "amqp":
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

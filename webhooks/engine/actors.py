@@ -79,23 +79,15 @@ def enqueue_deliveries(delivery_ids: Iterable[str], *, delay: timedelta | None =
     return sent
 
 
-class QuickPollMiddleware(dramatiq.Middleware):
-    """Poll an idle Redis queue at most every 5 ms instead of Dramatiq's default of up to 1 s.
+class PrefetchPerThreadMiddleware(dramatiq.Middleware):
+    """A process takes no more messages than it has threads (Dramatiq's default is twice as many).
 
-    An event should reach its receiver within 10 ms of commit when workers are idle (the wait
-    for the next poll was most of it at 20 ms); the cost is up to 200 cheap Redis calls per
-    second per queue and worker process.
+    A worker thread keeps a fast endpoint for a turn, and a message waiting behind it in this
+    process's buffer would wait for the turn while another process's threads sit idle. (Idle
+    consumers wait on the broker, not on a timer: skillhub/redis_wake.py.)
     """
 
-    # An endpoint has at most `maxInFlight` messages queued (webhooks/engine/turns.py), so the queue
-    # is often empty between them even under load; each wait here delays that endpoint's next turn.
-    poll_ms = 5
-
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        worker.worker_timeout = min(worker.worker_timeout, self.poll_ms)
-        # A process takes no more messages than it has threads (Dramatiq's default is twice as many):
-        # a worker thread keeps a fast endpoint for a turn, and a message waiting behind it in this
-        # process's buffer would wait for the turn while another process's threads sit idle.
         worker.queue_prefetch = min(worker.queue_prefetch, worker.worker_threads)
 
 
@@ -121,7 +113,7 @@ def install_middleware(broker: dramatiq.Broker) -> None:
     Process-wide, so it would sit as well in `skillhub/broker.py`; it lives here to keep the
     webhooks change self-contained.
     """
-    for middleware_class in (QuickPollMiddleware, DrainSendsMiddleware, CloseDbConnectionsMiddleware):
+    for middleware_class in (PrefetchPerThreadMiddleware, DrainSendsMiddleware, CloseDbConnectionsMiddleware):
         if not any(isinstance(m, middleware_class) for m in broker.middleware):
             broker.add_middleware(middleware_class())
 
