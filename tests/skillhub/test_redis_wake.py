@@ -25,7 +25,7 @@ def redis_url() -> str:
 class CountingBroker(WakingRedisBroker):
     """Counts the fetch scripts its consumers run."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.fetches = 0
 
