@@ -62,5 +62,5 @@ def test_kept_alive_connections_are_reused_for_the_same_checked_address(receiver
     for _ in range(3):
         assert transport.post(receiver.url, body=b"{}", headers={}).ok
     assert len(receiver.requests) == 3
-    pool = next(p for key, p in transport._adapter._pools.items() if key[2] == receiver.port)
+    pool = next(p for key, p in transport._pools._pools.items() if key[2] == receiver.port)
     assert pool.num_connections == 1
