@@ -157,11 +157,14 @@ class Receiver:
 # --- the app under benchmark -----------------------------------------------------------
 
 
-def app_env() -> dict[str, str]:
+def app_env(twin: dict[str, str] | None = None) -> dict[str, str]:
+    """The app's environment; `twin` ({"database", "redis", "broker"}) points a second app at its own database and Redis."""
+    twin = twin or {}
     return common.bench_env(
-        DATABASE,
-        REDIS_URL=REDIS_URL,
-        DRAMATIQ_BROKER_URL=BROKER_URL,
+        twin.get("database", DATABASE),
+        REDIS_URL=twin.get("redis", REDIS_URL),
+        DRAMATIQ_BROKER_URL=twin.get("broker", BROKER_URL),
+        **({"PROMETHEUS_MULTIPROC_DIR": twin["metrics_dir"]} if "metrics_dir" in twin else {}),
         WEBHOOKS_ALLOW_PRIVATE_TARGETS="1",
         DJANGO_SETTINGS_MODULE="skillhub.settings",
         LOG_LEVEL="WARNING",
@@ -171,14 +174,15 @@ def app_env() -> dict[str, str]:
 class Workers:
     """`manage.py rundramatiq` with its defaults (one process per core, 8 threads each)."""
 
-    def __init__(self) -> None:
+    def __init__(self, twin: dict[str, str] | None = None) -> None:
         self.process: subprocess.Popen | None = None
+        self.twin = twin
 
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "rundramatiq"],
             cwd=ROOT,
-            env=app_env(),
+            env=app_env(self.twin),
             start_new_session=True,  # its own process group: stop() reaches every worker it forks
             stdout=subprocess.DEVNULL,
         )
@@ -231,10 +235,12 @@ def record(tenant, n: int) -> str:
     return event.id
 
 
-def _producer_main(jobs: multiprocessing.Queue, done: multiprocessing.Queue, tenant_id: str) -> None:
+def _producer_main(
+    jobs: multiprocessing.Queue, done: multiprocessing.Queue, tenant_id: str, twin: dict[str, str] | None = None
+) -> None:
     """A stand-in for one web process: record the events it is asked for, one per transaction."""
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    os.environ.update(app_env())
+    os.environ.update(app_env(twin))
     import django
 
     django.setup()
@@ -256,12 +262,12 @@ def _producer_main(jobs: multiprocessing.Queue, done: multiprocessing.Queue, ten
 class Producers:
     """Separate processes recording events, as the web processes `serve` starts (2 per core) would."""
 
-    def __init__(self, tenant_id: str, processes: int) -> None:
+    def __init__(self, tenant_id: str, processes: int, twin: dict[str, str] | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.done = ctx.Queue()
         self.jobs = [ctx.Queue() for _ in range(processes)]
         self.processes = [
-            ctx.Process(target=_producer_main, args=(jobs, self.done, tenant_id), daemon=True) for jobs in self.jobs
+            ctx.Process(target=_producer_main, args=(jobs, self.done, tenant_id, twin), daemon=True) for jobs in self.jobs
         ]
         for process in self.processes:
             process.start()
