@@ -12,12 +12,11 @@ import json
 import uuid
 from typing import Any, Mapping, Sequence
 
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from tenants.models import Tenant
-from webhooks.engine import wake
+from webhooks.engine import statements, turns, wake
 from webhooks.models import (
     Delivery,
     DeliveryState,
@@ -33,11 +32,8 @@ _P = Endpoint._meta.db_table
 _D = Delivery._meta.db_table
 _DATA = Event._meta.get_field("data")
 _EVENTS = Endpoint._meta.get_field("events")
-_INSERT_EVENT = (
-    f"INSERT INTO {_E} (id, tenant_id, type, data, subject_type, subject_id, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-)
 _EVENT_COLUMNS = ("id", "tenant_id", "type", "data", "subject_type", "subject_id", "created_at")
-_CANDIDATES = f"SELECT id, events FROM {_P} WHERE tenant_id = %s AND enabled ORDER BY id"
+_EVENT_PARAMS = ("event_id", "tenant_id", "event_type", "data", "subject_type", "subject_id", "created_at")
 _DELIVERY_COLUMNS = (
     "id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count, next_attempt_at, "
     "claim_token, enqueued_at, is_ping, last_error, created_at, updated_at"
@@ -51,7 +47,7 @@ def _tenant_key(tenant_id: uuid.UUID) -> Any:
 
 def _new_event(
     *, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, Any], subject_type: str, subject_id: str
-) -> tuple[Event, list[Any]]:
+) -> tuple[Event, dict[str, Any]]:
     event = Event(
         id=new_event_id(),
         tenant_id=tenant_id,
@@ -62,15 +58,15 @@ def _new_event(
         created_at=timezone.now(),
     )
     event._state.adding = False
-    params = [
-        event.id,
-        _tenant_key(tenant_id),
-        event_type,
-        _DATA.get_db_prep_save(data, connection),
-        subject_type,
-        subject_id,
-        connection.ops.adapt_datetimefield_value(event.created_at),
-    ]
+    params = {
+        "event_id": event.id,
+        "tenant_id": _tenant_key(tenant_id),
+        "event_type": event_type,
+        "data": _DATA.get_db_prep_save(data, connection),
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "created_at": connection.ops.adapt_datetimefield_value(event.created_at),
+    }
     return event, params
 
 
@@ -80,7 +76,7 @@ def insert_event(*, tenant_id: uuid.UUID, event_type: str, data: Mapping[str, An
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_EVENT, params)
+        cursor.execute(statements.INSERT_EVENT, params)
     return event
 
 
@@ -104,12 +100,7 @@ def record(
         tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
     )
     with prepared_cursor() as cursor:
-        # The event, and which endpoints want it, without taking any lock yet.
-        cursor.execute(
-            f"WITH event AS ({_INSERT_EVENT}) SELECT id FROM {_P} WHERE tenant_id = %s AND enabled "
-            "AND (events = '[]'::jsonb OR events @> %s::jsonb) ORDER BY id",
-            [*event_params, event_params[1], json.dumps([event_type])],
-        )
+        cursor.execute(statements.EVENT_AND_ENDPOINTS_PG, {**event_params, "event_types": json.dumps([event_type])})
         candidates = [row[0] for row in cursor.fetchall()]
         delivery_ids: list[str] = []
         for start in range(0, len(candidates), _INSERT_BATCH):
@@ -134,7 +125,7 @@ def record_many(
             tenant_id=tenant_id, event_type=event_type, data=data, subject_type=subject_type, subject_id=subject_id
         )
         events.append(event)
-        rows.append(params)
+        rows.append([params[column] for column in _EVENT_PARAMS])
     if not events:
         return [], []
     insert_rows(_E, _EVENT_COLUMNS, rows)
@@ -175,47 +166,30 @@ def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int
 
 
 def _insert_numbered(cursor: Any, event: Event, endpoint_ids: list[str]) -> list[str]:
-    """Lock, number and insert the deliveries in one statement: the lock is held from here to commit only.
+    """Lock, number and insert the deliveries and reserve their slots in one statement (NUMBER_DELIVERIES_PG).
 
-    Endpoints are locked in id order, so concurrent fan-outs to the same endpoints queue instead of
-    deadlocking; one disabled meanwhile is skipped. Returns the deliveries to send a message for:
-    those for which a free in-flight slot of their endpoint was reserved (webhooks/flow.py), so an
-    endpoint never has more messages on their way than slots; the others wait their turn.
+    Returns the deliveries to send a message for: those a free in-flight slot of their endpoint was
+    reserved for, so an endpoint never has more messages on their way than slots; the others wait
+    their turn (webhooks/engine/turns.py).
     """
-    at = timezone.now()
-    now = connection.ops.adapt_datetimefield_value(at)
-    pairs = [(new_delivery_id(), pk) for pk in endpoint_ids]
-    cursor.execute(
-        f"WITH seq AS (UPDATE {_P} SET sequence = sequence + 1 WHERE id IN (SELECT id FROM {_P} "
-        f"WHERE id IN ({', '.join(['%s'] * len(endpoint_ids))}) AND enabled ORDER BY id FOR UPDATE) "
-        f"RETURNING id, sequence), ins AS (INSERT INTO {_D} ({_DELIVERY_COLUMNS}) "
-        "SELECT v.id, %s, %s, seq.id, %s, seq.sequence, %s, 0, %s, '', NULL, false, '', %s, %s FROM seq "
-        f"JOIN (VALUES {', '.join(['(%s, %s)'] * len(pairs))}) AS v(id, endpoint_id) ON v.endpoint_id = seq.id "
-        f"RETURNING id, endpoint_id), {wake.RESERVE_FOR_NEW_CTE} "
-        "SELECT ins.id, woke.delivery_id IS NOT NULL FROM ins LEFT JOIN woke ON woke.delivery_id = ins.id",
-        [
-            *endpoint_ids,
-            _tenant_key(event.tenant_id),
-            event.id,
-            event.type,
-            DeliveryState.PENDING,
-            now,
-            now,
-            now,
-            *(value for pair in pairs for value in pair),
-            *wake.reserve_for_new_params(at),
-        ],
-        # The statement's shape depends on the count: prepare only the common ones.
-        prepare=len(endpoint_ids) <= 8 and settings.DATABASE_PREPARED_STATEMENTS,
-    )
+    delivery_ids = [new_delivery_id() for _ in endpoint_ids]
+    params = {
+        **turns.instants(timezone.now()),
+        "endpoint_ids": endpoint_ids,
+        "delivery_ids": delivery_ids,
+        "tenant_id": _tenant_key(event.tenant_id),
+        "event_id": event.id,
+        "event_type": event.type,
+    }
+    cursor.execute(statements.NUMBER_DELIVERIES_PG, params)
     woken = {row[0] for row in cursor.fetchall() if row[1]}
-    return [delivery_id for delivery_id, _ in pairs if delivery_id in woken]
+    return [delivery_id for delivery_id in delivery_ids if delivery_id in woken]
 
 
 def matching_endpoints(*, event: Event) -> list[str]:
     """Return the ids of the tenant's enabled endpoints whose filter takes this event type."""
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES, [_tenant_key(event.tenant_id)])
+        cursor.execute(statements.ENABLED_ENDPOINTS, {"tenant_id": _tenant_key(event.tenant_id)})
         rows = cursor.fetchall()
     matching = []
     for pk, events in rows:

@@ -9,6 +9,8 @@ PostgreSQL and compares the rows. Parameters are named, so adding one never shif
   threshold, default_cap                          the breaker threshold and the default cap
   delivery_id, token, slot_id                     the delivery, its claim token, the slot it holds
   sent, set_size                                  a turn's set just sent (JSON), how many to claim next
+  event_id, tenant_id, event_type, data, …        an event being recorded, and its deliveries'
+  endpoint_ids, delivery_ids                      endpoints and new ids, as arrays (one shape for any count)
   own_commit                                      true when the statement is its own transaction
 
 Rules that several statements repeat, written the same way in each (a test checks they agree):
@@ -392,6 +394,86 @@ UPDATE webhooks_endpointslot SET delivery_id = %(following)s, leased_until = %(l
 WHERE id = %(slot_id)s AND claim_token = %(token)s AND leased_until < %(renew_before)s
 """
 
+# --- recording an event: the event, its deliveries numbered, a slot reserved for each (fanout, wake) ---
+
+# The event, and which of the tenant's enabled endpoints take its type, without taking any lock yet.
+EVENT_AND_ENDPOINTS_PG = """
+WITH event AS (
+  INSERT INTO webhooks_event (id, tenant_id, type, data, subject_type, subject_id, created_at)
+  VALUES (%(event_id)s, %(tenant_id)s, %(event_type)s, %(data)s, %(subject_type)s, %(subject_id)s, %(created_at)s)
+)
+SELECT id FROM webhooks_endpoint
+WHERE tenant_id = %(tenant_id)s AND enabled AND (events = '[]'::jsonb OR events @> %(event_types)s::jsonb)
+ORDER BY id
+"""
+# Its portable twins: the event, then every enabled endpoint with its filter (read in Python).
+INSERT_EVENT = """
+INSERT INTO webhooks_event (id, tenant_id, type, data, subject_type, subject_id, created_at)
+VALUES (%(event_id)s, %(tenant_id)s, %(event_type)s, %(data)s, %(subject_type)s, %(subject_id)s, %(created_at)s)
+"""
+ENABLED_ENDPOINTS = """
+SELECT id, events FROM webhooks_endpoint WHERE tenant_id = %(tenant_id)s AND enabled ORDER BY id
+"""
+
+# A free slot of each new delivery's endpoint reserved for it (`queued`, until the queue lease runs
+# out), so that at most `cap` messages per endpoint are ever on their way; after an `ins` CTE of
+# (id, endpoint_id). Answers the deliveries to send a message for.
+RESERVE_FOR_NEW_CTE = """woke AS (
+  UPDATE webhooks_endpointslot SET state = 'queued', delivery_id = ins.id, claim_token = '', leased_until = %(queue_lease_end)s
+  FROM ins WHERE webhooks_endpointslot.id = (
+    SELECT s.id FROM webhooks_endpointslot s JOIN webhooks_endpoint p ON p.id = s.endpoint_id
+    WHERE s.endpoint_id = ins.endpoint_id AND (s.state = 'free' OR s.leased_until < %(now)s)
+      AND s.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+        ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+    ORDER BY s.number LIMIT 1 FOR UPDATE OF s SKIP LOCKED)
+  RETURNING webhooks_endpointslot.delivery_id
+)"""
+
+# The endpoints locked in id order and their sequences raised, one delivery each inserted with its
+# number, and a slot reserved for each: the lock is held from here to the caller's commit only.
+# Endpoints locked in id order, so concurrent fan-outs to the same endpoints queue instead of
+# deadlocking; one disabled meanwhile is skipped. One shape for any number of endpoints (arrays).
+NUMBER_DELIVERIES_PG = f"""
+WITH seq AS (
+  UPDATE webhooks_endpoint SET sequence = sequence + 1
+  WHERE id IN (SELECT id FROM webhooks_endpoint WHERE id = ANY(%(endpoint_ids)s::text[]) AND enabled ORDER BY id FOR UPDATE)
+  RETURNING id, sequence
+), ins AS (
+  INSERT INTO webhooks_delivery (id, tenant_id, event_id, endpoint_id, event_type, sequence, state, attempt_count,
+    next_attempt_at, claim_token, enqueued_at, is_ping, last_error, created_at, updated_at)
+  SELECT v.id, %(tenant_id)s, %(event_id)s, seq.id, %(event_type)s, seq.sequence, 'pending', 0,
+    %(now)s, '', NULL, false, '', %(now)s, %(now)s
+  FROM seq JOIN unnest(%(delivery_ids)s::text[], %(endpoint_ids)s::text[]) AS v(id, endpoint_id) ON v.endpoint_id = seq.id
+  RETURNING id, endpoint_id
+), {RESERVE_FOR_NEW_CTE}
+SELECT ins.id, woke.delivery_id IS NOT NULL AS woken FROM ins LEFT JOIN woke ON woke.delivery_id = ins.id
+"""
+# Its portable twin: fanout.create_deliveries numbers and inserts (its lists are as long as the
+# endpoints), then this, per delivery, reserves a slot.
+RESERVE_ONE = """
+UPDATE webhooks_endpointslot SET state = 'queued', delivery_id = %(delivery_id)s, claim_token = '',
+  leased_until = %(queue_lease_end)s
+WHERE id = (
+  SELECT s.id FROM webhooks_endpointslot s JOIN webhooks_endpoint p ON p.id = s.endpoint_id
+    JOIN webhooks_delivery d ON d.endpoint_id = p.id
+  WHERE d.id = %(delivery_id)s AND (s.state = 'free' OR s.leased_until < %(now)s)
+    AND s.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+      ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+  ORDER BY s.number LIMIT 1)
+"""
+
+# The sweep (wake.wake_due): endpoints with a due delivery no message was sent for since
+# `stale_before` (or whose claim ran out), and a slot to send it in.
+ENDPOINTS_WITH_DUE = """
+SELECT DISTINCT d.endpoint_id FROM webhooks_delivery d JOIN webhooks_endpoint p ON p.id = d.endpoint_id
+WHERE d.state IN ('pending', 'sending') AND NOT d.is_ping
+  AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+  AND p.enabled AND (d.state = 'sending' OR d.enqueued_at IS NULL OR d.enqueued_at <= %(stale_before)s)
+  AND (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+    ELSE COALESCE(p.max_in_flight, %(default_cap)s) END) > 0
+LIMIT %(limit)s
+"""
+
 # --- the circuit breaker (webhooks.engine.breaker) ----------------------------------------------
 
 COUNT_NO_ANSWER = """
@@ -415,4 +497,6 @@ TWINS = {
         "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
     ),
     "RECORD_SET_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
+    "EVENT_AND_ENDPOINTS_PG": ("INSERT_EVENT", "ENABLED_ENDPOINTS"),
+    "NUMBER_DELIVERIES_PG": ("RESERVE_ONE",),
 }  # fmt: skip

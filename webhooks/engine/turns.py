@@ -35,41 +35,12 @@ from django.utils import timezone
 from skillhub.db import db_time, uses_postgres_statements
 from skillhub.leases import Lease
 from webhooks.engine import statements
-from webhooks.models import Delivery, Endpoint, EndpointSlot
+from webhooks.models import Endpoint, EndpointSlot
 
 logger = logging.getLogger("skillhub.webhooks")
 
-_D = Delivery._meta.db_table
-_P = Endpoint._meta.db_table
-_S = EndpointSlot._meta.db_table
 
 MAX_IN_FLIGHT_LIMIT = 64
-
-# Positional fragments of the same rules as webhooks/engine/statements.py, for the waking
-# statements of webhooks/engine/wake.py and fan-out.
-# The slots an endpoint has now: none while its circuit is open, one (the probe) once the
-# cool-down is over, otherwise its cap. Parameters: now, threshold, default cap (see cap_params).
-CAP_SQL = (
-    "(CASE WHEN p.circuit_open_until > %s THEN 0 WHEN p.consecutive_failures >= %s THEN 1 ELSE COALESCE(p.max_in_flight, %s) END)"
-)
-# A slot anyone may take: free, or held under a lease that ran out. Parameter: now.
-FREE_SQL = "(s.state = 'free' OR s.leased_until < %s)"
-# A delivery no message is on its way for (no slot is queued for it). Parameter: now. A worker
-# handing its slot on, or keeping it for a turn, takes only those: one that has a message is
-# sent by that message, and taking it would leave the message to find nothing (a useless message
-# in front of every newer one).
-UNMESSAGED_SQL = (
-    f"NOT EXISTS (SELECT 1 FROM {_S} q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued' "
-    "AND q.delivery_id = d.id AND q.leased_until >= %s)"
-)
-# A delivery waiting for its (next) attempt, now due. Parameter: now.
-WAITING_SQL = "d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %s"
-# A delivery that is due to be sent. Parameters: now, now.
-DUE_SQL = (
-    "d.state IN ('pending', 'sending') AND NOT d.is_ping AND ((d.state = 'pending' AND d.next_attempt_at <= %s) "
-    "OR (d.state = 'sending' AND d.claimed_until < %s))"
-)
-
 
 def default_cap() -> int:
     return int(settings.WEBHOOKS_MAX_IN_FLIGHT)
@@ -89,12 +60,8 @@ def claim_lease() -> timedelta:
     return CLAIM_LEASE.length
 
 
-def cap_params(now: datetime) -> list[Any]:
-    return [db_time(now), int(settings.WEBHOOKS_BREAKER_THRESHOLD), default_cap()]
-
-
 def effective_cap(endpoint: Endpoint, *, now: datetime | None = None) -> int:
-    """The slots the endpoint has now (Python twin of CAP_SQL)."""
+    """The slots the endpoint has now (the Python twin of the cap rule in webhooks/engine/statements.py)."""
     now = now or timezone.now()
     if endpoint.circuit_open_until is not None and endpoint.circuit_open_until > now:
         return 0

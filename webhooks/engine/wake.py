@@ -15,42 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from skillhub.db import db_time
-from webhooks.engine.turns import (
-    CAP_SQL,
-    DUE_SQL,
-    FREE_SQL,
-    cap_params,
-    default_cap,
-    effective_cap,
-    ensure_slots,
-    queue_lease,
-)
+from webhooks.engine import statements, turns
+from webhooks.engine.turns import default_cap, effective_cap, ensure_slots, queue_lease
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
 
-_D = Delivery._meta.db_table
-_P = Endpoint._meta.db_table
-_S = EndpointSlot._meta.db_table
-
-
-# For the fan-out (after its `ins` CTE of new deliveries): reserve a free slot of each new
-# delivery's endpoint for it, so that at most `cap` messages per endpoint are ever on their way.
-# Parameters (reserve_for_new_params): queue lease, now, cap params.
-RESERVE_FOR_NEW_CTE = f"""woke AS (
-  UPDATE {_S} SET state = 'queued', delivery_id = ins.id, claim_token = '', leased_until = %s
-  FROM ins WHERE {_S}.id = (
-    SELECT s.id FROM {_S} s JOIN {_P} p ON p.id = s.endpoint_id
-    WHERE s.endpoint_id = ins.endpoint_id AND {FREE_SQL} AND s.number < {CAP_SQL}
-    ORDER BY s.number LIMIT 1 FOR UPDATE OF s SKIP LOCKED)
-  RETURNING {_S}.delivery_id
-)"""
-_RESERVE_ONE = f"""UPDATE {_S} SET state = 'queued', delivery_id = %s, claim_token = '', leased_until = %s
-WHERE id = (
-  SELECT s.id FROM {_S} s JOIN {_P} p ON p.id = s.endpoint_id JOIN {_D} d ON d.endpoint_id = p.id
-  WHERE d.id = %s AND {FREE_SQL} AND s.number < {CAP_SQL} ORDER BY s.number LIMIT 1)"""
-
-
-def reserve_for_new_params(now: datetime) -> list[Any]:
-    return [db_time(now + queue_lease()), db_time(now), *cap_params(now)]
 
 
 def deliveries_to_wake(
@@ -58,17 +26,17 @@ def deliveries_to_wake(
 ) -> list[str]:
     """Reserve a free slot for each new delivery whose endpoint has one; return those (to send messages for).
 
-    The portable twin of RESERVE_FOR_NEW_CTE. With `endpoints` (delivery id → endpoint id), an
-    endpoint found full is not asked again for the following deliveries.
+    The portable twin of statements.RESERVE_FOR_NEW_CTE. With `endpoints` (delivery id → endpoint id),
+    an endpoint found full is not asked again for the following deliveries.
     """
-    now = now or timezone.now()
+    params = turns.instants(now or timezone.now())
     woken, full = [], set()
     with connection.cursor() as cursor:
         for delivery_id in delivery_ids:
             endpoint_id = (endpoints or {}).get(delivery_id)
             if endpoint_id is not None and endpoint_id in full:
                 continue
-            cursor.execute(_RESERVE_ONE, [delivery_id, db_time(now + queue_lease()), delivery_id, db_time(now), *cap_params(now)])
+            cursor.execute(statements.RESERVE_ONE, {**params, "delivery_id": delivery_id})
             if cursor.rowcount == 1:
                 woken.append(delivery_id)
             elif endpoint_id is not None:
@@ -83,21 +51,15 @@ def wake_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> lis
     out. Endpoints take turns in the answer (first slot of each, then second …), so the messages
     reach the queue interleaved.
     """
-    at, stale = db_time(now), db_time(stale_before)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT d.endpoint_id FROM {_D} d JOIN {_P} p ON p.id = d.endpoint_id "
-            f"WHERE {DUE_SQL} AND p.enabled AND (d.state = 'sending' OR d.enqueued_at IS NULL OR d.enqueued_at <= %s) "
-            f"AND {CAP_SQL} > 0 LIMIT %s",
-            [at, at, stale, *cap_params(now), limit],
+            statements.ENDPOINTS_WITH_DUE, {**turns.instants(now), "stale_before": db_time(stale_before), "limit": limit}
         )
         endpoint_ids = [row[0] for row in cursor.fetchall()]
-    turns: list[list[str]] = []
-    for endpoint_id in endpoint_ids:
-        turns.append(_reserve(endpoint_id=endpoint_id, now=now, stale_before=stale_before))
+    reserved = [_reserve(endpoint_id=endpoint_id, now=now, stale_before=stale_before) for endpoint_id in endpoint_ids]
     ordered: list[str] = []
-    for rank in range(max((len(t) for t in turns), default=0)):
-        ordered += [t[rank] for t in turns if rank < len(t)]
+    for rank in range(max((len(r) for r in reserved), default=0)):
+        ordered += [r[rank] for r in reserved if rank < len(r)]
     return ordered
 
 
