@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from skillhub import logcontext
@@ -135,6 +135,8 @@ def _finish_set(
         keep_turn = False
     if recorded.following is not None and not keep_turn:
         deliveries_due.fire_on_commit([recorded.following])
+    elif not recorded.claimed and recorded.following is None:
+        _catch_up_after_free(sent[0][0].claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(sent[0][0].claimed.endpoint.pk)
     return recorded.claimed
@@ -206,6 +208,8 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
         recorded = _record_unrecordable(started, result, finished_at, exc)
     if recorded.following is not None:
         deliveries_due.fire_on_commit([recorded.following])
+    elif started.claimed.claim.slot_id is not None:
+        _catch_up_after_free(started.claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(started.claimed.endpoint.pk)
     return recorded
@@ -223,6 +227,18 @@ def _note_breaker(started: _Started, result: transport.HttpResult, now: datetime
         error=result.error,
         now=now,
     )
+
+
+def _catch_up_after_free(endpoint_id: str) -> None:
+    """The slot was freed with nothing due: a delivery recorded meanwhile gets its message now, not at the sweep."""
+    try:
+        with _savepoint():
+            woken = wake.after_slot_freed(endpoint_id=endpoint_id, now=timezone.now())
+    except DatabaseError as exc:  # the sweep still finds it
+        logger.warning("endpoint %s: catching up after a freed slot failed: %s", endpoint_id, type(exc).__name__)
+        return
+    if woken:
+        deliveries_due.fire_on_commit(woken)
 
 
 def _wake_after_commit(endpoint_id: str) -> None:

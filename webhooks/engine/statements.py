@@ -474,6 +474,17 @@ WHERE d.state IN ('pending', 'sending') AND NOT d.is_ping
 LIMIT %(limit)s
 """
 
+# After a slot was freed because nothing was due (wake.after_slot_freed): is a recording in
+# flight for the endpoint? Recording holds the endpoint row's lock from numbering to commit, so a
+# row this cannot lock now means one may be; WAIT_FOR_RECORDING_PG then waits for it to end. No
+# portable twins: SQLite has one writer at a time, so the freeing statement saw every delivery.
+NO_RECORDING_IN_FLIGHT_PG = """
+SELECT id FROM webhooks_endpoint WHERE id = %(endpoint_id)s FOR SHARE SKIP LOCKED
+"""
+WAIT_FOR_RECORDING_PG = """
+SELECT id FROM webhooks_endpoint WHERE id = %(endpoint_id)s FOR SHARE
+"""
+
 # --- the circuit breaker (webhooks.engine.breaker) ----------------------------------------------
 
 COUNT_NO_ANSWER = """
@@ -499,4 +510,6 @@ TWINS = {
     "RECORD_SET_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
     "EVENT_AND_ENDPOINTS_PG": ("INSERT_EVENT", "ENABLED_ENDPOINTS"),
     "NUMBER_DELIVERIES_PG": ("RESERVE_ONE",),
+    "NO_RECORDING_IN_FLIGHT_PG": (),
+    "WAIT_FOR_RECORDING_PG": (),
 }  # fmt: skip

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from skillhub.db import db_time
+from skillhub.db import db_time, uses_postgres_statements
 from webhooks.engine import statements, turns
 from webhooks.engine.turns import default_cap, effective_cap, ensure_slots, queue_lease
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
@@ -61,6 +61,26 @@ def wake_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> lis
     for rank in range(max((len(r) for r in reserved), default=0)):
         ordered += [r[rank] for r in reserved if rank < len(r)]
     return ordered
+
+
+def after_slot_freed(*, endpoint_id: str, now: datetime) -> list[str]:
+    """Catch a delivery whose recording raced the freeing of its endpoint's slot; return those to send messages for.
+
+    A delivery recorded while every slot of its endpoint was busy gets no message: a slot holder
+    takes it when it finishes. Should the recording commit just after the last holder found
+    nothing due and freed its slot, nobody would, until the sweep. Recording holds the endpoint
+    row's lock from numbering to commit, so only when that row is locked now is there anything to
+    catch: then wait for the recording to end, and wake what it left.
+    """
+    if not uses_postgres_statements():
+        return []  # one writer at a time: the freeing statement saw every committed delivery
+    params = {"endpoint_id": endpoint_id}
+    with connection.cursor() as cursor:
+        cursor.execute(statements.NO_RECORDING_IN_FLIGHT_PG, params)
+        if cursor.fetchone() is not None:
+            return []
+        cursor.execute(statements.WAIT_FOR_RECORDING_PG, params)
+    return wake_endpoint(endpoint_id=endpoint_id, now=now)
 
 
 def wake_endpoint(*, endpoint_id: str, now: datetime) -> list[str]:
