@@ -55,8 +55,21 @@ def named_all(cursor: Any, found: Sequence[Sequence[Any]]) -> list[dict[str, Any
     return [dict(zip(names, row)) for row in found]
 
 
-def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None) -> Claimed:
-    """Hydrate a row holding `statements.CLAIMED_COLUMNS` (and `delivery_id`, `consecutive_failures`)."""
+def claimed_set(found: Sequence[Mapping[str, Any]], *, token: str, slot_id: int | None) -> list[Claimed]:
+    """Hydrate the rows of a set claimed under one slot: one endpoint, read once for all of them."""
+    hydrated: list[Claimed] = []
+    for row in found:
+        if row.get("delivery_id"):
+            same = hydrated[0].endpoint if hydrated and hydrated[0].endpoint.pk == row["endpoint_id"] else None
+            hydrated.append(claimed(row, token=token, slot_id=slot_id, endpoint=same))
+    return hydrated
+
+
+def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None, endpoint: Endpoint | None = None) -> Claimed:
+    """Hydrate a row holding `statements.CLAIMED_COLUMNS` (and `delivery_id`, `consecutive_failures`).
+
+    `endpoint`, when given, is this row's endpoint already hydrated (the rows of a set share it).
+    """
     tenant_id = uuid.UUID(str(row["tenant_id"]))
     event = Event(
         id=row["event_id"],
@@ -67,6 +80,24 @@ def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None) -> Claim
         subject_id=row["subject_id"],
         created_at=_aware(row["created_at"]) or timezone.now(),  # never null in the table
     )
+    endpoint = endpoint or _endpoint(row, tenant_id)
+    delivery = Delivery(
+        id=row["delivery_id"],
+        tenant_id=tenant_id,
+        event_id=event.pk,
+        endpoint_id=endpoint.pk,
+        event_type=event.type,
+        sequence=row["sequence"],
+        attempt_count=row["attempt_count"],
+        is_ping=bool(row["is_ping"]),
+    )
+    for instance in (event, delivery):
+        instance._state.adding = False
+    claim = Claim(delivery_id=delivery.pk, token=token, slot_id=slot_id, consecutive_failures=row["consecutive_failures"])
+    return Claimed(claim=claim, delivery=delivery, endpoint=endpoint, event=event, tenant_slug=row["tenant_slug"])
+
+
+def _endpoint(row: Mapping[str, Any], tenant_id: uuid.UUID) -> Endpoint:
     endpoint = Endpoint(
         id=row["endpoint_id"],
         tenant_id=tenant_id,
@@ -82,20 +113,8 @@ def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None) -> Claim
         retry_policy=row["retry_policy"],
         send_secret_header=bool(row["send_secret_header"]),
     )
-    delivery = Delivery(
-        id=row["delivery_id"],
-        tenant_id=tenant_id,
-        event_id=event.pk,
-        endpoint_id=endpoint.pk,
-        event_type=event.type,
-        sequence=row["sequence"],
-        attempt_count=row["attempt_count"],
-        is_ping=bool(row["is_ping"]),
-    )
-    for instance in (event, endpoint, delivery):
-        instance._state.adding = False
-    claim = Claim(delivery_id=delivery.pk, token=token, slot_id=slot_id, consecutive_failures=row["consecutive_failures"])
-    return Claimed(claim=claim, delivery=delivery, endpoint=endpoint, event=event, tenant_slug=row["tenant_slug"])
+    endpoint._state.adding = False
+    return endpoint
 
 
 def _aware(value: Any) -> datetime | None:

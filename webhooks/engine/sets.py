@@ -127,7 +127,7 @@ def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn
         cursor.execute(statements.RECORD_SET_AND_CLAIM_SET_PG, params)
         found = rows.named_all(cursor, cursor.fetchall())
     token, slot_id = params["token"], params["slot_id"]
-    claimed = [rows.claimed(r, token=token, slot_id=slot_id) for r in found if r.get("delivery_id")]
+    claimed = rows.claimed_set(found, token=token, slot_id=slot_id)
     return set(found[0].get("finished_ids") or ()) if found else set(), SetRecorded(claimed)
 
 
