@@ -64,7 +64,7 @@ def demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def serve(tmp_path: Path, env: dict[str, str], *args: str, unthrottled: bool = False) -> Iterator[Served]:
-    """Migrate, seed the demo tenant, start `manage.py serve`, wait for /healthz; stop it after.
+    """Migrate, seed the demo tenant, start `manage.py serve`, wait for /readyz; stop it after.
 
     `unthrottled` lifts the demo tenant's API rate limit, for tests that load the server.
     """
@@ -90,8 +90,9 @@ def serve(tmp_path: Path, env: dict[str, str], *args: str, unthrottled: bool = F
     served = Served(f"http://127.0.0.1:{port}", port, env, credentials, log_path)
 
     def healthy() -> bool:
+        # Ready, not only alive: every web process answering and the database, cache and broker reachable.
         try:
-            return requests.get(f"{served.base}/healthz", timeout=5).status_code == 200
+            return requests.get(f"{served.base}/readyz", timeout=5).status_code == 200
         except (requests.ConnectionError, requests.Timeout):
             return False
 

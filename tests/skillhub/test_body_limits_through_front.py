@@ -30,7 +30,9 @@ def test_a_twenty_mib_upload_passes_and_each_limit_answers_413_in_its_shape(tmp_
     with serve(tmp_path, env, "--front", front) as served:
         auth = {"Authorization": f"Bearer {served.credentials['apiKey']}"}
         evidence = f"{served.base}/api/v1/tenants/demo/evidence"
-        learners = requests.get(f"{served.base}/api/v1/tenants/demo/learners", headers=auth, timeout=30).json()["data"]
+        listed = requests.get(f"{served.base}/api/v1/tenants/demo/learners", headers=auth, timeout=30)
+        assert listed.status_code == 200, listed.text[:500]
+        learners = listed.json()["data"]
         form = {"learnerId": learners[0]["id"], "title": "Site induction video"}
 
         uploaded = requests.post(
