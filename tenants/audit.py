@@ -6,10 +6,11 @@ Every entry point names its actor once: the API (`tenants.api.views`, an API key
 While an actor is set, every save, delete and many-to-many change of a tenant-owned model is
 recorded in the same transaction as the write (field names only, never values), so a service
 needs no code of its own to be audited; `audit_record` is there for what is not a row change
-(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals. Inside
-`batched()` the rows of a block's writes are held and inserted together as the block ends, still in
-its transaction (one statement where a SCIM create wrote one per saved row). Work done by workers
-and sweeps sets no actor and records nothing.
+(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals,
+`record_created` for one row a raw statement inserted. Inside `batched()` the rows of a block's
+writes are held and inserted together as the block ends, still in its transaction (one statement
+where a SCIM create wrote one per saved row). Work done by workers and sweeps sets no actor and
+records nothing.
 """
 from __future__ import annotations
 
@@ -325,6 +326,11 @@ def _saved(sender: Any, instance: models.Model, created: bool, raw: bool = False
         changed_fields=changed,
         actor=actor,
     )
+
+
+def record_created(instance: models.Model) -> None:
+    """Record a row a raw statement inserted (no `save()`, so no signal) as saving it would have."""
+    _saved(type(instance), instance, created=True)
 
 
 def _deleted(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:
