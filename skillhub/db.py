@@ -1,8 +1,8 @@
 """The database helpers every app shares: the one dialect switch, prepared statements, expressions.
 
 Where a path has a hand-written PostgreSQL statement (signal ingest and resolution, event fan-out,
-delivery claim and record, learner pages, the sweeps' locking claims, exports' COPY) it has a
-portable twin that runs anywhere; `uses_postgres_statements()` is the one place that chooses
+delivery claim and record, learner pages, a learner's create, the sweeps' locking claims, exports'
+COPY) it has a portable twin that runs anywhere; `uses_postgres_statements()` is the one place that chooses
 between them, and the parity tests run both on PostgreSQL and compare the rows.
 """
 from __future__ import annotations
