@@ -167,8 +167,8 @@ def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
         # its unique constraint, not by a query first: identity providers create users they looked
         # up and did not find, so the check would cost every create a round trip to refuse almost none.
         # The identity is written first (its learner is checked at commit): a taken userName is
-        # refused before any learner work, and the tenant's learner-count row, which learner_create
-        # locks last, is held by one create for as short a time as can be.
+        # refused before any learner work, and the tenant's learner-count row, which the learner's
+        # statement locks until commit, is not held while the identity is written.
         with transaction.atomic(), audit.batched():
             saved = _identity_insert(ScimUser(learner_id=values["id"], tenant=tenant, user_name_key=key, **profile))
             learner = learner_create(tenant=tenant, values=values)
