@@ -20,12 +20,14 @@ from learning.models import (
 )
 from learning.events import assignment_data, learner_data, learner_updated_data
 from learning.signals import assignment_completed, assignment_completing, learner_saved
+from learning.statements import learner_insert
 from learning.selectors import learner_total_cache_key
 from learning.topics import topic_key, topic_label
 from learning.validators import sa_id_number_problem
 from skillhub import localcache
 from skillhub.errors import ConflictError, NotFoundError, ValidationFailed
 from skillhub.hooks import after_commit, send_on_commit
+from tenants import audit
 from tenants.models import Group, Tenant
 from tenants.services import site_get_or_create
 from webhooks.outbox import record_event
@@ -77,6 +79,7 @@ def _validate(values: dict[str, Any], *, creating: bool) -> None:
 
 
 _UNIQUE = (("email", "email"), ("external_worker_id", "external worker id"))
+_LABEL = dict(_UNIQUE)
 
 
 def _check_unique(*, tenant: Tenant, values: dict[str, Any], exclude_id: Any = None) -> None:
@@ -134,22 +137,31 @@ def learner_create(*, tenant: Tenant, values: dict[str, Any]) -> Learner:
     """Create a learner from model-field values and record `learner.created`."""
     values = _normalise(values)
     _validate(values, creating=True)
-    _check_unique(tenant=tenant, values=values)
+    if values.get("site"):
+        _check_unique(tenant=tenant, values=values)  # before a new site is written for a learner refused
     values, groups = _resolve_relations(tenant=tenant, values=values)
+    learner = Learner(tenant=tenant, **values)
+    learner.created_at = learner.updated_at = timezone.now()
     try:
         # No savepoint inside a caller's transaction (a SCIM create, an idempotent POST): two round
         # trips fewer, and a database error (a race for an email the check saw free) ends the
         # caller's transaction too, which is all a caller does with it. One that carries on after a
         # refused row opens a savepoint per call itself (learning.bulk). The same in learner_update.
         with transaction.atomic(savepoint=False):
-            learner = Learner.objects.create(tenant=tenant, **values)
-            if groups:
-                _set_groups(learner, groups)
-            _record(learner, "learner.created", learner_data(learner))
-            # Last: the count's row is locked until commit, and every create of the tenant waits for it.
-            _change_count(tenant=tenant, delta=1)
+            # One statement on PostgreSQL: the check for a learner holding the email or worker id, the
+            # row, and the count (its row stays locked until commit: every create of the tenant waits).
+            clash, counted = learner_insert(learner)
+            if clash is None:
+                audit.record_created(learner)  # a raw insert sends no post_save
+                if groups:
+                    _set_groups(learner, groups)
+                _record(learner, "learner.created", learner_data(learner))
+                _count_changed(tenant=tenant, counted=counted)
     except IntegrityError as exc:
         _raise_conflict(exc)
+    if clash is not None:
+        # Raised outside the block: nothing was written, and a caller's transaction carries on.
+        raise ConflictError(f"A learner with this {_LABEL[clash]} already exists", field=clash, reason="already exists")
     _after_save(learner)
     return learner
 
@@ -217,6 +229,13 @@ def _record(learner: Learner, event_type: str, data: Mapping[str, Any]) -> None:
 def _change_count(*, tenant: Tenant, delta: int) -> None:
     updated = LearnerCount.objects.filter(tenant=tenant).update(count=F("count") + delta)
     if not updated:
+        learner_count_recompute(tenant=tenant)
+    after_commit(_forget_total, tenant)
+
+
+def _count_changed(*, tenant: Tenant, counted: bool) -> None:
+    """After a statement raised the tenant's learner count (or found no count row to raise)."""
+    if not counted:
         learner_count_recompute(tenant=tenant)
     after_commit(_forget_total, tenant)
 

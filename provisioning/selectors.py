@@ -7,6 +7,7 @@ from typing import Any, Iterable
 
 import orjson
 import scim2_models as scim
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Concat
 
@@ -67,12 +68,68 @@ def user_model(learner: Learner, profile: ScimUser | None, groups: Iterable[Grou
     return user
 
 
+_email = TypeAdapter(EmailStr)
+
+
+def _extensions(learner: Learner, profile: ScimUser | None) -> dict[str, dict[str, Any]]:
+    """The enterprise and skillhub extensions of a learner's User, as `user_model` dumps them."""
+    found: dict[str, dict[str, Any]] = {}
+    if profile is not None and (profile.employee_number or profile.department or profile.manager_id):
+        enterprise: dict[str, Any] = {}
+        if profile.employee_number:
+            enterprise["employeeNumber"] = profile.employee_number
+        if profile.department:
+            enterprise["department"] = profile.department
+        if profile.manager_id:
+            enterprise["manager"] = {"value": profile.manager_id}
+        found[ENTERPRISE_USER_SCHEMA] = enterprise
+    if learner.site_id is not None:
+        site = learner.site.name if learner.site else None
+        found[SKILLHUB_USER_SCHEMA] = {"site": site} if site is not None else {}
+    return found
+
+
+def user_json(learner: Learner, profile: ScimUser | None, groups: Iterable[Group] = ()) -> dict[str, Any]:
+    """The learner's User resource without meta, exactly as `user_model(...)` dumps it for a response, built directly.
+
+    Every representation and ETag is this: building and dumping the scim2-models User (pydantic
+    validation of every attribute) was most of a SCIM create's answer. An email the model would
+    refuse takes the model's way, so it fails as it always did.
+    """
+    try:
+        email = _email.validate_python(learner.email) if learner.email else None
+    except ValidationError:
+        return user_model(learner, profile, groups).model_dump(scim_ctx=scim.Context.RESOURCE_QUERY_RESPONSE, scim_policy=None)
+    display = str(learner) or None
+    extensions = _extensions(learner, profile)
+    body: dict[str, Any] = {"schemas": [USER_SCHEMA, *extensions], "id": str(learner.pk)}
+    if learner.external_worker_id:
+        body["externalId"] = learner.external_worker_id
+    body["userName"] = user_name_of(learner, profile)
+    body["name"] = {"formatted": display, "familyName": learner.last_name, "givenName": learner.first_name}
+    if display is None:
+        del body["name"]["formatted"]
+    else:
+        body["displayName"] = display
+    if learner.role:
+        body["title"] = learner.role
+    body["active"] = learner.status == LearnerStatus.ACTIVE
+    if email is not None:
+        body["emails"] = [{"value": email, "type": "work", "primary": True}]
+    members = [{"value": str(group.pk), "display": group.name} for group in groups]
+    if members:
+        body["groups"] = members
+    body.update(extensions)
+    return body
+
+
 def user_body(learner: Learner, profile: ScimUser | None, groups: Iterable[Group], *, base_url: str, attributes: Any = None) -> dict[str, Any]:
     """The User resource of a learner, as JSON, with meta (version = ETag)."""
-    model = user_model(learner, profile, groups)
-    body = model.model_dump(scim_ctx=scim.Context.RESOURCE_QUERY_RESPONSE, scim_policy=None)
+    groups = list(groups)
+    body = user_json(learner, profile, groups)
     version = etag(body)
     if attributes is not None:
+        model = user_model(learner, profile, groups)
         body = model.model_dump(scim_ctx=scim.Context.RESOURCE_QUERY_RESPONSE, response_parameters=attributes)
     modified = max(learner.updated_at, profile.updated_at) if profile is not None else learner.updated_at
     body["meta"] = {

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import scim2_models as scim
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.utils import timezone
 
 from learning.models import Learner, LearnerStatus
 from learning.services import learner_create, learner_delete, learner_update
 from provisioning.models import ScimUser
 from provisioning.scim_schema import POLICY, EnterpriseUser, GroupResource, SkillhubUser, UserResource
 from provisioning.selectors import group_members, group_model, user_groups, user_model
+from skillhub.db import prepared_cursor, uses_postgres_statements
 from skillhub.errors import ConflictError, DomainError, NotFoundError
 from skillhub.ids import uuid7, uuid_or_none
 from tenants import audit
@@ -127,6 +129,30 @@ def _save_profile(*, tenant: Tenant, learner: Learner, values: dict[str, str], k
     return profile
 
 
+_IDENTITY_FIELDS = ScimUser._meta.concrete_fields
+
+
+def _identity_insert(identity: ScimUser) -> ScimUser:
+    """INSERT a new SCIM identity and audit it; a taken userName is its unique constraint's IntegrityError.
+
+    A hand-written statement (prepared on PostgreSQL): the ORM's compiling of it cost more than the write.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    identity.updated_at = timezone.now()
+    quote = db.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(ScimUser._meta.db_table)} ({', '.join(quote(str(f.column)) for f in _IDENTITY_FIELDS)}) "
+        f"VALUES ({', '.join(['%s'] * len(_IDENTITY_FIELDS))})"
+    )
+    params = [f.get_db_prep_save(getattr(identity, f.attname), db) for f in _IDENTITY_FIELDS]
+    with prepared_cursor() if uses_postgres_statements() else db.cursor() as cursor:
+        cursor.execute(sql, params)
+    identity._state.adding = False
+    identity._state.db = DEFAULT_DB_ALIAS
+    audit.record_created(identity)
+    return identity
+
+
 def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
     """Create a learner (recording `learner.created`) and its SCIM identity from a User resource."""
     values = learner_values(user)
@@ -141,10 +167,10 @@ def scim_user_create(*, tenant: Tenant, user: Any) -> tuple[Learner, ScimUser]:
         # its unique constraint, not by a query first: identity providers create users they looked
         # up and did not find, so the check would cost every create a round trip to refuse almost none.
         # The identity is written first (its learner is checked at commit): a taken userName is
-        # refused before any learner work, and the tenant's learner-count row, which learner_create
-        # locks last, is held by one create for as short a time as can be.
+        # refused before any learner work, and the tenant's learner-count row, which the learner's
+        # statement locks until commit, is not held while the identity is written.
         with transaction.atomic(), audit.batched():
-            saved = ScimUser.objects.create(learner_id=values["id"], tenant=tenant, user_name_key=key, **profile)
+            saved = _identity_insert(ScimUser(learner_id=values["id"], tenant=tenant, user_name_key=key, **profile))
             learner = learner_create(tenant=tenant, values=values)
         saved.learner = learner
     except DomainError as exc:

@@ -1,8 +1,8 @@
 """The database helpers every app shares: the one dialect switch, prepared statements, expressions.
 
 Where a path has a hand-written PostgreSQL statement (signal ingest and resolution, event fan-out,
-delivery claim and record, learner pages, the sweeps' locking claims, exports' COPY) it has a
-portable twin that runs anywhere; `uses_postgres_statements()` is the one place that chooses
+delivery claim and record, learner pages, a learner's create, the sweeps' locking claims, exports'
+COPY) it has a portable twin that runs anywhere; `uses_postgres_statements()` is the one place that chooses
 between them, and the parity tests run both on PostgreSQL and compare the rows.
 """
 from __future__ import annotations
@@ -87,23 +87,27 @@ def prepared_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, prepare: bool = False) -> None:
     """Insert rows of plain values (as `get_db_prep_save` gives them) in the caller's transaction.
 
-    A few rows go in one multi-row INSERT (one round trip). Many go, on PostgreSQL, in one COPY:
-    the rows stream to the server with no statement to build, quote and parse (a 500-row INSERT
-    spent most of its time in the client splitting and quoting its 3,500 placeholders); elsewhere
-    in one statement run for every row (`executemany`).
+    A few rows go in one multi-row INSERT (one round trip), on PostgreSQL a prepared one (one per
+    number of rows) with `prepare` for a table written on a hot path. Many go, on PostgreSQL, in
+    one COPY: the rows stream to the server with no statement to build, quote and parse (a 500-row
+    INSERT spent most of its time in the client splitting and quoting its 3,500 placeholders);
+    elsewhere in one statement run for every row (`executemany`).
     """
     if not rows:
         return
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
     marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    if len(rows) <= _FEW_ROWS:
+        sql = f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([marks] * len(rows))}"
+        with prepared_cursor() if prepare and uses_postgres_statements() else connection.cursor() as cursor:
+            cursor.execute(sql, [v for row in rows for v in row])
+        return
     with connection.cursor() as cursor:
-        if len(rows) <= _FEW_ROWS:
-            cursor.execute(f"INSERT INTO {quote(table)} ({names}) VALUES {', '.join([marks] * len(rows))}", [v for row in rows for v in row])
-        elif uses_postgres_statements():
+        if uses_postgres_statements():
             with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

@@ -6,13 +6,15 @@ Every entry point names its actor once: the API (`tenants.api.views`, an API key
 While an actor is set, every save, delete and many-to-many change of a tenant-owned model is
 recorded in the same transaction as the write (field names only, never values), so a service
 needs no code of its own to be audited; `audit_record` is there for what is not a row change
-(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals. Inside
-`batched()` the rows of a block's writes are held and inserted together as the block ends, still in
-its transaction (one statement where a SCIM create wrote one per saved row). Work done by workers
-and sweeps sets no actor and records nothing.
+(an Offer, a rotation), `audit_record_many` for bulk writes that bypass model signals,
+`record_created` for one row a raw statement inserted. Inside `batched()` the rows of a block's
+writes are held and inserted together as the block ends, still in its transaction (one statement
+where a SCIM create wrote one per saved row). Work done by workers and sweeps sets no actor and
+records nothing.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -252,10 +254,11 @@ def _event(
     )
 
 
-def _columns() -> list[models.Field]:
+@functools.cache
+def _columns() -> tuple[models.Field, ...]:
     from tenants.models import AuditEvent
 
-    return [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+    return tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
 
 
 def _row(event: Any) -> list[Any]:
@@ -270,7 +273,8 @@ def _insert(rows: list[list[Any]]) -> None:
     from skillhub.db import insert_rows
     from tenants.models import AuditEvent
 
-    insert_rows(AuditEvent._meta.db_table, [str(f.column) for f in _columns()], rows)
+    # Prepared on PostgreSQL: one to a few rows go in after nearly every audited write.
+    insert_rows(AuditEvent._meta.db_table, [str(f.column) for f in _columns()], rows, prepare=True)
 
 
 def _tracked_fields(instance: models.Model) -> list[models.Field]:
@@ -325,6 +329,11 @@ def _saved(sender: Any, instance: models.Model, created: bool, raw: bool = False
         changed_fields=changed,
         actor=actor,
     )
+
+
+def record_created(instance: models.Model) -> None:
+    """Record a row a raw statement inserted (no `save()`, so no signal) as saving it would have."""
+    _saved(type(instance), instance, created=True)
 
 
 def _deleted(sender: Any, instance: models.Model, origin: Any = None, **kwargs: Any) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from learning.models import Learner
@@ -11,6 +11,7 @@ from learning.selectors import learner_get, learners_find_many
 from signals_inbox.models import ACTIVE_NEED_STATUSES, Need, Target
 from signals_inbox.services.audit import audit_record
 from signals_inbox.services.resolution import attach_learner, worker_keys
+from skillhub.db import prepared_cursor, uses_postgres_statements
 from tenants.models import Tenant
 
 
@@ -20,10 +21,28 @@ def _attach_and_save(*, need: Need, learner: Learner) -> None:
     audit_record(tenant=need.tenant, need=need, actor="system:rematch", action="matched", details={"learnerId": str(learner.pk)})
 
 
+# Whether a tenant has any parked need. Constants are written out, so a generic plan can use the partial index.
+_PARKED_ANY = (
+    f"SELECT EXISTS (SELECT 1 FROM {Need._meta.db_table} WHERE tenant_id = %s AND target = '{Target.UNMATCHED.value}' "
+    f"AND status IN ({', '.join(repr(str(status)) for status in ACTIVE_NEED_STATUSES)}))"
+)
+
+
+def parked_needs_exist(*, tenant_id: Any) -> bool:
+    """Say whether the tenant has parked (unmatched, active) needs: a prepared statement on PostgreSQL.
+
+    Every learner write asks it after commit, and the usual answer is no: compiling the query with
+    the ORM cost several times what the database spends on it.
+    """
+    params = [Tenant._meta.pk.get_db_prep_value(tenant_id, connection)]
+    with prepared_cursor() if uses_postgres_statements() else connection.cursor() as cursor:
+        cursor.execute(_PARKED_ANY, params)
+        return bool(cursor.fetchone()[0])
+
+
 def needs_rematch_learner(*, tenant_id: Any, learner_id: Any) -> int:
     """Attach parked (unmatched) needs to a learner who was just created or updated; return how many."""
-    parked_any = Need.objects.filter(tenant_id=tenant_id, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
-    if not parked_any.exists():
+    if not parked_needs_exist(tenant_id=tenant_id):
         return 0  # every learner write runs this: the usual answer costs one indexed query
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     learner = learner_get(tenant=tenant, learner_id=learner_id) if tenant else None
@@ -47,9 +66,9 @@ def needs_rematch_learner(*, tenant_id: Any, learner_id: Any) -> int:
 
 def needs_rematch_learners(*, tenant_id: Any, learner_ids: list[Any]) -> int:
     """Attach parked needs to any of many learners just written at once; return how many."""
-    parked_any = Need.objects.filter(tenant_id=tenant_id, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
-    if not parked_any.exists():
+    if not parked_needs_exist(tenant_id=tenant_id):
         return 0  # one query for the whole import in the usual case
+    parked_any = Need.objects.filter(tenant_id=tenant_id, target=Target.UNMATCHED, status__in=ACTIVE_NEED_STATUSES)
     refs = set(parked_any.values_list("worker_ref", flat=True))
     matched = 0
     for start in range(0, len(learner_ids), 500):
