@@ -1,4 +1,4 @@
-"""A delivery recorded while its endpoint's last busy slot is freed still gets its message, not only at the sweep.
+"""A delivery recorded while its endpoint's slot is freed, or left free, still gets its message, not only at the sweep.
 
 Recording numbers an endpoint's deliveries under a lock on the endpoint row, held to commit; a
 worker that finds nothing due frees its slot. When the recording commits just after that, the
@@ -57,8 +57,22 @@ def test_a_slot_freed_while_a_recording_is_in_flight_is_given_to_its_delivery(te
     assert (slot.state, slot.delivery_id) == (SlotState.QUEUED, second.pk)
 
 
-def test_with_no_recording_in_flight_a_freed_slot_costs_one_look(tenant, allow_private, stub_broker, django_assert_num_queries):
+def test_with_nothing_waiting_a_freed_slot_costs_two_looks(tenant, allow_private, stub_broker, django_assert_num_queries):
     endpoint = make_endpoint(tenant, "http://127.0.0.1:9/hooks", max_in_flight=1)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         assert wake.after_slot_freed(endpoint_id=endpoint.pk, now=timezone.now()) == []
+
+
+def test_a_delivery_left_waiting_beside_a_free_slot_is_woken_by_the_next_look(tenant, allow_private, stub_broker):
+    endpoint = make_endpoint(tenant, "http://127.0.0.1:9/hooks", max_in_flight=1)
+    make_learner(tenant, 1)
+    make_learner(tenant, 2)
+    first, second = Delivery.objects.filter(endpoint=endpoint).order_by("sequence")
+    # The state a lost race leaves: the first delivered, its slot free, the second waiting with no message.
+    Delivery.objects.filter(pk=first.pk).update(state="succeeded")
+    EndpointSlot.objects.filter(endpoint=endpoint).update(state=SlotState.FREE, delivery_id="", claim_token="", leased_until=None)
+
+    woken = wake.after_slot_freed(delivery_id=first.pk, now=timezone.now())
+
+    assert woken == [second.pk]

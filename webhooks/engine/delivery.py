@@ -136,7 +136,7 @@ def _finish_set(
     if recorded.following is not None and not keep_turn:
         deliveries_due.fire_on_commit([recorded.following])
     elif not recorded.claimed and recorded.following is None:
-        _catch_up_after_free(sent[0][0].claimed.endpoint.pk)
+        _catch_up_after_free(endpoint_id=sent[0][0].claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(sent[0][0].claimed.endpoint.pk)
     return recorded.claimed
@@ -144,7 +144,11 @@ def _finish_set(
 
 def _start(delivery_id: str, now: datetime | None) -> _Started | None:
     claimed = claims.claim_and_load(delivery_id, now or timezone.now())
-    return _prepare(claimed, now) if claimed is not None else None
+    if claimed is None:
+        # Its statement may have held a free slot locked while a recording looked for one.
+        _catch_up_after_free(delivery_id=delivery_id)
+        return None
+    return _prepare(claimed, now)
 
 
 def _prepare(claimed: Claimed, now: datetime | None) -> _Started | None:
@@ -209,7 +213,7 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
     if recorded.following is not None:
         deliveries_due.fire_on_commit([recorded.following])
     elif started.claimed.claim.slot_id is not None:
-        _catch_up_after_free(started.claimed.endpoint.pk)
+        _catch_up_after_free(endpoint_id=started.claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(started.claimed.endpoint.pk)
     return recorded
@@ -229,13 +233,13 @@ def _note_breaker(started: _Started, result: transport.HttpResult, now: datetime
     )
 
 
-def _catch_up_after_free(endpoint_id: str) -> None:
-    """The slot was freed with nothing due: a delivery recorded meanwhile gets its message now, not at the sweep."""
+def _catch_up_after_free(*, endpoint_id: str | None = None, delivery_id: str | None = None) -> None:
+    """A slot was freed, or left free, with nothing due: a delivery recorded meanwhile gets its message now, not at the sweep."""
     try:
         with _savepoint():
-            woken = wake.after_slot_freed(endpoint_id=endpoint_id, now=timezone.now())
+            woken = wake.after_slot_freed(endpoint_id=endpoint_id, delivery_id=delivery_id, now=timezone.now())
     except DatabaseError as exc:  # the sweep still finds it
-        logger.warning("endpoint %s: catching up after a freed slot failed: %s", endpoint_id, type(exc).__name__)
+        logger.warning("catching up after a freed slot failed (%s %s): %s", endpoint_id, delivery_id, type(exc).__name__)
         return
     if woken:
         deliveries_due.fire_on_commit(woken)

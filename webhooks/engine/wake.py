@@ -63,23 +63,30 @@ def wake_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> lis
     return ordered
 
 
-def after_slot_freed(*, endpoint_id: str, now: datetime) -> list[str]:
-    """Catch a delivery whose recording raced the freeing of its endpoint's slot; return those to send messages for.
+def after_slot_freed(*, endpoint_id: str | None = None, delivery_id: str | None = None, now: datetime) -> list[str]:
+    """Catch a delivery whose recording raced a slot left free; return those to send messages for.
 
-    A delivery recorded while every slot of its endpoint was busy gets no message: a slot holder
-    takes it when it finishes. Should the recording commit just after the last holder found
-    nothing due and freed its slot, nobody would, until the sweep. Recording holds the endpoint
-    row's lock from numbering to commit, so only when that row is locked now is there anything to
-    catch: then wait for the recording to end, and wake what it left.
+    A delivery recorded while its endpoint had no free slot gets no message: a slot holder takes
+    it when it finishes. Should a slot be freed (a holder found nothing due), or stay free (a
+    claim that found nothing held it locked while the recording looked for one), while that
+    recording was not yet committed, nobody would take it until the sweep. So after either, wait
+    for any recording in flight for the endpoint (named, or that of `delivery_id`), then wake what
+    waits if a slot is free.
     """
     if not uses_postgres_statements():
         return []  # one writer at a time: the freeing statement saw every committed delivery
-    params = {"endpoint_id": endpoint_id}
     with connection.cursor() as cursor:
-        cursor.execute(statements.NO_RECORDING_IN_FLIGHT_PG, params)
-        if cursor.fetchone() is not None:
+        if endpoint_id is None:
+            cursor.execute(statements.WAIT_FOR_RECORDING_OF_DELIVERY_PG, {"delivery_id": delivery_id})
+        else:
+            cursor.execute(statements.WAIT_FOR_RECORDING_PG, {"endpoint_id": endpoint_id})
+        row = cursor.fetchone()
+        if row is None:
             return []
-        cursor.execute(statements.WAIT_FOR_RECORDING_PG, params)
+        endpoint_id = row[0]
+        cursor.execute(statements.WAITING_WITH_ROOM_PG, {**turns.instants(now), "endpoint_id": endpoint_id})
+        if not cursor.fetchone()[0]:
+            return []
     return wake_endpoint(endpoint_id=endpoint_id, now=now)
 
 
@@ -96,14 +103,6 @@ def _reserve(*, endpoint_id: str, now: datetime, stale_before: datetime) -> list
         cap = effective_cap(endpoint, now=now)
         if EndpointSlot.objects.filter(endpoint_id=endpoint_id).count() < cap:
             ensure_slots(endpoint_id=endpoint_id, cap=endpoint.max_in_flight or default_cap())
-        free = list(
-            EndpointSlot.objects.select_for_update(skip_locked=True)
-            .filter(endpoint_id=endpoint_id, number__lt=cap)
-            .exclude(state__in=[SlotState.QUEUED, SlotState.SENDING], leased_until__gte=now)
-            .order_by("number")
-        )
-        if not free:
-            return []
         reserved = EndpointSlot.objects.filter(endpoint_id=endpoint_id, state=SlotState.QUEUED, leased_until__gte=now).values(
             "delivery_id"
         )
@@ -112,8 +111,19 @@ def _reserve(*, endpoint_id: str, now: datetime, stale_before: datetime) -> list
             .filter(_due_q(now) & (_stale_q(stale_before) | _expired_q(now)))
             .exclude(id__in=reserved)
             .order_by("sequence")
-            .values_list("id", flat=True)[: len(free)]
+            .values_list("id", flat=True)[:cap]
         )
+        if not due:
+            return []
+        # Only as many free slots locked as there are deliveries to reserve them for: a free slot
+        # held locked would be skipped by a recording looking for one, and left free after.
+        free = list(
+            EndpointSlot.objects.select_for_update(skip_locked=True)
+            .filter(endpoint_id=endpoint_id, number__lt=cap)
+            .exclude(state__in=[SlotState.QUEUED, SlotState.SENDING], leased_until__gte=now)
+            .order_by("number")[: len(due)]
+        )
+        due = due[: len(free)]
         for slot, delivery_id in zip(free, due):
             slot.state, slot.delivery_id, slot.claim_token = SlotState.QUEUED, delivery_id, ""
             slot.leased_until = now + queue_lease()
