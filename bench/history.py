@@ -210,7 +210,7 @@ def pipeline(receiver, producers, events: int, rounds: int) -> float:  # noqa: A
 
 
 class EmptyTwin:
-    """The same app on its own empty database, Redis and workers, for pipeline rounds paired with the history's.
+    """The same app on its own database, Redis and workers, with the same endpoints and no history, for paired rounds.
 
     The machine's load changes over a run of many minutes (seeding alone takes five); a round on
     the empty twin right before each round on the history sees the same load, so their ratio is
@@ -238,6 +238,9 @@ class EmptyTwin:
              "from tenants.services import tenant_create; from webhooks.services import endpoint_create; "
              "t, _ = tenant_create(slug='bench-history-twin', name='Twin', plan='enterprise'); "
              f"endpoint_create(tenant=t, values={{'url': '{receiver.base}/twin', 'max_in_flight': 16, 'events': ['learner.updated']}}); "
+             # The same 1,000 other endpoints as the history's tenant, with no deliveries: only the history differs.
+             f"[endpoint_create(tenant=t, values={{'url': '{receiver.base}/old/' + str(i), 'events': ['assignment.expired']}}) "
+             f"for i in range({HISTORY_ENDPOINTS})]; "
              "print(t.pk)"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip
