@@ -477,24 +477,27 @@ LIMIT %(limit)s
 # After a slot was freed, or a claim found nothing (its statement may have held a free slot locked
 # while a recording looked for one): wait for any recording in flight for the endpoint (recording
 # holds the endpoint row's lock from numbering to commit), then ask, in a new snapshot, whether a
-# delivery waits unmessaged with a slot free for it (wake.after_slot_freed). No portable twins:
+# delivery waits unmessaged with a slot free for it (wake.after_slot_freed; the endpoint is named,
+# or that of `delivery_id`). Both are sent at once: the second runs when the first has its lock. No portable twins:
 # SQLite has one writer at a time, so the freeing statement saw every committed delivery.
 WAIT_FOR_RECORDING_PG = """
-SELECT p.id FROM webhooks_endpoint p WHERE p.id = %(endpoint_id)s FOR SHARE
-"""
-WAIT_FOR_RECORDING_OF_DELIVERY_PG = """
-SELECT p.id FROM webhooks_delivery d JOIN webhooks_endpoint p ON p.id = d.endpoint_id
-WHERE d.id = %(delivery_id)s FOR SHARE OF p
+SELECT p.id FROM webhooks_endpoint p
+WHERE p.id = COALESCE(%(endpoint_id)s::text, (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = %(delivery_id)s::text))
+FOR SHARE
 """
 WAITING_WITH_ROOM_PG = """
-SELECT EXISTS (
+WITH target AS (
+  SELECT COALESCE(%(endpoint_id)s::text, (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = %(delivery_id)s::text)) AS id
+)
+SELECT target.id FROM target
+WHERE EXISTS (
   SELECT 1 FROM webhooks_delivery d
-  WHERE d.endpoint_id = %(endpoint_id)s AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s
+  WHERE d.endpoint_id = target.id AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s
     AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
       AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
 ) AND EXISTS (
   SELECT 1 FROM webhooks_endpointslot s JOIN webhooks_endpoint p ON p.id = s.endpoint_id
-  WHERE s.endpoint_id = %(endpoint_id)s AND (s.state = 'free' OR s.leased_until < %(now)s)
+  WHERE s.endpoint_id = target.id AND (s.state = 'free' OR s.leased_until < %(now)s)
     AND s.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
       ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
 )
@@ -526,6 +529,5 @@ TWINS = {
     "EVENT_AND_ENDPOINTS_PG": ("INSERT_EVENT", "ENABLED_ENDPOINTS"),
     "NUMBER_DELIVERIES_PG": ("RESERVE_ONE",),
     "WAIT_FOR_RECORDING_PG": (),
-    "WAIT_FOR_RECORDING_OF_DELIVERY_PG": (),
     "WAITING_WITH_ROOM_PG": (),
 }  # fmt: skip

@@ -75,19 +75,17 @@ def after_slot_freed(*, endpoint_id: str | None = None, delivery_id: str | None 
     """
     if not uses_postgres_statements():
         return []  # one writer at a time: the freeing statement saw every committed delivery
-    with connection.cursor() as cursor:
-        if endpoint_id is None:
-            cursor.execute(statements.WAIT_FOR_RECORDING_OF_DELIVERY_PG, {"delivery_id": delivery_id})
-        else:
-            cursor.execute(statements.WAIT_FOR_RECORDING_PG, {"endpoint_id": endpoint_id})
-        row = cursor.fetchone()
-        if row is None:
-            return []
-        endpoint_id = row[0]
-        cursor.execute(statements.WAITING_WITH_ROOM_PG, {**turns.instants(now), "endpoint_id": endpoint_id})
-        if not cursor.fetchone()[0]:
-            return []
-    return wake_endpoint(endpoint_id=endpoint_id, now=now)
+    params = {**turns.instants(now), "endpoint_id": endpoint_id, "delivery_id": delivery_id}
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors, raw.cursor() as waiting, raw.cursor() as looking:
+        # One round trip: the look runs once the wait has its lock, in a snapshot of its own (each
+        # statement of READ COMMITTED takes one), so it sees what the recording committed.
+        with raw.pipeline():
+            waiting.execute(statements.WAIT_FOR_RECORDING_PG, params)
+            looking.execute(statements.WAITING_WITH_ROOM_PG, params)
+        row = looking.fetchone()
+    return wake_endpoint(endpoint_id=row[0], now=now) if row is not None else []
 
 
 def wake_endpoint(*, endpoint_id: str, now: datetime) -> list[str]:
