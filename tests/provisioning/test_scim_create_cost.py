@@ -103,7 +103,7 @@ def test_a_create_is_four_statements_and_commit_then_the_parked_needs_check_and_
         "SELECT EXISTS",  # after commit: any parked need to attach?
     ]
     assert len(sent["postgres"]) == len(expected), sent["postgres"]
-    assert all(sql.startswith(start) for sql, start in zip(sent["postgres"], expected)), sent["postgres"]
+    assert all(sql.lstrip().startswith(start) for sql, start in zip(sent["postgres"], expected)), sent["postgres"]
     assert sent["redis"] == ["pipeline: INCRBY EXPIRE INCRBY EXPIRE", "DEL"], sent["redis"]  # the rate limit, the cached total
 
 
