@@ -224,7 +224,7 @@ def queue_signals(count: int) -> None:
     from signals_inbox.models import new_signal_id
     from signals_inbox.parsing import parse_signal
     from signals_inbox.selectors import ingest_context
-    from signals_inbox.services.ingest import _PG_INGEST
+    from signals_inbox.services.ingest import _PG_INGEST, reopen_after
     from skillhub.ids import uuid7
 
     truncate_inbox()
@@ -253,7 +253,8 @@ def queue_signals(count: int) -> None:
                     "need_id": uuid7(), "tenant_id": context.tenant_id, "dedupe_key": parsed.dedupe_key, "type": parsed.type,
                     "topic": parsed.topic, "topic_key": parsed.topic_key, "category": parsed.category, "severity": parsed.severity,
                     "worker_ref": parsed.worker_ref, "site_name": parsed.site, "payload": parsed.payload_json,
-                    "now": timezone.now(), "signal_id": new_signal_id(), "event": parsed.event, "data": parsed.data_json,
+                    "now": timezone.now(), "reopen_after": reopen_after(timezone.now()), "signal_id": new_signal_id(),
+                    "event": parsed.event, "data": parsed.data_json,
                 })  # fmt: skip
             with conn.cursor() as cursor:
                 cursor.executemany(_PG_INGEST, rows)
