@@ -39,7 +39,7 @@ def test_a_slot_freed_while_a_recording_is_in_flight_is_given_to_its_delivery(te
     assert claimed is not None  # the endpoint's only slot is busy now
 
     recorded = threading.Event()
-    producer = threading.Thread(target=_record_in_open_transaction, args=(tenant, recorded, 0.5))
+    producer = threading.Thread(target=_record_in_open_transaction, args=(tenant, recorded, 1.5))
     producer.start()
     assert recorded.wait(10)
     # The holder finds nothing due (the new delivery is not committed) and frees the slot.
