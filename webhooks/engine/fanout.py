@@ -147,21 +147,23 @@ def record_many(
     return events, wake.deliveries_to_wake([row[0] for row in deliveries], endpoints={row[0]: row[3] for row in deliveries})
 
 
-def _raise_sequences(endpoint_ids: list[str], *, by: int) -> list[tuple[str, int]]:
-    """Raise each enabled endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
+def _raise_sequences(endpoint_ids: list[str], *, by: int, only_enabled: bool = True) -> list[tuple[str, int]]:
+    """Raise each (enabled) endpoint's sequence by `by` and return (id, new sequence); locks those rows in id order."""
     placeholders = ", ".join(["%s"] * len(endpoint_ids))
+    enabled = " AND enabled" if only_enabled else ""
     with connection.cursor() as cursor:
         if uses_postgres_statements():
+            # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
             cursor.execute(
                 f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN "
-                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id FOR UPDATE) "
+                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id FOR UPDATE) "
                 "RETURNING id, sequence",
                 [by, *endpoint_ids],
             )
             return sorted(cursor.fetchall())
         # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}) AND enabled", [by, *endpoint_ids])
-        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}) AND enabled ORDER BY id", list(endpoint_ids))
+        cursor.execute(f"UPDATE {_P} SET sequence = sequence + %s WHERE id IN ({placeholders}){enabled}", [by, *endpoint_ids])
+        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids))
         return list(cursor.fetchall())
 
 
@@ -199,26 +201,6 @@ def matching_endpoints(*, event: Event) -> list[str]:
     return matching
 
 
-def _next_sequences(endpoint_ids: list[str], *, only_enabled: bool) -> list[tuple[str, int]]:
-    """Raise each (enabled) endpoint's sequence by one and return (id, new sequence); locks those rows."""
-    placeholders = ", ".join(["%s"] * len(endpoint_ids))
-    enabled = " AND enabled" if only_enabled else ""
-    with connection.cursor() as cursor:
-        if uses_postgres_statements():
-            # Locked in id order first, so concurrent fan-outs to the same endpoints queue instead of deadlocking.
-            cursor.execute(
-                f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN "
-                f"(SELECT id FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id FOR UPDATE) "
-                "RETURNING id, sequence",
-                list(endpoint_ids),
-            )
-            return sorted(cursor.fetchall())
-        # SQLite has one writer at a time: between these two statements nobody else can write.
-        cursor.execute(f"UPDATE {_P} SET sequence = sequence + 1 WHERE id IN ({placeholders}){enabled}", list(endpoint_ids))
-        cursor.execute(f"SELECT id, sequence FROM {_P} WHERE id IN ({placeholders}){enabled} ORDER BY id", list(endpoint_ids))
-        return list(cursor.fetchall())
-
-
 def create_deliveries(*, event: Event, endpoint_ids: list[str], is_ping: bool = False) -> list[str]:
     """Create one pending delivery per endpoint, each with that endpoint's next sequence number.
 
@@ -226,7 +208,7 @@ def create_deliveries(*, event: Event, endpoint_ids: list[str], is_ping: bool = 
     """
     if not endpoint_ids:
         return []
-    sequences = _next_sequences(sorted(endpoint_ids), only_enabled=not is_ping)
+    sequences = _raise_sequences(sorted(endpoint_ids), by=1, only_enabled=not is_ping)
     rows = _delivery_rows(event=event, sequences=sequences, is_ping=is_ping)
     with connection.cursor() as cursor:
         _insert_deliveries(cursor, rows)
