@@ -10,6 +10,7 @@ forget the last fraction of a second of counts, never a delivery).
 from __future__ import annotations
 
 import bisect
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -97,19 +98,30 @@ def note_attempts(notes: Iterable[AttemptNote]) -> None:
     by_endpoint: dict[str, list[AttemptNote]] = {}
     for note in notes:
         by_endpoint.setdefault(note.endpoint_id, []).append(note)
-    for endpoint_id, mine in by_endpoint.items():
-        health, reset = _health_row(endpoint_id, sorted(mine, key=lambda n: n.started_at))
-        hours = _hour_rows(endpoint_id, mine)
-        if uses_postgres_statements() and not connection.in_atomic_block:
-            with prepared_cursor() as cursor:
+    rows = []
+    for endpoint_id in sorted(by_endpoint):  # rows locked in one order by every writer: no deadlock
+        mine = by_endpoint[endpoint_id]
+        rows.append((*_health_row(endpoint_id, sorted(mine, key=lambda n: n.started_at)), _hour_rows(endpoint_id, mine)))
+    if not rows:
+        return
+    if uses_postgres_statements() and not connection.in_atomic_block:
+        # The endpoints of a worker's message in one round trip (and one transaction, committed asynchronously).
+        with prepared_cursor() as cursor, _pipeline(len(rows) > 1):
+            for health, reset, hours in rows:
                 cursor.execute(_BOTH_PG, [*health, True, reset, *hours[0]])
                 for hour in hours[1:]:
                     cursor.execute(_HOUR_UPSERT, hour)
-            continue
-        with connection.cursor() as cursor:
+        return
+    with connection.cursor() as cursor:
+        for health, reset, hours in rows:
             cursor.execute(_HEALTH_UPSERT, [*health, reset])
             for hour in hours:
                 cursor.execute(_HOUR_UPSERT, hour)
+
+
+def _pipeline(wanted: bool) -> Any:
+    """psycopg's pipeline on this thread's connection (statements sent without waiting for each answer), or nothing."""
+    return connection.connection.pipeline() if wanted else nullcontext()
 
 
 def _health_row(endpoint_id: str, ordered: list[AttemptNote]) -> tuple[list[Any], bool]:

@@ -47,7 +47,7 @@ def test_a_slot_freed_while_a_recording_is_in_flight_is_given_to_its_delivery(te
     assert following is None
     started = time.monotonic()
 
-    woken = wake.after_slot_freed(endpoint_id=endpoint.pk, now=timezone.now())
+    woken = wake.after_slots_freed(endpoint_ids=[endpoint.pk], now=timezone.now())
 
     producer.join(10)
     second = Delivery.objects.filter(endpoint=endpoint).exclude(pk=first.pk).get()
@@ -62,7 +62,7 @@ def test_with_nothing_waiting_a_freed_slot_wakes_nothing(tenant, allow_private, 
     make_learner(tenant, 1)
 
     # The one delivery has its message (recording reserved the slot for it): nothing else waits.
-    assert wake.after_slot_freed(endpoint_id=endpoint.pk, now=timezone.now()) == []
+    assert wake.after_slots_freed(endpoint_ids=[endpoint.pk], now=timezone.now()) == []
     assert EndpointSlot.objects.get(endpoint=endpoint).state == SlotState.QUEUED
 
 
@@ -75,6 +75,6 @@ def test_a_delivery_left_waiting_beside_a_free_slot_is_woken_by_the_next_look(te
     Delivery.objects.filter(pk=first.pk).update(state="succeeded")
     EndpointSlot.objects.filter(endpoint=endpoint).update(state=SlotState.FREE, delivery_id="", claim_token="", leased_until=None)
 
-    woken = wake.after_slot_freed(delivery_id=first.pk, now=timezone.now())
+    woken = wake.after_slots_freed(delivery_ids=[first.pk], now=timezone.now())
 
     assert woken == [second.pk]

@@ -48,11 +48,18 @@ def deliver_set(delivery_ids: list[str]) -> None:
     A message that runs out of time leaves the rest to the sweep: each id's reserved place runs
     out (WEBHOOKS_QUEUE_LEASE) and the delivery is still pending in the database.
     """
-    for delivery_id in delivery_ids:
+    after = delivery.AfterMessage()  # their health and the freed slots' second look, once for the message
+    try:
+        delivery.dispatch_many(delivery_ids=list(delivery_ids), after=after)
+    except DatabaseError as exc:  # their places run out and the sweep re-sends them
+        connections.close_all()
+        logger.warning("deliveries %s left to the sweep: %s", delivery_ids, type(exc).__name__)
+    finally:
         try:
-            deliver.fn(delivery_id)
-        except DatabaseError as exc:  # its place runs out and the sweep re-sends it; the next ones may still go
-            logger.warning("delivery %s left to the sweep: %s", delivery_id, type(exc).__name__)
+            after.finish()
+        except DatabaseError as exc:  # health counts are best effort; the sweep wakes what waits
+            connections.close_all()
+            logger.warning("recording a message's health notes failed: %s", type(exc).__name__)
 
 
 def message_sets(delivery_ids: list[str]) -> list[list[str]]:

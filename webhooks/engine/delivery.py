@@ -10,7 +10,7 @@ import functools
 import logging
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
@@ -31,6 +31,25 @@ logger = logging.getLogger("skillhub.webhooks")
 
 
 @dataclass
+class AfterMessage:
+    """What a message's deliveries leave to do once they are all recorded, done in a few statements.
+
+    Their attempts counted in their endpoints' health, and the endpoints whose slot was freed (or
+    whose claim found nothing) looked at again for a delivery recorded meanwhile (`wake.after_slots_freed`).
+    """
+
+    notes: list[health.AttemptNote] = field(default_factory=list)
+    freed_endpoints: list[str] = field(default_factory=list)
+    unclaimed: list[str] = field(default_factory=list)
+
+    def finish(self) -> None:
+        try:
+            health.note_attempts(self.notes)
+        finally:
+            _catch_up_after_free(endpoint_ids=self.freed_endpoints, delivery_ids=self.unclaimed)
+
+
+@dataclass
 class _Started:
     """A claimed delivery and the request that will carry it."""
 
@@ -45,13 +64,17 @@ def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
     None when there was nothing to do: not due, at the endpoint's in-flight cap, held back by its
     circuit breaker, claimed by another worker, or deleted with its endpoint.
     """
-    started = _start(delivery_id, now)
-    if started is None:
-        return None
-    return _finish(started, _post(started), now).attempt
+    after = AfterMessage()
+    try:
+        started = _start(delivery_id, now, after)
+        if started is None:
+            return None
+        return _finish(started, _post(started), now, after).attempt
+    finally:
+        after.finish()
 
 
-def dispatch(*, delivery_id: str) -> None:
+def dispatch(*, delivery_id: str, after: AfterMessage | None = None) -> None:
     """What the worker runs: like `send`, but a slow receiver is waited for by a send thread.
 
     The worker thread waits WEBHOOKS_HANDOFF_AFTER for the answer, then goes back to the queue;
@@ -62,28 +85,60 @@ def dispatch(*, delivery_id: str) -> None:
     turn (WEBHOOKS_TURN_SECONDS), a set at a time (webhooks/engine/sets.py); then the next one's
     message goes to the back of the queue, behind every other endpoint's.
     """
-    started = _start(delivery_id, None)
+    if after is None:
+        after = AfterMessage()
+        try:
+            dispatch(delivery_id=delivery_id, after=after)
+        finally:
+            after.finish()
+        return
+    started = _start(delivery_id, None, after)
     if started is None:
         return
     result = sendpool.run(functools.partial(_post, started), later=functools.partial(_finish_later, started))
     if result is None:  # handed off, recorded when the answer comes
         return
     if started.claimed.claim.slot_id is None:  # a ping: one attempt, no turn
-        _finish(started, result, None)
+        _finish(started, result, None, after)
         return
-    notes: list[health.AttemptNote] = []
-    try:
-        _turn([(started, result)], notes)
-    finally:  # the turn's attempts counted in the endpoint's health in one statement
-        health.note_attempts(notes)
+    _turn([(started, result)], after)
 
 
-def _turn(sent: list[tuple[_Started, transport.HttpResult]], notes: list[health.AttemptNote]) -> None:
+def dispatch_many(*, delivery_ids: list[str], after: AfterMessage) -> None:
+    """`dispatch` for each id of a message naming several endpoints (a wide wake): their claims sent
+    together, their POSTs made at once on the send threads and awaited together, then each answered
+    one recorded and its endpoint's turn taken as `dispatch` takes it."""
+    now = timezone.now()
+    started: list[_Started] = []
+    for delivery_id, claimed in zip(delivery_ids, claims.claim_many(delivery_ids, now)):
+        if claimed is None:
+            # Its statement may have held a free slot locked while a recording looked for one.
+            after.unclaimed.append(delivery_id)
+            continue
+        prepared = _prepare(claimed, None)
+        if prepared is not None:
+            started.append(prepared)
+    results = sendpool.run_all(
+        [functools.partial(_post, one) for one in started], laters=[functools.partial(_finish_later, one) for one in started]
+    )
+    for one, result in zip(started, results):
+        if result is None:  # handed off, recorded when the answer comes
+            continue
+        try:
+            if one.claimed.claim.slot_id is None:  # a ping: one attempt, no turn
+                _finish(one, result, None, after)
+            else:
+                _turn([(one, result)], after)
+        except DatabaseError as exc:  # its lease runs out and the sweep re-sends it; the next ones may still be recorded
+            logger.warning("delivery %s left to the sweep: %s", one.claimed.delivery.pk, type(exc).__name__)
+
+
+def _turn(sent: list[tuple[_Started, transport.HttpResult]], after: AfterMessage) -> None:
     """Record the set just sent and claim the next, send it, and so on until the turn ends."""
     turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
     unsent: list[Claimed] = []
     while True:
-        claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, notes=notes)
+        claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, after=after)
         if not claimed:
             return
         sent, unsent = _send_set(claimed)
@@ -107,7 +162,7 @@ def _send_set(claimed: list[Claimed]) -> tuple[list[tuple[_Started, transport.Ht
 
 
 def _finish_set(
-    sent: list[tuple[_Started, transport.HttpResult]], unsent: list[Claimed], *, keep_turn: bool, notes: list[health.AttemptNote]
+    sent: list[tuple[_Started, transport.HttpResult]], unsent: list[Claimed], *, keep_turn: bool, after: AfterMessage
 ) -> list[Claimed]:
     """Count the answers in the breaker, record the set and claim the next one (or hand the slot on).
 
@@ -125,7 +180,7 @@ def _finish_set(
                 [sets.Sent(s.claimed, result, s.started_at) for s, result in sent],
                 now=now,
                 keep_turn=keep_turn,
-                health_notes=notes,
+                health_notes=after.notes,
             )
     except Exception as exc:
         logger.exception("a set of %s deliveries could not be recorded as answered", len(sent))
@@ -136,17 +191,17 @@ def _finish_set(
     if recorded.following is not None and not keep_turn:
         deliveries_due.fire_on_commit([recorded.following])
     elif not recorded.claimed and recorded.following is None:
-        _catch_up_after_free(endpoint_id=sent[0][0].claimed.endpoint.pk)
+        after.freed_endpoints.append(sent[0][0].claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(sent[0][0].claimed.endpoint.pk)
     return recorded.claimed
 
 
-def _start(delivery_id: str, now: datetime | None) -> _Started | None:
+def _start(delivery_id: str, now: datetime | None, after: AfterMessage) -> _Started | None:
     claimed = claims.claim_and_load(delivery_id, now or timezone.now())
     if claimed is None:
         # Its statement may have held a free slot locked while a recording looked for one.
-        _catch_up_after_free(delivery_id=delivery_id)
+        after.unclaimed.append(delivery_id)
         return None
     return _prepare(claimed, now)
 
@@ -191,10 +246,14 @@ def _post(started: _Started) -> transport.HttpResult:
 
 def _finish_later(started: _Started, result: transport.HttpResult) -> object:
     """Record the answer of a POST that was handed off to a send thread, when it comes."""
-    return _finish(started, result, None)
+    after = AfterMessage()
+    try:
+        return _finish(started, result, None, after)
+    finally:
+        after.finish()
 
 
-def _finish(started: _Started, result: transport.HttpResult, now: datetime | None) -> Recorded:
+def _finish(started: _Started, result: transport.HttpResult, now: datetime | None, after: AfterMessage) -> Recorded:
     """Count the answer in the breaker, record the attempt and hand the slot on (webhooks/engine/record.py).
 
     The delivery the slot now waits for gets a broker message.
@@ -204,7 +263,9 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
     try:
         with _savepoint():
             resumed = _note_breaker(started, result, finished_at)
-            recorded = record_attempt(started.claimed, result, started_at=started.started_at, now=finished_at)
+            recorded = record_attempt(
+                started.claimed, result, started_at=started.started_at, now=finished_at, health_notes=after.notes
+            )
     except Exception as exc:
         # Whatever the answer held, the attempt must end: a delivery left `sending` would be sent
         # again each time its lease ran out, forever, and its endpoint never counted as failing.
@@ -213,7 +274,7 @@ def _finish(started: _Started, result: transport.HttpResult, now: datetime | Non
     if recorded.following is not None:
         deliveries_due.fire_on_commit([recorded.following])
     elif started.claimed.claim.slot_id is not None:
-        _catch_up_after_free(endpoint_id=started.claimed.endpoint.pk)
+        after.freed_endpoints.append(started.claimed.endpoint.pk)
     if resumed:
         _wake_after_commit(started.claimed.endpoint.pk)
     return recorded
@@ -233,13 +294,15 @@ def _note_breaker(started: _Started, result: transport.HttpResult, now: datetime
     )
 
 
-def _catch_up_after_free(*, endpoint_id: str | None = None, delivery_id: str | None = None) -> None:
-    """A slot was freed, or left free, with nothing due: a delivery recorded meanwhile gets its message now, not at the sweep."""
+def _catch_up_after_free(*, endpoint_ids: list[str], delivery_ids: list[str]) -> None:
+    """Slots were freed, or left free, with nothing due: a delivery recorded meanwhile gets its message now, not at the sweep."""
+    if not endpoint_ids and not delivery_ids:
+        return
     try:
         with _savepoint():
-            woken = wake.after_slot_freed(endpoint_id=endpoint_id, delivery_id=delivery_id, now=timezone.now())
+            woken = wake.after_slots_freed(endpoint_ids=endpoint_ids, delivery_ids=delivery_ids, now=timezone.now())
     except DatabaseError as exc:  # the sweep still finds it
-        logger.warning("catching up after a freed slot failed (%s %s): %s", endpoint_id, delivery_id, type(exc).__name__)
+        logger.warning("catching up after freed slots failed (%s, %s): %s", endpoint_ids, delivery_ids, type(exc).__name__)
         return
     if woken:
         deliveries_due.fire_on_commit(woken)

@@ -17,9 +17,10 @@ receivers small (at most `maxInFlight` each, one probe once the circuit is open)
 from __future__ import annotations
 
 import contextvars
+import functools
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Callable, TypeVar
 
@@ -62,6 +63,25 @@ def run(post: Callable[[], T], *, later: Callable[[T], object]) -> T | None:
         context = contextvars.copy_context()
         future.add_done_callback(lambda done: _submit(recorders, later, done, context))
         return None
+
+
+def run_all(posts: list[Callable[[], T]], *, laters: list[Callable[[T], object]]) -> list[T | None]:
+    """Run the posts on send threads at once; return each result that ends within the hand-off wait
+    (one wait for all), else None, its `later` then running on a recorder thread once it ends."""
+    senders, recorders = _pools()
+    try:
+        futures = [senders.submit(contextvars.copy_context().run, post) for post in posts]
+    except RuntimeError:  # the process is shutting down (pools drained): send in this thread
+        return [post() for post in posts]
+    done, _ = wait(futures, timeout=float(settings.WEBHOOKS_HANDOFF_AFTER))
+    results: list[T | None] = []
+    for future, later in zip(futures, laters):
+        if future in done:
+            results.append(future.result())
+            continue
+        future.add_done_callback(functools.partial(_submit, recorders, later, context=contextvars.copy_context()))
+        results.append(None)
+    return results
 
 
 def _submit(recorders: ThreadPoolExecutor, later: Callable[[T], object], done: Future[T], context: contextvars.Context) -> None:

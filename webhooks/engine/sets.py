@@ -118,7 +118,7 @@ def _sent_json(rows_: list[_Row]) -> str:
 
 def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
     """PostgreSQL: the set recorded, and the next set claimed or the slot handed on, in one statement."""
-    params = {**params, "sent": _sent_json(rows_)}
+    params = {**params, "sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
     with prepared_cursor() as cursor:
         if not keep_turn:
             cursor.execute(statements.RECORD_SET_AND_PASS_ON_PG, params)

@@ -280,7 +280,9 @@ WHERE id = %(slot_id)s AND claim_token = %(token)s
 # token for the thread that keeps the slot, or the slot is freed. Nothing is claimed unless a sent
 # delivery was still ours. The slot row is left alone while its lease has more than half to run
 # (`renew_before`): every worker of a busy endpoint writes to the same page of slot rows, and those
-# writes were what its deliveries waited for. Answers the sent deliveries still ours
+# writes were what its deliveries waited for. The sent rows are found by `sent_ids` (an array, so
+# the planner expects as many rows as it holds and looks them up by primary key: joined to the
+# JSON alone, it assumed 100 and scanned the whole table once the plan was cached). Answers the sent deliveries still ours
 # (`finished_ids`), then the claimed ones' columns in sequence order (one row of nulls when none).
 RECORD_SET_AND_CLAIM_SET_PG = f"""
 WITH sent AS (
@@ -293,7 +295,7 @@ WITH sent AS (
     last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
   FROM sent, (SELECT set_config('synchronous_commit',
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
-  WHERE d.id = sent.delivery_id AND d.claim_token = %(token)s
+  WHERE d.id = ANY(%(sent_ids)s::text[]) AND d.id = sent.delivery_id AND d.claim_token = %(token)s
   RETURNING d.id
 ), attempt AS (
   INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
@@ -347,7 +349,7 @@ WITH sent AS (
     last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
   FROM sent, (SELECT set_config('synchronous_commit',
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
-  WHERE d.id = sent.delivery_id AND d.claim_token = %(token)s
+  WHERE d.id = ANY(%(sent_ids)s::text[]) AND d.id = sent.delivery_id AND d.claim_token = %(token)s
   RETURNING d.id
 ), attempt AS (
   INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
@@ -474,20 +476,30 @@ WHERE d.state IN ('pending', 'sending') AND NOT d.is_ping
 LIMIT %(limit)s
 """
 
-# After a slot was freed, or a claim found nothing (its statement may have held a free slot locked
-# while a recording looked for one): wait for any recording in flight for the endpoint (recording
-# holds the endpoint row's lock from numbering to commit), then ask, in a new snapshot, whether a
-# delivery waits unmessaged with a slot free for it (wake.after_slot_freed; the endpoint is named,
-# or that of `delivery_id`). Both are sent at once: the second runs when the first has its lock. No portable twins:
-# SQLite has one writer at a time, so the freeing statement saw every committed delivery.
+# After slots were freed, or claims found nothing (a claim's statement may have held a free slot
+# locked while a recording looked for one): wait for any recording in flight for those endpoints
+# (recording holds the endpoint row's lock from numbering to commit), then ask, in a new snapshot,
+# which of them has a delivery waiting unmessaged with a slot free for it (wake.after_slots_freed;
+# the endpoints are named in `endpoint_ids`, or are those of `delivery_ids`). Both are sent at once:
+# the second runs when the first has its locks, taken in id order as recording takes them. Each
+# endpoint is looked up by its key from the list (a nested loop the planner cannot turn into a
+# scan of the table). No portable twins: SQLite has one writer at a time, so the freeing statement
+# saw every committed delivery.
 WAIT_FOR_RECORDING_PG = """
-SELECT p.id FROM webhooks_endpoint p
-WHERE p.id = COALESCE(%(endpoint_id)s::text, (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = %(delivery_id)s::text))
-FOR SHARE
+WITH target AS (
+  SELECT unnest(%(endpoint_ids)s::text[]) AS id
+  UNION SELECT named.endpoint_id FROM unnest(%(delivery_ids)s::text[]) AS hint(id)
+    CROSS JOIN LATERAL (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = hint.id) AS named
+)
+SELECT locked.id FROM target CROSS JOIN LATERAL (
+  SELECT p.id FROM webhooks_endpoint p WHERE p.id = target.id FOR SHARE
+) AS locked ORDER BY locked.id
 """
 WAITING_WITH_ROOM_PG = """
 WITH target AS (
-  SELECT COALESCE(%(endpoint_id)s::text, (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = %(delivery_id)s::text)) AS id
+  SELECT unnest(%(endpoint_ids)s::text[]) AS id
+  UNION SELECT named.endpoint_id FROM unnest(%(delivery_ids)s::text[]) AS hint(id)
+    CROSS JOIN LATERAL (SELECT d.endpoint_id FROM webhooks_delivery d WHERE d.id = hint.id) AS named
 )
 SELECT target.id FROM target
 WHERE EXISTS (
@@ -501,6 +513,7 @@ WHERE EXISTS (
     AND s.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
       ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
 )
+ORDER BY target.id
 """
 
 # --- the circuit breaker (webhooks.engine.breaker) ----------------------------------------------

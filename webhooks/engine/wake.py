@@ -8,13 +8,13 @@ its backlog; a lost message frees its place when the reservation runs out. See w
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from skillhub.db import db_time, uses_postgres_statements
+from skillhub.db import db_time, prepared_cursor, uses_postgres_statements
 from webhooks.engine import statements, turns
 from webhooks.engine.turns import default_cap, effective_cap, ensure_slots, queue_lease
 from webhooks.models import Delivery, DeliveryState, Endpoint, EndpointSlot, SlotState
@@ -63,29 +63,34 @@ def wake_due(*, now: datetime, stale_before: datetime, limit: int = 1000) -> lis
     return ordered
 
 
-def after_slot_freed(*, endpoint_id: str | None = None, delivery_id: str | None = None, now: datetime) -> list[str]:
-    """Catch a delivery whose recording raced a slot left free; return those to send messages for.
+def after_slots_freed(*, endpoint_ids: Iterable[str] = (), delivery_ids: Iterable[str] = (), now: datetime) -> list[str]:
+    """Catch deliveries whose recording raced a slot left free; return those to send messages for.
 
     A delivery recorded while its endpoint had no free slot gets no message: a slot holder takes
     it when it finishes. Should a slot be freed (a holder found nothing due), or stay free (a
     claim that found nothing held it locked while the recording looked for one), while that
     recording was not yet committed, nobody would take it until the sweep. So after either, wait
-    for any recording in flight for the endpoint (named, or that of `delivery_id`), then wake what
-    waits if a slot is free.
+    for any recording in flight for the endpoints (named, or those of `delivery_ids`), then wake
+    what waits where a slot is free. A worker asks once for all the endpoints of a message.
     """
-    if not uses_postgres_statements():
-        return []  # one writer at a time: the freeing statement saw every committed delivery
-    params = {**turns.instants(now), "endpoint_id": endpoint_id, "delivery_id": delivery_id}
-    connection.ensure_connection()
-    raw = connection.connection
-    with connection.wrap_database_errors, raw.cursor() as waiting, raw.cursor() as looking:
-        # One round trip: the look runs once the wait has its lock, in a snapshot of its own (each
-        # statement of READ COMMITTED takes one), so it sees what the recording committed.
-        with raw.pipeline():
-            waiting.execute(statements.WAIT_FOR_RECORDING_PG, params)
-            looking.execute(statements.WAITING_WITH_ROOM_PG, params)
-        row = looking.fetchone()
-    return wake_endpoint(endpoint_id=row[0], now=now) if row is not None else []
+    params = {
+        **turns.instants(now),
+        "endpoint_ids": sorted(set(endpoint_ids)),
+        "delivery_ids": sorted(set(delivery_ids)),
+    }
+    if not uses_postgres_statements() or not (params["endpoint_ids"] or params["delivery_ids"]):
+        return []  # SQLite: one writer at a time, so the freeing statement saw every committed delivery
+    with prepared_cursor() as cursor:
+        # One round trip: the look runs once the wait has its locks, in a snapshot of its own (each
+        # statement of READ COMMITTED takes one), so it sees what the recordings committed.
+        with connection.connection.pipeline():
+            cursor.execute(statements.WAIT_FOR_RECORDING_PG, params)
+            cursor.execute(statements.WAITING_WITH_ROOM_PG, params)
+        waiting_ids = [row[0] for row in cursor.fetchall()]
+    woken: list[str] = []
+    for endpoint_id in waiting_ids:
+        woken += wake_endpoint(endpoint_id=endpoint_id, now=now)
+    return woken
 
 
 def wake_endpoint(*, endpoint_id: str, now: datetime) -> list[str]:
