@@ -52,6 +52,28 @@ def recreate_database(database: str) -> None:
     ensure_database(database)
 
 
+_autovacuum_said = False
+
+
+def analyze_where_autovacuum_is_off(database: str) -> None:
+    """Analyze the benchmark database when the server's autovacuum is off (said once), as autovacuum would.
+
+    PostgreSQL plans a prepared statement again when its tables are analyzed; a server without
+    autovacuum never does, so the plans workers made on the first, nearly empty round would stay
+    (`manage.py check --database default` warns of it: skillhub.W003). Called between rounds.
+    """
+    global _autovacuum_said
+    import psycopg
+
+    with psycopg.connect(f"{PG_URL}/{database}", autocommit=True) as conn:
+        if conn.execute("SHOW autovacuum").fetchone()[0] == "on":
+            return
+        if not _autovacuum_said:
+            _autovacuum_said = True
+            sys.stderr.write("  (this PostgreSQL has autovacuum off: the bench runs ANALYZE between rounds, as autovacuum would)\n")
+        conn.execute("ANALYZE")
+
+
 def drop_database(database: str) -> None:
     """Drop the benchmark database, ending any session still on it."""
     import psycopg

@@ -264,6 +264,7 @@ class Producers:
 
     def __init__(self, tenant_id: str, processes: int, twin: dict[str, str] | None = None) -> None:
         ctx = multiprocessing.get_context("spawn")
+        self.database = (twin or {}).get("database", DATABASE)
         self.done = ctx.Queue()
         self.jobs = [ctx.Queue() for _ in range(processes)]
         self.processes = [
@@ -411,6 +412,7 @@ def wait_ready(receiver: Receiver, tenant, timeout: float = 60) -> None:
 
 
 def pipeline_round(receiver: Receiver, producers: Producers, events: int) -> float:
+    common.analyze_where_autovacuum_is_off(producers.database)
     receiver.reset()
     started = producers.produce(events)
     arrivals = receiver.wait_for(events)
@@ -420,6 +422,7 @@ def pipeline_round(receiver: Receiver, producers: Producers, events: int) -> flo
 
 
 def drain_round(receiver: Receiver, workers: Workers, producers: Producers, events: int) -> float:
+    common.analyze_where_autovacuum_is_off(producers.database)
     workers.stop()
     receiver.reset()
     started = producers.produce(events)
@@ -433,6 +436,7 @@ def drain_round(receiver: Receiver, workers: Workers, producers: Producers, even
 
 
 def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:
+    common.analyze_where_autovacuum_is_off(DATABASE)
     receiver.reset()
     latencies = []
     for n in range(samples):
@@ -449,6 +453,7 @@ def idle_latencies(receiver: Receiver, tenant, samples: int) -> list[float]:
 
 def fan_out_round(receiver: Receiver, tenant) -> tuple[float, float]:
     """Return (ms to record the event and its 1,000 deliveries, ms until the 1,000th arrived)."""
+    common.analyze_where_autovacuum_is_off(DATABASE)
     receiver.reset()
     started = time.time()
     record(tenant, 20_000_000)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError, connection
 
 from skillhub.cache import cache_is_process_local
 from skillhub.db import is_postgres
@@ -50,3 +51,32 @@ def check_shared_cache(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     web_processes = env_int("SKILLHUB_WEB_PROCESSES", 1, minimum=1)
     problem = per_process_cache_warning(web_processes=web_processes, scaled_out=settings.DRAMATIQ_BROKER in ("redis", "amqp"))
     return [Warning(problem, id="skillhub.W002")] if problem else []
+
+
+@register(Tags.database)
+def check_postgres_statistics(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Warn when PostgreSQL never analyzes the tables on its own (`migrate` and `check --database` run this).
+
+    Every worker keeps its prepared statements' plans for as long as its connection lives; PostgreSQL
+    plans them again when a table is analyzed. Without autovacuum that never happens, and the plans
+    chosen while the delivery tables were nearly empty (a scan of the whole table) stay, so each
+    delivery costs more as the history grows.
+    """
+    if not databases or not is_postgres():
+        return []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW autovacuum")
+            autovacuum = cursor.fetchone()[0]
+    except DatabaseError:
+        return []
+    if autovacuum == "on":
+        return []
+    return [
+        Warning(
+            "PostgreSQL's autovacuum is off: tables are never analyzed, so the plans workers cache for the "
+            "delivery statements keep the choices made when the tables were small, and deliveries slow down "
+            "as history grows. Turn autovacuum on (PostgreSQL's default), or run ANALYZE every few minutes.",
+            id="skillhub.W003",
+        )
+    ]

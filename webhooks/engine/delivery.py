@@ -121,22 +121,24 @@ def dispatch_many(*, delivery_ids: list[str], after: AfterMessage) -> None:
     results = sendpool.run_all(
         [functools.partial(_post, one) for one in started], laters=[functools.partial(_finish_later, one) for one in started]
     )
-    for one, result in zip(started, results):
-        if result is None:  # handed off, recorded when the answer comes
-            continue
-        try:
-            if one.claimed.claim.slot_id is None:  # a ping: one attempt, no turn
-                _finish(one, result, None, after)
-            else:
-                _turn([(one, result)], after)
-        except DatabaseError as exc:  # its lease runs out and the sweep re-sends it; the next ones may still be recorded
-            logger.warning("delivery %s left to the sweep: %s", one.claimed.delivery.pk, type(exc).__name__)
+    answered = [(one, result) for one, result in zip(started, results) if result is not None]  # else handed off
+    for one, result in answered:
+        if one.claimed.claim.slot_id is None:  # a ping: one attempt, no turn
+            _finish(one, result, None, after)
+    in_turns = [(one, result) for one, result in answered if one.claimed.claim.slot_id is not None]
+    for next_set in _first_sets(in_turns, after) if in_turns else []:
+        if next_set:  # the endpoint had more due: its turn goes on in this thread, as `dispatch` takes it
+            sent, unsent = _send_set(next_set)
+            _turn(sent, after, unsent)
 
 
-def _turn(sent: list[tuple[_Started, transport.HttpResult]], after: AfterMessage) -> None:
-    """Record the set just sent and claim the next, send it, and so on until the turn ends."""
+def _turn(
+    sent: list[tuple[_Started, transport.HttpResult]], after: AfterMessage, unsent: list[Claimed] | None = None
+) -> None:
+    """Record the set just sent (giving back what it left unsent) and claim the next, send it, and so
+    on until the turn ends."""
     turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
-    unsent: list[Claimed] = []
+    unsent = unsent or []
     while True:
         claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, after=after)
         if not claimed:
@@ -171,29 +173,69 @@ def _finish_set(
     now = timezone.now()
     if unsent:
         sets.give_back(unsent)
+    resumed = _note_breakers(sent, now)
+    try:
+        with _savepoint():
+            recorded = sets.record_set(_as_sent(sent), now=now, keep_turn=keep_turn, health_notes=after.notes)
+    except Exception as exc:
+        recorded = _unrecordable_set(sent, now, exc)
+        keep_turn = False
+    return _after_set(sent, recorded, keep_turn=keep_turn, resumed=resumed, after=after)
+
+
+def _first_sets(answered: list[tuple[_Started, transport.HttpResult]], after: AfterMessage) -> list[list[Claimed]]:
+    """`_finish_set(…, keep_turn=True)` for the first delivery of each of several endpoints, recorded
+    in one round trip where it can be (else one by one); each endpoint's next set claimed, in order."""
+    now = timezone.now()
+    resumed = [_note_breakers([one], now) for one in answered]
+    try:
+        recorded = sets.record_sets_keeping_turns([_as_sent([one]) for one in answered], now=now, health_notes=after.notes)
+    except Exception:  # nothing was written: each is recorded alone, with its own fallbacks
+        logger.warning("recording %s answers together failed; recording each alone", len(answered), exc_info=True)
+        recorded = None
+    if recorded is None:
+        return [_finish_set([one], [], keep_turn=True, after=after) for one in answered]
+    return [
+        _after_set([one], each, keep_turn=True, resumed=was_resumed, after=after)
+        for one, each, was_resumed in zip(answered, recorded, resumed)
+    ]
+
+
+def _as_sent(sent: list[tuple[_Started, transport.HttpResult]]) -> list[sets.Sent]:
+    return [sets.Sent(started.claimed, result, started.started_at) for started, result in sent]
+
+
+def _note_breakers(sent: list[tuple[_Started, transport.HttpResult]], now: datetime) -> bool:
+    """Count the answers in the endpoint's breaker; True when one of them resumed it."""
     resumed = False
     for started, result in sent:
         resumed = _note_breaker(started, result, now) or resumed
-    try:
-        with _savepoint():
-            recorded = sets.record_set(
-                [sets.Sent(s.claimed, result, s.started_at) for s, result in sent],
-                now=now,
-                keep_turn=keep_turn,
-                health_notes=after.notes,
-            )
-    except Exception as exc:
-        logger.exception("a set of %s deliveries could not be recorded as answered", len(sent))
-        for started, result in sent:
-            _record_unrecordable(started, result, now, exc)
-        recorded = sets.SetRecorded([])
-        keep_turn = False
+    return resumed
+
+
+def _unrecordable_set(sent: list[tuple[_Started, transport.HttpResult]], now: datetime, exc: Exception) -> sets.SetRecorded:
+    logger.exception("a set of %s deliveries could not be recorded as answered", len(sent))
+    for started, result in sent:
+        _record_unrecordable(started, result, now, exc)
+    return sets.SetRecorded([])
+
+
+def _after_set(
+    sent: list[tuple[_Started, transport.HttpResult]],
+    recorded: sets.SetRecorded,
+    *,
+    keep_turn: bool,
+    resumed: bool,
+    after: AfterMessage,
+) -> list[Claimed]:
+    """What a recorded set sets off: the slot's next message, a look after a freed slot, a resumed endpoint's wake."""
+    endpoint_id = sent[0][0].claimed.endpoint.pk
     if recorded.following is not None and not keep_turn:
         deliveries_due.fire_on_commit([recorded.following])
     elif not recorded.claimed and recorded.following is None:
-        after.freed_endpoints.append(sent[0][0].claimed.endpoint.pk)
+        after.freed_endpoints.append(endpoint_id)
     if resumed:
-        _wake_after_commit(sent[0][0].claimed.endpoint.pk)
+        _wake_after_commit(endpoint_id)
     return recorded.claimed
 
 

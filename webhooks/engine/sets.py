@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import prepared_cursor, uses_postgres_statements
+from skillhub.db import pipelined, prepared_cursor, uses_postgres_statements
 from webhooks import health
 from webhooks.engine import claims, rows, statements, transport, turns
 from webhooks.engine.record import NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
@@ -65,6 +65,44 @@ def record_set(
     sent: list[Sent], *, now: datetime, keep_turn: bool, health_notes: list[health.AttemptNote] | None = None
 ) -> SetRecorded:
     """Record the attempts of a set sent under one slot; claim the next set (`keep_turn`) or hand the slot on."""
+    rows_, params = _rows_and_params(sent, now)
+    if uses_postgres_statements() and not any(row.step.disable_reason for row in rows_):
+        finished, recorded = _write_one_statement(rows_, params, keep_turn=keep_turn)
+        _note(rows_, finished, now, health_notes)
+        return recorded
+    # Several statements (or disabling the endpoint): one transaction.
+    with transaction.atomic():
+        finished, recorded = _write_portable(rows_, params, keep_turn=keep_turn)
+        _note(rows_, finished, now, health_notes)
+    return recorded
+
+
+def record_sets_keeping_turns(
+    sets: list[list[Sent]], *, now: datetime, health_notes: list[health.AttemptNote]
+) -> list[SetRecorded] | None:
+    """`record_set(…, keep_turn=True)` for sets of different endpoints, in one round trip on PostgreSQL.
+
+    None (nothing written) where that does not apply: the portable twins run, or an answer disables
+    its endpoint; the caller then records each set alone. Raises, having written nothing, when a
+    statement fails.
+    """
+    if len(sets) < 2 or not uses_postgres_statements() or connection.in_atomic_block:
+        return None
+    prepared = [_rows_and_params(sent, now) for sent in sets]
+    if any(row.step.disable_reason for rows_, _ in prepared for row in rows_):
+        return None
+    param_sets = [{**params, **_sent_params(rows_)} for rows_, params in prepared]
+    answers = pipelined(statements.RECORD_SET_AND_CLAIM_SET_PG, param_sets)
+    recorded = []
+    for (rows_, params), found in zip(prepared, answers):
+        claimed = rows.claimed_set(found, token=params["token"], slot_id=params["slot_id"])
+        _note(rows_, set(found[0].get("finished_ids") or ()) if found else set(), now, health_notes)
+        recorded.append(SetRecorded(claimed))
+    return recorded
+
+
+def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[str, Any]]:
+    """Each sent delivery's attempt and next step, and the parameters every set statement shares."""
     rows_ = []
     for one in sent:
         attempt = attempt_of(one.claimed, one.result, started_at=one.started_at)
@@ -79,15 +117,11 @@ def record_set(
         "set_size": turns.turn_set_size(),
         "updated_at": turns.db_time(timezone.now()),
     }
-    if uses_postgres_statements() and not any(row.step.disable_reason for row in rows_):
-        finished, recorded = _write_one_statement(rows_, params, keep_turn=keep_turn)
-        _note(rows_, finished, now, health_notes)
-        return recorded
-    # Several statements (or disabling the endpoint): one transaction.
-    with transaction.atomic():
-        finished, recorded = _write_portable(rows_, params, keep_turn=keep_turn)
-        _note(rows_, finished, now, health_notes)
-    return recorded
+    return rows_, params
+
+
+def _sent_params(rows_: list[_Row]) -> dict[str, Any]:
+    return {"sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
 
 
 def give_back(claimed: list[Claimed]) -> None:
@@ -118,7 +152,7 @@ def _sent_json(rows_: list[_Row]) -> str:
 
 def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
     """PostgreSQL: the set recorded, and the next set claimed or the slot handed on, in one statement."""
-    params = {**params, "sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
+    params = {**params, **_sent_params(rows_)}
     with prepared_cursor() as cursor:
         if not keep_turn:
             cursor.execute(statements.RECORD_SET_AND_PASS_ON_PG, params)

@@ -345,6 +345,9 @@ class PinnedPools:
 
     def get(self, target: Target) -> HTTPConnectionPool:
         key = (target.scheme, target.host, target.port, target.address)
+        # Every send thread and worker thread may POST to one host at once (many endpoints of one
+        # receiver, fanned out together); a pool smaller than that closes what it cannot keep.
+        size = int(settings.WEBHOOKS_SEND_THREADS) + 16
         with self._lock:
             pool = self._pools.get(key)
             if pool is not None:
@@ -352,11 +355,11 @@ class PinnedPools:
                 return pool
             if target.scheme == "https":
                 pool = _PinnedHTTPSPool(
-                    target.host, target.port, maxsize=16, block=False, pinned_address=target.address,
+                    target.host, target.port, maxsize=size, block=False, pinned_address=target.address,
                     cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(),
                 )  # fmt: skip
             else:
-                pool = _PinnedHTTPPool(target.host, target.port, maxsize=16, block=False, pinned_address=target.address)
+                pool = _PinnedHTTPPool(target.host, target.port, maxsize=size, block=False, pinned_address=target.address)
             self._pools[key] = pool
             while len(self._pools) > MAX_POOLS:
                 _, old = self._pools.popitem(last=False)
