@@ -104,14 +104,24 @@ def pipelined(query: str, param_sets: Sequence[Any]) -> list[list[dict[str, Any]
             with raw.pipeline():
                 for cursor, params in zip(cursors, param_sets):
                     cursor.execute(query, params)
-            answers = []
-            for cursor in cursors:
-                names = [column[0] for column in cursor.description or ()]
-                answers.append([dict(zip(names, row)) for row in cursor.fetchall()] if names else [])
-            return answers
+            names = _column_names(query, cursors[0]) if cursors else []
+            return [[dict(zip(names, row)) for row in cursor.fetchall()] if names else [] for cursor in cursors]
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+_names_of: dict[str, list[str]] = {}
+
+
+def _column_names(query: str, cursor: Any) -> list[str]:
+    """The statement's column names (read once per statement: psycopg builds a description anew on each read)."""
+    names = _names_of.get(query)
+    if names is None:
+        names = [column[0] for column in cursor.description or ()]
+        if names:
+            _names_of[query] = names
+    return names
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, prepare: bool = False) -> None:
