@@ -45,6 +45,8 @@ WEBHOOKS_QUEUE_LEASE = env_float("WEBHOOKS_QUEUE_LEASE", 30.0, minimum=0.1)
 # A worker thread waits this long for an answer, then leaves the POST to the process's send threads.
 WEBHOOKS_HANDOFF_AFTER = env_float("WEBHOOKS_HANDOFF_AFTER", 0.25, minimum=0.0)
 WEBHOOKS_SEND_THREADS = env_int("WEBHOOKS_SEND_THREADS", 64, minimum=1)
+# How long a target host's checked addresses are reused (0: resolve and check before every POST).
+WEBHOOKS_RESOLVE_CACHE_SECONDS = env_float("WEBHOOKS_RESOLVE_CACHE_SECONDS", 5.0, minimum=0.0)
 # A worker thread whose receiver answers at once keeps sending that endpoint's next deliveries for
 # this long, then queues the next one behind every other endpoint's (a turn of the rotation).
 # PostgreSQL keeps attempts in partitions of this many consecutive ids, made this many ahead (webhooks/partitions.py).

@@ -56,11 +56,14 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Both caches empty: the shared one and the per-process memo (API keys, signal secrets, ingest contexts)."""
+    """The caches empty: the shared one, the per-process memo (API keys, signal secrets, ingest contexts)
+    and the webhook targets' checked addresses."""
     from skillhub import localcache
+    from webhooks.engine import transport
 
     cache.clear()
     localcache.clear()
+    transport.checked_targets.clear()
     yield
 
 

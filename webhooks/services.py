@@ -53,7 +53,7 @@ def _clean_url(url: Any) -> str:
     if not isinstance(url, str) or len(url) > URL_MAX_LENGTH:
         raise Refused(f"must be a URL of at most {URL_MAX_LENGTH} characters")
     try:
-        transport.check_target(url.strip())
+        transport.check_target(url.strip(), fresh=True)
     except transport.TargetRefused as exc:
         raise Refused(str(exc)) from None
     return url.strip()

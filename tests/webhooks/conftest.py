@@ -96,8 +96,12 @@ def allow_private(settings):
 
 
 @pytest.fixture
-def fake_dns(monkeypatch):
-    """Answer name lookups from a table (IP literals resolve to themselves): the transport's one seam."""
+def fake_dns(monkeypatch, settings):
+    """Answer name lookups from a table (IP literals resolve to themselves): the transport's one seam.
+
+    Every POST asks it (no reuse of a checked answer), so a test may change the table between two.
+    """
+    settings.WEBHOOKS_RESOLVE_CACHE_SECONDS = 0
     table: dict[str, list[str]] = {}
     real = transport.resolve
 

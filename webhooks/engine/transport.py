@@ -180,7 +180,52 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def check_target(url: str) -> Target:
+class _CheckedTargets:
+    """Targets checked in the last WEBHOOKS_RESOLVE_CACHE_SECONDS, by URL: a POST reuses its host's answer.
+
+    Without it every POST asks the resolver again (a DNS query each, where nothing caches below
+    us). The guard holds: a connection still goes only to an address that was checked, and a
+    changed answer is checked when the entry runs out. Refusals are never kept.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[tuple[str, bool], tuple[float, Target]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> Target:
+        seconds = float(settings.WEBHOOKS_RESOLVE_CACHE_SECONDS)
+        if seconds <= 0:
+            return _check_target(url)
+        key = (url, private_targets_allowed())
+        now = time.monotonic()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and found[0] > now:
+                return found[1]
+        target = _check_target(url)
+        with self._lock:
+            self._items[key] = (now + seconds, target)
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return target
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+checked_targets = _CheckedTargets()
+
+
+def check_target(url: str, *, fresh: bool = False) -> Target:
+    """The address to pin for the URL's host, resolved and checked at most WEBHOOKS_RESOLVE_CACHE_SECONDS ago
+    (`fresh`: now); raise TargetRefused."""
+    return _check_target(url) if fresh else checked_targets.get(url)
+
+
+def _check_target(url: str) -> Target:
     """Resolve the URL's host once and return the address to pin; raise TargetRefused."""
     problem = url_problem(url)
     if problem:
