@@ -129,11 +129,14 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name[:100]: value[:RESPONSE_HEADER_VALUE_CHARS] for name, value in list(headers.items())[:RESPONSE_HEADERS_KEPT]}
 
 
-def attempt_params(claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime) -> dict[str, Any]:
-    """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt."""
+def attempt_params(
+    claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime, *, instants: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt;
+    `instants` are `turns.instants(now)` when the caller has them already (a set computes them once)."""
     claim = claimed.claim
     return {
-        **turns.instants(now),
+        **(instants if instants is not None else turns.instants(now)),
         "delivery_id": claim.delivery_id,
         "token": claim.token,
         "slot_id": claim.slot_id,

@@ -103,14 +103,15 @@ def record_sets_keeping_turns(
 
 def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[str, Any]]:
     """Each sent delivery's attempt and next step, and the parameters every set statement shares."""
+    instants = turns.instants(now)
     rows_ = []
     for one in sent:
         attempt = attempt_of(one.claimed, one.result, started_at=one.started_at)
         step = next_step(one.claimed, one.result, number=attempt.number, now=now)
-        rows_.append(_Row(one, attempt, step, attempt_params(one.claimed, attempt, step, now)))
+        rows_.append(_Row(one, attempt, step, attempt_params(one.claimed, attempt, step, now, instants=instants)))
     claim = sent[0].claimed.claim
     params = {
-        **turns.instants(now),
+        **instants,
         "slot_id": claim.slot_id,
         "token": claim.token,
         "delivery_id": sent[-1].claimed.delivery.pk,
