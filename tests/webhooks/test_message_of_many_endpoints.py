@@ -98,3 +98,28 @@ def test_one_look_wakes_every_endpoint_left_with_a_waiting_delivery(tenant, rece
     for endpoint, delivery_id in zip(endpoints, waiting):
         slot = EndpointSlot.objects.get(endpoint=endpoint)
         assert (slot.state, slot.delivery_id) == (SlotState.QUEUED, delivery_id)
+
+
+@pytest.mark.postgres
+def test_when_recording_together_fails_each_is_recorded_alone_and_counted_once(
+    tenant, receiver, allow_private, stub_broker, monkeypatch
+):
+    from django.db import DatabaseError
+
+    from webhooks.engine import sets
+    from webhooks.models import Endpoint
+
+    deliveries = _fanned_out(tenant, receiver)
+    dead = make_endpoint(tenant, "http://127.0.0.1:9/hooks")  # nothing listens: no answer
+    make_learner(tenant, 2)  # one more event: a delivery to every endpoint, the dead one's among them
+    ids = [d.pk for d in Delivery.objects.exclude(pk__in=[d.pk for d in deliveries]).order_by("endpoint_id")]
+
+    def fails(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise DatabaseError("the pipeline broke")
+
+    monkeypatch.setattr(sets, "pipelined", fails)
+    actors.deliver_set.fn(ids)
+
+    assert receiver.wait_for(ENDPOINTS) and Attempt.objects.filter(delivery_id__in=ids).count() == ENDPOINTS + 1
+    assert Endpoint.objects.get(pk=dead.pk).consecutive_failures == 1
+    assert Delivery.objects.filter(pk__in=ids, state="succeeded").count() == ENDPOINTS

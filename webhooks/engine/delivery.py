@@ -174,6 +174,13 @@ def _finish_set(
     if unsent:
         sets.give_back(unsent)
     resumed = _note_breakers(sent, now)
+    return _record_noted(sent, now, keep_turn=keep_turn, resumed=resumed, after=after)
+
+
+def _record_noted(
+    sent: list[tuple[_Started, transport.HttpResult]], now: datetime, *, keep_turn: bool, resumed: bool, after: AfterMessage
+) -> list[Claimed]:
+    """Record a set whose answers the breaker has counted, and what that sets off; the next set claimed."""
     try:
         with _savepoint():
             recorded = sets.record_set(_as_sent(sent), now=now, keep_turn=keep_turn, health_notes=after.notes)
@@ -193,8 +200,11 @@ def _first_sets(answered: list[tuple[_Started, transport.HttpResult]], after: Af
     except Exception:  # nothing was written: each is recorded alone, with its own fallbacks
         logger.warning("recording %s answers together failed; recording each alone", len(answered), exc_info=True)
         recorded = None
-    if recorded is None:
-        return [_finish_set([one], [], keep_turn=True, after=after) for one in answered]
+    if recorded is None:  # the breaker has counted them already
+        return [
+            _record_noted([one], now, keep_turn=True, resumed=was_resumed, after=after)
+            for one, was_resumed in zip(answered, resumed)
+        ]
     return [
         _after_set([one], each, keep_turn=True, resumed=was_resumed, after=after)
         for one, each, was_resumed in zip(answered, recorded, resumed)
