@@ -6,7 +6,7 @@ PORT ?= 8000
 # seed_demo and serve read it: the printed URLs and the listening port follow it.
 export PORT
 
-.PHONY: run test install install-dev requirements migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry bench-observability bench-history lint clean
+.PHONY: run test install install-dev requirements migrate seed serve bench bench-api bench-webhooks bench-signals bench-exports bench-expiry bench-observability bench-history bench-transport lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -72,6 +72,11 @@ bench-observability: install-dev
 
 bench-history: install-dev
 	$(BIN)/python bench/history.py
+
+## The webhook transport against drawbridge, a hardened client installed for this comparison only.
+bench-transport: install-dev
+	$(BIN)/pip install --quiet drawbridge==0.1.2
+	$(BIN)/python bench/transport_compare.py
 
 ## Lint: ruff (ruff.toml), mypy with the Django and DRF stubs (mypy.ini), the import-layer contracts
 ## (.importlinter) and the size of functions in webhooks/ and signals_inbox/ (radon: complexity 15, 60 lines).

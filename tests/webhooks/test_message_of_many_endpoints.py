@@ -123,3 +123,32 @@ def test_when_recording_together_fails_each_is_recorded_alone_and_counted_once(
     assert receiver.wait_for(ENDPOINTS) and Attempt.objects.filter(delivery_id__in=ids).count() == ENDPOINTS + 1
     assert Endpoint.objects.get(pk=dead.pk).consecutive_failures == 1
     assert Delivery.objects.filter(pk__in=ids, state="succeeded").count() == ENDPOINTS
+
+
+def _backlog_of_one_endpoint(tenant, receiver, *, cap: int, events: int) -> list[Delivery]:  # noqa: ANN001
+    make_endpoint(tenant, f"{receiver.url}/one", max_in_flight=cap)
+    for n in range(events):
+        make_learner(tenant, n)
+    return list(Delivery.objects.order_by("sequence"))
+
+
+def test_one_endpoint_named_twice_gets_two_claims_in_sequence_order(tenant, receiver, allow_private, stub_broker):
+    backlog = _backlog_of_one_endpoint(tenant, receiver, cap=2, events=3)
+
+    # Recording queued a slot each for the first two; the message names them in reverse.
+    claimed = claims.claim_many([backlog[1].pk, backlog[0].pk], timezone.now())
+
+    # Whichever deliveries name it, the endpoint's lowest-sequence due ones go first, under two slots.
+    assert [c.delivery.sequence if c else None for c in claimed] == [1, 2]
+    assert len({c.claim.slot_id for c in claimed if c}) == 2
+    assert set(Delivery.objects.filter(state="sending").values_list("sequence", flat=True)) == {1, 2}
+
+
+def test_a_name_beyond_the_endpoints_cap_claims_nothing(tenant, receiver, allow_private, stub_broker):
+    backlog = _backlog_of_one_endpoint(tenant, receiver, cap=1, events=2)
+
+    claimed = claims.claim_many([backlog[1].pk, backlog[0].pk], timezone.now())
+
+    # The one slot is queued for the first delivery: its name claims, the other finds no room.
+    assert [c.delivery.sequence if c else None for c in claimed] == [None, 1]
+    assert Delivery.objects.filter(state="sending").count() == 1

@@ -17,7 +17,7 @@ from tests.parity import statements_path
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import make_endpoint
 from webhooks.engine import claims, delivery, fanout, record
-from webhooks.models import Attempt, Delivery, Endpoint, Event
+from webhooks.models import Attempt, Delivery, Endpoint, EndpointSlot, Event
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -98,3 +98,35 @@ def test_claim_and_record_attempt_leave_the_same_rows_on_both_paths(
 
     assert results[0] == results[1]
     assert [row[0] for row in results[0]["deliveries"]] == ["succeeded"]
+
+
+def test_claiming_many_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatch, receiver, allow_private):
+    results = []
+    for fast in (True, False):
+        Endpoint.objects.all().delete()
+        Event.objects.all().delete()
+        make_endpoint(tenant, f"{receiver.url}/two", max_in_flight=2)
+        make_endpoint(tenant, f"{receiver.url}/one", max_in_flight=1)
+        make_endpoint(tenant, f"{receiver.url}/off")
+        for n in range(3):
+            with transaction.atomic():
+                fanout.record(
+                    tenant_id=tenant.pk, event_type="learner.created", data={"id": n}, subject_type="learner", subject_id=str(n)
+                )
+        Endpoint.objects.filter(url__endswith="/off").update(enabled=False)
+        by_url: dict[str, list[str]] = {}
+        for d in Delivery.objects.order_by("sequence").select_related("endpoint"):
+            by_url.setdefault(d.endpoint.url.rsplit("/", 1)[1], []).append(d.pk)
+        # Recording queued a slot for each endpoint's first deliveries (as many as its cap); named in reverse.
+        asked = by_url["two"][1::-1] + by_url["one"][1::-1] + by_url["off"][:1]
+        with statements_path(settings, monkeypatch, claims, fast=fast) as uses:
+            claimed = claims.claim_many(asked, timezone.now())
+        assert bool(uses) is fast
+        results.append({
+            "claimed": [(c.endpoint.url, c.delivery.sequence) if c else None for c in claimed],
+            "slots": sorted(EndpointSlot.objects.filter(state="sending").values_list("endpoint__url", "number")),
+            "sending": sorted(Delivery.objects.filter(state="sending").values_list("endpoint__url", "sequence")),
+        })  # fmt: skip
+
+    assert results[0] == results[1]
+    assert [c[1] if c else None for c in results[0]["claimed"]] == [1, 2, None, 1, None]

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from skillhub import leases
-from skillhub.db import pipelined, prepared_cursor, uses_postgres_statements
+from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks.engine import rows, statements, turns
 from webhooks.engine.rows import Claimed
 
@@ -34,20 +34,20 @@ def claim_and_load(delivery_id: str, now: datetime) -> Claimed | None:
 
 
 def claim_many(delivery_ids: list[str], now: datetime) -> list[Claimed | None]:
-    """`claim_and_load` for each id (each names its own endpoint), in order; on PostgreSQL the claims
-    of all of them go in one round trip (they skip what is locked, so none waits for another)."""
+    """`claim_and_load` for each id (each names its own endpoint), in order; on PostgreSQL all of them
+    in one statement (CLAIM_MANY_PG: it skips what is locked, so it waits for no other worker)."""
     if len(delivery_ids) < 2 or not uses_postgres_statements() or connection.in_atomic_block:
         return [claim_and_load(delivery_id, now) for delivery_id in delivery_ids]
-    instants = turns.instants(now)
-    param_sets = [{**instants, "delivery_id": delivery_id, "token": leases.new_token()} for delivery_id in delivery_ids]
-    answers = pipelined(statements.CLAIM_NEXT_PG, param_sets)
-    claimed: list[Claimed | None] = []
-    for params, found in zip(param_sets, answers):
-        if found:
-            claimed.append(rows.claimed(found[0], token=params["token"], slot_id=found[0]["slot_id"]))
-        else:
-            claimed.append(_after_nothing_claimed(params["delivery_id"], now))
-    return claimed
+    tokens = [leases.new_token() for _ in delivery_ids]
+    with prepared_cursor() as cursor:
+        cursor.execute(statements.CLAIM_MANY_PG, {**turns.instants(now), "delivery_ids": delivery_ids, "tokens": tokens})
+        found = {row["token"]: row for row in rows.named_all(cursor, cursor.fetchall())}
+    return [
+        rows.claimed(found[token], token=token, slot_id=found[token]["slot_id"])
+        if token in found
+        else _after_nothing_claimed(delivery_id, now)
+        for delivery_id, token in zip(delivery_ids, tokens)
+    ]
 
 
 def _after_nothing_claimed(delivery_id: str, now: datetime) -> Claimed | None:

@@ -8,6 +8,7 @@ PostgreSQL and compares the rows. Parameters are named, so adding one never shif
   now, lease_end, renew_before, queue_lease_end   instants (`turns.instants`)
   threshold, default_cap                          the breaker threshold and the default cap
   delivery_id, token, slot_id                     the delivery, its claim token, the slot it holds
+  delivery_ids, tokens                            several named deliveries and a claim token for each
   sent, set_size                                  a turn's set just sent (JSON), how many to claim next
   event_id, tenant_id, event_type, data, …        an event being recorded, and its deliveries'
   endpoint_ids, delivery_ids                      endpoints and new ids, as arrays (one shape for any count)
@@ -80,6 +81,64 @@ FROM taken_slot, first_due, webhooks_event e, webhooks_endpoint p, tenants_tenan
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
 WHERE d.id = first_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
 RETURNING d.id AS delivery_id, taken_slot.id AS slot_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+"""
+
+# CLAIM_NEXT_PG for several named deliveries at once (a message naming many endpoints), each with its
+# own token: per endpoint, as many slots as it was named (those queued for one of them first, else
+# free ones) and as many of its lowest-sequence due deliveries as slots were found, paired in order
+# with the names, a name a slot is queued for first (as CLAIM_NEXT_PG would claim for it, and not for
+# a name that has none while no slot is free). Answers `token` (whose claim) before CLAIM_NEXT_PG's columns.
+CLAIM_MANY_PG = f"""
+WITH asked AS (
+  SELECT a.delivery_id, a.token, a.ord
+  FROM unnest(%(delivery_ids)s::text[], %(tokens)s::text[]) WITH ORDINALITY AS a(delivery_id, token, ord)
+), named AS (
+  SELECT asked.delivery_id, asked.token, p.id AS endpoint_id,
+    (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s THEN 1
+     ELSE COALESCE(p.max_in_flight, %(default_cap)s) END) AS cap,
+    row_number() OVER (PARTITION BY p.id ORDER BY EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = p.id
+      AND q.state = 'queued' AND q.delivery_id = asked.delivery_id) DESC, asked.ord) AS rank
+  FROM asked JOIN webhooks_delivery named ON named.id = asked.delivery_id
+    JOIN webhooks_endpoint p ON p.id = named.endpoint_id
+  WHERE p.enabled AND NOT named.is_ping
+), wanted AS (
+  SELECT endpoint_id, min(cap) AS cap, count(*) AS names, array_agg(delivery_id) AS ids FROM named GROUP BY endpoint_id
+), open_slot AS (
+  SELECT slot.id, wanted.endpoint_id, row_number() OVER (PARTITION BY wanted.endpoint_id ORDER BY slot.preferred DESC, slot.number) AS rank
+  FROM wanted CROSS JOIN LATERAL (
+    SELECT s.id, s.number, (s.state = 'queued' AND s.delivery_id = ANY(wanted.ids)) AS preferred
+    FROM webhooks_endpointslot s
+    WHERE s.endpoint_id = wanted.endpoint_id AND s.number < wanted.cap
+      AND (s.state = 'free' OR s.leased_until < %(now)s OR (s.state = 'queued' AND s.delivery_id = ANY(wanted.ids)))
+    ORDER BY (s.state = 'queued' AND s.delivery_id = ANY(wanted.ids)) DESC, s.number
+    LIMIT wanted.names FOR UPDATE OF s SKIP LOCKED
+  ) slot
+), slots_found AS (
+  SELECT endpoint_id, count(*) AS slots FROM open_slot GROUP BY endpoint_id
+), first_due AS (
+  SELECT due.id, slots_found.endpoint_id, row_number() OVER (PARTITION BY slots_found.endpoint_id ORDER BY due.sequence) AS rank
+  FROM slots_found CROSS JOIN LATERAL (
+    SELECT d.id, d.sequence FROM webhooks_delivery d
+    WHERE d.endpoint_id = slots_found.endpoint_id AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+      AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+    ORDER BY d.sequence LIMIT slots_found.slots FOR UPDATE OF d SKIP LOCKED
+  ) due
+), pairs AS (
+  SELECT named.token, open_slot.id AS slot_id, first_due.id AS due_id
+  FROM named JOIN open_slot ON open_slot.endpoint_id = named.endpoint_id AND open_slot.rank = named.rank
+    JOIN first_due ON first_due.endpoint_id = named.endpoint_id AND first_due.rank = named.rank
+), taken_slot AS (
+  UPDATE webhooks_endpointslot s
+  SET state = 'sending', delivery_id = pairs.due_id, claim_token = pairs.token, leased_until = %(lease_end)s
+  FROM pairs WHERE s.id = pairs.slot_id
+  RETURNING s.id
+)
+UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = pairs.token
+FROM pairs JOIN taken_slot ON taken_slot.id = pairs.slot_id, webhooks_event e, webhooks_endpoint p, tenants_tenant t,
+  (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+WHERE d.id = pairs.due_id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
+RETURNING pairs.token, d.id AS delivery_id, pairs.slot_id, p.consecutive_failures, {CLAIMED_COLUMNS}
 """
 
 # Its portable twin, in order: the endpoint and its cap, a slot, the first due delivery, taking both.
@@ -531,6 +590,7 @@ WHERE id = %(endpoint_id)s AND consecutive_failures > 0
 # Each PostgreSQL statement and its portable twins, in order (what the parity tests run both of).
 TWINS = {
     "CLAIM_NEXT_PG": ("NAMED_ENDPOINT", "OPEN_SLOT", "FIRST_DUE", "TAKE_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED"),
+    "CLAIM_MANY_PG": ("NAMED_ENDPOINT", "OPEN_SLOT", "FIRST_DUE", "TAKE_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED"),
     "CLAIM_PING_PG": ("CLAIM_PING", "LOAD_CLAIMED"),
     "RECORD_PG": ("FINISH", "INSERT_ATTEMPT"),
     "RECORD_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
