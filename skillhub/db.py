@@ -87,43 +87,6 @@ def prepared_cursor() -> Iterator[Any]:
         yield cursor
 
 
-def pipelined(query: str, param_sets: Sequence[Any]) -> list[list[dict[str, Any]]]:
-    """Run one prepared PostgreSQL statement once per parameter set, all sent at once; each run's rows, by column name.
-
-    psycopg's pipeline mode: one round trip instead of one per run. The runs share one transaction
-    (the caller's, or one implicit transaction that commits at the end): a failing run undoes
-    them all and raises. Meant for short statements that take no lock they would wait for.
-    """
-    connection.ensure_connection()
-    raw = connection.connection
-    if settings.DATABASE_PREPARED_STATEMENTS and raw.prepare_threshold is None:
-        raw.prepare_threshold = _ONLY_WHEN_ASKED
-    cursors = [_PreparedCursor(raw) for _ in param_sets]
-    try:
-        with connection.wrap_database_errors:
-            with raw.pipeline():
-                for cursor, params in zip(cursors, param_sets):
-                    cursor.execute(query, params)
-            names = _column_names(query, cursors[0]) if cursors else []
-            return [[dict(zip(names, row)) for row in cursor.fetchall()] if names else [] for cursor in cursors]
-    finally:
-        for cursor in cursors:
-            cursor.close()
-
-
-_names_of: dict[str, list[str]] = {}
-
-
-def _column_names(query: str, cursor: Any) -> list[str]:
-    """The statement's column names (read once per statement: psycopg builds a description anew on each read)."""
-    names = _names_of.get(query)
-    if names is None:
-        names = [column[0] for column in cursor.description or ()]
-        if names:
-            _names_of[query] = names
-    return names
-
-
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, prepare: bool = False) -> None:
     """Insert rows of plain values (as `get_db_prep_save` gives them) in the caller's transaction.
 

@@ -130,3 +130,50 @@ def test_claiming_many_leaves_the_same_rows_on_both_paths(tenant, settings, monk
 
     assert results[0] == results[1]
     assert [c[1] if c else None for c in results[0]["claimed"]] == [1, 2, None, 1, None]
+
+
+def test_recording_many_sets_leaves_the_same_rows_on_both_paths(tenant, settings, monkeypatch, receiver, allow_private):
+    from webhooks.engine import sets, transport
+
+    results = []
+    for fast in (True, False):
+        Endpoint.objects.all().delete()
+        Event.objects.all().delete()
+        for name in ("a", "b", "c"):
+            make_endpoint(tenant, f"{receiver.url}/{name}", max_in_flight=1)
+        for n in range(3):
+            with transaction.atomic():
+                fanout.record(
+                    tenant_id=tenant.pk, event_type="learner.created", data={"id": n}, subject_type="learner", subject_id=str(n)
+                )
+        # Endpoint c has delivered its backlog but the last: its next set is empty, its slot freed.
+        Delivery.objects.filter(endpoint__url__endswith="/c", sequence__lt=3).update(state="succeeded")
+        EndpointSlot.objects.filter(endpoint__url__endswith="/c").update(state="free", delivery_id="", claim_token="", leased_until=None)
+        now = timezone.now()
+        firsts = [d.pk for d in Delivery.objects.filter(sequence=1).exclude(endpoint__url__endswith="/c")]
+        firsts.append(Delivery.objects.get(endpoint__url__endswith="/c", sequence=3).pk)
+        with statements_path(settings, monkeypatch, claims, sets, fast=fast) as uses:
+            claimed = [c for c in claims.claim_many(sorted(firsts), now) if c is not None]
+            answered = [
+                [sets.Sent(c, transport.HttpResult(200 if c.endpoint.url.endswith("/a") else 500, {}, "ok", "", 3), now)]
+                for c in claimed
+            ]
+            recorded = sets.record_sets_keeping_turns(answered, now=now, health_notes=[])
+            if recorded is None:  # the portable path: each set alone, as the caller then does
+                recorded = [sets.record_set(one, now=now, keep_turn=True) for one in answered]
+        assert bool(uses) is fast
+        results.append({
+            "next": sorted((one[0].claimed.endpoint.url, [c.delivery.sequence for c in r.claimed]) for one, r in zip(answered, recorded)),
+            "slots": sorted(EndpointSlot.objects.values_list("endpoint__url", "state")),
+            "deliveries": sorted(
+                (d.endpoint.url, d.sequence, d.state, d.attempt_count, d.last_status_code, bool(d.claim_token))
+                for d in Delivery.objects.select_related("endpoint")
+            ),
+            "attempts": sorted(Attempt.objects.values_list("delivery__endpoint__url", "number", "status_code", "succeeded")),
+        })  # fmt: skip
+
+    assert results[0] == results[1]
+    assert [urls[-1:] for urls, _ in results[0]["next"]] == ["a", "b", "c"]
+    # A 500 is an answer: b keeps its turn as a keeps it; c has nothing more and its slot is free.
+    assert [sequences for _, sequences in results[0]["next"]] == [[2, 3], [2, 3], []]
+    assert [state for url, state in results[0]["slots"] if url.endswith("/c")] == ["free"]

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from skillhub.db import pipelined, prepared_cursor, uses_postgres_statements
+from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks import health
 from webhooks.engine import claims, rows, statements, transport, turns
 from webhooks.engine.record import NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
@@ -80,10 +80,11 @@ def record_set(
 def record_sets_keeping_turns(
     sets: list[list[Sent]], *, now: datetime, health_notes: list[health.AttemptNote]
 ) -> list[SetRecorded] | None:
-    """`record_set(…, keep_turn=True)` for sets of different endpoints, in one round trip on PostgreSQL.
+    """`record_set(…, keep_turn=True)` for sets of different slots, in one statement on PostgreSQL
+    (RECORD_SETS_AND_CLAIM_SETS_PG).
 
     None (nothing written) where that does not apply: the portable twins run, or an answer disables
-    its endpoint; the caller then records each set alone. Raises, having written nothing, when a
+    its endpoint; the caller then records each set alone. Raises, having written nothing, when the
     statement fails.
     """
     if len(sets) < 2 or not uses_postgres_statements() or connection.in_atomic_block:
@@ -91,13 +92,21 @@ def record_sets_keeping_turns(
     prepared = [_rows_and_params(sent, now) for sent in sets]
     if any(row.step.disable_reason for rows_, _ in prepared for row in rows_):
         return None
-    param_sets = [{**params, **_sent_params(rows_)} for rows_, params in prepared]
-    answers = pipelined(statements.RECORD_SET_AND_CLAIM_SET_PG, param_sets)
+    every_row = [row for rows_, _ in prepared for row in rows_]
+    params = {**prepared[0][1], **_sent_params(every_row, with_slots=True)}
+    with prepared_cursor() as cursor:
+        cursor.execute(statements.RECORD_SETS_AND_CLAIM_SETS_PG, params)
+        found = rows.named_all(cursor, cursor.fetchall())
+    finished = set(found[0]["finished_ids"] or ()) if found else set()
+    next_sets: dict[int, list[dict[str, Any]]] = {}
+    for row in found:
+        if row.get("delivery_id"):
+            next_sets.setdefault(row["turn_slot_id"], []).append(row)
     recorded = []
-    for (rows_, params), found in zip(prepared, answers):
-        claimed = rows.claimed_set(found, token=params["token"], slot_id=params["slot_id"])
-        _note(rows_, set(found[0].get("finished_ids") or ()) if found else set(), now, health_notes)
-        recorded.append(SetRecorded(claimed))
+    for rows_, set_params in prepared:
+        token, slot_id = set_params["token"], set_params["slot_id"]
+        _note(rows_, finished, now, health_notes)
+        recorded.append(SetRecorded(rows.claimed_set(next_sets.get(slot_id, []), token=token, slot_id=slot_id)))
     return recorded
 
 
@@ -121,8 +130,8 @@ def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[
     return rows_, params
 
 
-def _sent_params(rows_: list[_Row]) -> dict[str, Any]:
-    return {"sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
+def _sent_params(rows_: list[_Row], *, with_slots: bool = False) -> dict[str, Any]:
+    return {"sent": _sent_json(rows_, with_slots=with_slots), "sent_ids": [row.attempt.delivery_id for row in rows_]}
 
 
 def give_back(claimed: list[Claimed]) -> None:
@@ -140,13 +149,17 @@ def _note(rows_: list[_Row], finished: set[str], now: datetime, health_notes: li
             note_dropped(row.sent.claimed)
 
 
-def _sent_json(rows_: list[_Row]) -> str:
+def _sent_json(rows_: list[_Row], *, with_slots: bool = False) -> str:
     def value(v: Any) -> Any:
         return v.isoformat() if isinstance(v, datetime) else v
 
+    def slot(row: _Row) -> dict[str, Any]:
+        claim = row.sent.claimed.claim
+        return {"slot_id": claim.slot_id, "token": claim.token} if with_slots else {}
+
     # The answer's headers go in as the object they are (the statement reads them as jsonb).
     return json.dumps([
-        {**{name: value(row.params[name]) for name in _SENT_FIELDS}, "response_headers": row.attempt.response_headers}
+        {**{name: value(row.params[name]) for name in _SENT_FIELDS}, "response_headers": row.attempt.response_headers, **slot(row)}
         for row in rows_
     ])
 

@@ -394,6 +394,67 @@ WITH sent AS (
 SELECT ARRAY(SELECT id FROM finished) AS finished_ids, claimed.*
 FROM one_row LEFT JOIN claimed ON true ORDER BY claimed.sequence
 """
+# RECORD_SET_AND_CLAIM_SET_PG for the sets of several slots at once (a message naming many endpoints):
+# each sent row names its slot and token; answers every finished id, and each slot's next set
+# (`turn_slot_id`) in sequence order.
+RECORD_SETS_AND_CLAIM_SETS_PG = f"""
+WITH sent AS (
+  SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
+    next_attempt_at timestamptz, enqueued_at timestamptz, status_code integer, error text, delivered_at timestamptz,
+    started_at timestamptz, duration_ms integer, succeeded boolean, response_body text, response_headers jsonb,
+    slot_id bigint, token text)
+), finished AS (
+  UPDATE webhooks_delivery d SET state = sent.state, attempt_count = sent.number, next_attempt_at = sent.next_attempt_at,
+    enqueued_at = sent.enqueued_at, claimed_until = NULL, claim_token = '', last_status_code = sent.status_code,
+    last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
+  FROM sent, (SELECT set_config('synchronous_commit',
+     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
+  WHERE d.id = ANY(%(sent_ids)s::text[]) AND d.id = sent.delivery_id AND d.claim_token = sent.token
+  RETURNING d.id, sent.slot_id, sent.token
+), attempt AS (
+  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
+  SELECT sent.delivery_id, sent.number, sent.started_at, sent.duration_ms, sent.status_code, sent.succeeded, sent.error,
+    sent.response_body, sent.response_headers
+  FROM sent JOIN finished ON finished.id = sent.delivery_id
+), turn AS (
+  SELECT DISTINCT held.id AS slot_id, held.claim_token AS token, p.id AS endpoint_id
+  FROM finished JOIN webhooks_endpointslot held ON held.id = finished.slot_id AND held.claim_token = finished.token
+    JOIN webhooks_endpoint p ON p.id = held.endpoint_id
+  WHERE p.enabled
+    AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
+      THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
+), next_due AS (
+  SELECT turn.slot_id, turn.token, due.id, due.sequence
+  FROM turn CROSS JOIN LATERAL (
+    SELECT d.id, d.sequence FROM webhooks_delivery d
+    WHERE d.endpoint_id = turn.endpoint_id AND d.state IN ('pending', 'sending') AND NOT d.is_ping
+      AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
+      AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
+      AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
+        AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
+    ORDER BY d.sequence LIMIT %(set_size)s FOR UPDATE OF d SKIP LOCKED
+  ) due
+), first_next AS (
+  SELECT DISTINCT ON (slot_id) slot_id, id FROM next_due ORDER BY slot_id, sequence
+), held_slot AS (
+  SELECT DISTINCT slot_id, token FROM sent
+), kept_slot AS (
+  UPDATE webhooks_endpointslot SET state = CASE WHEN first_next.id IS NULL THEN 'free' ELSE 'sending' END,
+    delivery_id = COALESCE(first_next.id, ''),
+    claim_token = CASE WHEN first_next.id IS NULL THEN '' ELSE webhooks_endpointslot.claim_token END,
+    leased_until = CASE WHEN first_next.id IS NULL THEN NULL ELSE %(lease_end)s::timestamptz END
+  FROM held_slot LEFT JOIN first_next ON first_next.slot_id = held_slot.slot_id
+  WHERE webhooks_endpointslot.id = held_slot.slot_id AND webhooks_endpointslot.claim_token = held_slot.token
+    AND (first_next.id IS NULL OR webhooks_endpointslot.leased_until < %(renew_before)s)
+), claimed AS (
+  UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = next_due.token
+  FROM next_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t
+  WHERE d.id = next_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
+  RETURNING next_due.slot_id AS turn_slot_id, d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+), one_row AS (SELECT 1 AS always)
+SELECT ARRAY(SELECT id FROM finished) AS finished_ids, claimed.*
+FROM one_row LEFT JOIN claimed ON true ORDER BY claimed.turn_slot_id, claimed.sequence
+"""
 # At the end of a turn: the set recorded as above, and the slot handed on to the endpoint's next
 # waiting, unmessaged delivery (`queued`: the caller sends it a message) or freed. Answers the sent
 # deliveries still ours and the delivery the slot now waits for ('' when freed).
@@ -596,6 +657,9 @@ TWINS = {
     "RECORD_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
     "PASS_ON_PG": ("NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
     "RECORD_SET_AND_CLAIM_SET_PG": (
+        "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
+    ),
+    "RECORD_SETS_AND_CLAIM_SETS_PG": (
         "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
     ),
     "RECORD_SET_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
