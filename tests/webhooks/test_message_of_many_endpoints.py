@@ -104,7 +104,9 @@ def test_one_look_wakes_every_endpoint_left_with_a_waiting_delivery(tenant, rece
 def test_when_recording_together_fails_each_is_recorded_alone_and_counted_once(
     tenant, receiver, allow_private, stub_broker, monkeypatch
 ):
-    from webhooks.engine import statements
+    from django.db import DataError
+
+    from webhooks.engine import sets
     from webhooks.models import Endpoint
 
     deliveries = _fanned_out(tenant, receiver)
@@ -112,8 +114,10 @@ def test_when_recording_together_fails_each_is_recorded_alone_and_counted_once(
     make_learner(tenant, 2)  # one more event: a delivery to every endpoint, the dead one's among them
     ids = [d.pk for d in Delivery.objects.exclude(pk__in=[d.pk for d in deliveries]).order_by("endpoint_id")]
 
-    # The statement recording all the message's answers together fails (division by zero).
-    monkeypatch.setattr(statements, "RECORD_SETS_AND_CLAIM_SETS_PG", "SELECT 1 / (0 * %(set_size)s) AS finished_ids")
+    def fails(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise DataError("recording the message's answers together failed")
+
+    monkeypatch.setattr(sets, "record_sets_keeping_turns", fails)
     actors.deliver_set.fn(ids)
 
     assert receiver.wait_for(ENDPOINTS) and Attempt.objects.filter(delivery_id__in=ids).count() == ENDPOINTS + 1

@@ -3,7 +3,7 @@
 Within a turn (webhooks/engine/delivery.py) the thread holding one of the endpoint's slots sends
 the deliveries it claimed one after another on its keep-alive connection, then records them all
 and claims up to WEBHOOKS_TURN_SET of the endpoint's next due deliveries in one round trip
-(RECORD_SET_AND_CLAIM_SET_PG), instead of one statement per delivery. When the turn ends the set
+(RECORD_SETS_AND_CLAIM_SETS_PG), instead of one statement per delivery. When the turn ends the set
 is recorded and the slot handed on (RECORD_SET_AND_PASS_ON_PG). A set never widens the in-flight
 cap: one slot, one thread, one request at a time; and it is claimed in sequence order.
 
@@ -93,7 +93,7 @@ def record_sets_keeping_turns(
     if any(row.step.disable_reason for rows_, _ in prepared for row in rows_):
         return None
     every_row = [row for rows_, _ in prepared for row in rows_]
-    params = {**prepared[0][1], **_sent_params(every_row, with_slots=True)}
+    params = {**prepared[0][1], **_sent_params(every_row)}
     with prepared_cursor() as cursor:
         cursor.execute(statements.RECORD_SETS_AND_CLAIM_SETS_PG, params)
         found = rows.named_all(cursor, cursor.fetchall())
@@ -130,8 +130,8 @@ def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[
     return rows_, params
 
 
-def _sent_params(rows_: list[_Row], *, with_slots: bool = False) -> dict[str, Any]:
-    return {"sent": _sent_json(rows_, with_slots=with_slots), "sent_ids": [row.attempt.delivery_id for row in rows_]}
+def _sent_params(rows_: list[_Row]) -> dict[str, Any]:
+    return {"sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
 
 
 def give_back(claimed: list[Claimed]) -> None:
@@ -149,17 +149,19 @@ def _note(rows_: list[_Row], finished: set[str], now: datetime, health_notes: li
             note_dropped(row.sent.claimed)
 
 
-def _sent_json(rows_: list[_Row], *, with_slots: bool = False) -> str:
+def _sent_json(rows_: list[_Row]) -> str:
     def value(v: Any) -> Any:
         return v.isoformat() if isinstance(v, datetime) else v
 
-    def slot(row: _Row) -> dict[str, Any]:
-        claim = row.sent.claimed.claim
-        return {"slot_id": claim.slot_id, "token": claim.token} if with_slots else {}
-
-    # The answer's headers go in as the object they are (the statement reads them as jsonb).
+    # The answer's headers go in as the object they are (the statement reads them as jsonb); each row
+    # names the slot and token it was sent under (several slots' sets may be recorded together).
     return json.dumps([
-        {**{name: value(row.params[name]) for name in _SENT_FIELDS}, "response_headers": row.attempt.response_headers, **slot(row)}
+        {
+            **{name: value(row.params[name]) for name in _SENT_FIELDS},
+            "response_headers": row.attempt.response_headers,
+            "slot_id": row.sent.claimed.claim.slot_id,
+            "token": row.sent.claimed.claim.token,
+        }
         for row in rows_
     ])
 
@@ -172,7 +174,7 @@ def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn
             cursor.execute(statements.RECORD_SET_AND_PASS_ON_PG, params)
             row = rows.named(cursor, cursor.fetchone()) or {}
             return set(row.get("finished_ids") or ()), SetRecorded([], row.get("following") or None)
-        cursor.execute(statements.RECORD_SET_AND_CLAIM_SET_PG, params)
+        cursor.execute(statements.RECORD_SETS_AND_CLAIM_SETS_PG, params)
         found = rows.named_all(cursor, cursor.fetchall())
     token, slot_id = params["token"], params["slot_id"]
     claimed = rows.claimed_set(found, token=token, slot_id=slot_id)

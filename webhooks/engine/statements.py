@@ -331,72 +331,20 @@ UPDATE webhooks_endpointslot SET state = 'free', delivery_id = '', claim_token =
 WHERE id = %(slot_id)s AND claim_token = %(token)s
 """
 
-# Within a turn, a set at a time. `sent` is a JSON array with one object per delivery of the set
-# just sent (its next step and its attempt, the fields named in `sent AS (…)` below); `set_size`
-# how many to claim next. The sent deliveries are finished and their attempt rows written in one
-# multi-row insert (each only if the delivery is still ours); then up to `set_size` of the
-# endpoint's next due, unmessaged deliveries are claimed in sequence order with the slot's own
-# token for the thread that keeps the slot, or the slot is freed. Nothing is claimed unless a sent
-# delivery was still ours. The slot row is left alone while its lease has more than half to run
-# (`renew_before`): every worker of a busy endpoint writes to the same page of slot rows, and those
-# writes were what its deliveries waited for. The sent rows are found by `sent_ids` (an array, so
-# the planner expects as many rows as it holds and looks them up by primary key: joined to the
-# JSON alone, it assumed 100 and scanned the whole table once the plan was cached). Answers the sent deliveries still ours
-# (`finished_ids`), then the claimed ones' columns in sequence order (one row of nulls when none).
-RECORD_SET_AND_CLAIM_SET_PG = f"""
-WITH sent AS (
-  SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
-    next_attempt_at timestamptz, enqueued_at timestamptz, status_code integer, error text, delivered_at timestamptz,
-    started_at timestamptz, duration_ms integer, succeeded boolean, response_body text, response_headers jsonb)
-), finished AS (
-  UPDATE webhooks_delivery d SET state = sent.state, attempt_count = sent.number, next_attempt_at = sent.next_attempt_at,
-    enqueued_at = sent.enqueued_at, claimed_until = NULL, claim_token = '', last_status_code = sent.status_code,
-    last_error = sent.error, delivered_at = COALESCE(sent.delivered_at, d.delivered_at), updated_at = %(updated_at)s
-  FROM sent, (SELECT set_config('synchronous_commit',
-     CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
-  WHERE d.id = ANY(%(sent_ids)s::text[]) AND d.id = sent.delivery_id AND d.claim_token = %(token)s
-  RETURNING d.id
-), attempt AS (
-  INSERT INTO webhooks_attempt (delivery_id, number, started_at, duration_ms, status_code, succeeded, error, response_body, response_headers)
-  SELECT sent.delivery_id, sent.number, sent.started_at, sent.duration_ms, sent.status_code, sent.succeeded, sent.error,
-    sent.response_body, sent.response_headers
-  FROM sent JOIN finished ON finished.id = sent.delivery_id
-), turn_endpoint AS (
-  SELECT p.id FROM webhooks_endpointslot held JOIN webhooks_endpoint p ON p.id = held.endpoint_id
-  WHERE held.id = %(slot_id)s AND held.claim_token = %(token)s AND p.enabled
-    AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
-      THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END)
-    AND EXISTS (SELECT 1 FROM finished)
-), next_due AS (
-  SELECT d.id, d.sequence FROM webhooks_delivery d
-  WHERE d.endpoint_id = (SELECT id FROM turn_endpoint) AND d.state IN ('pending', 'sending') AND NOT d.is_ping
-    AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
-    AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
-    AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
-      AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
-  ORDER BY d.sequence LIMIT %(set_size)s FOR UPDATE OF d SKIP LOCKED
-), one_row AS (SELECT 1 AS always), first_next AS (
-  SELECT id FROM next_due ORDER BY sequence LIMIT 1
-), kept_slot AS (
-  UPDATE webhooks_endpointslot SET state = CASE WHEN first_next.id IS NULL THEN 'free' ELSE 'sending' END,
-    delivery_id = COALESCE(first_next.id, ''),
-    claim_token = CASE WHEN first_next.id IS NULL THEN '' ELSE webhooks_endpointslot.claim_token END,
-    leased_until = CASE WHEN first_next.id IS NULL THEN NULL ELSE %(lease_end)s::timestamptz END
-  FROM one_row LEFT JOIN first_next ON true
-  WHERE webhooks_endpointslot.id = %(slot_id)s AND webhooks_endpointslot.claim_token = %(token)s
-    AND (first_next.id IS NULL OR webhooks_endpointslot.leased_until < %(renew_before)s)
-), claimed AS (
-  UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = %(token)s
-  FROM next_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t
-  WHERE d.id = next_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
-  RETURNING d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
-)
-SELECT ARRAY(SELECT id FROM finished) AS finished_ids, claimed.*
-FROM one_row LEFT JOIN claimed ON true ORDER BY claimed.sequence
-"""
-# RECORD_SET_AND_CLAIM_SET_PG for the sets of several slots at once (a message naming many endpoints):
-# each sent row names its slot and token; answers every finished id, and each slot's next set
-# (`turn_slot_id`) in sequence order.
+# Within a turn, a set at a time, for one slot's set or for the sets of several slots at once (a
+# message naming many endpoints). `sent` is a JSON array with one object per delivery just sent (its
+# next step and its attempt, and the slot and token it was sent under: the fields named in
+# `sent AS (…)` below); `set_size` how many to claim next per slot. The sent deliveries are finished
+# and their attempt rows written in one multi-row insert (each only if the delivery is still ours);
+# then, for each slot with a sent delivery still ours, up to `set_size` of its endpoint's next due,
+# unmessaged deliveries are claimed in sequence order with the slot's own token for the thread that
+# keeps the slot, or the slot is freed. The slot row is left alone while its lease has more than half
+# to run (`renew_before`): every worker of a busy endpoint writes to the same page of slot rows, and
+# those writes were what its deliveries waited for. The sent rows are found by `sent_ids` (an array,
+# so the planner expects as many rows as it holds and looks them up by primary key: joined to the
+# JSON alone, it assumed 100 and scanned the whole table once the plan was cached). Answers the sent
+# deliveries still ours (`finished_ids`), then the claimed ones' columns by slot (`turn_slot_id`) in
+# sequence order (one row of nulls when none).
 RECORD_SETS_AND_CLAIM_SETS_PG = f"""
 WITH sent AS (
   SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
@@ -656,9 +604,6 @@ TWINS = {
     "RECORD_PG": ("FINISH", "INSERT_ATTEMPT"),
     "RECORD_AND_PASS_ON_PG": ("FINISH", "INSERT_ATTEMPT", "NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
     "PASS_ON_PG": ("NEXT_WAITING", "QUEUE_SLOT", "FREE_SLOT"),
-    "RECORD_SET_AND_CLAIM_SET_PG": (
-        "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
-    ),
     "RECORD_SETS_AND_CLAIM_SETS_PG": (
         "FINISH", "INSERT_ATTEMPT", "NEXT_DUE_SET", "RENEW_SLOT", "TAKE_DELIVERY", "LOAD_CLAIMED", "FREE_SLOT",
     ),

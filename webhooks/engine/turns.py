@@ -145,7 +145,7 @@ def turn_set_size() -> int:
 
 
 def claim_set_portable(cursor: Any, params: dict[str, Any]) -> list[str]:
-    """The portable twin of the turn's claim in RECORD_SET_AND_CLAIM_SET_PG: up to `set_size` of the
+    """The portable twin of the turn's claim in RECORD_SETS_AND_CLAIM_SETS_PG: up to `set_size` of the
     endpoint's next due, unmessaged deliveries taken with the slot's token (their ids, in sequence
     order), or the slot freed (none)."""
     cursor.execute(statements.NEXT_DUE_SET, params)
