@@ -53,9 +53,10 @@ WEBHOOKS_RESOLVE_CACHE_SECONDS = env_float("WEBHOOKS_RESOLVE_CACHE_SECONDS", 5.0
 WEBHOOKS_ATTEMPT_PARTITION_ROWS = env_int("WEBHOOKS_ATTEMPT_PARTITION_ROWS", 1_000_000, minimum=1000)
 WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD = env_int("WEBHOOKS_ATTEMPT_PARTITIONS_AHEAD", 5, minimum=1)
 WEBHOOKS_TURN_SECONDS = env_float("WEBHOOKS_TURN_SECONDS", 0.5, minimum=0.0)
-# How many of its endpoint's next due deliveries a worker claims at once within a turn (one
+# The most of its endpoint's next due deliveries a worker claims at once within a turn (one
 # statement records a set and claims the next): one round trip per set instead of per delivery.
-WEBHOOKS_TURN_SET = env_int("WEBHOOKS_TURN_SET", 16, minimum=1, maximum=256)
+# A set claims fewer when the receiver's pace would not fit them in what is left of the turn.
+WEBHOOKS_TURN_SET = env_int("WEBHOOKS_TURN_SET", 64, minimum=1, maximum=256)
 
 INSTALLED_APPS = [
     # The Django admin with the console's site (login throttling, console pages).

@@ -138,3 +138,60 @@ def test_two_workers_sets_never_exceed_the_cap_nor_break_sequence_order(
     assert len(claimed) == len(set(claimed))  # no delivery in two sets
     assert sorted(a.sequence for a in slow_receiver.answered()) == list(range(1, 31))  # each sent once
     assert Attempt.objects.count() == 30
+
+
+def test_a_slow_receivers_sets_fit_what_is_left_of_the_turn(statements, tenant, slow_receiver, stub_broker, monkeypatch, settings):
+    settings.WEBHOOKS_TURN_SECONDS = 0.5
+    settings.WEBHOOKS_TURN_SET = 64
+    slow_receiver.delay = 0.05  # about ten answers fit in a turn
+    endpoint = make_endpoint(tenant, slow_receiver.url, max_in_flight=1)
+    ids = _queue(tenant, endpoint, 40)
+    claimed_sets = _watch_sets(monkeypatch)
+
+    delivery.dispatch(delivery_id=ids[0])
+
+    assert claimed_sets and max(len(s) for s in claimed_sets) <= 12  # not the 39 waiting, nor 64
+    sent_in_turn = 1 + sum(len(s) for s in claimed_sets)
+    assert sent_in_turn < 40  # the turn ended with deliveries still waiting: their message goes to the queue's back
+    following = Delivery.objects.filter(endpoint=endpoint, state=DeliveryState.PENDING).order_by("sequence").first()
+    assert following is not None and following.sequence == sent_in_turn + 1
+    assert [a.sequence for a in slow_receiver.answered()] == list(range(1, sent_in_turn + 1))
+
+
+def test_a_fast_receivers_sets_are_as_large_as_allowed(statements, tenant, slow_receiver, stub_broker, monkeypatch, settings):
+    settings.WEBHOOKS_TURN_SECONDS = 60.0
+    settings.WEBHOOKS_TURN_SET = 8
+    endpoint = make_endpoint(tenant, slow_receiver.url, max_in_flight=1)
+    ids = _queue(tenant, endpoint, 20)
+    claimed_sets = _watch_sets(monkeypatch)
+
+    delivery.dispatch(delivery_id=ids[0])
+
+    assert [len(s) for s in claimed_sets] == [8, 8, 3]
+    assert [a.sequence for a in slow_receiver.answered()] == list(range(1, 21))
+
+
+def test_a_set_gives_back_what_half_the_claim_lease_did_not_cover(statements, tenant, slow_receiver, stub_broker, monkeypatch, settings):
+    settings.WEBHOOKS_TURN_SECONDS = 60.0
+    settings.WEBHOOKS_TURN_SET = 8
+    settings.WEBHOOKS_CLAIM_LEASE_SECONDS = 0.5  # half of it covers about two answers below
+    endpoint = make_endpoint(tenant, slow_receiver.url, max_in_flight=1)
+    ids = _queue(tenant, endpoint, 12)
+    slow_receiver.delay = 0.1  # the receiver slowed down after the turn began
+    claimed_sets = _watch_sets(monkeypatch)
+    real_send_set = delivery._send_set
+    cut_short: list[int] = []
+
+    def watched(claimed: list[Any]) -> Any:
+        sent, unsent = real_send_set(claimed)
+        if unsent:
+            cut_short.append(len(unsent))
+        return sent, unsent
+
+    monkeypatch.setattr(delivery, "_send_set", watched)
+    delivery.dispatch(delivery_id=ids[0])
+
+    assert cut_short, "a set stopped before its claims' lease was half gone"
+    assert claimed_sets[1][0] == claimed_sets[0][len(claimed_sets[0]) - cut_short[0]]  # the rest claimed again, in order
+    assert [a.sequence for a in slow_receiver.answered()] == list(range(1, 13))  # each sent once, in sequence order
+    assert sorted(Attempt.objects.values_list("delivery_id", "number")) == sorted((i, 1) for i in ids)

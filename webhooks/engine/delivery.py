@@ -21,7 +21,7 @@ from django.utils import timezone
 from skillhub import logcontext
 from skillhub.hooks import after_commit
 from webhooks import health
-from webhooks.engine import breaker, claims, payloads, sendpool, sets, transport, wake
+from webhooks.engine import breaker, claims, payloads, sendpool, sets, transport, turns, wake
 from webhooks.engine.record import Recorded, record_attempt
 from webhooks.engine.rows import Claimed
 from webhooks.models import Attempt
@@ -139,32 +139,45 @@ def _turn(
     on until the turn ends."""
     turn_ends = time.monotonic() + float(settings.WEBHOOKS_TURN_SECONDS)
     unsent = unsent or []
+    # The receiver's pace: first its answers' own durations, then each whole set's, ours included.
+    pace = sum(result.duration_ms for _, result in sent) / 1000 / len(sent)
     while True:
-        claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, after=after)
+        set_size = turns.next_set_size(seconds_per_delivery=pace, seconds_left=turn_ends - time.monotonic())
+        claimed = _finish_set(sent, unsent, keep_turn=time.monotonic() < turn_ends, after=after, set_size=set_size)
         if not claimed:
             return
+        set_started = time.monotonic()
         sent, unsent = _send_set(claimed)
+        pace = (time.monotonic() - set_started) / len(sent)
 
 
 def _send_set(claimed: list[Claimed]) -> tuple[list[tuple[_Started, transport.HttpResult]], list[Claimed]]:
-    """POST a claimed set in sequence order on this thread; stop at a receiver that does not answer.
+    """POST a claimed set in sequence order on this thread; stop at a receiver that does not answer, or
+    once half the claims' lease has passed (a receiver that slowed down: the rest are given back).
 
     Within a turn the receiver has just answered at once: no hand-off (it costs two thread switches
     per delivery); should it hang now, this thread waits one timeout. Returns what was sent and
     what is left unsent.
     """
     sent = []
+    # The set's claims were taken just now; the last of them must be sent well within their lease.
+    send_until = time.monotonic() + turns.claim_lease().total_seconds() / 2
     for index, one in enumerate(claimed):
         started = _request_for(one, None)
         result = _post(started)
         sent.append((started, result))
-        if breaker.no_answer(result.error, result.status_code):
+        if breaker.no_answer(result.error, result.status_code) or time.monotonic() > send_until:
             return sent, claimed[index + 1 :]
     return sent, []
 
 
 def _finish_set(
-    sent: list[tuple[_Started, transport.HttpResult]], unsent: list[Claimed], *, keep_turn: bool, after: AfterMessage
+    sent: list[tuple[_Started, transport.HttpResult]],
+    unsent: list[Claimed],
+    *,
+    keep_turn: bool,
+    after: AfterMessage,
+    set_size: int,
 ) -> list[Claimed]:
     """Count the answers in the breaker, record the set and claim the next one (or hand the slot on).
 
@@ -174,16 +187,25 @@ def _finish_set(
     if unsent:
         sets.give_back(unsent)
     resumed = _note_breakers(sent, now)
-    return _record_noted(sent, now, keep_turn=keep_turn, resumed=resumed, after=after)
+    return _record_noted(sent, now, keep_turn=keep_turn, resumed=resumed, after=after, set_size=set_size)
 
 
 def _record_noted(
-    sent: list[tuple[_Started, transport.HttpResult]], now: datetime, *, keep_turn: bool, resumed: bool, after: AfterMessage
+    sent: list[tuple[_Started, transport.HttpResult]],
+    now: datetime,
+    *,
+    keep_turn: bool,
+    resumed: bool,
+    after: AfterMessage,
+    set_size: int,
 ) -> list[Claimed]:
-    """Record a set whose answers the breaker has counted, and what that sets off; the next set claimed."""
+    """Record a set whose answers the breaker has counted, and what that sets off; the next set (of up to
+    `set_size`) claimed."""
     try:
         with _savepoint():
-            recorded = sets.record_set(_as_sent(sent), now=now, keep_turn=keep_turn, health_notes=after.notes)
+            recorded = sets.record_set(
+                _as_sent(sent), now=now, keep_turn=keep_turn, health_notes=after.notes, set_size=set_size
+            )
     except Exception as exc:
         recorded = _unrecordable_set(sent, now, exc)
         keep_turn = False
@@ -202,7 +224,7 @@ def _first_sets(answered: list[tuple[_Started, transport.HttpResult]], after: Af
         recorded = None
     if recorded is None:  # the breaker has counted them already
         return [
-            _record_noted([one], now, keep_turn=True, resumed=was_resumed, after=after)
+            _record_noted([one], now, keep_turn=True, resumed=was_resumed, after=after, set_size=turns.first_set_size())
             for one, was_resumed in zip(answered, resumed)
         ]
     return [

@@ -62,10 +62,16 @@ class _Row:
 
 
 def record_set(
-    sent: list[Sent], *, now: datetime, keep_turn: bool, health_notes: list[health.AttemptNote] | None = None
+    sent: list[Sent],
+    *,
+    now: datetime,
+    keep_turn: bool,
+    health_notes: list[health.AttemptNote] | None = None,
+    set_size: int | None = None,
 ) -> SetRecorded:
-    """Record the attempts of a set sent under one slot; claim the next set (`keep_turn`) or hand the slot on."""
-    rows_, params = _rows_and_params(sent, now)
+    """Record the attempts of a set sent under one slot; claim the next set of up to `set_size` (default
+    `turns.turn_set_size()`) while keeping the turn (`keep_turn`), or hand the slot on."""
+    rows_, params = _rows_and_params(sent, now, set_size or turns.turn_set_size())
     if uses_postgres_statements() and not any(row.step.disable_reason for row in rows_):
         finished, recorded = _write_one_statement(rows_, params, keep_turn=keep_turn)
         _note(rows_, finished, now, health_notes)
@@ -81,7 +87,7 @@ def record_sets_keeping_turns(
     sets: list[list[Sent]], *, now: datetime, health_notes: list[health.AttemptNote]
 ) -> list[SetRecorded] | None:
     """`record_set(…, keep_turn=True)` for sets of different slots, in one statement on PostgreSQL
-    (RECORD_SETS_AND_CLAIM_SETS_PG).
+    (RECORD_SETS_AND_CLAIM_SETS_PG), each slot's next set no larger than `turns.first_set_size()`.
 
     None (nothing written) where that does not apply: the portable twins run, or an answer disables
     its endpoint; the caller then records each set alone. Raises, having written nothing, when the
@@ -89,7 +95,7 @@ def record_sets_keeping_turns(
     """
     if len(sets) < 2 or not uses_postgres_statements() or connection.in_atomic_block:
         return None
-    prepared = [_rows_and_params(sent, now) for sent in sets]
+    prepared = [_rows_and_params(sent, now, turns.first_set_size()) for sent in sets]
     if any(row.step.disable_reason for rows_, _ in prepared for row in rows_):
         return None
     every_row = [row for rows_, _ in prepared for row in rows_]
@@ -110,7 +116,7 @@ def record_sets_keeping_turns(
     return recorded
 
 
-def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[str, Any]]:
+def _rows_and_params(sent: list[Sent], now: datetime, set_size: int) -> tuple[list[_Row], dict[str, Any]]:
     """Each sent delivery's attempt and next step, and the parameters every set statement shares."""
     instants = turns.instants(now)
     rows_ = []
@@ -124,7 +130,7 @@ def _rows_and_params(sent: list[Sent], now: datetime) -> tuple[list[_Row], dict[
         "slot_id": claim.slot_id,
         "token": claim.token,
         "delivery_id": sent[-1].claimed.delivery.pk,
-        "set_size": turns.turn_set_size(),
+        "set_size": set_size,
         "updated_at": turns.db_time(timezone.now()),
     }
     return rows_, params

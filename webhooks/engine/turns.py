@@ -141,7 +141,27 @@ def pass_on_portable(cursor: Any, params: dict[str, Any]) -> str | None:
 
 
 def turn_set_size() -> int:
+    """The most deliveries a set claims (WEBHOOKS_TURN_SET)."""
     return int(settings.WEBHOOKS_TURN_SET)
+
+
+# Before a receiver's pace is known (the first sets of a message naming many endpoints, each sent
+# after the one before it in the same thread), a set claims no more than this.
+FIRST_SET_SIZE = 16
+# The quickest pace a set size is worked out from: an answer faster than this counts as this fast.
+FASTEST_PACE_SECONDS = 0.0002
+
+
+def first_set_size() -> int:
+    return min(turn_set_size(), FIRST_SET_SIZE)
+
+
+def next_set_size(*, seconds_per_delivery: float, seconds_left: float) -> int:
+    """How many a turn's next set claims: as many as the receiver's pace fits in what is left of the
+    turn, at least one and at most WEBHOOKS_TURN_SET. A fast receiver gets large sets (fewer
+    statements per delivery); a slow one small sets, so its turn still ends on time."""
+    fitting = int(seconds_left / max(seconds_per_delivery, FASTEST_PACE_SECONDS))
+    return max(1, min(turn_set_size(), fitting))
 
 
 def claim_set_portable(cursor: Any, params: dict[str, Any]) -> list[str]:
