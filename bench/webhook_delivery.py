@@ -423,7 +423,7 @@ def pipeline_round(receiver: Receiver, producers: Producers, events: int) -> flo
     return events / (max(t for _, t in arrivals) - started)
 
 
-def drain_round(receiver: Receiver, workers: Workers, producers: Producers, endpoint_id: str, events: int) -> float:
+def drain_round(receiver: Receiver, producers: Producers, endpoint_id: str, events: int) -> float:
     """Deliveries already recorded, delivered by workers that are up and warm: a receiver back after an outage.
 
     The endpoint's circuit is held open while the events are recorded (no slot, so no message),
@@ -564,7 +564,7 @@ def main() -> None:
 
         for r in range(args.rounds):
             results["drain_ceiling"].append(ceiling(f"{receiver.base}/hook", args.events))
-            results["drain"].append(drain_round(receiver, workers, producers, endpoint.pk, args.events))
+            results["drain"].append(drain_round(receiver, producers, endpoint.pk, args.events))
             log(
                 f"  drain round {r + 1}/{args.rounds}: ceiling {results['drain_ceiling'][-1]:,.0f}/s, drain "
                 f"{results['drain'][-1]:,.0f} deliveries/s (delivery alone) = "

@@ -117,3 +117,19 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
 
 # Up to this many rows, one multi-row INSERT; past it, COPY (or executemany).
 _FEW_ROWS = 20
+
+
+def drop_like_indexes(schema_editor: Any, table: str, column: str) -> None:
+    """A migration step: drop the LIKE-only twin Django gives a varchar key's index on PostgreSQL.
+
+    Ids looked up only whole gain nothing from it, and every insert and rewritten row pays for it.
+    """
+    if schema_editor.connection.vendor != "postgresql":
+        return  # the twin exists on PostgreSQL only
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s AND indexname LIKE %s",
+            [table, f"{table}_{column}_%_like"],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')

@@ -3,24 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# Django gives a varchar primary key a second, LIKE-only index on PostgreSQL; signal ids are never
-# searched by prefix, and every ingest would pay for that index.
-DROP_LIKE_INDEX = """
-DO $$
-DECLARE name text;
-BEGIN
-    FOR name IN SELECT indexname FROM pg_indexes
-                WHERE tablename = 'signals_inbox_signal' AND indexname LIKE 'signals_inbox_signal_id_%_like'
-    LOOP
-        EXECUTE format('DROP INDEX %I', name);
-    END LOOP;
-END $$;
-"""
+from skillhub.db import drop_like_indexes
 
 
+# Signal ids are never searched by prefix, and every ingest would pay for their LIKE-only index.
 def drop_like_index(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_LIKE_INDEX, params=None)
+    drop_like_indexes(schema_editor, "signals_inbox_signal", "id")
 
 
 class Migration(migrations.Migration):

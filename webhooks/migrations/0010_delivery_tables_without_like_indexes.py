@@ -1,22 +1,16 @@
 from django.db import migrations
 
-# Django gives a varchar key a second, LIKE-only index on PostgreSQL. Event and delivery ids, and an
-# attempt's delivery id, are only ever looked up whole, and every recorded event, every claim and
-# every recorded attempt would pay for those indexes (a claim or a record rewrites the delivery row).
+from skillhub.db import drop_like_indexes
+
+# Event and delivery ids, and an attempt's delivery id, are only ever looked up whole; every recorded
+# event, every claim and every recorded attempt would pay for their LIKE-only indexes (a claim or a
+# record rewrites the delivery row).
 TABLES_AND_COLUMNS = (("webhooks_event", "id"), ("webhooks_delivery", "id"), ("webhooks_attempt", "delivery_id"))
 
 
-def drop_like_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for table, column in TABLES_AND_COLUMNS:
-            cursor.execute(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = %s AND indexname LIKE %s",
-                [table, f"{table}_{column}_%_like"],
-            )
-            for (name,) in cursor.fetchall():
-                cursor.execute(f'DROP INDEX "{name}"')
+def drop_delivery_like_indexes(apps, schema_editor):
+    for table, column in TABLES_AND_COLUMNS:
+        drop_like_indexes(schema_editor, table, column)
 
 
 class Migration(migrations.Migration):
@@ -26,5 +20,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(drop_like_indexes, migrations.RunPython.noop),
+        migrations.RunPython(drop_delivery_like_indexes, migrations.RunPython.noop),
     ]
