@@ -8,10 +8,12 @@ and claims the next one together.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from tests.webhooks.helpers import make_endpoint
 from tests.webhooks.receivers import SlowReceiver
@@ -196,3 +198,31 @@ def test_a_set_gives_back_what_half_the_claim_lease_did_not_cover(statements, te
     assert claimed_sets[1][0] == claimed_sets[0][len(claimed_sets[0]) - cut_short[0]]  # the rest claimed again, in order
     assert [a.sequence for a in slow_receiver.answered()] == list(range(1, 13))  # each sent once, in sequence order
     assert sorted(Attempt.objects.values_list("delivery_id", "number")) == sorted((i, 1) for i in ids)
+
+
+def test_a_set_recorded_after_its_claims_lease_ran_out_is_not_claimed_again(
+    statements, tenant, slow_receiver, stub_broker, monkeypatch, settings
+):
+    # The statement that records a set and claims the next reads the table as it was before its own
+    # writes: a sent delivery whose lease ran out still looks due there, and must not be taken again.
+    settings.WEBHOOKS_TURN_SECONDS = 60.0
+    settings.WEBHOOKS_TURN_SET = 4
+    endpoint = make_endpoint(tenant, slow_receiver.url, max_in_flight=1)
+    ids = _queue(tenant, endpoint, 10)
+    claimed_sets = _watch_sets(monkeypatch)
+    real_send_set = delivery._send_set
+
+    def lease_runs_out_while_sending(claimed: list[Any]) -> Any:
+        sent, unsent = real_send_set(claimed)
+        Delivery.objects.filter(pk__in=[one.claim.delivery_id for one in claimed]).update(
+            claimed_until=timezone.now() - timedelta(seconds=1)
+        )
+        return sent, unsent
+
+    monkeypatch.setattr(delivery, "_send_set", lease_runs_out_while_sending)
+    delivery.dispatch(delivery_id=ids[0])
+
+    assert claimed_sets == [[2, 3, 4, 5], [6, 7, 8, 9], [10]]
+    assert [a.sequence for a in slow_receiver.answered()] == list(range(1, 11))  # each sent once
+    assert sorted(Attempt.objects.values_list("delivery_id", "number")) == sorted((i, 1) for i in ids)
+    assert set(Delivery.objects.values_list("state", "claim_token")) == {(DeliveryState.SUCCEEDED, "")}

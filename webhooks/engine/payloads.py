@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import orjson
 from django.conf import settings
@@ -13,6 +13,13 @@ from django.conf import settings
 from webhooks import signing
 from webhooks.models import Delivery, Endpoint, Event, PayloadStyle
 from webhooks.engine.transport import USER_AGENT
+
+if TYPE_CHECKING:
+    from webhooks.engine.rows import ClaimedDelivery, ClaimedEvent
+
+# A request is built from the models (the console's preview) or from a claimed delivery's records.
+AnyEvent = Union[Event, "ClaimedEvent"]
+AnyDelivery = Union[Delivery, "ClaimedDelivery"]
 
 # subject_type → collection under /api/v1/tenants/{slug}/; other apps may register more.
 SUBJECT_COLLECTIONS: dict[str, str] = {
@@ -73,11 +80,11 @@ def subject_url(*, tenant_slug: str, subject_type: str, subject_id: str) -> str 
     return f"{settings.SKILLHUB_PUBLIC_URL}/api/v1/tenants/{tenant_slug}/{collection}/{subject_id}"
 
 
-def _timestamp(event: Event) -> str:
+def _timestamp(event: AnyEvent) -> str:
     return event.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def full_body(event: Event) -> dict[str, Any]:
+def full_body(event: AnyEvent) -> dict[str, Any]:
     """Return the `full` body: the whole event."""
     return {
         "id": event.id,
@@ -88,7 +95,7 @@ def full_body(event: Event) -> dict[str, Any]:
     }
 
 
-def thin_body(event: Event, *, tenant_slug: str) -> dict[str, Any]:
+def thin_body(event: AnyEvent, *, tenant_slug: str) -> dict[str, Any]:
     """Return the `thin` body: what happened and where to GET the document."""
     return {
         "id": event.id,
@@ -127,7 +134,7 @@ class _BodyCache:
 _bodies = _BodyCache()
 
 
-def render_body(event: Event, *, style: str, tenant_slug: str) -> bytes:
+def render_body(event: AnyEvent, *, style: str, tenant_slug: str) -> bytes:
     """Return the body bytes of `event` in `style`; the same bytes every time."""
 
     def build() -> bytes:
@@ -146,7 +153,7 @@ def signing_secrets(endpoint: Endpoint, *, now_ts: float) -> list[str]:
     return found
 
 
-def request_headers(*, delivery: Delivery, endpoint: Endpoint, event: Event, body: bytes) -> dict[str, str]:
+def request_headers(*, delivery: AnyDelivery, endpoint: Endpoint, event: AnyEvent, body: bytes) -> dict[str, str]:
     """Return every header of a delivery POST; the endpoint's own headers never override ours."""
     now_ts = time.time()  # the receiver checks this against its own clock, so always real time
     headers = {

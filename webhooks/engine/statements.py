@@ -377,7 +377,7 @@ WITH sent AS (
     SELECT d.id, d.sequence FROM webhooks_delivery d
     WHERE d.endpoint_id = turn.endpoint_id AND d.state IN ('pending', 'sending') AND NOT d.is_ping
       AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
-      AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
+      AND d.id <> ALL(%(sent_ids)s::text[])
       AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
         AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
     ORDER BY d.sequence LIMIT %(set_size)s FOR UPDATE OF d SKIP LOCKED
@@ -432,7 +432,7 @@ WITH sent AS (
         AND held.number < (CASE WHEN p.circuit_open_until > %(now)s THEN 0 WHEN p.consecutive_failures >= %(threshold)s
           THEN 1 ELSE COALESCE(p.max_in_flight, %(default_cap)s) END))
     AND d.state = 'pending' AND NOT d.is_ping AND d.next_attempt_at <= %(now)s
-    AND NOT EXISTS (SELECT 1 FROM sent WHERE sent.delivery_id = d.id)
+    AND d.id <> ALL(%(sent_ids)s::text[])
     AND NOT EXISTS (SELECT 1 FROM webhooks_endpointslot q WHERE q.endpoint_id = d.endpoint_id AND q.state = 'queued'
       AND q.delivery_id = d.id AND q.leased_until >= %(now)s)
   ORDER BY d.sequence LIMIT 1
