@@ -35,16 +35,11 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedEvent:
-    """The event of a claimed delivery: the fields of `Event` its request is built from."""
+class _Record:
+    """A row read for sending, answering to `pk` as the model it stands for does."""
 
     id: str
     tenant_id: uuid.UUID
-    type: str
-    data: Any
-    subject_type: str
-    subject_id: str
-    created_at: datetime
 
     @property
     def pk(self) -> str:
@@ -52,21 +47,26 @@ class ClaimedEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
+class ClaimedEvent(_Record):
+    """The event of a claimed delivery: the fields of `Event` its request is built from."""
+
+    type: str
+    data: Any
+    subject_type: str
+    subject_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery(_Record):
     """A claimed delivery: the fields of `Delivery` sending and recording it read."""
 
-    id: str
-    tenant_id: uuid.UUID
     event_id: str
     endpoint_id: str
     event_type: str
     sequence: int
     attempt_count: int
     is_ping: bool
-
-    @property
-    def pk(self) -> str:
-        return self.id
 
 
 @dataclass(frozen=True)
