@@ -132,4 +132,4 @@ def drop_like_indexes(schema_editor: Any, table: str, column: str) -> None:
             [table, f"{table}_{column}_%_like"],
         )
         for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX "{name}"')
+            cursor.execute(f"DROP INDEX {schema_editor.quote_name(name)}")

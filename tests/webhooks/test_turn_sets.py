@@ -201,12 +201,10 @@ def test_a_set_gives_back_what_half_the_claim_lease_did_not_cover(statements, te
 
 
 def test_a_set_recorded_after_its_claims_lease_ran_out_is_not_claimed_again(
-    statements, tenant, slow_receiver, stub_broker, monkeypatch, settings
+    statements, tenant, slow_receiver, stub_broker, monkeypatch
 ):
     # The statement that records a set and claims the next reads the table as it was before its own
     # writes: a sent delivery whose lease ran out still looks due there, and must not be taken again.
-    settings.WEBHOOKS_TURN_SECONDS = 60.0
-    settings.WEBHOOKS_TURN_SET = 4
     endpoint = make_endpoint(tenant, slow_receiver.url, max_in_flight=1)
     ids = _queue(tenant, endpoint, 10)
     claimed_sets = _watch_sets(monkeypatch)

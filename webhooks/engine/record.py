@@ -199,7 +199,7 @@ def note_recorded(
     metrics.delivery_attempted(
         delivery_id=delivery.pk,
         endpoint_id=endpoint.pk,
-        event_type=delivery.event_type,
+        event_type=claimed.event.type,
         number=attempt.number,
         status_code=attempt.status_code,
         error=attempt.error,

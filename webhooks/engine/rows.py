@@ -39,7 +39,6 @@ class _Record:
     """A row read for sending, answering to `pk` as the model it stands for does."""
 
     id: str
-    tenant_id: uuid.UUID
 
     @property
     def pk(self) -> str:
@@ -50,6 +49,7 @@ class _Record:
 class ClaimedEvent(_Record):
     """The event of a claimed delivery: the fields of `Event` its request is built from."""
 
+    tenant_id: uuid.UUID
     type: str
     data: Any
     subject_type: str
@@ -59,11 +59,9 @@ class ClaimedEvent(_Record):
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery(_Record):
-    """A claimed delivery: the fields of `Delivery` sending and recording it read."""
+    """A claimed delivery: the fields of `Delivery` sending and recording it read (its event and
+    endpoint are `Claimed.event` and `Claimed.endpoint`)."""
 
-    event_id: str
-    endpoint_id: str
-    event_type: str
     sequence: int
     attempt_count: int
     is_ping: bool
@@ -121,10 +119,6 @@ def claimed(row: Mapping[str, Any], *, token: str, slot_id: int | None, endpoint
     endpoint = endpoint or _endpoint(row, tenant_id)
     delivery = ClaimedDelivery(
         id=row["delivery_id"],
-        tenant_id=tenant_id,
-        event_id=event.id,
-        endpoint_id=endpoint.pk,
-        event_type=event.type,
         sequence=row["sequence"],
         attempt_count=row["attempt_count"],
         is_ping=bool(row["is_ping"]),

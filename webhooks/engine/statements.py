@@ -344,9 +344,9 @@ WHERE id = %(slot_id)s AND claim_token = %(token)s
 # so the planner expects as many rows as it holds and looks them up by primary key: joined to the
 # JSON alone, it assumed 100 and scanned the whole table once the plan was cached), and left out of
 # the next set by the same array: the statement reads the table as it was before its own writes, so
-# a sent delivery whose lease ran out still looks due there (compared with the JSON, each candidate
-# row scanned the whole set). Answers the sent deliveries still ours (`finished_ids`), then the
-# claimed ones' columns by slot (`turn_slot_id`) in sequence order (one row of nulls when none).
+# a sent delivery whose lease ran out still looks due there. Answers the sent deliveries still ours
+# (`finished_ids`), then the claimed ones' columns by slot (`turn_slot_id`) in sequence order (one
+# row of nulls when none).
 RECORD_SETS_AND_CLAIM_SETS_PG = f"""
 WITH sent AS (
   SELECT * FROM jsonb_to_recordset(%(sent)s::jsonb) AS sent(delivery_id text, state text, number integer,
