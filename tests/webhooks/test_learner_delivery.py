@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timezone
 
 import pytest
 from django.conf import settings
@@ -13,7 +14,7 @@ from standardwebhooks import Webhook
 from tests.factories import make_api_key
 from tests.webhooks.conftest import Reply
 from tests.webhooks.helpers import hex_hmac, make_endpoint, make_learner
-from webhooks.models import Attempt, Delivery, DeliveryState
+from webhooks.models import Attempt, Delivery, DeliveryState, Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +46,8 @@ def test_learner_created_updated_deleted_arrive_signed_in_sequence(
         assert request.header("X-Skillhub-Event") == body["type"]
         assert request.header("X-Webhook-Secret") is None
         assert body["tenantId"] == str(api.tenant.id)
-        assert body["timestamp"].endswith("Z")
+        recorded_at = Event.objects.get(pk=body["id"]).created_at.astimezone(timezone.utc)
+        assert body["timestamp"] == recorded_at.strftime("%Y-%m-%dT%H:%M:%SZ")  # when it was recorded, in UTC
     assert bodies[0]["data"]["firstName"] == "Thabo"
     assert bodies[1]["data"]["changedFields"] == ["lastName"]
     assert bodies[2]["data"]["id"] == created["id"]

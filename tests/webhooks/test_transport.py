@@ -64,3 +64,26 @@ def test_kept_alive_connections_are_reused_for_the_same_checked_address(receiver
     assert len(receiver.requests) == 3
     pool = next(p for key, p in transport._pools._pools.items() if key[2] == receiver.port)
     assert pool.num_connections == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Team": "ops\r\nX-Injected: 1"},
+        {"X-Team": "ops\nmore"},
+        {"X-Team": " folded"},
+        {"X-Team\r\nX-Injected": "1"},
+    ],
+)
+def test_a_header_that_would_break_the_request_is_refused_before_anything_is_sent(receiver, allow_private, headers):
+    result = transport.post(receiver.url, body=b"{}", headers=headers)
+    assert result.status_code is None and result.error == "invalid request: ValueError"
+    assert transport.post(receiver.url, body=b"{}", headers={"X-Team": "ops, on call"}).ok
+    assert [request.header("X-Team") for request in receiver.requests] == ["ops, on call"]
+
+
+def test_the_request_target_is_sent_percent_encoded_every_time(receiver, allow_private):
+    url = f"http://127.0.0.1:{receiver.port}/hooks/équipe one?team=a b&x=1"
+    for _ in range(2):
+        assert transport.post(url, body=b"{}", headers={}).ok
+    assert [request.path for request in receiver.requests] == ["/hooks/%C3%A9quipe%20one?team=a%20b&x=1"] * 2

@@ -22,9 +22,8 @@ from skillhub import logcontext
 from skillhub.hooks import after_commit
 from webhooks import health
 from webhooks.engine import breaker, claims, payloads, sendpool, sets, transport, turns, wake
-from webhooks.engine.record import Recorded, record_attempt
+from webhooks.engine.record import AttemptRow, Recorded, record_attempt
 from webhooks.engine.rows import Claimed
-from webhooks.models import Attempt
 from webhooks.engine.outbox import deliveries_due
 
 logger = logging.getLogger("skillhub.webhooks")
@@ -58,7 +57,7 @@ class _Started:
     request: Callable[[], transport.HttpResult]
 
 
-def send(*, delivery_id: str, now: datetime | None = None) -> Attempt | None:
+def send(*, delivery_id: str, now: datetime | None = None) -> AttemptRow | None:
     """Claim the endpoint's next due delivery, POST it once and record the attempt, in this thread.
 
     None when there was nothing to do: not due, at the endpoint's in-flight cap, held back by its

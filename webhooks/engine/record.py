@@ -25,7 +25,7 @@ from webhooks.engine import retry, rows, statements, transport, turns
 from webhooks.engine.rows import Claimed
 from skillhub.db import db_time
 from webhooks.events import endpoint_disabled_data
-from webhooks.models import Attempt, DeliveryState, Endpoint
+from webhooks.models import DeliveryState, Endpoint
 from webhooks.engine.outbox import deliveries_due, record_event
 
 logger = logging.getLogger("skillhub.webhooks")
@@ -47,11 +47,27 @@ class NextStep:
     disable_reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRow:
+    """An attempt as the statements write it: the columns of `Attempt`, in a small record (a set builds
+    one for every delivery it sends, and a model instance costs about four times as much)."""
+
+    delivery_id: str
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    succeeded: bool
+    error: str
+    response_body: str
+    response_headers: dict[str, str] | None
+
+
 @dataclass(frozen=True)
 class Recorded:
     """A recorded attempt and the delivery its slot now waits for (to send a message for)."""
 
-    attempt: Attempt
+    attempt: AttemptRow
     following: str | None = None
 
 
@@ -104,9 +120,9 @@ def record_attempt(
     return recorded
 
 
-def attempt_of(claimed: Claimed, result: transport.HttpResult, *, started_at: datetime) -> Attempt:
-    """The attempt row an answer makes (not saved)."""
-    return Attempt(
+def attempt_of(claimed: Claimed, result: transport.HttpResult, *, started_at: datetime) -> AttemptRow:
+    """The attempt row an answer makes (not written yet)."""
+    return AttemptRow(
         delivery_id=claimed.delivery.pk,
         number=claimed.delivery.attempt_count + 1,
         started_at=started_at,
@@ -130,7 +146,7 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def attempt_params(
-    claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime, *, instants: dict[str, Any] | None = None
+    claimed: Claimed, attempt: AttemptRow, step: NextStep, now: datetime, *, instants: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt;
     `instants` are `turns.instants(now)` when the caller has them already (a set computes them once)."""
@@ -156,7 +172,7 @@ def attempt_params(
     }
 
 
-def _write_one_statement(claimed: Claimed, attempt: Attempt, params: dict[str, Any]) -> tuple[bool, Recorded]:
+def _write_one_statement(claimed: Claimed, attempt: AttemptRow, params: dict[str, Any]) -> tuple[bool, Recorded]:
     """PostgreSQL: the record, and with a slot the hand-on, in one statement."""
     with prepared_cursor() as cursor:
         if claimed.claim.slot_id is None:
@@ -167,7 +183,7 @@ def _write_one_statement(claimed: Claimed, attempt: Attempt, params: dict[str, A
         return _dropped_unless(bool(row.get("still_ours")), claimed, Recorded(attempt, row.get("following") or None))
 
 
-def _write_portable(claimed: Claimed, attempt: Attempt, params: dict[str, Any]) -> tuple[bool, Recorded]:
+def _write_portable(claimed: Claimed, attempt: AttemptRow, params: dict[str, Any]) -> tuple[bool, Recorded]:
     """The portable twins, in the caller's transaction."""
     with connection.cursor() as cursor:
         cursor.execute(statements.FINISH, params)
@@ -192,7 +208,7 @@ def note_dropped(claimed: Claimed) -> None:
 
 
 def note_recorded(
-    claimed: Claimed, attempt: Attempt, step: NextStep, now: datetime, health_notes: list[health.AttemptNote] | None
+    claimed: Claimed, attempt: AttemptRow, step: NextStep, now: datetime, health_notes: list[health.AttemptNote] | None
 ) -> None:
     """What a recorded attempt sets off: metrics, disabling the endpoint, the retry's message, health."""
     delivery, endpoint = claimed.delivery, claimed.endpoint

@@ -148,12 +148,13 @@ def _endpoint(row: Mapping[str, Any], tenant_id: uuid.UUID) -> Endpoint:
 
 
 def _aware(value: Any) -> datetime | None:
-    # SQLite hands back naive UTC datetimes (or text); PostgreSQL aware ones.
+    # SQLite hands back naive UTC datetimes (or text), PostgreSQL aware ones, or the UTC text of
+    # `statements.PG_CLAIMED_COLUMNS`.
     if value is None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return timezone.make_aware(value, dt_timezone.utc) if timezone.is_naive(value) else value
+    return value.replace(tzinfo=dt_timezone.utc) if value.tzinfo is None else value
 
 
 def _json(value: Any) -> Any:

@@ -13,26 +13,19 @@ first (`give_back`), so the next claim finds it again, still in sequence order.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
 from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks import health
 from webhooks.engine import claims, rows, statements, transport, turns
-from webhooks.engine.record import NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
+from webhooks.engine.record import AttemptRow, NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
 from webhooks.engine.rows import Claimed
-from webhooks.models import Attempt
-
-# The fields of one sent delivery in the `sent` JSON of the set statements, as `sent AS (…)` names them.
-_SENT_FIELDS = (
-    "delivery_id", "state", "number", "next_attempt_at", "enqueued_at", "status_code", "error", "delivered_at",
-    "started_at", "duration_ms", "succeeded", "response_body",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,12 +46,11 @@ class SetRecorded:
     following: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Row:
     sent: Sent
-    attempt: Attempt
+    attempt: AttemptRow
     step: NextStep
-    params: dict[str, Any]
 
 
 def record_set(
@@ -73,12 +65,12 @@ def record_set(
     `turns.turn_set_size()`) while keeping the turn (`keep_turn`), or hand the slot on."""
     rows_, params = _rows_and_params(sent, now, set_size or turns.turn_set_size())
     if uses_postgres_statements() and not any(row.step.disable_reason for row in rows_):
-        finished, recorded = _write_one_statement(rows_, params, keep_turn=keep_turn)
+        finished, recorded = _write_one_statement(rows_, params, now, keep_turn=keep_turn)
         _note(rows_, finished, now, health_notes)
         return recorded
     # Several statements (or disabling the endpoint): one transaction.
     with transaction.atomic():
-        finished, recorded = _write_portable(rows_, params, keep_turn=keep_turn)
+        finished, recorded = _write_portable(rows_, params, now, keep_turn=keep_turn)
         _note(rows_, finished, now, health_notes)
     return recorded
 
@@ -99,7 +91,7 @@ def record_sets_keeping_turns(
     if any(row.step.disable_reason for rows_, _ in prepared for row in rows_):
         return None
     every_row = [row for rows_, _ in prepared for row in rows_]
-    params = {**prepared[0][1], **_sent_params(every_row)}
+    params = {**prepared[0][1], **_sent_params(every_row, now)}
     with prepared_cursor() as cursor:
         cursor.execute(statements.RECORD_SETS_AND_CLAIM_SETS_PG, params)
         found = rows.named_all(cursor, cursor.fetchall())
@@ -122,8 +114,7 @@ def _rows_and_params(sent: list[Sent], now: datetime, set_size: int) -> tuple[li
     rows_ = []
     for one in sent:
         attempt = attempt_of(one.claimed, one.result, started_at=one.started_at)
-        step = next_step(one.claimed, one.result, number=attempt.number, now=now)
-        rows_.append(_Row(one, attempt, step, attempt_params(one.claimed, attempt, step, now, instants=instants)))
+        rows_.append(_Row(one, attempt, next_step(one.claimed, one.result, number=attempt.number, now=now)))
     claim = sent[0].claimed.claim
     params = {
         **instants,
@@ -136,8 +127,8 @@ def _rows_and_params(sent: list[Sent], now: datetime, set_size: int) -> tuple[li
     return rows_, params
 
 
-def _sent_params(rows_: list[_Row]) -> dict[str, Any]:
-    return {"sent": _sent_json(rows_), "sent_ids": [row.attempt.delivery_id for row in rows_]}
+def _sent_params(rows_: list[_Row], now: datetime) -> dict[str, Any]:
+    return {"sent": _sent_json(rows_, now), "sent_ids": [row.attempt.delivery_id for row in rows_]}
 
 
 def give_back(claimed: list[Claimed]) -> None:
@@ -155,26 +146,40 @@ def _note(rows_: list[_Row], finished: set[str], now: datetime, health_notes: li
             note_dropped(row.sent.claimed)
 
 
-def _sent_json(rows_: list[_Row]) -> str:
-    def value(v: Any) -> Any:
-        return v.isoformat() if isinstance(v, datetime) else v
+def _sent_json(rows_: list[_Row], now: datetime) -> str:
+    """The `sent` array of the set statements: each delivery's next step and attempt, and the slot and
+    token it was sent under (several slots' sets may be recorded together), as `sent AS (…)` names them.
 
-    # The answer's headers go in as the object they are (the statement reads them as jsonb); each row
-    # names the slot and token it was sent under (several slots' sets may be recorded together).
-    return json.dumps([
+    Built straight from the records (orjson writes aware datetimes as ISO 8601, which the statement
+    reads as timestamptz); the answer's headers go in as the object they are (read as jsonb).
+    """
+    return orjson.dumps([
         {
-            **{name: value(row.params[name]) for name in _SENT_FIELDS},
+            "delivery_id": row.attempt.delivery_id,
+            "state": row.step.state,
+            "number": row.attempt.number,
+            "next_attempt_at": row.step.next_attempt_at,
+            "enqueued_at": row.step.enqueued_at,
+            "status_code": row.attempt.status_code,
+            "error": row.attempt.error,
+            "delivered_at": now if row.attempt.succeeded else None,
+            "started_at": row.attempt.started_at,
+            "duration_ms": row.attempt.duration_ms,
+            "succeeded": row.attempt.succeeded,
+            "response_body": row.attempt.response_body,
             "response_headers": row.attempt.response_headers,
             "slot_id": row.sent.claimed.claim.slot_id,
             "token": row.sent.claimed.claim.token,
         }
         for row in rows_
-    ])
+    ]).decode()
 
 
-def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
+def _write_one_statement(
+    rows_: list[_Row], params: dict[str, Any], now: datetime, *, keep_turn: bool
+) -> tuple[set[str], SetRecorded]:
     """PostgreSQL: the set recorded, and the next set claimed or the slot handed on, in one statement."""
-    params = {**params, **_sent_params(rows_)}
+    params = {**params, **_sent_params(rows_, now)}
     with prepared_cursor() as cursor:
         if not keep_turn:
             cursor.execute(statements.RECORD_SET_AND_PASS_ON_PG, params)
@@ -187,14 +192,18 @@ def _write_one_statement(rows_: list[_Row], params: dict[str, Any], *, keep_turn
     return set(found[0].get("finished_ids") or ()) if found else set(), SetRecorded(claimed)
 
 
-def _write_portable(rows_: list[_Row], params: dict[str, Any], *, keep_turn: bool) -> tuple[set[str], SetRecorded]:
+def _write_portable(
+    rows_: list[_Row], params: dict[str, Any], now: datetime, *, keep_turn: bool
+) -> tuple[set[str], SetRecorded]:
     """The portable twins, in the caller's transaction."""
     finished: set[str] = set()
+    instants = turns.instants(now)
     with connection.cursor() as cursor:
         for row in rows_:
-            cursor.execute(statements.FINISH, row.params)
+            row_params = attempt_params(row.sent.claimed, row.attempt, row.step, now, instants=instants)
+            cursor.execute(statements.FINISH, row_params)
             if cursor.rowcount == 1:
-                cursor.execute(statements.INSERT_ATTEMPT, row.params)
+                cursor.execute(statements.INSERT_ATTEMPT, row_params)
                 finished.add(row.attempt.delivery_id)
         if not keep_turn:
             return finished, SetRecorded([], turns.pass_on_portable(cursor, params))

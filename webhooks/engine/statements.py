@@ -40,11 +40,16 @@ from __future__ import annotations
 
 # What sending a claimed delivery needs, named as `webhooks.engine.rows.Claimed` reads them.
 # Every statement that claims a delivery returns these after `delivery_id, slot_id, consecutive_failures`.
-CLAIMED_COLUMNS = """d.sequence, d.attempt_count, d.is_ping, d.tenant_id,
-  e.id AS event_id, e.type AS event_type, e.data, e.subject_type, e.subject_id, e.created_at,
+# The PostgreSQL statements hand the event's time over as UTC text, which the worker reads with
+# `datetime.fromisoformat`: the driver's timestamptz loader (Python, with a regular expression)
+# cost about 10 µs a row, half of what reading a claimed row cost.
+_CLAIMED_COLUMNS = """d.sequence, d.attempt_count, d.is_ping, d.tenant_id,
+  e.id AS event_id, e.type AS event_type, e.data, e.subject_type, e.subject_id, {created_at} AS created_at,
   p.id AS endpoint_id, p.url, p.enabled, p.secret, p.previous_secret, p.previous_secret_expires_at,
   p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style,
   p.retry_policy, p.send_secret_header, t.slug AS tenant_slug"""
+CLAIMED_COLUMNS = _CLAIMED_COLUMNS.format(created_at="e.created_at")
+PG_CLAIMED_COLUMNS = _CLAIMED_COLUMNS.format(created_at="to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
 
 # --- claiming the endpoint's next due delivery -----------------------------------------------
 
@@ -80,7 +85,7 @@ FROM taken_slot, first_due, webhooks_event e, webhooks_endpoint p, tenants_tenan
   (SELECT set_config('synchronous_commit',
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
 WHERE d.id = first_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
-RETURNING d.id AS delivery_id, taken_slot.id AS slot_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+RETURNING d.id AS delivery_id, taken_slot.id AS slot_id, p.consecutive_failures, {PG_CLAIMED_COLUMNS}
 """
 
 # CLAIM_NEXT_PG for several named deliveries at once (a message naming many endpoints), each with its
@@ -138,7 +143,7 @@ FROM pairs JOIN taken_slot ON taken_slot.id = pairs.slot_id, webhooks_event e, w
   (SELECT set_config('synchronous_commit',
      CASE WHEN %(own_commit)s THEN 'off' ELSE current_setting('synchronous_commit') END, true)) AS commit_mode
 WHERE d.id = pairs.due_id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
-RETURNING pairs.token, d.id AS delivery_id, pairs.slot_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+RETURNING pairs.token, d.id AS delivery_id, pairs.slot_id, p.consecutive_failures, {PG_CLAIMED_COLUMNS}
 """
 
 # Its portable twin, in order: the endpoint and its cap, a slot, the first due delivery, taking both.
@@ -188,7 +193,7 @@ FROM webhooks_event e, webhooks_endpoint p, tenants_tenant t,
 WHERE d.id = %(delivery_id)s AND d.is_ping
   AND ((d.state = 'pending' AND d.next_attempt_at <= %(now)s) OR (d.state = 'sending' AND d.claimed_until < %(now)s))
   AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
-RETURNING d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+RETURNING d.id AS delivery_id, p.consecutive_failures, {PG_CLAIMED_COLUMNS}
 """
 # Its portable twin: this, then LOAD_CLAIMED.
 CLAIM_PING = """
@@ -400,7 +405,7 @@ WITH sent AS (
   UPDATE webhooks_delivery d SET state = 'sending', claimed_until = %(lease_end)s, claim_token = next_due.token
   FROM next_due, webhooks_event e, webhooks_endpoint p, tenants_tenant t
   WHERE d.id = next_due.id AND e.id = d.event_id AND p.id = d.endpoint_id AND t.id = d.tenant_id
-  RETURNING next_due.slot_id AS turn_slot_id, d.id AS delivery_id, p.consecutive_failures, {CLAIMED_COLUMNS}
+  RETURNING next_due.slot_id AS turn_slot_id, d.id AS delivery_id, p.consecutive_failures, {PG_CLAIMED_COLUMNS}
 ), one_row AS (SELECT 1 AS always)
 SELECT ARRAY(SELECT id FROM finished) AS finished_ids, claimed.*
 FROM one_row LEFT JOIN claimed ON true ORDER BY claimed.turn_slot_id, claimed.sequence

@@ -14,6 +14,7 @@ No maintained alternative was found; this module stays, pinned to the urllib3 it
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import re
 import ipaddress
@@ -465,21 +466,31 @@ def post(url: str, *, body: bytes, headers: dict[str, str], auth: tuple[str, str
         _current.deadline = None
 
 
-_HEADER_VALUE_PROBLEM = re.compile(r"^\s|[\r\n]")
-
-
 def _request_line(url: str, headers: dict[str, str], auth: tuple[str, str] | None) -> tuple[str, dict[str, str]]:
     """The request target (path and query, percent-encoded) and the headers to send; ValueError when one cannot be sent."""
-    parts = urlsplit(requote_uri(url))
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    path.encode("ascii")
+    path = _request_target(url)
     headers = dict(headers)
     for name, value in headers.items():
-        if _HEADER_VALUE_PROBLEM.search(str(value)) or _HEADER_VALUE_PROBLEM.search(name):
+        if _unsendable(str(value)) or _unsendable(name):
             raise ValueError(f"header {name!r} cannot be sent")
     if auth is not None:
         headers.update(make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
     return path, headers
+
+
+@functools.lru_cache(maxsize=MAX_POOLS)
+def _request_target(url: str) -> str:
+    # An endpoint's URL is the same for every delivery of it: split and quoted once (an URL that
+    # cannot be sent raises each time; exceptions are not cached).
+    parts = urlsplit(requote_uri(url))
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path.encode("ascii")
+    return path
+
+
+def _unsendable(text: str) -> bool:
+    """A header name or value that would break the request: leading whitespace (a folded line) or a line break."""
+    return text[:1].isspace() or "\r" in text or "\n" in text
 
 
 def _send(
