@@ -3,7 +3,10 @@ and made-up keys are answered from the caches rather than a database query each.
 from __future__ import annotations
 
 import secrets
+import time
+from types import SimpleNamespace
 
+import django_ratelimit.core
 import pytest
 from django.db import connection
 from django.test import Client, override_settings
@@ -17,6 +20,14 @@ from tests.factories import TenantFactory, make_api_key
 pytestmark = pytest.mark.django_db
 
 ADDRESS = "198.51.100.77"
+
+
+@pytest.fixture(autouse=True)
+def one_rate_window(monkeypatch):
+    """Every request of a test falls in the same rate-limit window: a slow run that crossed a
+    window's end would otherwise see the address's count start again mid-test."""
+    frozen = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: frozen))
 
 
 def _key_queries(captured: CaptureQueriesContext) -> int:
