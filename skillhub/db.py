@@ -38,6 +38,12 @@ def db_time(value: datetime | None) -> Any:
     return connection.ops.adapt_datetimefield_value(value) if value is not None else None
 
 
+def pg_utc_iso(expression: str) -> str:
+    """PostgreSQL SQL rendering a timestamptz `expression` as ISO 8601 UTC text (`…T…Z`, microseconds),
+    for raw statements; `IsoTimestamp` is the same for the ORM."""
+    return f"to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
 class IsoTimestamp(Func):
     """A UTC timestamp rendered as ISO 8601 text by the database itself.
 
@@ -48,8 +54,7 @@ class IsoTimestamp(Func):
     output_field = CharField()
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        return self.as_sql(compiler, connection, template=template, **extra)
+        return self.as_sql(compiler, connection, template=pg_utc_iso("%(expressions)s"), **extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         # Django stores UTC datetimes on SQLite as 'YYYY-MM-DD HH:MM:SS[.ffffff]'.

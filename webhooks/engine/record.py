@@ -145,30 +145,45 @@ def kept_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name[:100]: value[:RESPONSE_HEADER_VALUE_CHARS] for name, value in list(headers.items())[:RESPONSE_HEADERS_KEPT]}
 
 
-def attempt_params(
-    claimed: Claimed, attempt: AttemptRow, step: NextStep, now: datetime, *, instants: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt;
-    `instants` are `turns.instants(now)` when the caller has them already (a set computes them once)."""
+def attempt_values(claimed: Claimed, attempt: AttemptRow, step: NextStep, now: datetime) -> dict[str, Any]:
+    """What recording one attempt writes, as Python values: the delivery's next step and its attempt row,
+    under the claim it was sent with (the rows of a set statement's `sent` JSON; `attempt_params` adapts them)."""
     claim = claimed.claim
     return {
-        **(instants if instants is not None else turns.instants(now)),
         "delivery_id": claim.delivery_id,
         "token": claim.token,
         "slot_id": claim.slot_id,
         "state": step.state,
         "number": attempt.number,
-        "next_attempt_at": db_time(step.next_attempt_at),
-        "enqueued_at": db_time(step.enqueued_at),
+        "next_attempt_at": step.next_attempt_at,
+        "enqueued_at": step.enqueued_at,
         "status_code": attempt.status_code,
         "error": attempt.error,
-        "delivered_at": db_time(now) if attempt.succeeded else None,
-        "updated_at": db_time(timezone.now()),
-        "started_at": db_time(attempt.started_at),
+        "delivered_at": now if attempt.succeeded else None,
+        "started_at": attempt.started_at,
         "duration_ms": attempt.duration_ms,
         "succeeded": attempt.succeeded,
         "response_body": attempt.response_body,
-        "response_headers": json.dumps(attempt.response_headers) if attempt.response_headers is not None else None,
+        "response_headers": attempt.response_headers,
+    }
+
+
+_TIMES = ("next_attempt_at", "enqueued_at", "delivered_at", "started_at")
+
+
+def attempt_params(
+    claimed: Claimed, attempt: AttemptRow, step: NextStep, now: datetime, *, instants: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The named parameters of FINISH and INSERT_ATTEMPT (and their PostgreSQL statements) for one attempt:
+    `attempt_values` as the driver takes them; `instants` are `turns.instants(now)` when the caller has them."""
+    values = attempt_values(claimed, attempt, step, now)
+    headers = values["response_headers"]
+    return {
+        **(instants if instants is not None else turns.instants(now)),
+        **values,
+        **{name: db_time(values[name]) for name in _TIMES},
+        "updated_at": db_time(timezone.now()),
+        "response_headers": json.dumps(headers) if headers is not None else None,
     }
 
 

@@ -148,8 +148,8 @@ def _endpoint(row: Mapping[str, Any], tenant_id: uuid.UUID) -> Endpoint:
 
 
 def _aware(value: Any) -> datetime | None:
-    # SQLite hands back naive UTC datetimes (or text), PostgreSQL aware ones, or the UTC text of
-    # `statements.PG_CLAIMED_COLUMNS`.
+    # SQLite hands back naive UTC datetimes (or text), PostgreSQL aware ones, or the ISO 8601 UTC
+    # text of `statements.PG_CLAIMED_COLUMNS`.
     if value is None:
         return None
     if isinstance(value, str):

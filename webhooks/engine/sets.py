@@ -24,7 +24,9 @@ from django.utils import timezone
 from skillhub.db import prepared_cursor, uses_postgres_statements
 from webhooks import health
 from webhooks.engine import claims, rows, statements, transport, turns
-from webhooks.engine.record import AttemptRow, NextStep, attempt_of, attempt_params, next_step, note_dropped, note_recorded
+from webhooks.engine.record import (
+    AttemptRow, NextStep, attempt_of, attempt_params, attempt_values, next_step, note_dropped, note_recorded,
+)  # fmt: skip
 from webhooks.engine.rows import Claimed
 
 
@@ -147,32 +149,13 @@ def _note(rows_: list[_Row], finished: set[str], now: datetime, health_notes: li
 
 
 def _sent_json(rows_: list[_Row], now: datetime) -> str:
-    """The `sent` array of the set statements: each delivery's next step and attempt, and the slot and
-    token it was sent under (several slots' sets may be recorded together), as `sent AS (…)` names them.
+    """The `sent` array of the set statements: each delivery's `attempt_values`, with the slot and token it
+    was sent under (several slots' sets may be recorded together), as `sent AS (…)` names them.
 
-    Built straight from the records (orjson writes aware datetimes as ISO 8601, which the statement
-    reads as timestamptz); the answer's headers go in as the object they are (read as jsonb).
+    orjson writes aware datetimes as ISO 8601, which the statement reads as timestamptz; the answer's
+    headers go in as the object they are (read as jsonb).
     """
-    return orjson.dumps([
-        {
-            "delivery_id": row.attempt.delivery_id,
-            "state": row.step.state,
-            "number": row.attempt.number,
-            "next_attempt_at": row.step.next_attempt_at,
-            "enqueued_at": row.step.enqueued_at,
-            "status_code": row.attempt.status_code,
-            "error": row.attempt.error,
-            "delivered_at": now if row.attempt.succeeded else None,
-            "started_at": row.attempt.started_at,
-            "duration_ms": row.attempt.duration_ms,
-            "succeeded": row.attempt.succeeded,
-            "response_body": row.attempt.response_body,
-            "response_headers": row.attempt.response_headers,
-            "slot_id": row.sent.claimed.claim.slot_id,
-            "token": row.sent.claimed.claim.token,
-        }
-        for row in rows_
-    ]).decode()
+    return orjson.dumps([attempt_values(row.sent.claimed, row.attempt, row.step, now) for row in rows_]).decode()
 
 
 def _write_one_statement(

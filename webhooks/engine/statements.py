@@ -38,6 +38,8 @@ setting. Disabling an endpoint and everything a caller records stay synchronous.
 
 from __future__ import annotations
 
+from skillhub.db import pg_utc_iso
+
 # What sending a claimed delivery needs, named as `webhooks.engine.rows.Claimed` reads them.
 # Every statement that claims a delivery returns these after `delivery_id, slot_id, consecutive_failures`.
 # The PostgreSQL statements hand the event's time over as UTC text, which the worker reads with
@@ -49,7 +51,7 @@ _CLAIMED_COLUMNS = """d.sequence, d.attempt_count, d.is_ping, d.tenant_id,
   p.basic_auth_username, p.basic_auth_password, p.additional_headers, p.payload_style,
   p.retry_policy, p.send_secret_header, t.slug AS tenant_slug"""
 CLAIMED_COLUMNS = _CLAIMED_COLUMNS.format(created_at="e.created_at")
-PG_CLAIMED_COLUMNS = _CLAIMED_COLUMNS.format(created_at="to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')")
+PG_CLAIMED_COLUMNS = _CLAIMED_COLUMNS.format(created_at=pg_utc_iso("e.created_at"))
 
 # --- claiming the endpoint's next due delivery -----------------------------------------------
 
